@@ -1,0 +1,87 @@
+/// Options for counting.
+public struct CountOptions: Sendable {
+    public var attention: AttentionConvention
+    public init(attention: AttentionConvention = .dense) { self.attention = attention }
+}
+
+/// Costs of one operator instance.
+public struct LayerCost: Sendable {
+    public var node: Int
+    public var name: String
+    public var kind: String
+    public var detail: String
+    public var outputShapes: [[Int]]
+    /// Parameters first introduced by this operator (tied uses count once, at the owner).
+    public var parameters: Int
+    public var trainableParameters: Int
+    public var cost: OperatorCost
+}
+
+/// FLOPs, MACs and parameters of a whole graph: a pure function of the graph and options.
+public struct CostAnalysis: Sendable {
+    public var layers: [LayerCost]
+    public var parameters: Int
+    public var trainableParameters: Int
+    public var forward: Work
+    public var inputGradient: Work
+    public var weightGradient: Work
+    public var backward: Work { inputGradient + weightGradient }
+    /// Forward + backward (the optimizer step is not included here).
+    public var trainStep: Work { forward + backward }
+    /// For every tensor: does the backward pass need its gradient?
+    public var tensorNeedsGradient: [Bool]
+
+    public init(graph: Graph, options: CountOptions = CountOptions()) throws {
+        var needsGradient = [Bool](repeating: false, count: graph.tensors.count)
+        var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
+        var layers: [LayerCost] = []
+        layers.reserveCapacity(graph.nodes.count)
+        var forward = Work.zero, inputGradient = Work.zero, weightGradient = Work.zero
+        var parameters = Count.zero, trainable = Count.zero
+
+        for (index, node) in graph.nodes.enumerated() {
+            let inputNeeds = node.inputs.map { needsGradient[$0] }
+            let trainableFlags = node.parameterIDs.map { !graph.parameters[$0].frozen }
+            let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention)
+            var cost = node.op.cost(context)
+            var owned = Count.zero, ownedTrainable = Count.zero
+            for id in node.parameterIDs {
+                let parameter = graph.parameters[id]
+                if seenParameter[id] {
+                    // A tied parameter's second use adds its gradient into the first's.
+                    if !parameter.frozen { cost.weightGradient += .elementwise(parameter.elements) }
+                } else {
+                    seenParameter[id] = true
+                    owned += parameter.elements
+                    if !parameter.frozen { ownedTrainable += parameter.elements }
+                }
+            }
+            if cost.forward.overflowed || cost.inputGradient.overflowed || cost.weightGradient.overflowed || owned.overflowed {
+                throw NNFlopsError("the FLOP count of '\(node.name)' (\(node.kind)) overflows 64 bits; the shapes are too large", at: node.location)
+            }
+            let producesGradient = inputNeeds.contains(true) || trainableFlags.contains(true)
+            for output in node.outputs where graph.tensors[output].dtype.isFloatingPoint {
+                needsGradient[output] = producesGradient
+            }
+            forward += cost.forward
+            inputGradient += cost.inputGradient
+            weightGradient += cost.weightGradient
+            parameters += owned
+            trainable += ownedTrainable
+            layers.append(LayerCost(node: index, name: node.name, kind: node.kind, detail: node.op.detail,
+                                    outputShapes: node.outputs.map { graph.tensors[$0].shape },
+                                    parameters: owned.value, trainableParameters: ownedTrainable.value, cost: cost))
+        }
+        let total = forward + inputGradient + weightGradient
+        if total.overflowed || parameters.overflowed {
+            throw NNFlopsError("the model's total FLOP count overflows 64 bits; the shapes are too large")
+        }
+        self.layers = layers
+        self.parameters = parameters.value
+        self.trainableParameters = trainable.value
+        self.forward = forward
+        self.inputGradient = inputGradient
+        self.weightGradient = weightGradient
+        self.tensorNeedsGradient = needsGradient
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// Plain functions of the spec language: shape queries and arithmetic helpers. They
+/// create no operators.
+enum Builtins {
+    static let names = ["channels", "shape", "dim", "rank", "numel", "len", "range", "min", "max", "abs",
+                        "int", "float", "round", "ceil", "floor", "sqrt", "divisible", "str"]
+
+    static func call(_ name: String, _ args: [Value], _ keywords: [String: Value]) throws -> Value {
+        func tensor(_ i: Int) throws -> TensorType {
+            guard i < args.count, case .tensor(let t) = args[i] else { throw OperatorError("argument \(i + 1) must be a tensor") }
+            return t.type
+        }
+        func number(_ i: Int) throws -> Double {
+            guard i < args.count, let v = args[i].asDouble else { throw OperatorError("argument \(i + 1) must be a number") }
+            return v
+        }
+        func integer(_ i: Int) throws -> Int {
+            guard i < args.count, case .int(let v) = args[i] else { throw OperatorError("argument \(i + 1) must be an integer") }
+            return v
+        }
+        func arity(_ range: ClosedRange<Int>) throws {
+            guard range.contains(args.count) else {
+                throw OperatorError("takes \(range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)") arguments, got \(args.count)")
+            }
+        }
+        func toInt(_ v: Double) throws -> Int {
+            guard v.isFinite, abs(v) < 9.2e18 else { throw OperatorError("\(v) does not fit an integer") }
+            return Int(v)
+        }
+        let knownKeywords: Set<String> = name == "divisible" ? ["min_value"] : []
+        if let unknown = keywords.keys.first(where: { !knownKeywords.contains($0) }) {
+            throw OperatorError("has no keyword argument '\(unknown)'")
+        }
+        switch name {
+        case "channels":
+            try arity(1...1)
+            let t = try tensor(0)
+            guard t.rank >= 2 else { throw OperatorError("needs a tensor of rank 2 or more, got \(t)") }
+            return .int(t.shape[1])
+        case "shape":
+            try arity(1...1)
+            return .list(try tensor(0).shape.map(Value.int))
+        case "dim":
+            try arity(2...2)
+            let t = try tensor(0)
+            guard let axis = t.axis(try integer(1)) else { throw OperatorError("dimension \(try integer(1)) out of range for \(t)") }
+            return .int(t.shape[axis])
+        case "rank":
+            try arity(1...1)
+            return .int(try tensor(0).rank)
+        case "numel":
+            try arity(1...1)
+            let count = try tensor(0).elements
+            return .int(count.value)
+        case "len":
+            try arity(1...1)
+            switch args[0] {
+            case .list(let items): return .int(items.count)
+            case .string(let s): return .int(s.count)
+            case .tensor(let t): return .int(t.type.shape[0])
+            default: throw OperatorError("needs a list")
+            }
+        case "range":
+            try arity(1...3)
+            let start = args.count == 1 ? 0 : try integer(0)
+            let end = args.count == 1 ? try integer(0) : try integer(1)
+            let step = args.count == 3 ? try integer(2) : 1
+            guard step != 0 else { throw OperatorError("step must not be zero") }
+            let count = step > 0 ? max(0, (end - start + step - 1) / step) : max(0, (start - end - step - 1) / -step)
+            guard count <= Elaborator.maxLoopIterations else { throw OperatorError("range of \(count) items is too large") }
+            return .list(Swift.stride(from: start, to: end, by: step).map(Value.int))
+        case "min", "max":
+            let items: [Value]
+            if args.count == 1, case .list(let list) = args[0] { items = list } else { items = args }
+            guard !items.isEmpty else { throw OperatorError("needs at least one value") }
+            if items.allSatisfy({ if case .int = $0 { true } else { false } }) {
+                let ints = items.map { if case .int(let v) = $0 { v } else { 0 } }
+                return .int(name == "min" ? ints.min()! : ints.max()!)
+            }
+            let doubles = try items.map { guard let d = $0.asDouble else { throw OperatorError("needs numbers") }; return d }
+            return .float(name == "min" ? doubles.min()! : doubles.max()!)
+        case "abs":
+            try arity(1...1)
+            if case .int(let v) = args[0] {
+                guard v != Int.min else { throw OperatorError("integer overflow") }
+                return .int(Swift.abs(v))
+            }
+            return .float(Swift.abs(try number(0)))
+        case "int":
+            try arity(1...1)
+            return .int(try toInt(try number(0).rounded(.towardZero)))
+        case "float":
+            try arity(1...1)
+            return .float(try number(0))
+        case "round":
+            try arity(1...1)
+            return .int(try toInt(try number(0).rounded(.toNearestOrEven)))
+        case "ceil":
+            try arity(1...1)
+            return .int(try toInt(try number(0).rounded(.up)))
+        case "floor":
+            try arity(1...1)
+            return .int(try toInt(try number(0).rounded(.down)))
+        case "sqrt":
+            try arity(1...1)
+            let v = try number(0)
+            guard v >= 0 else { throw OperatorError("needs a non-negative number") }
+            return .float(v.squareRoot())
+        case "divisible":
+            // torchvision's _make_divisible (MobileNetV2 / EfficientNet channel rounding):
+            // round v to the nearest multiple of divisor, not below min_value, and never
+            // more than 10% below v.
+            try arity(2...2)
+            let v = try number(0)
+            let divisor = try integer(1)
+            guard divisor > 0 else { throw OperatorError("divisor must be positive") }
+            var minValue = divisor
+            if case .int(let m)? = keywords["min_value"] { minValue = m }
+            var result = max(minValue, (try toInt(v + Double(divisor) / 2) / divisor) * divisor)
+            if Double(result) < 0.9 * v { result += divisor }
+            return .int(result)
+        case "str":
+            try arity(1...1)
+            if case .string(let s) = args[0] { return .string(s) }
+            return .string(args[0].description)
+        default:
+            throw OperatorError("unknown function")
+        }
+    }
+}

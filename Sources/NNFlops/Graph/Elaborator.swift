@@ -1,0 +1,775 @@
+import Foundation
+
+/// Runs a parsed spec — params, inputs, blocks, loops, conditionals, operator calls — and
+/// builds the `Graph`. All errors are `NNFlopsError`s located in the spec.
+public struct Elaborator {
+    /// Limits that keep hostile or mistaken specs from hanging or exhausting memory.
+    public static let maxNodes = 5_000_000
+    public static let maxLoopIterations = 10_000_000
+    public static let maxCallDepth = 256
+
+    let file: String
+    let lines: [Substring]
+    var graph: Graph
+    var blocks: [String: (parameters: [BlockParameter], body: [Statement], location: SourceLocation)] = [:]
+    var globals: [String: Value] = [:]
+    var overrides: [String: Value]
+    var usedOverrides: Set<String> = []
+    var scopes: [Scope] = [Scope(path: [])]
+    var callDepth = 0
+    var iterations = 0
+    var frozenDepth = 0
+    var freezePatterns: [(pattern: String, location: SourceLocation)] = []
+    var sawModel = false
+    /// Parameters by full name, to resolve `tie=`.
+    var parameterIndex: [String: Int] = [:]
+    var nodeNames: Set<String> = []
+
+    struct Scope {
+        var path: [String]
+        var variables: [String: Value] = [:]
+        var usedNames: Set<String> = []
+        var isBlock: Bool { !path.isEmpty }
+    }
+
+    /// Control flow out of a block body.
+    enum Flow {
+        case normal
+        case returned(Value)
+    }
+
+    /// Parses and elaborates `source`. `overrides` replace `param` defaults (`--set`).
+    public static func elaborate(source: String, file: String, overrides: [String: Value] = [:]) throws -> Graph {
+        let program = try Parser.parse(source: source, file: file)
+        var elaborator = Elaborator(file: file, source: source, overrides: overrides)
+        return try elaborator.run(program)
+    }
+
+    init(file: String, source: String, overrides: [String: Value]) {
+        self.file = file
+        self.lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        self.overrides = overrides
+        let stem = (file as NSString).lastPathComponent
+        self.graph = Graph(model: stem.hasSuffix(".spec") ? String(stem.dropLast(5)) : stem)
+    }
+
+    func error(_ message: String, at location: SourceLocation, notes: [String] = []) -> NNFlopsError {
+        NNFlopsError(message, at: location, sourceLine: location.line >= 1 && location.line <= lines.count ? String(lines[location.line - 1]) : nil, notes: notes)
+    }
+
+    mutating func run(_ program: [Statement]) throws -> Graph {
+        // Blocks are visible everywhere in the file, whatever their position.
+        for statement in program {
+            if case .block(let name, let parameters, let body, let location) = statement {
+                if blocks[name] != nil { throw error("block '\(name)' is defined twice", at: location) }
+                if OperatorCatalog.lookup(name) != nil || Builtins.names.contains(name) {
+                    throw error("block '\(name)' has the name of a built-in operator or function", at: location)
+                }
+                var seen: Set<String> = []
+                for parameter in parameters where !seen.insert(parameter.name).inserted {
+                    throw error("parameter '\(parameter.name)' appears twice", at: parameter.location)
+                }
+                blocks[name] = (parameters, body, location)
+            }
+        }
+        if case .returned = try execute(program) {
+            // `return` at top level is rejected in execute; unreachable.
+        }
+        if let unused = overrides.keys.sorted().first(where: { !usedOverrides.contains($0) }) {
+            let declared = graph.settings.map(\.name)
+            let hint = closestMatch(to: unused, in: declared).map { " (did you mean '\($0)'?)" } ?? ""
+            let list = declared.isEmpty ? "the spec declares no params" : "declared params: " + declared.joined(separator: ", ")
+            throw NNFlopsError("--set \(unused): the spec has no param '\(unused)'\(hint); \(list)")
+        }
+        if graph.nodes.isEmpty { throw NNFlopsError("the spec defines no operators", at: SourceLocation(file: file, line: 1, column: 1)) }
+        if graph.outputs.isEmpty, let last = graph.nodes.last { graph.outputs = last.outputs }
+        try applyFreezePatterns()
+        return graph
+    }
+
+    // MARK: - Statements
+
+    mutating func execute(_ statements: [Statement]) throws -> Flow {
+        for statement in statements {
+            if case .returned(let value) = try execute(statement) { return .returned(value) }
+        }
+        return .normal
+    }
+
+    mutating func execute(_ statement: Statement) throws -> Flow {
+        switch statement {
+        case .model(let name, let location):
+            if scopes.last!.isBlock { throw error("'model' is only allowed at top level", at: location) }
+            if sawModel { throw error("the model is named twice", at: location) }
+            sawModel = true
+            graph.model = name
+        case .param(let name, let expression, let location):
+            if scopes.last!.isBlock { throw error("'param' is only allowed at top level", at: location) }
+            if graph.settings.contains(where: { $0.name == name }) { throw error("param '\(name)' is declared twice", at: location) }
+            var value = try evaluate(expression)
+            if let override = overrides[name] {
+                usedOverrides.insert(name)
+                value = try coerce(override, like: value, name: name, at: location)
+            }
+            graph.settings.append((name, value))
+            globals[name] = value
+        case .input(let name, let shapeExpressions, let dtypeName, let location):
+            if scopes.last!.isBlock { throw error("'input' is only allowed at top level", at: location) }
+            var shape: [Int] = []
+            for expression in shapeExpressions {
+                let value = try evaluate(expression)
+                guard case .int(let dim) = value else {
+                    throw error("input dimension must be an integer, got \(value.typeName) \(value)", at: expression.location)
+                }
+                shape.append(dim)
+            }
+            let dtype = dtypeName.flatMap(DType.init(spelling:)) ?? .float32
+            let type = TensorType(shape, dtype)
+            try validate(type, at: location, what: "input '\(name)'")
+            let id = graph.tensors.count
+            graph.tensors.append(type)
+            graph.inputs.append(GraphInput(name: name, tensor: id, location: location))
+            globals[name] = .tensor(TensorRef(id: id, type: type))
+        case .block:
+            if scopes.last!.isBlock, case .block(_, _, _, let location) = statement {
+                throw error("blocks must be defined at top level", at: location)
+            }
+        case .assign(let targets, let expression, let location):
+            let value = try evaluate(expression)
+            if targets.count == 1 {
+                try assign(targets[0], value, at: location)
+            } else {
+                guard case .list(let items) = value, items.count == targets.count else {
+                    throw error("cannot unpack \(value.typeName) into \(targets.count) names", at: location)
+                }
+                for (target, item) in zip(targets, items) { try assign(target, item, at: location) }
+            }
+        case .expression(let expression, _):
+            _ = try evaluate(expression)
+        case .returnValue(let expression, let location):
+            guard scopes.last!.isBlock else { throw error("'return' outside a block", at: location) }
+            return .returned(try expression.map { try evaluate($0) } ?? .none)
+        case .repeatLoop(let countExpression, let variable, let body, let location):
+            let countValue = try evaluate(countExpression)
+            guard case .int(let count) = countValue else {
+                throw error("repeat count must be an integer, got \(countValue.typeName)", at: countExpression.location)
+            }
+            guard count >= 0 else { throw error("repeat count must not be negative, got \(count)", at: countExpression.location) }
+            for i in 0..<count {
+                try tick(at: location)
+                if let variable { try assign(variable, .int(i), at: location) }
+                if case .returned(let value) = try execute(body) { return .returned(value) }
+            }
+        case .forLoop(let variable, let sequenceExpression, let body, let location):
+            let sequence = try evaluate(sequenceExpression)
+            guard case .list(let items) = sequence else {
+                throw error("'for' needs a list (use range(n)), got \(sequence.typeName)", at: sequenceExpression.location)
+            }
+            for item in items {
+                try tick(at: location)
+                try assign(variable, item, at: location)
+                if case .returned(let value) = try execute(body) { return .returned(value) }
+            }
+        case .ifStatement(let branches, let otherwise, _):
+            for branch in branches where try truth(branch.condition) {
+                return try execute(branch.body)
+            }
+            if let otherwise { return try execute(otherwise) }
+        case .output(let expressions, let location):
+            if scopes.last!.isBlock { throw error("'output' is only allowed at top level", at: location) }
+            for expression in expressions {
+                let value = try evaluate(expression)
+                for tensor in try tensors(in: value, at: expression.location) where !graph.outputs.contains(tensor.id) {
+                    graph.outputs.append(tensor.id)
+                }
+            }
+        case .budget(let metric, let limitExpression, let location):
+            guard Budget.metrics.contains(metric) else {
+                let hint = closestMatch(to: metric, in: Budget.metrics).map { "did you mean '\($0)'?" }
+                throw error("unknown budget metric '\(metric)'", at: location,
+                            notes: (hint.map { [$0] } ?? []) + ["known metrics: " + Budget.metrics.joined(separator: ", ")])
+            }
+            let value = try evaluate(limitExpression)
+            let limit: Double
+            switch value {
+            case .int(let v): limit = Double(v)
+            case .float(let v): limit = v
+            default: throw error("budget limit must be a number, got \(value.typeName)", at: limitExpression.location)
+            }
+            guard limit > 0 else { throw error("budget limit must be positive", at: limitExpression.location) }
+            graph.budgets.append(Budget(metric: metric, limit: limit, location: location))
+        case .freeze(let expressions, _):
+            for expression in expressions {
+                let value = try evaluate(expression)
+                guard case .string(let pattern) = value else {
+                    throw error("freeze takes name patterns as strings, e.g. freeze \"encoder.*\"", at: expression.location)
+                }
+                freezePatterns.append((pattern, expression.location))
+            }
+        case .pass:
+            break
+        }
+        return .normal
+    }
+
+    mutating func tick(at location: SourceLocation) throws {
+        iterations += 1
+        if iterations > Self.maxLoopIterations {
+            throw error("more than \(Self.maxLoopIterations) loop iterations; the spec is too large or does not terminate", at: location)
+        }
+    }
+
+    mutating func assign(_ name: String, _ value: Value, at location: SourceLocation) throws {
+        if OperatorCatalog.lookup(name) != nil || blocks[name] != nil {
+            throw error("'\(name)' is an operator or block name and cannot be assigned", at: location)
+        }
+        if scopes.count == 1 {
+            if graph.settings.contains(where: { $0.name == name }) {
+                throw error("'\(name)' is a param; params cannot be reassigned", at: location)
+            }
+            globals[name] = value
+        } else {
+            scopes[scopes.count - 1].variables[name] = value
+        }
+    }
+
+    func lookupVariable(_ name: String) -> Value? {
+        if scopes.count > 1, let value = scopes.last!.variables[name] { return value }
+        return globals[name]
+    }
+
+    var visibleNames: [String] {
+        Array(globals.keys) + (scopes.count > 1 ? Array(scopes.last!.variables.keys) : [])
+    }
+
+    func coerce(_ override: Value, like value: Value, name: String, at location: SourceLocation) throws -> Value {
+        switch (override, value) {
+        case (.int(let v), .float): return .float(Double(v))
+        case (.int, .int), (.float, .float), (.bool, .bool), (.string, .string): return override
+        default:
+            throw NNFlopsError("--set \(name): expected \(value.typeName) (the default is \(value)), got \(override.typeName) \(override)")
+        }
+    }
+
+    // MARK: - Expressions
+
+    mutating func truth(_ expression: Expression) throws -> Bool {
+        let value = try evaluate(expression)
+        guard case .bool(let b) = value else {
+            throw error("condition must be true or false, got \(value.typeName) \(value)", at: expression.location)
+        }
+        return b
+    }
+
+    mutating func evaluate(_ expression: Expression) throws -> Value {
+        switch expression {
+        case .integer(let v, _): return .int(v)
+        case .float(let v, _): return .float(v)
+        case .string(let s, _): return .string(s)
+        case .boolean(let b, _): return .bool(b)
+        case .none: return .none
+        case .name(let name, let location):
+            if let value = lookupVariable(name) { return value }
+            var notes: [String] = []
+            if let suggestion = closestMatch(to: name, in: visibleNames) { notes.append("did you mean '\(suggestion)'?") }
+            if OperatorCatalog.lookup(name) != nil || blocks[name] != nil { notes.append("'\(name)' is an operator or block: call it with (...)") }
+            throw error("unknown name '\(name)'", at: location, notes: notes)
+        case .list(let items, _):
+            return .list(try items.map { try evaluate($0) })
+        case .unary(let op, let operand, let location):
+            let value = try evaluate(operand)
+            switch (op, value) {
+            case ("not", .bool(let b)): return .bool(!b)
+            case ("-", .int(let v)):
+                guard v != Int.min else { throw error("integer overflow", at: location) }
+                return .int(-v)
+            case ("-", .float(let v)): return .float(-v)
+            case ("+", .int), ("+", .float): return value
+            case ("-", .tensor(let t)):
+                return try callOperator("mul", arguments: [.tensor(t), .float(-1)], labels: [nil, nil], at: location)
+            default: throw error("'\(op)' cannot be applied to \(value.typeName)", at: location)
+            }
+        case .binary(let op, let leftExpression, let rightExpression, let location):
+            if op == "and" || op == "or" {
+                let left = try truth(leftExpression)
+                if op == "and" && !left { return .bool(false) }
+                if op == "or" && left { return .bool(true) }
+                return .bool(try truth(rightExpression))
+            }
+            let left = try evaluate(leftExpression)
+            let right = try evaluate(rightExpression)
+            return try binary(op, left, right, at: location)
+        case .conditional(let condition, let then, let otherwise, _):
+            return try truth(condition) ? evaluate(then) : evaluate(otherwise)
+        case .index(let baseExpression, let indexExpression, let location):
+            let base = try evaluate(baseExpression)
+            let index = try evaluate(indexExpression)
+            guard case .list(let items) = base else {
+                if case .tensor = base {
+                    throw error("tensors cannot be indexed; use select(x, dim, index) or slice(x, dim, start, end)", at: location)
+                }
+                throw error("cannot index \(base.typeName)", at: location)
+            }
+            guard case .int(let i) = index else { throw error("list index must be an integer, got \(index.typeName)", at: indexExpression.location) }
+            let normalized = i < 0 ? i + items.count : i
+            guard normalized >= 0 && normalized < items.count else {
+                throw error("index \(i) out of range for a list of \(items.count)", at: indexExpression.location)
+            }
+            return items[normalized]
+        case .attribute(let baseExpression, let name, let location):
+            let base = try evaluate(baseExpression)
+            guard case .tensor(let t) = base else { throw error("\(base.typeName) has no attribute '\(name)'", at: location) }
+            switch name {
+            case "shape": return .list(t.type.shape.map(Value.int))
+            case "rank", "ndim": return .int(t.type.rank)
+            case "dtype": return .string(t.type.dtype.rawValue)
+            default:
+                let hint = closestMatch(to: name, in: ["shape", "rank", "ndim", "dtype"]).map { ["did you mean '\($0)'?"] } ?? []
+                throw error("tensors have no attribute '\(name)'", at: location, notes: hint)
+            }
+        case .call(let callee, let arguments, let location):
+            return try call(callee, arguments, at: location)
+        }
+    }
+
+    mutating func binary(_ op: String, _ left: Value, _ right: Value, at location: SourceLocation) throws -> Value {
+        switch (left, right) {
+        case (.int(let a), .int(let b)):
+            return try integerArithmetic(op, a, b, at: location)
+        case (.int, .float), (.float, .int), (.float, .float):
+            let a = left.asDouble!, b = right.asDouble!
+            switch op {
+            case "+": return .float(a + b)
+            case "-": return .float(a - b)
+            case "*": return .float(a * b)
+            case "/", "//", "%":
+                guard b != 0 else { throw error("division by zero", at: location) }
+                return .float(op == "/" ? a / b : op == "//" ? (a / b).rounded(.down) : a - b * (a / b).rounded(.down))
+            case "**": return .float(Foundation.pow(a, b))
+            case "==": return .bool(a == b)
+            case "!=": return .bool(a != b)
+            case "<": return .bool(a < b)
+            case "<=": return .bool(a <= b)
+            case ">": return .bool(a > b)
+            case ">=": return .bool(a >= b)
+            default: break
+            }
+        case (.bool(let a), .bool(let b)) where op == "==" || op == "!=":
+            return .bool(op == "==" ? a == b : a != b)
+        case (.string(let a), .string(let b)):
+            switch op {
+            case "==": return .bool(a == b)
+            case "!=": return .bool(a != b)
+            case "+": return .string(a + b)
+            default: break
+            }
+        case (.list(let a), .list(let b)):
+            switch op {
+            case "+": return .list(a + b)
+            case "==": return .bool(a.description == b.description)
+            case "!=": return .bool(a.description != b.description)
+            default: break
+            }
+        case (.none, _), (_, .none):
+            if op == "==" || op == "!=" {
+                let equal: Bool = { if case .none = left, case .none = right { return true } else { return false } }()
+                return .bool(op == "==" ? equal : !equal)
+            }
+        case (.tensor, .tensor), (.tensor, .int), (.tensor, .float), (.int, .tensor), (.float, .tensor):
+            let operatorName: String? = ["+": "add", "-": "sub", "*": "mul", "/": "div"][op]
+            guard let operatorName else { break }
+            // number op tensor: keep the tensor first for commutative ops.
+            if case .tensor = right, !(left.isTensor) {
+                if op == "+" || op == "*" {
+                    return try callOperator(operatorName, arguments: [right, left], labels: [nil, nil], at: location)
+                }
+                throw error("'\(op)' with a number on the left of a tensor is not supported; rewrite it (e.g. x * -1 + 1)", at: location)
+            }
+            return try callOperator(operatorName, arguments: [left, right], labels: [nil, nil], at: location)
+        default:
+            break
+        }
+        throw error("'\(op)' cannot be applied to \(left.typeName) and \(right.typeName)", at: location)
+    }
+
+    func integerArithmetic(_ op: String, _ a: Int, _ b: Int, at location: SourceLocation) throws -> Value {
+        func checked(_ result: (Int, Bool)) throws -> Value {
+            guard !result.1 else { throw error("integer overflow in '\(op)'", at: location) }
+            return .int(result.0)
+        }
+        switch op {
+        case "+": return try checked(a.addingReportingOverflow(b))
+        case "-": return try checked(a.subtractingReportingOverflow(b))
+        case "*": return try checked(a.multipliedReportingOverflow(by: b))
+        case "/":
+            guard b != 0 else { throw error("division by zero", at: location) }
+            return .float(Double(a) / Double(b))
+        case "//", "%":
+            guard b != 0 else { throw error("division by zero", at: location) }
+            guard !(a == Int.min && b == -1) else { throw error("integer overflow in '\(op)'", at: location) }
+            // Floor division and modulo, as in Python.
+            var q = a / b
+            if (a % b != 0) && ((a < 0) != (b < 0)) { q -= 1 }
+            return .int(op == "//" ? q : a - q * b)
+        case "**":
+            guard b >= 0 else { return .float(Foundation.pow(Double(a), Double(b))) }
+            var result = 1
+            for _ in 0..<min(b, 64) {
+                let (r, o) = result.multipliedReportingOverflow(by: a)
+                guard !o else { throw error("integer overflow in '**'", at: location) }
+                result = r
+            }
+            if b > 64 && abs(a) > 1 { throw error("integer overflow in '**'", at: location) }
+            return .int(b > 64 && a == -1 ? (b % 2 == 0 ? 1 : -1) : result)
+        case "==": return .bool(a == b)
+        case "!=": return .bool(a != b)
+        case "<": return .bool(a < b)
+        case "<=": return .bool(a <= b)
+        case ">": return .bool(a > b)
+        case ">=": return .bool(a >= b)
+        default: throw error("'\(op)' cannot be applied to int and int", at: location)
+        }
+    }
+
+    // MARK: - Calls
+
+    /// Keyword arguments every call accepts, handled by the elaborator itself.
+    static let reservedKeywords = ["name", "tie", "frozen"]
+
+    mutating func call(_ callee: String, _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {
+        if Builtins.names.contains(callee) {
+            var values: [Value] = []
+            var keywords: [String: Value] = [:]
+            for argument in arguments {
+                let value = try evaluate(argument.value)
+                if let label = argument.label { keywords[label] = value } else { values.append(value) }
+            }
+            do {
+                return try Builtins.call(callee, values, keywords)
+            } catch let failure as OperatorError {
+                throw error("\(callee)(): \(failure.message)", at: location)
+            }
+        }
+        if let block = blocks[callee] {
+            return try callBlock(callee, block, arguments, at: location)
+        }
+        if OperatorCatalog.lookup(callee) != nil {
+            var values: [Value] = []
+            var labels: [String?] = []
+            var locations: [SourceLocation] = []
+            for argument in arguments {
+                values.append(try evaluate(argument.value))
+                labels.append(argument.label)
+                locations.append(argument.location)
+            }
+            return try callOperator(callee, arguments: values, labels: labels, locations: locations, at: location)
+        }
+        let candidates = OperatorCatalog.names + Array(blocks.keys) + Builtins.names
+        var notes: [String] = []
+        if let suggestion = closestMatch(to: callee, in: candidates) { notes.append("did you mean '\(suggestion)'?") }
+        throw error("unknown operator or block '\(callee)'", at: location, notes: notes)
+    }
+
+    /// Resolves the instance name of a call in the current scope.
+    mutating func instanceName(explicit: Value?, base: String, at location: SourceLocation) throws -> String {
+        let name: String
+        switch explicit {
+        case .string(let s)?:
+            guard !s.isEmpty else { throw error("name must not be empty", at: location) }
+            name = s
+        case .int(let i)?: name = String(i)
+        case nil, .none?:
+            var candidate = base
+            var counter = 0
+            while scopes[scopes.count - 1].usedNames.contains(candidate) {
+                counter += 1
+                candidate = "\(base)_\(counter)"
+            }
+            name = candidate
+        case let other?:
+            throw error("name must be a string or an integer, got \(other.typeName)", at: location)
+        }
+        guard scopes[scopes.count - 1].usedNames.insert(name).inserted else {
+            throw error("name '\(name)' is already used in this scope", at: location)
+        }
+        return name
+    }
+
+    var currentPath: [String] { scopes.last!.path }
+
+    mutating func callBlock(_ name: String, _ block: (parameters: [BlockParameter], body: [Statement], location: SourceLocation),
+                            _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {
+        guard callDepth < Self.maxCallDepth else {
+            throw error("blocks nest deeper than \(Self.maxCallDepth) calls (runaway recursion?)", at: location)
+        }
+        var bound: [String: Value] = [:]
+        var reserved: [String: Value] = [:]
+        var position = 0
+        for argument in arguments {
+            let value = try evaluate(argument.value)
+            if let label = argument.label {
+                if Self.reservedKeywords.contains(label) {
+                    reserved[label] = value
+                    continue
+                }
+                guard block.parameters.contains(where: { $0.name == label }) else {
+                    let hint = closestMatch(to: label, in: block.parameters.map(\.name) + Self.reservedKeywords)
+                    throw error("block '\(name)' has no parameter '\(label)'", at: argument.location,
+                                notes: hint.map { ["did you mean '\($0)'?"] } ?? [])
+                }
+                guard bound[label] == nil else { throw error("parameter '\(label)' given twice", at: argument.location) }
+                bound[label] = value
+            } else {
+                guard position < block.parameters.count else {
+                    throw error("block '\(name)' takes \(block.parameters.count) arguments, got more", at: argument.location)
+                }
+                bound[block.parameters[position].name] = value
+                position += 1
+            }
+        }
+        if reserved["tie"] != nil { throw error("tie= applies to operators, not blocks", at: location) }
+        let instance = try instanceName(explicit: reserved["name"], base: name, at: location)
+        var scope = Scope(path: currentPath + [instance])
+        // Defaults are evaluated in the caller's scope, as call arguments are.
+        for parameter in block.parameters {
+            if let value = bound[parameter.name] {
+                scope.variables[parameter.name] = value
+            } else if let defaultExpression = parameter.defaultValue {
+                scope.variables[parameter.name] = try evaluate(defaultExpression)
+            } else {
+                throw error("block '\(name)' needs argument '\(parameter.name)'", at: location)
+            }
+        }
+        let frozen = try frozenFlag(reserved["frozen"], at: location)
+        if frozen { frozenDepth += 1 }
+        callDepth += 1
+        scopes.append(scope)
+        defer {
+            scopes.removeLast()
+            callDepth -= 1
+            if frozen { frozenDepth -= 1 }
+        }
+        if case .returned(let value) = try execute(block.body) { return value }
+        return .none
+    }
+
+    func frozenFlag(_ value: Value?, at location: SourceLocation) throws -> Bool {
+        switch value {
+        case nil, .none?: return false
+        case .bool(let b)?: return b
+        case let other?: throw error("frozen must be true or false, got \(other.typeName)", at: location)
+        }
+    }
+
+    mutating func callOperator(_ kind: String, arguments values: [Value], labels: [String?], locations: [SourceLocation]? = nil,
+                               at location: SourceLocation) throws -> Value {
+        guard let type = OperatorCatalog.lookup(kind) else { throw error("unknown operator '\(kind)'", at: location) }
+        let signature = type.signature
+        var bound: [String: Value] = [:]
+        var argumentLocations: [String: SourceLocation] = [:]
+        var reserved: [String: Value] = [:]
+        var position = 0
+        for (index, value) in values.enumerated() {
+            let argumentLocation = locations?[index] ?? location
+            if let label = labels[index] {
+                if Self.reservedKeywords.contains(label) {
+                    reserved[label] = value
+                    continue
+                }
+                guard signature.contains(where: { $0.name == label }) else {
+                    let hint = closestMatch(to: label, in: signature.map(\.name) + Self.reservedKeywords)
+                    throw error("\(kind) has no argument '\(label)'", at: argumentLocation,
+                                notes: (hint.map { ["did you mean '\($0)'?"] } ?? [])
+                                    + ["\(kind) takes: " + signature.map(\.name).joined(separator: ", ")])
+                }
+                guard bound[label] == nil else { throw error("argument '\(label)' given twice", at: argumentLocation) }
+                bound[label] = value
+                argumentLocations[label] = argumentLocation
+            } else {
+                guard position < signature.count else {
+                    throw error("\(kind) takes at most \(signature.count) arguments (\(signature.map(\.name).joined(separator: ", ")))", at: argumentLocation)
+                }
+                let name = signature[position].name
+                guard bound[name] == nil else { throw error("argument '\(name)' given twice", at: argumentLocation) }
+                bound[name] = value
+                argumentLocations[name] = argumentLocation
+                position += 1
+            }
+        }
+        for spec in signature {
+            if let value = bound[spec.name] {
+                try checkKind(value, spec, operator: kind, at: argumentLocations[spec.name] ?? location)
+            } else if spec.isRequired {
+                throw error("\(kind) needs argument '\(spec.name)'", at: location,
+                            notes: ["\(kind) takes: " + signature.map { $0.isRequired ? $0.name : "\($0.name)=\($0.defaultValue!)" }.joined(separator: ", ")])
+            } else {
+                bound[spec.name] = spec.defaultValue!
+            }
+        }
+        let arguments = BoundArguments(values: bound, signature: signature)
+        let op: any Operator
+        do {
+            op = try type.init(arguments)
+        } catch let failure as OperatorError {
+            let at = failure.argument.flatMap { argumentLocations[$0] } ?? location
+            throw error("\(kind): \(failure.message)", at: at)
+        }
+        let name = try instanceName(explicit: reserved["name"], base: kind, at: location)
+        let fullName = (currentPath + [name]).joined(separator: ".")
+        guard nodeNames.insert(fullName).inserted else { throw error("two operators are named '\(fullName)'", at: location) }
+        guard graph.nodes.count < Self.maxNodes else {
+            throw error("the model has more than \(Self.maxNodes) operators", at: location)
+        }
+        let frozen = try frozenFlag(reserved["frozen"], at: location) || frozenDepth > 0
+        // Parameters: new ones, or the tied operator's.
+        var parameterIDs: [Int] = []
+        var tiedTo: String?
+        switch reserved["tie"] {
+        case nil, .none?: break
+        case .string(let s)?: tiedTo = s
+        case let other?: throw error("tie= takes the name of an earlier operator as a string, got \(other.typeName)", at: location)
+        }
+        for spec in op.parameters {
+            try validate(TensorType(spec.shape), at: location, what: "parameter '\(spec.name)' of \(kind)")
+            if let tiedTo {
+                let qualified = tiedTo + "." + spec.name
+                guard let id = parameterIndex[qualified] else {
+                    let owners = Set(parameterIndex.keys.map { String($0.split(separator: ".").dropLast().joined(separator: ".")) })
+                    let hint = closestMatch(to: tiedTo, in: owners).map { ["did you mean '\($0)'?"] } ?? []
+                    throw error("tie='\(tiedTo)': no earlier operator named '\(tiedTo)' with a parameter '\(spec.name)'", at: location, notes: hint)
+                }
+                guard graph.parameters[id].shape == spec.shape else {
+                    throw error("tie='\(tiedTo)': \(kind) needs \(spec.name) of shape \(TensorType(spec.shape)) but '\(qualified)' has shape \(TensorType(graph.parameters[id].shape))", at: location)
+                }
+                graph.parameters[id].uses += 1
+                parameterIDs.append(id)
+            } else {
+                let qualified = fullName + "." + spec.name
+                parameterIndex[qualified] = graph.parameters.count
+                parameterIDs.append(graph.parameters.count)
+                graph.parameters.append(Parameter(name: qualified, shape: spec.shape, frozen: frozen, uses: 1))
+            }
+        }
+        var outputIDs: [Int] = []
+        var results: [Value] = []
+        for output in op.outputs {
+            try validate(output, at: location, what: "the output of \(kind)")
+            let id = graph.tensors.count
+            graph.tensors.append(output)
+            outputIDs.append(id)
+            results.append(.tensor(TensorRef(id: id, type: output)))
+        }
+        graph.nodes.append(Node(name: fullName, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: outputIDs,
+                                parameterIDs: parameterIDs, location: location))
+        return results.count == 1 ? results[0] : .list(results)
+    }
+
+    func checkKind(_ value: Value, _ spec: ArgumentSpec, operator kind: String, at location: SourceLocation) throws {
+        let ok: Bool
+        switch (spec.kind, value) {
+        case (.tensor, .tensor), (.int, .int), (.float, .float), (.float, .int), (.bool, .bool), (.string, .string),
+             (.tensorOrNumber, .tensor), (.tensorOrNumber, .int), (.tensorOrNumber, .float),
+             (.intTuple, .int), (.intTuple, .list), (.intList, .list), (.intList, .int):
+            ok = true
+        case (.tensorList, .list(let items)):
+            ok = items.allSatisfy { if case .tensor = $0 { true } else { false } }
+        case (_, .none):
+            ok = !spec.isRequired && { if case .none? = spec.defaultValue { true } else { false } }()
+        default:
+            ok = false
+        }
+        guard ok else {
+            let expected: String
+            switch spec.kind {
+            case .tensor: expected = "a tensor"
+            case .tensorList: expected = "a list of tensors"
+            case .int: expected = "an integer"
+            case .float: expected = "a number"
+            case .bool: expected = "true or false"
+            case .string: expected = "a string"
+            case .intTuple(let n): expected = "an integer or a list of \(n) integers"
+            case .intList: expected = "a list of integers"
+            case .tensorOrNumber: expected = "a tensor or a number"
+            }
+            throw error("\(kind): argument '\(spec.name)' must be \(expected), got \(value.typeName) \(value)", at: location)
+        }
+    }
+
+    /// Every tensor must have positive dimensions and a size that fits 64-bit counts.
+    func validate(_ type: TensorType, at location: SourceLocation, what: String) throws {
+        if let bad = type.shape.firstIndex(where: { $0 <= 0 }) {
+            throw error("\(what) has shape \(type), with dimension \(bad) = \(type.shape[bad]); dimensions must be positive", at: location)
+        }
+        // Leave headroom: FLOP counts multiply element counts by small factors.
+        if type.bytes.overflowed || type.bytes.value > (1 << 56) {
+            throw error("\(what) has shape \(type): its size overflows 64-bit counts", at: location)
+        }
+    }
+
+    func tensors(in value: Value, at location: SourceLocation) throws -> [TensorRef] {
+        switch value {
+        case .tensor(let t): return [t]
+        case .list(let items): return try items.flatMap { try tensors(in: $0, at: location) }
+        default: throw error("expected a tensor, got \(value.typeName)", at: location)
+        }
+    }
+
+    mutating func applyFreezePatterns() throws {
+        for (pattern, location) in freezePatterns {
+            var matched = false
+            for index in graph.parameters.indices {
+                let name = graph.parameters[index].name
+                if globMatch(pattern, name) || globMatch(pattern + ".*", name) {
+                    graph.parameters[index].frozen = true
+                    matched = true
+                }
+            }
+            if !matched {
+                let owners = Set(graph.parameters.map { String($0.name.split(separator: ".").dropLast().joined(separator: ".")) })
+                let hint = closestMatch(to: pattern, in: owners).map { ["did you mean '\($0)'?"] } ?? []
+                throw error("freeze \"\(pattern)\" matches no parameter", at: location, notes: hint)
+            }
+        }
+    }
+}
+
+/// Glob matching with `*` (any run of characters) and `?` (one character).
+func globMatch(_ pattern: String, _ text: String) -> Bool {
+    let p = Array(pattern), t = Array(text)
+    var pi = 0, ti = 0, star = -1, mark = 0
+    while ti < t.count {
+        if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {
+            pi += 1
+            ti += 1
+        } else if pi < p.count, p[pi] == "*" {
+            star = pi
+            mark = ti
+            pi += 1
+        } else if star >= 0 {
+            pi = star + 1
+            mark += 1
+            ti = mark
+        } else {
+            return false
+        }
+    }
+    while pi < p.count, p[pi] == "*" { pi += 1 }
+    return pi == p.count
+}
+
+extension Value {
+    var asDouble: Double? {
+        switch self {
+        case .int(let v): Double(v)
+        case .float(let v): v
+        default: nil
+        }
+    }
+
+    var isTensor: Bool { if case .tensor = self { true } else { false } }
+}
+
+extension Budget {
+    /// Metrics a `budget` statement or `check` flag can limit.
+    public static let metrics = ["peak_memory", "params", "trainable_params", "train_flops", "forward_flops", "activation_memory"]
+}

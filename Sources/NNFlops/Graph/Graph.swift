@@ -1,0 +1,68 @@
+/// The elaborated model: a list of operator nodes in execution order over typed tensors.
+/// Produced by `Elaborator`, consumed read-only by every analysis.
+public struct Graph: Sendable {
+    public var model: String
+    /// Tensor types indexed by tensor id.
+    public var tensors: [TensorType] = []
+    /// Operator instances in program (execution) order.
+    public var nodes: [Node] = []
+    /// Unique learnable parameters; tied uses point at the same entry.
+    public var parameters: [Parameter] = []
+    public var inputs: [GraphInput] = []
+    /// Tensor ids marked as model outputs.
+    public var outputs: [Int] = []
+    public var budgets: [Budget] = []
+    /// Final values of the spec's `param` declarations (after CLI overrides).
+    public var settings: [(name: String, value: Value)] = []
+
+    public init(model: String) { self.model = model }
+
+    /// Node index that produced each tensor (nil for graph inputs).
+    public func producers() -> [Int?] {
+        var producer = [Int?](repeating: nil, count: tensors.count)
+        for (index, node) in nodes.enumerated() {
+            for output in node.outputs { producer[output] = index }
+        }
+        return producer
+    }
+
+    public var parameterCount: Count { Count.sum(parameters.map(\.elements)) }
+    public var trainableParameterCount: Count { Count.sum(parameters.filter { !$0.frozen }.map(\.elements)) }
+}
+
+public struct GraphInput: Sendable {
+    public var name: String
+    public var tensor: Int
+    public var location: SourceLocation
+}
+
+/// One operator instance: a configured operator, the tensors it reads and writes, and
+/// the graph parameters it uses (aligned with `op.parameters`).
+public struct Node: Sendable {
+    /// Stable hierarchical name, e.g. `layer2.1.conv2`.
+    public var name: String
+    public var op: any Operator
+    public var inputs: [Int]
+    public var outputs: [Int]
+    public var parameterIDs: [Int]
+    public var location: SourceLocation
+
+    public var kind: String { type(of: op).kind }
+}
+
+/// A learnable parameter tensor, e.g. `layer1.0.conv1.weight`.
+public struct Parameter: Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var frozen: Bool
+    /// Number of nodes that use this parameter (more than one when tied).
+    public var uses: Int
+    public var elements: Count { Count.product(shape) }
+}
+
+/// A budget stated in the spec (`budget peak_memory <= 16GiB`); enforced by `check`.
+public struct Budget: Sendable, Equatable {
+    public var metric: String
+    public var limit: Double
+    public var location: SourceLocation
+}

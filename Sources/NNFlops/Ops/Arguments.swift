@@ -1,0 +1,147 @@
+/// The kinds of value an operator argument accepts.
+public enum ArgumentKind: Sendable, Equatable {
+    case tensor
+    case tensorList
+    case int
+    case float
+    case bool
+    case string
+    /// An int, or a list of `count` ints (kernel = 3 or kernel = [3, 5]).
+    case intTuple(count: Int)
+    case intList
+    /// A tensor or a plain number (the right-hand side of `add`, `mul`, ...).
+    case tensorOrNumber
+}
+
+/// One argument of an operator's signature. `defaultValue == nil` means required.
+public struct ArgumentSpec: Sendable {
+    public var name: String
+    public var kind: ArgumentKind
+    public var defaultValue: Value?
+    public var isRequired: Bool
+
+    public static func required(_ name: String, _ kind: ArgumentKind) -> ArgumentSpec {
+        ArgumentSpec(name: name, kind: kind, defaultValue: nil, isRequired: true)
+    }
+
+    public static func optional(_ name: String, _ kind: ArgumentKind, _ defaultValue: Value) -> ArgumentSpec {
+        ArgumentSpec(name: name, kind: kind, defaultValue: defaultValue, isRequired: false)
+    }
+}
+
+/// Arguments matched to a signature and type-checked, handed to an operator's initialiser.
+/// Accessors throw `OperatorError` naming the argument, so messages stay located.
+public struct BoundArguments: Sendable {
+    public var values: [String: Value]
+    /// Tensor arguments in the order they become node inputs.
+    public private(set) var tensorInputs: [TensorRef] = []
+
+    public init(values: [String: Value], signature: [ArgumentSpec]) {
+        self.values = values
+        for spec in signature {
+            switch (spec.kind, values[spec.name]) {
+            case (.tensor, .tensor(let ref)?), (.tensorOrNumber, .tensor(let ref)?):
+                tensorInputs.append(ref)
+            case (.tensorList, .list(let items)?):
+                for case .tensor(let ref) in items { tensorInputs.append(ref) }
+            default:
+                break
+            }
+        }
+    }
+
+    public func tensor(_ name: String) throws -> TensorType {
+        guard case .tensor(let ref)? = values[name] else { throw OperatorError("'\(name)' must be a tensor", argument: name) }
+        return ref.type
+    }
+
+    public func optionalTensor(_ name: String) throws -> TensorType? {
+        switch values[name] {
+        case .tensor(let ref)?: return ref.type
+        case .none?, nil: return nil
+        default: throw OperatorError("'\(name)' must be a tensor", argument: name)
+        }
+    }
+
+    public func tensors(_ name: String) throws -> [TensorType] {
+        guard case .list(let items)? = values[name] else { throw OperatorError("'\(name)' must be a list of tensors", argument: name) }
+        return try items.map {
+            guard case .tensor(let ref) = $0 else { throw OperatorError("'\(name)' must be a list of tensors", argument: name) }
+            return ref.type
+        }
+    }
+
+    public func int(_ name: String) throws -> Int {
+        switch values[name] {
+        case .int(let v)?: return v
+        case .float(let v)? where v.rounded() == v && abs(v) < 9e15: return Int(v)
+        default: throw OperatorError("'\(name)' must be an integer, got \(values[name]?.description ?? "nothing")", argument: name)
+        }
+    }
+
+    public func optionalInt(_ name: String) throws -> Int? {
+        if case .none? = values[name] { return nil }
+        if values[name] == nil { return nil }
+        return try int(name)
+    }
+
+    /// An int that must be at least `minimum`.
+    public func int(_ name: String, atLeast minimum: Int) throws -> Int {
+        let v = try int(name)
+        guard v >= minimum else { throw OperatorError("'\(name)' must be at least \(minimum), got \(v)", argument: name) }
+        return v
+    }
+
+    public func float(_ name: String) throws -> Double {
+        switch values[name] {
+        case .float(let v)?: return v
+        case .int(let v)?: return Double(v)
+        default: throw OperatorError("'\(name)' must be a number", argument: name)
+        }
+    }
+
+    public func bool(_ name: String) throws -> Bool {
+        guard case .bool(let v)? = values[name] else { throw OperatorError("'\(name)' must be true or false", argument: name) }
+        return v
+    }
+
+    public func string(_ name: String) throws -> String {
+        guard case .string(let v)? = values[name] else { throw OperatorError("'\(name)' must be a string", argument: name) }
+        return v
+    }
+
+    /// A string that must be one of `choices`.
+    public func choice(_ name: String, _ choices: [String]) throws -> String {
+        let v = try string(name)
+        guard choices.contains(v) else {
+            throw OperatorError("'\(name)' must be one of \(choices.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(v)\"", argument: name)
+        }
+        return v
+    }
+
+    /// `count` ints from an int (repeated) or a list of exactly `count` ints.
+    public func ints(_ name: String, count: Int) throws -> [Int] {
+        switch values[name] {
+        case .int(let v)?: return Array(repeating: v, count: count)
+        case .list(let items)?:
+            let ints = items.compactMap { if case .int(let v) = $0 { v } else { nil } }
+            guard ints.count == items.count, ints.count == count else {
+                throw OperatorError("'\(name)' must be an integer or a list of \(count) integers", argument: name)
+            }
+            return ints
+        default: throw OperatorError("'\(name)' must be an integer or a list of \(count) integers", argument: name)
+        }
+    }
+
+    public func intList(_ name: String) throws -> [Int] {
+        switch values[name] {
+        case .int(let v)?: return [v]
+        case .list(let items)?:
+            return try items.map {
+                guard case .int(let v) = $0 else { throw OperatorError("'\(name)' must be a list of integers", argument: name) }
+                return v
+            }
+        default: throw OperatorError("'\(name)' must be a list of integers", argument: name)
+        }
+    }
+}

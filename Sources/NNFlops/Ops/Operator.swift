@@ -1,0 +1,114 @@
+/// How attention's cost is counted (design.md §4).
+public enum AttentionConvention: String, Sendable, CaseIterable, Codable {
+    /// The full n x n score matrix, even when causal (PyTorch FlopCounterMode, most papers).
+    case dense
+    /// What the chosen implementation executes: a fused causal kernel skips the masked half.
+    case executed
+}
+
+/// FLOPs and the part of them that is multiply-accumulate work, for one phase.
+/// `macs` counts multiply-accumulates (each 2 FLOPs, included in `flops`).
+public struct Work: Sendable, Hashable {
+    public var flops: Count
+    public var macs: Count
+
+    public init(flops: Count = .zero, macs: Count = .zero) {
+        self.flops = flops
+        self.macs = macs
+    }
+
+    /// Work that is all multiply-accumulate: `flops = 2 * macs`.
+    public static func mac(_ macs: Count) -> Work { Work(flops: macs * 2, macs: macs) }
+    /// Work with no multiply-accumulates (element-wise, reductions, comparisons).
+    public static func elementwise(_ flops: Count) -> Work { Work(flops: flops, macs: .zero) }
+
+    public static let zero = Work()
+
+    public static func + (a: Work, b: Work) -> Work { Work(flops: a.flops + b.flops, macs: a.macs + b.macs) }
+    public static func += (a: inout Work, b: Work) { a = a + b }
+    public var overflowed: Bool { flops.overflowed || macs.overflowed }
+}
+
+/// Cost of one operator instance per phase. Backward is split into the gradient with
+/// respect to the inputs and the gradient with respect to the parameters.
+public struct OperatorCost: Sendable, Hashable {
+    public var forward: Work
+    public var inputGradient: Work
+    public var weightGradient: Work
+
+    public init(forward: Work, inputGradient: Work = .zero, weightGradient: Work = .zero) {
+        self.forward = forward
+        self.inputGradient = inputGradient
+        self.weightGradient = weightGradient
+    }
+
+    public var backward: Work { inputGradient + weightGradient }
+}
+
+/// What an operator needs to know to price its backward pass.
+public struct CostContext: Sendable {
+    /// For each tensor input (in `Node.inputs` order): does something upstream need its gradient?
+    public var inputNeedsGradient: [Bool]
+    /// For each parameter (in `Operator.parameters` order): is it trainable?
+    public var parameterTrainable: [Bool]
+    public var attention: AttentionConvention
+
+    public init(inputNeedsGradient: [Bool], parameterTrainable: [Bool], attention: AttentionConvention = .dense) {
+        self.inputNeedsGradient = inputNeedsGradient
+        self.parameterTrainable = parameterTrainable
+        self.attention = attention
+    }
+
+    public var anyInputNeedsGradient: Bool { inputNeedsGradient.contains(true) }
+    public func needsGradient(input index: Int) -> Bool { index < inputNeedsGradient.count && inputNeedsGradient[index] }
+    public func trainable(parameter index: Int) -> Bool { index < parameterTrainable.count && parameterTrainable[index] }
+}
+
+/// A learnable parameter an operator owns, by local name ("weight", "bias").
+public struct ParameterSpec: Sendable, Hashable {
+    public var name: String
+    public var shape: [Int]
+    public init(_ name: String, _ shape: [Int]) {
+        self.name = name
+        self.shape = shape
+    }
+}
+
+/// An operator kind. Each conforming type lives in its own file under Ops/ and is listed
+/// once in `OperatorCatalog`. Analyses never switch on the kind: they add up what each
+/// operator says about itself.
+public protocol Operator: Sendable {
+    /// The name used in specs, e.g. `conv2d`.
+    static var kind: String { get }
+    /// One-line description for `--help`-style listings.
+    static var summary: String { get }
+    /// The arguments it takes, in positional order.
+    static var signature: [ArgumentSpec] { get }
+    /// Validates the bound arguments and computes the output types.
+    /// Throws `OperatorError` for bad arguments or incompatible shapes.
+    init(_ arguments: BoundArguments) throws
+    /// The tensors it produces.
+    var outputs: [TensorType] { get }
+    /// The learnable parameters it owns.
+    var parameters: [ParameterSpec] { get }
+    /// Exact FLOPs and MACs of the reference algorithm, per phase.
+    func cost(_ context: CostContext) -> OperatorCost
+    /// Short configuration text for tables, e.g. `3x3/2 p1`.
+    var detail: String { get }
+}
+
+extension Operator {
+    public var parameters: [ParameterSpec] { [] }
+    public var detail: String { "" }
+}
+
+/// An error from an operator's validation; the elaborator attaches the source location.
+public struct OperatorError: Error, Sendable {
+    public var message: String
+    /// The argument at fault, if one is (so the caret can point at it).
+    public var argument: String?
+    public init(_ message: String, argument: String? = nil) {
+        self.message = message
+        self.argument = argument
+    }
+}

@@ -1,0 +1,63 @@
+/// Syntax tree of a spec file. Every node carries the location it came from.
+
+public indirect enum Expression: Sendable {
+    case integer(Int, SourceLocation)
+    case float(Double, SourceLocation)
+    case string(String, SourceLocation)
+    case boolean(Bool, SourceLocation)
+    case none(SourceLocation)
+    case name(String, SourceLocation)
+    case list([Expression], SourceLocation)
+    case unary(op: String, Expression, SourceLocation)
+    case binary(op: String, Expression, Expression, SourceLocation)
+    /// `a if condition else b`
+    case conditional(condition: Expression, then: Expression, otherwise: Expression, SourceLocation)
+    case call(callee: String, arguments: [CallArgument], SourceLocation)
+    case index(Expression, Expression, SourceLocation)
+    /// `object.name`, used for `x.shape` style queries.
+    case attribute(Expression, String, SourceLocation)
+
+    public var location: SourceLocation {
+        switch self {
+        case .integer(_, let l), .float(_, let l), .string(_, let l), .boolean(_, let l), .none(let l),
+             .name(_, let l), .list(_, let l), .unary(_, _, let l), .binary(_, _, _, let l),
+             .conditional(_, _, _, let l), .call(_, _, let l), .index(_, _, let l), .attribute(_, _, let l):
+            return l
+        }
+    }
+}
+
+public struct CallArgument: Sendable {
+    /// nil for a positional argument.
+    public var label: String?
+    public var value: Expression
+    public var location: SourceLocation
+}
+
+public struct BlockParameter: Sendable {
+    public var name: String
+    public var defaultValue: Expression?
+    public var location: SourceLocation
+}
+
+public indirect enum Statement: Sendable {
+    case model(name: String, SourceLocation)
+    case param(name: String, value: Expression, SourceLocation)
+    case input(name: String, shape: [Expression], dtype: String?, SourceLocation)
+    case block(name: String, parameters: [BlockParameter], body: [Statement], SourceLocation)
+    /// `a = expr` or `a, b = expr`.
+    case assign(targets: [String], value: Expression, SourceLocation)
+    case expression(Expression, SourceLocation)
+    case returnValue(Expression?, SourceLocation)
+    /// `repeat n:` or `repeat n as i:`
+    case repeatLoop(count: Expression, variable: String?, body: [Statement], SourceLocation)
+    /// `for v in expr:`
+    case forLoop(variable: String, sequence: Expression, body: [Statement], SourceLocation)
+    case ifStatement(branches: [(condition: Expression, body: [Statement])], otherwise: [Statement]?, SourceLocation)
+    case output([Expression], SourceLocation)
+    /// `budget metric <= value`
+    case budget(metric: String, limit: Expression, SourceLocation)
+    /// `freeze "pattern"`: marks matching parameters frozen.
+    case freeze([Expression], SourceLocation)
+    case pass(SourceLocation)
+}

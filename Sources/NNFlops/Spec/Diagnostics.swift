@@ -1,0 +1,81 @@
+/// Where something is in a spec: file name, 1-based line and column.
+public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// The one error type the library throws for bad input. It carries the location and the
+/// offending source line so the CLI can print `file:line:col: error: …` with a caret.
+public struct NNFlopsError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var message: String
+    public var location: SourceLocation?
+    /// The full text of the source line at `location`, for the caret display.
+    public var sourceLine: String?
+    /// Extra lines ("note: …", "did you mean …").
+    public var notes: [String]
+
+    public init(_ message: String, at location: SourceLocation? = nil, sourceLine: String? = nil, notes: [String] = []) {
+        self.message = message
+        self.location = location
+        self.sourceLine = sourceLine
+        self.notes = notes
+    }
+
+    /// Compiler-style rendering: `file:line:col: error: message`, the line, a caret.
+    public var description: String {
+        var text = ""
+        if let location { text += "\(location): " }
+        text += "error: \(message)"
+        if let location, let sourceLine {
+            text += "\n" + sourceLine
+            let prefix = sourceLine.prefix(max(0, location.column - 1)).map { (c: Character) -> String in c == "\t" ? "\t" : " " }
+            text += "\n" + prefix.joined() + "^"
+        }
+        for note in notes { text += "\n" + note }
+        return text
+    }
+}
+
+/// Suggests the closest candidate to a misspelled name (Damerau–Levenshtein distance),
+/// or nil when nothing is close enough to be a plausible typo.
+public func closestMatch(to word: String, in candidates: some Sequence<String>) -> String? {
+    let target = Array(word.lowercased())
+    var best: (String, Int)?
+    for candidate in candidates {
+        let distance = editDistance(target, Array(candidate.lowercased()))
+        if best == nil || distance < best!.1 { best = (candidate, distance) }
+    }
+    guard let (name, distance) = best else { return nil }
+    let allowed = max(1, min(3, target.count / 3))
+    return distance <= allowed ? name : nil
+}
+
+func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previousPrevious = [Int](repeating: 0, count: b.count + 1)
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                current[j] = min(current[j], previousPrevious[j - 2] + 1)
+            }
+        }
+        previousPrevious = previous
+        previous = current
+    }
+    return previous[b.count]
+}
