@@ -91,6 +91,8 @@ public protocol Operator: Sendable {
     var outputs: [TensorType] { get }
     /// The learnable parameters it owns.
     var parameters: [ParameterSpec] { get }
+    /// State that is not learned (batchnorm running statistics): memory, not parameters.
+    var buffers: [ParameterSpec] { get }
     /// Exact FLOPs and MACs of the reference algorithm, per phase.
     func cost(_ context: CostContext) -> OperatorCost
     /// Short configuration text for tables, e.g. `3x3/2 p1`.
@@ -99,6 +101,7 @@ public protocol Operator: Sendable {
 
 extension Operator {
     public var parameters: [ParameterSpec] { [] }
+    public var buffers: [ParameterSpec] { [] }
     public var detail: String { "" }
 }
 
