@@ -1,0 +1,53 @@
+/// Aligned plain-text and Markdown tables.
+public struct TextTable {
+    public enum Alignment { case left, right }
+    public var headers: [String]
+    public var alignments: [Alignment]
+    public var rows: [[String]] = []
+
+    public init(headers: [String], alignments: [Alignment]) {
+        self.headers = headers
+        self.alignments = alignments
+    }
+
+    public mutating func add(_ row: [String]) { rows.append(row) }
+
+    public func render() -> String {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for (i, cell) in cells.enumerated() {
+                let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
+                parts.append(alignments[i] == .left ? cell + pad : pad + cell)
+            }
+            var text = parts.joined(separator: "  ")
+            while text.hasSuffix(" ") { text.removeLast() }
+            return text
+        }
+        var out = [line(headers), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        out += rows.map(line)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    public func renderMarkdown() -> String {
+        func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        var out = "| " + headers.map(escape).joined(separator: " | ") + " |\n"
+        out += "|" + alignments.map { $0 == .left ? "---|" : "---:|" }.joined() + "\n"
+        for row in rows { out += "| " + row.map(escape).joined(separator: " | ") + " |\n" }
+        return out
+    }
+}
+
+/// RFC 4180 CSV.
+public enum CSV {
+    public static func field(_ s: String) -> String {
+        s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    public static func render(headers: [String], rows: [[String]]) -> String {
+        ([headers] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+}

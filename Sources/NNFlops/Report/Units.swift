@@ -1,0 +1,45 @@
+import Foundation
+
+/// Human units, applied only when rendering (design §2): FLOPs and counts in SI
+/// (1 GFLOP = 1e9), bytes in IEC (1 GiB = 2^30), always with their unit.
+public enum Units {
+    static let siPrefixes: [(Double, String)] = [(1e24, "Y"), (1e21, "Z"), (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
+
+    /// `8.18 GFLOPs`, `512 FLOPs`.
+    public static func flops(_ value: Int) -> String { si(Double(value), unit: "FLOPs") }
+    public static func flops(_ value: Double) -> String { si(value, unit: "FLOPs") }
+    /// `4.09 GMACs`.
+    public static func macs(_ value: Int) -> String { si(Double(value), unit: "MACs") }
+
+    /// Parameter-like counts: `25.56M`, `1.56B`, `512`.
+    public static func count(_ value: Int) -> String {
+        let v = Double(value)
+        for (scale, suffix) in [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")] where abs(v) >= scale {
+            return format(v / scale) + suffix
+        }
+        return String(value)
+    }
+
+    public static func si(_ value: Double, unit: String) -> String {
+        for (scale, prefix) in siPrefixes where abs(value) >= scale {
+            return format(value / scale) + " " + prefix + unit
+        }
+        return (value == value.rounded() ? String(Int(value)) : format(value)) + " " + unit
+    }
+
+    /// `2.56 GiB`, `512 B`.
+    public static func bytes(_ value: Int) -> String {
+        let v = Double(value)
+        for (scale, unit) in [(1099511627776.0, "TiB"), (1073741824.0, "GiB"), (1048576.0, "MiB"), (1024.0, "KiB")] where abs(v) >= scale {
+            return format(v / scale) + " " + unit
+        }
+        return "\(value) B"
+    }
+
+    /// Three significant digits: 8.18, 81.8, 818.
+    static func format(_ v: Double) -> String {
+        let magnitude = abs(v)
+        let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2
+        return String(format: "%.\(decimals)f", v)
+    }
+}

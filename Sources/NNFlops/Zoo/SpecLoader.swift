@@ -1,0 +1,56 @@
+import Foundation
+
+/// Finds a spec by path or zoo name and parses command-line overrides.
+public enum SpecLoader {
+    /// Returns (source, file name for diagnostics). A path that exists wins; otherwise a
+    /// zoo model name; otherwise an error with a suggestion.
+    public static func load(_ reference: String) throws -> (source: String, file: String) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue else { throw NNFlopsError("'\(reference)' is a directory, not a spec file") }
+            guard let data = FileManager.default.contents(atPath: reference) else { throw NNFlopsError("cannot read '\(reference)'") }
+            guard let text = String(data: data, encoding: .utf8) else { throw NNFlopsError("'\(reference)' is not UTF-8 text") }
+            return (text, reference)
+        }
+        let name = reference.hasSuffix(".spec") ? String(reference.dropLast(5)) : reference
+        if let source = Zoo.source(named: name) { return (source, name + ".spec") }
+        var notes: [String] = []
+        if let suggestion = closestMatch(to: name, in: Zoo.models.map(\.name)) { notes.append("did you mean '\(suggestion)'?") }
+        notes.append("built-in models: " + Zoo.models.map(\.name).joined(separator: ", "))
+        throw NNFlopsError("no spec file '\(reference)' and no built-in model of that name", notes: notes)
+    }
+
+    /// Parses a `--set name=value` value: an integer (size suffixes allowed: 7B, 16GiB),
+    /// a float, true/false, or else a string.
+    public static func parseOverride(_ text: String) throws -> (String, Value) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw NNFlopsError("--set expects NAME=VALUE, got '\(text)'")
+        }
+        let name = String(text[..<equals]).trimmingCharacters(in: .whitespaces)
+        let valueText = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, !valueText.isEmpty else { throw NNFlopsError("--set expects NAME=VALUE, got '\(text)'") }
+        return (name, parseValue(valueText))
+    }
+
+    public static func parseValue(_ text: String) -> Value {
+        switch text {
+        case "true": return .bool(true)
+        case "false": return .bool(false)
+        default: break
+        }
+        var body = text
+        var negative = false
+        if body.hasPrefix("-") {
+            negative = true
+            body.removeFirst()
+        }
+        if let tokens = try? Lexer(source: body, file: "--set").tokenize(), tokens.count == 3 {
+            switch tokens[0].kind {
+            case .integer(let v): return .int(negative ? -v : v)
+            case .float(let v): return .float(negative ? -v : v)
+            default: break
+            }
+        }
+        return .string(text)
+    }
+}

@@ -1,0 +1,4 @@
+import ArgumentParser
+
+/// Subcommands beyond analyze and zoo, each defined in its own file.
+let extraSubcommands: [any ParsableCommand.Type] = []
