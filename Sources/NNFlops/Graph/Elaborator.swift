@@ -6,7 +6,7 @@ public struct Elaborator {
     /// Limits that keep hostile or mistaken specs from hanging or exhausting memory.
     public static let maxNodes = 5_000_000
     public static let maxLoopIterations = 10_000_000
-    public static let maxCallDepth = 256
+    public static let maxCallDepth = 64
 
     let file: String
     let lines: [Substring]

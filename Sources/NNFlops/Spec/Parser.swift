@@ -3,6 +3,9 @@
 public struct Parser {
     var tokens: [Token]
     var position = 0
+    /// Current expression/suite nesting; bounded so hostile input cannot overflow the stack.
+    var nesting = 0
+    static let maxNesting = 100
     let lines: [Substring]
 
     /// Words that can never be variable names.
@@ -92,6 +95,9 @@ public struct Parser {
 
     /// A suite after ':' — an indented block, or one simple statement on the same line.
     mutating func parseSuite() throws -> [Statement] {
+        let saved = nesting
+        defer { nesting = saved }
+        try enter(current.location)
         if current.kind == .newline {
             _ = advance()
             guard current.kind == .indent else { throw error("expected an indented block", at: current.location) }
@@ -317,7 +323,18 @@ public struct Parser {
 
     // MARK: - Expressions
 
+    /// Counts one level of nesting (a parenthesis, a list, a call, an operator chain link).
+    mutating func enter(_ location: SourceLocation) throws {
+        nesting += 1
+        if nesting > Self.maxNesting {
+            throw error("expression or block nested more than \(Self.maxNesting) levels deep", at: location)
+        }
+    }
+
     mutating func parseExpression() throws -> Expression {
+        let saved = nesting
+        defer { nesting = saved }
+        try enter(current.location)
         let value = try parseOr()
         if isName("if") {
             let location = advance().location
@@ -334,6 +351,7 @@ public struct Parser {
         var left = try parseAnd()
         while isName("or") {
             let location = advance().location
+            try enter(location)
             left = .binary(op: "or", left, try parseAnd(), location)
         }
         return left
@@ -343,6 +361,7 @@ public struct Parser {
         var left = try parseNot()
         while isName("and") {
             let location = advance().location
+            try enter(location)
             left = .binary(op: "and", left, try parseNot(), location)
         }
         return left
@@ -351,6 +370,7 @@ public struct Parser {
     mutating func parseNot() throws -> Expression {
         if isName("not") {
             let location = advance().location
+            try enter(location)
             return .unary(op: "not", try parseNot(), location)
         }
         return try parseComparison()
@@ -370,6 +390,7 @@ public struct Parser {
         while isSymbol("+") || isSymbol("-") {
             guard case .symbol(let op) = current.kind else { break }
             let location = advance().location
+            try enter(location)
             left = .binary(op: op, left, try parseTerm(), location)
         }
         return left
@@ -380,6 +401,7 @@ public struct Parser {
         while isSymbol("*") || isSymbol("/") || isSymbol("//") || isSymbol("%") {
             guard case .symbol(let op) = current.kind else { break }
             let location = advance().location
+            try enter(location)
             left = .binary(op: op, left, try parseUnary(), location)
         }
         return left
@@ -389,6 +411,7 @@ public struct Parser {
         if isSymbol("-") || isSymbol("+") {
             guard case .symbol(let op) = current.kind else { fatalError("unreachable") }
             let location = advance().location
+            try enter(location)
             return .unary(op: op, try parseUnary(), location)
         }
         return try parsePower()
@@ -398,6 +421,7 @@ public struct Parser {
         let base = try parsePostfix()
         if isSymbol("**") {
             let location = advance().location
+            try enter(location)
             return .binary(op: "**", base, try parseUnary(), location)
         }
         return base
@@ -406,6 +430,7 @@ public struct Parser {
     mutating func parsePostfix() throws -> Expression {
         var value = try parsePrimary()
         while true {
+            if isSymbol("(") || isSymbol("[") || isSymbol(".") { try enter(current.location) }
             if isSymbol("(") {
                 guard case .name(let callee, let location) = value else {
                     throw error("only operators and blocks can be called", at: current.location)
