@@ -67,8 +67,9 @@ enum Builtins {
             let end = args.count == 1 ? try integer(0) : try integer(1)
             let step = args.count == 3 ? try integer(2) : 1
             guard step != 0 else { throw OperatorError("step must not be zero") }
-            let count = step > 0 ? max(0, (end - start + step - 1) / step) : max(0, (start - end - step - 1) / -step)
-            guard count <= Elaborator.maxLoopIterations else { throw OperatorError("range of \(count) items is too large") }
+            // In floating point: end - start can overflow Int.
+            let count = max(0, ((Double(end) - Double(start)) / Double(step)).rounded(.up))
+            guard count <= Double(Elaborator.maxLoopIterations) else { throw OperatorError("range of \(count) items is too large") }
             return .list(Swift.stride(from: start, to: end, by: step).map(Value.int))
         case "min", "max":
             let items: [Value]
