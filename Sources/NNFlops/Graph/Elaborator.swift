@@ -9,7 +9,7 @@ public struct Elaborator {
     public static let maxCallDepth = 64
 
     let file: String
-    let lines: [Substring]
+    let lines: SourceLines
     var graph: Graph
     var blocks: [String: (parameters: [BlockParameter], body: [Statement], location: SourceLocation)] = [:]
     var globals: [String: Value] = [:]
@@ -29,6 +29,8 @@ public struct Elaborator {
         var path: [String]
         var variables: [String: Value] = [:]
         var usedNames: Set<String> = []
+        /// Next suffix to try for each automatic base name, so naming stays O(1) per call.
+        var nextSuffix: [String: Int] = [:]
         var isBlock: Bool { !path.isEmpty }
     }
 
@@ -40,21 +42,22 @@ public struct Elaborator {
 
     /// Parses and elaborates `source`. `overrides` replace `param` defaults (`--set`).
     public static func elaborate(source: String, file: String, overrides: [String: Value] = [:]) throws -> Graph {
-        let program = try Parser.parse(source: source, file: file)
-        var elaborator = Elaborator(file: file, source: source, overrides: overrides)
+        let lines = SourceLines(source)
+        let program = try Parser.parse(lines: lines, file: file)
+        var elaborator = Elaborator(file: file, lines: lines, overrides: overrides)
         return try elaborator.run(program)
     }
 
-    init(file: String, source: String, overrides: [String: Value]) {
+    init(file: String, lines: SourceLines, overrides: [String: Value]) {
         self.file = file
-        self.lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        self.lines = lines
         self.overrides = overrides
         let stem = (file as NSString).lastPathComponent
         self.graph = Graph(model: stem.hasSuffix(".spec") ? String(stem.dropLast(5)) : stem)
     }
 
     func error(_ message: String, at location: SourceLocation, notes: [String] = []) -> NNFlopsError {
-        NNFlopsError(message, at: location, sourceLine: location.line >= 1 && location.line <= lines.count ? String(lines[location.line - 1]) : nil, notes: notes)
+        NNFlopsError(message, at: location, sourceLine: lines.text(ofLine: location.line), notes: notes)
     }
 
     mutating func run(_ program: [Statement]) throws -> Graph {
@@ -480,11 +483,13 @@ public struct Elaborator {
         case .int(let i)?: name = String(i)
         case nil, .none?:
             var candidate = base
-            var counter = 0
+            var counter = scopes[scopes.count - 1].nextSuffix[base] ?? 0
+            if counter > 0 { candidate = "\(base)_\(counter)" }
             while scopes[scopes.count - 1].usedNames.contains(candidate) {
                 counter += 1
                 candidate = "\(base)_\(counter)"
             }
+            scopes[scopes.count - 1].nextSuffix[base] = counter + 1
             name = candidate
         case let other?:
             throw error("name must be a string or an integer, got \(other.typeName)", at: location)

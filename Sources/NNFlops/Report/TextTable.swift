@@ -44,7 +44,8 @@ public struct TextTable {
 /// RFC 4180 CSV.
 public enum CSV {
     public static func field(_ s: String) -> String {
-        s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
     public static func render(headers: [String], rows: [[String]]) -> String {

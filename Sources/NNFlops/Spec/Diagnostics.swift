@@ -79,3 +79,23 @@ func editDistance(_ a: [Character], _ b: [Character]) -> Int {
     }
     return previous[b.count]
 }
+
+/// Spec text split into lines once (on UTF-8 bytes, which is fast), for the lexer and
+/// for quoting the offending line in errors.
+public struct SourceLines: Sendable {
+    public let lines: [ArraySlice<UInt8>]
+
+    public init(_ source: String) {
+        lines = Array(source.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    }
+
+    public var count: Int { lines.count }
+
+    /// The text of 1-based line `number`, without a trailing carriage return.
+    public func text(ofLine number: Int) -> String? {
+        guard number >= 1, number <= lines.count else { return nil }
+        var bytes = lines[number - 1]
+        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -20,11 +20,15 @@ public struct Token: Sendable {
 /// DEDENT tokens mark blocks, newlines inside brackets are ignored, `#` starts a comment.
 public struct Lexer {
     let file: String
-    let lines: [Substring]
+    let lines: SourceLines
 
     public init(source: String, file: String) {
+        self.init(lines: SourceLines(source), file: file)
+    }
+
+    public init(lines: SourceLines, file: String) {
         self.file = file
-        self.lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        self.lines = lines
     }
 
     /// Number literal suffixes: SI counts and IEC/SI byte sizes (`16GiB`, `7B`, `1.4T`).
@@ -34,33 +38,38 @@ public struct Lexer {
         "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
     ]
 
-    static let symbols3: [String] = []
-    static let symbols2 = ["==", "!=", "<=", ">=", "**", "//", "->"]
+    static let symbols2: Set<String> = ["==", "!=", "<=", ">=", "**", "//", "->"]
     static let symbols1 = Set("+-*/%()[],:=<>.")
 
     func error(_ message: String, line: Int, column: Int) -> NNFlopsError {
         NNFlopsError(message, at: SourceLocation(file: file, line: line, column: column),
-                     sourceLine: line <= lines.count ? String(lines[line - 1]) : nil)
+                     sourceLine: lines.text(ofLine: line))
     }
+
+    // Byte classes (the language's syntax is ASCII; strings and comments may hold UTF-8).
+    @inline(__always) static func isLetter(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b == 95 }
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
 
     public func tokenize() throws -> [Token] {
         var tokens: [Token] = []
         var indents = [0]
         var depth = 0  // bracket nesting: newlines inside brackets are not statement ends
         var lastOpenLocation: SourceLocation?
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), hash = UInt8(ascii: "#")
 
-        for (lineIndex, rawLine) in lines.enumerated() {
+        for (lineIndex, rawLine) in lines.lines.enumerated() {
             let lineNumber = lineIndex + 1
-            let chars = Array(rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine)
+            var chars = Array(rawLine)
+            if chars.last == UInt8(ascii: "\r") { chars.removeLast() }
             var i = 0
             // Indentation at the start of a logical line.
             if depth == 0 {
                 var width = 0
-                while i < chars.count, chars[i] == " " || chars[i] == "\t" {
-                    width += chars[i] == "\t" ? 4 : 1
+                while i < chars.count, chars[i] == space || chars[i] == tab {
+                    width += chars[i] == tab ? 4 : 1
                     i += 1
                 }
-                if i == chars.count || chars[i] == "#" { continue }  // blank or comment-only line
+                if i == chars.count || chars[i] == hash { continue }  // blank or comment-only line
                 let location = SourceLocation(file: file, line: lineNumber, column: i + 1)
                 if width > indents.last! {
                     indents.append(width)
@@ -78,56 +87,65 @@ public struct Lexer {
             while i < chars.count {
                 let c = chars[i]
                 let column = i + 1
+                if c == space || c == tab { i += 1; continue }
+                if c == hash { break }
                 let location = SourceLocation(file: file, line: lineNumber, column: column)
-                if c == " " || c == "\t" { i += 1; continue }
-                if c == "#" { break }
-                if c.isLetter || c == "_" {
+                if Self.isLetter(c) {
                     var j = i
-                    while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { j += 1 }
-                    tokens.append(Token(kind: .name(String(chars[i..<j])), location: location))
+                    while j < chars.count, Self.isLetter(chars[j]) || Self.isDigit(chars[j]) { j += 1 }
+                    tokens.append(Token(kind: .name(String(decoding: chars[i..<j], as: UTF8.self)), location: location))
                     i = j
                     continue
                 }
-                if c.isASCII, c.isNumber || (c == "." && i + 1 < chars.count && chars[i + 1].isASCII && chars[i + 1].isNumber) {
+                if Self.isDigit(c) || (c == UInt8(ascii: ".") && i + 1 < chars.count && Self.isDigit(chars[i + 1])) {
                     let (kind, next) = try number(chars, from: i, line: lineNumber)
                     tokens.append(Token(kind: kind, location: location))
                     i = next
                     continue
                 }
-                if c == "\"" || c == "'" {
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                     var j = i + 1
-                    var text = ""
+                    var bytes: [UInt8] = []
                     while j < chars.count, chars[j] != c {
-                        if chars[j] == "\\", j + 1 < chars.count {
+                        if chars[j] == UInt8(ascii: "\\"), j + 1 < chars.count {
                             j += 1
-                            text.append(chars[j] == "n" ? "\n" : chars[j])
+                            bytes.append(chars[j] == UInt8(ascii: "n") ? UInt8(ascii: "\n") : chars[j])
                         } else {
-                            text.append(chars[j])
+                            bytes.append(chars[j])
                         }
                         j += 1
                     }
                     guard j < chars.count else { throw error("unterminated string", line: lineNumber, column: column) }
-                    tokens.append(Token(kind: .string(text), location: location))
+                    tokens.append(Token(kind: .string(String(decoding: bytes, as: UTF8.self)), location: location))
                     i = j + 1
                     continue
                 }
-                let rest = String(chars[i..<min(chars.count, i + 3)])
-                if let symbol = (Self.symbols3.first { rest.hasPrefix($0) } ?? Self.symbols2.first { rest.hasPrefix($0) }) {
-                    tokens.append(Token(kind: .symbol(symbol), location: location))
-                    i += symbol.count
-                    continue
+                if i + 1 < chars.count {
+                    let pair = String(decoding: chars[i...i + 1], as: UTF8.self)
+                    if Self.symbols2.contains(pair) {
+                        tokens.append(Token(kind: .symbol(pair), location: location))
+                        i += 2
+                        continue
+                    }
                 }
-                if Self.symbols1.contains(c) {
-                    if "([".contains(c) { depth += 1; lastOpenLocation = location }
-                    if ")]".contains(c) {
-                        guard depth > 0 else { throw error("unmatched '\(c)'", line: lineNumber, column: column) }
+                let scalar = Character(Unicode.Scalar(c))
+                if c < 128, Self.symbols1.contains(scalar) {
+                    if c == UInt8(ascii: "(") || c == UInt8(ascii: "[") { depth += 1; lastOpenLocation = location }
+                    if c == UInt8(ascii: ")") || c == UInt8(ascii: "]") {
+                        guard depth > 0 else { throw error("unmatched '\(scalar)'", line: lineNumber, column: column) }
                         depth -= 1
                     }
-                    tokens.append(Token(kind: .symbol(String(c)), location: location))
+                    tokens.append(Token(kind: .symbol(String(scalar)), location: location))
                     i += 1
                     continue
                 }
-                throw error("unexpected character '\(c)'", line: lineNumber, column: column)
+                if c >= 128 {
+                    // Name the whole UTF-8 character, not its first byte.
+                    var j = i + 1
+                    while j < chars.count, chars[j] & 0xC0 == 0x80 { j += 1 }
+                    throw error("unexpected character '\(String(decoding: chars[i..<j], as: UTF8.self))'", line: lineNumber, column: column)
+                }
+                throw error("unexpected character \(c < 32 || c == 127 ? "0x" + String(c, radix: 16) : "'\(scalar)'")", line: lineNumber, column: column)
             }
             if depth == 0, let last = tokens.last, last.kind != .newline, last.kind != .indent, last.kind != .dedent {
                 tokens.append(Token(kind: .newline, location: SourceLocation(file: file, line: lineNumber, column: chars.count + 1)))
@@ -148,31 +166,31 @@ public struct Lexer {
         return tokens
     }
 
-    private func number(_ chars: [Character], from start: Int, line: Int) throws -> (TokenKind, Int) {
+    private func number(_ chars: [UInt8], from start: Int, line: Int) throws -> (TokenKind, Int) {
         var j = start
         var isFloat = false
-        func digits() { while j < chars.count, chars[j].isASCII, chars[j].isNumber || chars[j] == "_" { j += 1 } }
+        func digits() { while j < chars.count, Self.isDigit(chars[j]) || chars[j] == UInt8(ascii: "_") { j += 1 } }
         digits()
-        if j < chars.count, chars[j] == ".", !(j + 1 < chars.count && chars[j + 1] == ".") {
+        if j < chars.count, chars[j] == UInt8(ascii: ".") {
             isFloat = true
             j += 1
             digits()
         }
-        if j < chars.count, chars[j] == "e" || chars[j] == "E" {
+        if j < chars.count, chars[j] == UInt8(ascii: "e") || chars[j] == UInt8(ascii: "E") {
             var k = j + 1
-            if k < chars.count, chars[k] == "+" || chars[k] == "-" { k += 1 }
-            if k < chars.count, chars[k].isASCII, chars[k].isNumber {
+            if k < chars.count, chars[k] == UInt8(ascii: "+") || chars[k] == UInt8(ascii: "-") { k += 1 }
+            if k < chars.count, Self.isDigit(chars[k]) {
                 isFloat = true
                 j = k
                 digits()
             }
         }
-        let text = String(chars[start..<j]).replacingOccurrences(of: "_", with: "")
+        let text = String(decoding: chars[start..<j].filter { $0 != UInt8(ascii: "_") }, as: UTF8.self)
         // Suffix: letters glued to the number.
         var k = j
-        while k < chars.count, chars[k].isLetter { k += 1 }
-        let suffix = String(chars[j..<k])
-        guard let mantissa = Double(text) else { throw error("malformed number '\(text)'", line: line, column: start + 1) }
+        while k < chars.count, Self.isLetter(chars[k]), chars[k] != UInt8(ascii: "_") { k += 1 }
+        let suffix = String(decoding: chars[j..<k], as: UTF8.self)
+        guard let mantissa = Double(text), mantissa.isFinite else { throw error("malformed number '\(text)'", line: line, column: start + 1) }
         if !suffix.isEmpty {
             guard let scale = Self.suffixes[suffix] else {
                 let hint = closestMatch(to: suffix, in: Self.suffixes.keys).map { " (did you mean '\($0)'?)" } ?? ""

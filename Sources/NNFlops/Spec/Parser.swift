@@ -6,7 +6,7 @@ public struct Parser {
     /// Current expression/suite nesting; bounded so hostile input cannot overflow the stack.
     var nesting = 0
     static let maxNesting = 100
-    let lines: [Substring]
+    let lines: SourceLines
 
     /// Words that can never be variable names.
     static let keywords: Set<String> = ["if", "elif", "else", "for", "in", "repeat", "return", "and", "or", "not",
@@ -16,12 +16,16 @@ public struct Parser {
                                  "output", "budget", "freeze", "pass"]
 
     public static func parse(source: String, file: String) throws -> [Statement] {
-        let tokens = try Lexer(source: source, file: file).tokenize()
-        var parser = Parser(tokens: tokens, lines: source.split(separator: "\n", omittingEmptySubsequences: false))
+        try parse(lines: SourceLines(source), file: file)
+    }
+
+    public static func parse(lines: SourceLines, file: String) throws -> [Statement] {
+        let tokens = try Lexer(lines: lines, file: file).tokenize()
+        var parser = Parser(tokens: tokens, lines: lines)
         return try parser.parseProgram()
     }
 
-    init(tokens: [Token], lines: [Substring]) {
+    init(tokens: [Token], lines: SourceLines) {
         self.tokens = tokens
         self.lines = lines
     }
@@ -38,7 +42,7 @@ public struct Parser {
     }
 
     func error(_ message: String, at location: SourceLocation, notes: [String] = []) -> NNFlopsError {
-        NNFlopsError(message, at: location, sourceLine: location.line <= lines.count ? String(lines[location.line - 1]) : nil, notes: notes)
+        NNFlopsError(message, at: location, sourceLine: lines.text(ofLine: location.line), notes: notes)
     }
 
     func describe(_ kind: TokenKind) -> String {
