@@ -5,13 +5,35 @@ public enum OperatorCatalog {
         // Dense layers and convolutions
         Linear.self,
         Conv2d.self,
+        ConvTranspose2d.self,
         // Element-wise arithmetic
         Add.self,
+        Sub.self,
+        Mul.self,
+        Div.self,
         // Activations
         ReLU.self,
+        ReLU6.self,
+        GELU.self,
+        SiLU.self,
+        Sigmoid.self,
+        Tanh.self,
+        LeakyReLU.self,
+        HardSwish.self,
+        HardSigmoid.self,
         // Normalisation
+        BatchNorm.self,
+        LayerNorm.self,
+        GroupNorm.self,
+        InstanceNorm.self,
+        RMSNorm.self,
         // Pooling
+        MaxPool.self,
+        AvgPool.self,
+        AdaptiveAvgPool.self,
+        GlobalAvgPool.self,
         // Regularisation
+        Dropout.self,
         // Shape and data movement
         // Embeddings, learned tensors, attention, matmul
         // Softmax and losses

@@ -64,14 +64,21 @@ public struct CostContext: Sendable {
     public func trainable(parameter index: Int) -> Bool { index < parameterTrainable.count && parameterTrainable[index] }
 }
 
-/// A learnable parameter an operator owns, by local name ("weight", "bias").
+/// A learnable parameter an operator owns, by local name ("weight", "bias"); also used
+/// for buffers. `dtype` is float32 except for integer buffers such as batchnorm's int64
+/// `num_batches_tracked`.
 public struct ParameterSpec: Sendable, Hashable {
     public var name: String
     public var shape: [Int]
-    public init(_ name: String, _ shape: [Int]) {
+    public var dtype: DType
+    public init(_ name: String, _ shape: [Int], dtype: DType = .float32) {
         self.name = name
         self.shape = shape
+        self.dtype = dtype
     }
+
+    public var elements: Count { Count.product(shape) }
+    public var bytes: Count { elements * dtype.bytes }
 }
 
 /// An operator kind. Each conforming type lives in its own file under Ops/ and is listed

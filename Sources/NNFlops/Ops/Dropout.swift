@@ -1,0 +1,33 @@
+/// `dropout(x, p=0.5)`: zeroes each element with probability p and scales the kept ones
+/// by 1 / (1 - p), in training mode (torch.nn.Dropout, torch's native_dropout).
+///
+/// Reference algorithm, n elements: forward draws u ~ U[0, 1) per element (random number
+/// generation is not counted as FLOPs), keep = u >= p (1 compare), y = x * keep * scale
+/// (2 muls): 3n. Input gradient dX = dY * mask * scale: 2n (native_dropout_backward).
+/// With p = 0 the operator is the identity, as torch returns its input: no FLOPs, no mask.
+/// MACs: 0. Saved for backward: the 1-byte mask.
+public struct Dropout: Operator {
+    public static let kind = "dropout"
+    public static let summary = "dropout (training mode)"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .optional("p", .float, .float(0.5)),
+    ]
+
+    let input: TensorType
+    let p: Double
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+        p = try arguments.float("p")
+        guard p >= 0, p < 1 else { throw OperatorError("p must be in [0, 1), got \(p)", argument: "p") }
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        p == 0 ? OperatorCost(forward: .zero) : .pointwise(input.elements, forward: 3, inputGradient: 2, context)
+    }
+
+    public var detail: String { "p=\(p)" }
+}

@@ -1,0 +1,43 @@
+/// `gelu(x, approximate="none")`: Gaussian error linear unit element-wise
+/// (torch.nn.GELU); `approximate="tanh"` is the tanh approximation (GPT-2's gelu_new).
+///
+/// Reference algorithm (torch's gelu / gelu_backward kernels), n elements;
+/// erf, exp and tanh count one FLOP each (design §4):
+/// - "none": forward y = x * 0.5 * (1 + erf(x * 1/sqrt(2))): mul, erf, add, mul, mul = 5n.
+///   Input gradient: cdf = 0.5 * (1 + erf(x / sqrt 2)) (4: mul, erf, add, mul),
+///   pdf = exp(-0.5 * x * x) / sqrt(2 pi) (4: mul, mul, exp, mul),
+///   dX = dY * (cdf + x * pdf) (3: mul, add, mul) = 11n.
+/// - "tanh": forward inner = sqrt(2/pi) * (x + 0.044715 * x^3) (5: mul, mul, mul, add,
+///   mul), y = 0.5 * x * (1 + tanh(inner)) (4: tanh, add, mul, mul) = 9n.
+///   Input gradient: x^2, x^3 (2), inner (3), t = tanh(inner) (1), left = 0.5 * x (1),
+///   right = 1 + t (1), dleft = 0.5 * right (1), dright = 1 - t * t (2),
+///   dinner = sqrt(2/pi) * (1 + 3 * 0.044715 * x^2) (3), d = dleft + left * dright * dinner
+///   (3), dX = dY * d (1) = 18n.
+/// MACs: 0. Saved for backward: the input. Papers often quote ~8 FLOPs per element for
+/// GELU's forward; these are the kernels' exact counts.
+public struct GELU: Operator {
+    public static let kind = "gelu"
+    public static let summary = "Gaussian error linear unit (exact erf or tanh approximation)"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .optional("approximate", .string, .string("none")),
+    ]
+
+    let input: TensorType
+    let tanhApproximation: Bool
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+        tanhApproximation = try arguments.choice("approximate", ["none", "tanh"]) == "tanh"
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        tanhApproximation
+            ? .pointwise(input.elements, forward: 9, inputGradient: 18, context)
+            : .pointwise(input.elements, forward: 5, inputGradient: 11, context)
+    }
+
+    public var detail: String { tanhApproximation ? "tanh" : "" }
+}

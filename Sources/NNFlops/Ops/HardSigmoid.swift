@@ -1,0 +1,24 @@
+/// `hardsigmoid(x)`: min(max(x + 3, 0), 6) / 6 element-wise (torch.nn.Hardsigmoid).
+///
+/// Reference algorithm, n elements: forward add, max, min, div = 4n; input gradient
+/// (hardsigmoid_backward) dY / 6 where -3 < x < 3, else 0: two compares and one div = 3n.
+/// MACs: 0. Saved for backward: the input.
+public struct HardSigmoid: Operator {
+    public static let kind = "hardsigmoid"
+    public static let summary = "relu6(x + 3) / 6"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+    ]
+
+    let input: TensorType
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        .pointwise(input.elements, forward: 4, inputGradient: 3, context)
+    }
+}

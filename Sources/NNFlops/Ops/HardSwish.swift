@@ -1,0 +1,27 @@
+/// `hardswish(x)`: x * min(max(x + 3, 0), 6) / 6 element-wise (torch.nn.Hardswish).
+///
+/// Reference algorithm (torch's vectorised CPU kernels), n elements:
+/// - forward: add, max, min, mul, div = 5n.
+/// - input gradient (hardswish_backward): dY * (x / 3 + 0.5) where -3 <= x <= 3, dY
+///   where x > 3, 0 where x < -3, computed for every element and then selected:
+///   div, add, mul, two compares = 5n.
+/// MACs: 0. Saved for backward: the input.
+public struct HardSwish: Operator {
+    public static let kind = "hardswish"
+    public static let summary = "x * relu6(x + 3) / 6 (MobileNetV3)"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+    ]
+
+    let input: TensorType
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        .pointwise(input.elements, forward: 5, inputGradient: 5, context)
+    }
+}

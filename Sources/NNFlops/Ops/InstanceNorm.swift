@@ -1,0 +1,55 @@
+/// `instancenorm(x, eps=1e-5, affine=false)`: instance normalisation of [N, C, ...]
+/// (torch.nn.InstanceNorm1d/2d/3d, track_running_stats = false): statistics over the
+/// spatial positions of each (sample, channel); per-channel affine transform.
+///
+/// Parameters (affine): weight [C], bias [C]. No buffers.
+///
+/// Reference algorithm, R = N * C instances of M = n / R spatial values:
+/// - forward: as groupnorm with one channel per group: 6n + 5R (+ 2n affine).
+/// - backward: `standardizeBackward` (CNNSupport.swift): input gradient
+///   7n + 2R + n (affine) + 2n (xhat, when the weight is not trainable);
+///   weight gradient 4n (weight) + n (bias).
+/// MACs: 0.
+public struct InstanceNorm: Operator {
+    public static let kind = "instancenorm"
+    public static let summary = "instance normalisation over the spatial positions of each channel"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .optional("eps", .float, .float(1e-5)),
+        .optional("affine", .bool, .bool(false)),
+    ]
+
+    let input: TensorType
+    let affine: Bool
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+        affine = try arguments.bool("affine")
+        let eps = try arguments.float("eps")
+        guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
+        guard input.rank >= 3 else {
+            throw OperatorError("input must be [N, C, spatial...], got \(input)", argument: "input")
+        }
+        guard Count.product(input.shape.dropFirst(2)).value > 1 else {
+            throw OperatorError("training needs more than one spatial value per channel, got input \(input)", argument: "input")
+        }
+    }
+
+    var channels: Int { input.shape[1] }
+
+    public var outputs: [TensorType] { [input] }
+
+    public var parameters: [ParameterSpec] {
+        affine ? [ParameterSpec("weight", [channels]), ParameterSpec("bias", [channels])] : []
+    }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        let n = input.elements
+        let instances = Count(input.shape[0]) * input.shape[1]
+        let forward = n * 6 + instances * 5 + (affine ? n * 2 : .zero)
+        let backward = standardizeBackward(elements: n, groups: instances, hasWeight: affine, hasBias: affine, context)
+        return OperatorCost(forward: .elementwise(forward), inputGradient: backward.input, weightGradient: backward.weight)
+    }
+
+    public var detail: String { affine ? "affine" : "" }
+}

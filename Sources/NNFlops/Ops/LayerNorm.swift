@@ -1,0 +1,66 @@
+/// `layernorm(x, normalized=1, eps=1e-5, affine=true, bias=true)`: layer normalisation
+/// over the last `normalized` dimensions (torch.nn.LayerNorm with
+/// normalized_shape = x.shape[-normalized:], elementwise_affine = affine).
+///
+/// Parameters (affine): weight of the normalised shape, and bias of that shape when
+/// `bias` is true. No buffers.
+///
+/// Reference algorithm, R rows of M normalised values (n = R * M elements):
+/// - forward, per row: mean = sum x / M (M adds + 1 div); var = sum (x - mean)^2 / M
+///   (3M + 1 div); rstd = 1 / sqrt(var + eps) (3: add, sqrt, div);
+///   xhat = (x - mean) * rstd (2M); y = xhat * weight (M, affine) + bias (M, bias).
+///   Total 6n + 5R (+ n weight, + n bias): 8 FLOPs per element with both, the same
+///   per-element work as batchnorm; the usual approximations say 5-8 per element.
+/// - backward: `standardizeBackward` (CNNSupport.swift): input gradient
+///   7n + 2R + n (weight) + 2n (xhat, when the weight is not trainable);
+///   weight gradient 4n (weight: xhat 2n + dY * xhat summed 2n) + n (bias).
+/// MACs: 0.
+public struct LayerNorm: Operator {
+    public static let kind = "layernorm"
+    public static let summary = "layer normalisation over the last dimensions"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .optional("normalized", .int, .int(1)),
+        .optional("eps", .float, .float(1e-5)),
+        .optional("affine", .bool, .bool(true)),
+        .optional("bias", .bool, .bool(true)),
+    ]
+
+    let input: TensorType
+    let normalized: Int
+    let affine: Bool
+    let hasBias: Bool
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+        normalized = try arguments.int("normalized", atLeast: 1)
+        affine = try arguments.bool("affine")
+        let bias = try arguments.bool("bias")
+        hasBias = affine && bias
+        let eps = try arguments.float("eps")
+        guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
+        guard normalized <= input.rank else {
+            throw OperatorError("cannot normalise over the last \(normalized) dimensions of \(input), which has \(input.rank)", argument: "normalized")
+        }
+    }
+
+    var normalizedShape: [Int] { Array(input.shape.suffix(normalized)) }
+    var rows: Count { Count.product(input.shape.dropLast(normalized)) }
+
+    public var outputs: [TensorType] { [input] }
+
+    public var parameters: [ParameterSpec] {
+        (affine ? [ParameterSpec("weight", normalizedShape)] : []) + (hasBias ? [ParameterSpec("bias", normalizedShape)] : [])
+    }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        let n = input.elements
+        let forward = n * 6 + rows * 5 + (affine ? n : .zero) + (hasBias ? n : .zero)
+        let backward = standardizeBackward(elements: n, groups: rows, hasWeight: affine, hasBias: hasBias, context)
+        return OperatorCost(forward: .elementwise(forward), inputGradient: backward.input, weightGradient: backward.weight)
+    }
+
+    public var detail: String {
+        (normalized == 1 ? "" : "last \(normalized)") + (affine ? (hasBias ? "" : " no-bias") : " no-affine")
+    }
+}

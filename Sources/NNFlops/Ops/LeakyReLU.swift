@@ -1,0 +1,31 @@
+/// `leaky_relu(x, slope=0.01)`: x where x > 0, slope * x elsewhere (torch.nn.LeakyReLU).
+///
+/// Reference algorithm, n elements: forward one compare and one multiply per element,
+/// both executed for every element before the select (2n); input gradient
+/// dX = dY where x > 0, else dY * slope: one compare and one multiply (2n).
+/// MACs: 0. Saved for backward: the input.
+public struct LeakyReLU: Operator {
+    public static let kind = "leaky_relu"
+    public static let summary = "leaky rectified linear unit"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .optional("slope", .float, .float(0.01)),
+    ]
+
+    let input: TensorType
+    let slope: Double
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+        slope = try arguments.float("slope")
+        guard slope.isFinite else { throw OperatorError("slope must be a finite number, got \(slope)", argument: "slope") }
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        .pointwise(input.elements, forward: 2, inputGradient: 2, context)
+    }
+
+    public var detail: String { slope == 0.01 ? "" : "slope \(slope)" }
+}

@@ -1,0 +1,25 @@
+/// `relu6(x)`: min(max(x, 0), 6) element-wise (torch.nn.ReLU6 = hardtanh(x, 0, 6)).
+///
+/// Reference algorithm, n elements: forward one max and one min per element (2n);
+/// input gradient dX = dY where 0 < x < 6, else 0 (hardtanh_backward): two compares
+/// per element select dY or 0 (2n; the select itself is not arithmetic, as for relu).
+/// MACs: 0. Saved for backward: the input.
+public struct ReLU6: Operator {
+    public static let kind = "relu6"
+    public static let summary = "min(max(x, 0), 6) element-wise"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+    ]
+
+    let input: TensorType
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        .pointwise(input.elements, forward: 2, inputGradient: 2, context)
+    }
+}

@@ -1,0 +1,26 @@
+/// `silu(x)`: x * sigmoid(x) = x / (1 + exp(-x)) element-wise (torch.nn.SiLU, swish).
+///
+/// Reference algorithm (torch's CPU kernel), n elements:
+/// - forward y = x / (1 + exp(-x)): negate, exp, add, div = 4n.
+/// - input gradient (silu_backward): s = 1 / (1 + exp(-x)) (4),
+///   dX = dY * s * (1 + x * (1 - s)) (5: sub, mul, add, mul, mul) = 9n.
+/// MACs: 0. Saved for backward: the input.
+public struct SiLU: Operator {
+    public static let kind = "silu"
+    public static let summary = "x * sigmoid(x) (swish)"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+    ]
+
+    let input: TensorType
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try floatingPointInput(arguments, kind: Self.kind)
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        .pointwise(input.elements, forward: 4, inputGradient: 9, context)
+    }
+}
