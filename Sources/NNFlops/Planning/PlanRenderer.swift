@@ -1,0 +1,113 @@
+import Foundation
+
+extension Plan {
+    /// Why the default method is the default (shown under the table and in --help).
+    public static let defaultMethodReason =
+        "The Epoch AI refit (Besiroglu et al. 2024) is the default: it reproduces Chinchilla's own allocation "
+        + "(70B parameters, 1.4T tokens at 5.76e23 FLOPs; it gives 72B / 1.33T) and predicts a loss, while the "
+        + "rounded constants printed by Hoffmann et al. put that optimum at 32B / 3.0T."
+
+    /// The report as pretty-printed JSON with stable, snake_case keys.
+    public func renderJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+
+    /// The report as an aligned table for people.
+    public func renderTable() -> String {
+        let q = PlanQuantity.format
+        let sci = PlanQuantity.scientific
+        func loss(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "—" }
+        func name(_ row: PlanMethodRow) -> String { row.title + (row.method == selectedMethod ? " *" : "") }
+        func check(_ row: PlanMethodRow) -> String {
+            let error = abs(row.check6ND / row.computeFlops - 1)
+            return sci(row.check6ND) + (error < 1e-9 ? " ok" : " MISMATCH")
+        }
+        var out: [String] = []
+        var table: [[String]]
+        switch mode {
+        case .compute:
+            out.append("Compute-optimal allocation for C = \(sci(computeFlops!)) FLOPs (C = 6ND)")
+            table = [["method", "params N", "tokens D", "D/N", "loss", "6ND"]]
+            for row in methods {
+                table.append([name(row), q(row.params), q(row.tokens), PlanQuantity.threeDigits(row.tokensPerParam), loss(row.loss), check(row)])
+            }
+        case .params, .tokens:
+            let given = mode == .params ? "N = \(q(givenParams!)) parameters" : "D = \(q(givenTokens!)) tokens"
+            out.append("Compute-optimal run for \(given) (C = 6ND)")
+            table = [["method", "params N", "tokens D", "D/N", "compute C", "loss", "6ND"]]
+            for row in methods {
+                table.append([name(row), q(row.params), q(row.tokens), PlanQuantity.threeDigits(row.tokensPerParam),
+                              sci(row.computeFlops), loss(row.loss), check(row)])
+            }
+        case .allocation:
+            out.append("Run: \(q(givenParams!)) parameters, \(q(givenTokens!)) tokens, C = 6ND = \(sci(computeFlops!)) FLOPs, "
+                       + "\(PlanQuantity.threeDigits(givenTokens! / givenParams!)) tokens/param")
+            out.append("Compute-optimal allocation for the same C, and how far the run is from it:")
+            table = [["method", "optimal N", "optimal D", "D/N", "N / optimal N", "optimal loss", "run loss", "loss gap"]]
+            for row in methods {
+                table.append([name(row), q(row.params), q(row.tokens), PlanQuantity.threeDigits(row.tokensPerParam),
+                              String(format: "%.3fx", row.paramsRatio!), loss(row.loss), loss(row.givenLoss),
+                              row.lossGap.map { String(format: "%+.4f", $0) } ?? "—"])
+            }
+        }
+        out.append(contentsOf: Self.align(table))
+        out.append("")
+        out.append("* selected method (--method \(selectedMethod.rawValue))" + (selectedMethod == defaultMethod ? ", the default." : "; the default is \(defaultMethod.rawValue)."))
+        out.append("  " + Self.defaultMethodReason)
+        out.append("Loss: nats/token from L = E + A/N^alpha + B/D^beta; \"—\" where the method has no comparable loss law.")
+        out.append("Sources:")
+        for method in ScalingMethod.allCases { out.append("  \(method.title): \(method.citation)") }
+
+        if let fleet {
+            let gib = { (bytes: Double) in String(format: "%.1f GiB", bytes / 1_073_741_824) }
+            out.append("")
+            out.append("Fleet: \(fleet.gpus) x \(fleet.gpuName) (\(fleet.gpu)), MFU \(String(format: "%.2f", fleet.mfu)), "
+                       + "\(fleet.precision) dense tensor peak \(String(format: "%.1f", fleet.peakFlopsPerGPU / 1e12)) TFLOP/s per GPU")
+            out.append("  run              \(q(target.params)) parameters, \(q(target.tokens)) tokens, \(sci(target.computeFlops)) FLOPs"
+                       + (target.method.map { " (\($0.title))" } ?? ""))
+            out.append("  training time    \(String(format: "%.2f", fleet.trainingDays)) days (\(sci(fleet.trainingSeconds)) s)"
+                       + " = C / (GPUs x peak x MFU)")
+            out.append("  GPU-hours        \(q(fleet.gpuHours))")
+            if let cost = fleet.cost, let price = fleet.pricePerGPUHour {
+                out.append("  cost             $\(q(cost)) at $\(String(format: "%.2f", price)) per GPU-hour")
+            }
+            let m = fleet.memory
+            let s = fleet.shape
+            out.append("Training memory (Adam, mixed precision; shape \(s.layers) layers x d_model \(s.dModel), "
+                       + "\(fleet.microBatch) x \(s.sequence) tokens per GPU):")
+            out.append("  static           \(gib(m.staticBytes))  (16 bytes/param: half weights 2 + half grads 2 + fp32 master 4 + Adam 4 + 4)")
+            out.append("  activations      \(gib(m.activationBytes)) per GPU, no recompute (34 s b h per layer + 4 s b V fp32 logits)")
+            out.append("                   \(gib(m.checkpointedActivationBytes)) per GPU with full activation checkpointing")
+            out.append("  GPU memory       \(gib(fleet.gpuMemoryBytes)) (\(String(format: "%.0f", fleet.gpuMemoryBytes / 1e9)) GB)")
+            let never = "never (activations alone exceed one GPU)"
+            out.append("  fewest GPUs      \(fleet.minGPUsStatic) for the static part alone; "
+                       + "\(fleet.minGPUs.map(String.init) ?? never) with activations; "
+                       + "\(fleet.minGPUsCheckpointed.map(String.init) ?? never) with checkpointing (ZeRO-3 / FSDP: static memory / GPUs)")
+            out.append("  on this fleet    \(gib(fleet.bytesPerGPU)) per GPU without recompute: " + (fleet.fits ? "fits" : "does NOT fit"))
+        }
+        if let spec {
+            let s = spec.shape
+            out.append("")
+            out.append("Spec\(spec.path.map { " " + $0 } ?? ""): \(s.layers) layers, d_model \(s.dModel), \(s.heads) heads of \(s.headDim), "
+                       + "vocab \(s.vocab), seq \(s.sequence), d_model/layers = \(String(format: "%.1f", s.aspectRatio))")
+            out.append("  parameters       \(spec.exactParams) (counted by nnflops; target \(q(target.params)), "
+                       + "\(String(format: "%+.2f", spec.relativeError * 100))%)")
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Left-aligned first column, right-aligned others.
+    static func align(_ rows: [[String]]) -> [String] {
+        guard let first = rows.first else { return [] }
+        var widths = [Int](repeating: 0, count: first.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
+    }
+}
