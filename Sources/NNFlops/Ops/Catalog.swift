@@ -35,8 +35,34 @@ public enum OperatorCatalog {
         // Regularisation
         Dropout.self,
         // Shape and data movement
+        Flatten.self,
+        Reshape.self,
+        Transpose.self,
+        Permute.self,
+        Concat.self,
+        Split.self,
+        Chunk.self,
+        Select.self,
+        Slice.self,
+        Expand.self,
         // Embeddings, learned tensors, attention, matmul
+        Embedding.self,
+        LearnedParameter.self,
+        Attention.self,
+        Rope.self,
+        Matmul.self,
         // Softmax and losses
+        Softmax.self,
+        LogSoftmax.self,
+        Sum.self,
+        Mean.self,
+        MSELoss.self,
+        BCELoss.self,
+        CrossEntropy.self,
+        HuberLoss.self,
+        HingeLoss.self,
+        FocalLoss.self,
+        KLDiv.self,
     ]
 
     static let byName: [String: any Operator.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.kind, $0) })

@@ -1,0 +1,37 @@
+/// `chunk(input, chunks, dim=-1)`: cuts `input` into `chunks` pieces along `dim` like
+/// torch.chunk: each piece has ceil(n / chunks) entries, the last one the remainder, so
+/// fewer than `chunks` pieces come out when n does not divide (torch does the same;
+/// n = 6, chunks = 4 gives sizes 2, 2, 2). Views: 0 FLOPs forward and backward.
+public struct Chunk: Operator {
+    public static let kind = "chunk"
+    public static let summary = "cut a tensor into a number of equal pieces"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .required("chunks", .int),
+        .optional("dim", .int, .int(-1)),
+    ]
+
+    let input: TensorType
+    let axis: Int
+    let sizes: [Int]
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try arguments.tensor("input")
+        let chunks = try arguments.int("chunks", atLeast: 1)
+        axis = try arguments.axis("dim", of: input)
+        let length = input.shape[axis]
+        let size = length / chunks + (length % chunks == 0 ? 0 : 1)
+        sizes = Split.pieces(length: length, size: size)
+    }
+
+    public var outputs: [TensorType] {
+        sizes.map { size in
+            var shape = input.shape
+            shape[axis] = size
+            return TensorType(shape, input.dtype)
+        }
+    }
+
+    public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
+    public var detail: String { "\(sizes.count) on dim \(axis)" }
+}

@@ -1,0 +1,42 @@
+/// `embedding(input, num, dim)`: looks up rows of a learned table (torch.nn.Embedding).
+/// `input` is an integer tensor of ids (declare it `input ids: [b, n] int`); the output is
+/// [..., dim] float32; the parameter is `weight` [num, dim] (tie a linear head to it with
+/// `tie="<name>"`: it counts once).
+///
+/// Reference algorithm, T = number of ids:
+/// - forward: a gather of T rows, 0 FLOPs.
+/// - input gradient: none (ids are integers).
+/// - weight gradient: dW starts at zero and each of the T rows of dY is added into the row
+///   of its id (scatter-add, embedding_dense_backward): T*dim adds.
+public struct Embedding: Operator {
+    public static let kind = "embedding"
+    public static let summary = "lookup table of learned vectors indexed by integer ids"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .required("num", .int),
+        .required("dim", .int),
+    ]
+
+    let input: TensorType
+    let num: Int
+    let dim: Int
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try arguments.tensor("input")
+        num = try arguments.int("num", atLeast: 1)
+        dim = try arguments.int("dim", atLeast: 1)
+        guard !input.dtype.isFloatingPoint, input.dtype != .bool else {
+            throw OperatorError("input must be an integer tensor of ids (declare it e.g. `input ids: [b, n] int`), got \(input)", argument: "input")
+        }
+    }
+
+    public var outputs: [TensorType] { [TensorType(input.shape + [dim], .float32)] }
+    public var parameters: [ParameterSpec] { [ParameterSpec("weight", [num, dim])] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        OperatorCost(forward: .zero,
+                     weightGradient: context.trainable(parameter: 0) ? .elementwise(input.elements * dim) : .zero)
+    }
+
+    public var detail: String { "\(num)x\(dim)" }
+}

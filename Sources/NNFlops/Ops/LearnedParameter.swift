@@ -1,0 +1,29 @@
+/// `parameter(shape)`: a learned tensor with no inputs — class token, position embedding,
+/// layer scale (nn.Parameter). Its parameter is named `weight` (the graph calls it
+/// `<instance name>.weight`); the output is that tensor, float32.
+///
+/// Reference algorithm: forward returns the parameter itself, 0 FLOPs; the gradient that
+/// reaches the output is the weight gradient, 0 FLOPs (uses elsewhere add theirs in the
+/// operators that consume it).
+public struct LearnedParameter: Operator {
+    public static let kind = "parameter"
+    public static let summary = "a learned tensor (class token, position embedding, layer scale)"
+    public static let signature: [ArgumentSpec] = [
+        .required("shape", .intList),
+    ]
+
+    let shape: [Int]
+
+    public init(_ arguments: BoundArguments) throws {
+        shape = try arguments.intList("shape")
+        if let bad = shape.first(where: { $0 < 1 }) {
+            throw OperatorError("shape \(shapeText(shape)) has dimension \(bad); dimensions must be positive", argument: "shape")
+        }
+        _ = try dimensionProduct(shape, argument: "shape")
+    }
+
+    public var outputs: [TensorType] { [TensorType(shape, .float32)] }
+    public var parameters: [ParameterSpec] { [ParameterSpec("weight", shape)] }
+    public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
+    public var detail: String { shapeText(shape) }
+}

@@ -1,0 +1,40 @@
+/// `log_softmax(input, dim=-1)`: x - max - log(sum(exp(x - max))) over `dim`.
+///
+/// Reference algorithm per row of n entries (N = input elements, N/n rows):
+/// - forward: n compares for the max, n subtracts (x - max), n exps, n adds for the sum,
+///   1 log, n subtracts (shifted - log sum): 5N + N/n.
+/// - input gradient dX = dY - exp(Y) * sum(dY) (`_log_softmax_backward_data`): n adds for
+///   the sum, n exps, n multiplies, n subtracts: 4N.
+public struct LogSoftmax: Operator {
+    public static let kind = "log_softmax"
+    public static let summary = "log of softmax along a dimension"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .optional("dim", .int, .int(-1)),
+    ]
+
+    let input: TensorType
+    let axis: Int
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try arguments.tensor("input")
+        guard input.dtype.isFloatingPoint else { throw OperatorError("input must be a float tensor, got \(input)", argument: "input") }
+        guard input.rank >= 1 else { throw OperatorError("input must have at least one dimension, got a scalar", argument: "input") }
+        axis = try arguments.axis("dim", of: input)
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    var rows: Count {
+        var shape = input.shape
+        shape.remove(at: axis)
+        return Count.product(shape)
+    }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        OperatorCost(forward: .elementwise(input.elements * 5 + rows),
+                     inputGradient: context.needsGradient(input: 0) ? .elementwise(input.elements * 4) : .zero)
+    }
+
+    public var detail: String { "dim \(axis)" }
+}

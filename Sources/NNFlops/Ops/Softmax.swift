@@ -1,0 +1,34 @@
+/// `softmax(input, dim=-1)`: exp(x - max) / sum over `dim` (torch.softmax).
+///
+/// Reference algorithm per row of n entries (N = input elements, N/n rows):
+/// - forward: n compares for the row max (from -inf), n subtracts, n exps, n adds for the
+///   sum (from zero), n divides: 5N.
+/// - input gradient dX = Y * (dY - sum(dY * Y)) (`_softmax_backward_data`): n multiplies
+///   and n adds for the dot product, n subtracts, n multiplies: 4N.
+public struct Softmax: Operator {
+    public static let kind = "softmax"
+    public static let summary = "softmax along a dimension"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .optional("dim", .int, .int(-1)),
+    ]
+
+    let input: TensorType
+    let axis: Int
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try arguments.tensor("input")
+        guard input.dtype.isFloatingPoint else { throw OperatorError("input must be a float tensor, got \(input)", argument: "input") }
+        guard input.rank >= 1 else { throw OperatorError("input must have at least one dimension, got a scalar", argument: "input") }
+        axis = try arguments.axis("dim", of: input)
+    }
+
+    public var outputs: [TensorType] { [input] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        OperatorCost(forward: .elementwise(input.elements * 5),
+                     inputGradient: context.needsGradient(input: 0) ? .elementwise(input.elements * 4) : .zero)
+    }
+
+    public var detail: String { "dim \(axis)" }
+}

@@ -1,0 +1,67 @@
+/// `split(input, size, dim=-1)`: cuts `input` along `dim` (torch.split). `size` is an int
+/// (pieces of that size, the last one smaller if the dimension does not divide) or a list
+/// of sizes that must add up to the dimension. Returns one output per piece (a list in the
+/// spec, e.g. `q, k, v = split(qkv, 768)`; a single piece is returned as a tensor).
+///
+/// Reference algorithm: views, 0 FLOPs; backward concatenates the pieces' gradients
+/// (zeros for unused pieces), 0 FLOPs.
+public struct Split: Operator {
+    public static let kind = "split"
+    public static let summary = "cut a tensor into pieces of given sizes"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .required("size", .intList),
+        .optional("dim", .int, .int(-1)),
+    ]
+
+    let input: TensorType
+    let axis: Int
+    let sizes: [Int]
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try arguments.tensor("input")
+        axis = try arguments.axis("dim", of: input)
+        let length = input.shape[axis]
+        if case .int(let size)? = arguments.values["size"] {
+            guard size >= 1 else { throw OperatorError("'size' must be at least 1, got \(size)", argument: "size") }
+            sizes = Self.pieces(length: length, size: size)
+        } else {
+            let list = try arguments.intList("size")
+            guard !list.isEmpty else { throw OperatorError("'size' must not be an empty list", argument: "size") }
+            if let bad = list.first(where: { $0 < 1 }) {
+                throw OperatorError("split sizes must be positive, got \(bad) in \(shapeText(list))", argument: "size")
+            }
+            let total = try list.reduce(0) { sum, size in
+                let (r, o) = sum.addingReportingOverflow(size)
+                guard !o else { throw OperatorError("split sizes overflow", argument: "size") }
+                return r
+            }
+            guard total == length else {
+                throw OperatorError("split sizes \(shapeText(list)) add up to \(total), but dimension \(axis) of \(input) is \(length)", argument: "size")
+            }
+            sizes = list
+        }
+    }
+
+    /// Pieces of `size` along a dimension of `length`; the last one holds the remainder.
+    static func pieces(length: Int, size: Int) -> [Int] {
+        var result: [Int] = []
+        var left = length
+        while left > 0 {
+            result.append(min(size, left))
+            left -= min(size, left)
+        }
+        return result
+    }
+
+    public var outputs: [TensorType] {
+        sizes.map { size in
+            var shape = input.shape
+            shape[axis] = size
+            return TensorType(shape, input.dtype)
+        }
+    }
+
+    public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
+    public var detail: String { "\(shapeText(sizes)) on dim \(axis)" }
+}

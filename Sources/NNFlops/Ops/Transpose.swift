@@ -1,0 +1,28 @@
+/// `transpose(input, dim0, dim1)`: swaps two dimensions (torch.transpose). A view; the
+/// gradient is transposed back: 0 FLOPs in every phase.
+public struct Transpose: Operator {
+    public static let kind = "transpose"
+    public static let summary = "swap two dimensions (a view)"
+    public static let signature: [ArgumentSpec] = [
+        .required("input", .tensor),
+        .required("dim0", .int),
+        .required("dim1", .int),
+    ]
+
+    let input: TensorType
+    let dims: (Int, Int)
+
+    public init(_ arguments: BoundArguments) throws {
+        input = try arguments.tensor("input")
+        dims = (try arguments.axis("dim0", of: input), try arguments.axis("dim1", of: input))
+    }
+
+    public var outputs: [TensorType] {
+        var shape = input.shape
+        shape.swapAt(dims.0, dims.1)
+        return [TensorType(shape, input.dtype)]
+    }
+
+    public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
+    public var detail: String { "\(dims.0)<->\(dims.1)" }
+}
