@@ -21,8 +21,13 @@ struct BinaryOperands: Sendable {
 
     init(_ arguments: BoundArguments, kind: String) throws {
         left = try arguments.tensor("input")
-        right = try arguments.optionalTensor("other")
-        if right == nil { _ = try arguments.float("other") }
+        // `other` is a tensor or a plain number (optionalTensor would reject the number).
+        if case .tensor? = arguments.values["other"] {
+            right = try arguments.tensor("other")
+        } else {
+            right = nil
+            _ = try arguments.float("other")
+        }
         if let right {
             guard let shape = broadcastShapes(left.shape, right.shape) else {
                 throw OperatorError("cannot broadcast \(left) with \(right)", argument: "other")
