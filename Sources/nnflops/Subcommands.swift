@@ -1,4 +1,6 @@
 import ArgumentParser
 
 /// Subcommands beyond analyze and zoo, each defined in its own file.
-let extraSubcommands: [any ParsableCommand.Type] = []
+let extraSubcommands: [any ParsableCommand.Type] = [
+    PlanCommand.self,
+]
