@@ -328,6 +328,20 @@ import Testing
         expectFailure("y = maxpool(x, [2, 2, 2])\n", column: 16, containing: ["list of 2 integers"])
     }
 
+    /// Absurd strides and dilations give errors or exact counts, never a trap.
+    @Test func hugePoolingArgumentsDoNotTrap() throws {
+        let huge = try layer("y = maxpool(x, 3, stride = 9223372036854775807, padding = 1)\n", input: "[1, 1, 5, 5]", kind: "maxpool")
+        // One output per axis, window [-1, 1]: 2 valid taps; 2 * 2 - 1 = 3 compares.
+        #expect(huge.outputShapes == [[1, 1, 1, 1]])
+        #expect(huge.cost.forward.flops == 3)
+        let ceil = try layer("y = avgpool(x, 3, stride = 9223372036854775807, padding = 1, ceil_mode = true)\n", input: "[1, 1, 5, 5]", kind: "avgpool")
+        #expect(ceil.outputShapes == [[1, 1, 1, 1]])
+        // 2 * 2 valid taps + 1 div.
+        #expect(ceil.cost.forward.flops == 5)
+        expectFailure("y = maxpool(x, 2, dilation = 9223372036854775807)\n", input: "[1, 1, 5, 5]", column: 16, containing: ["larger than the padded input"])
+        expectFailure("y = conv_transpose2d(x, 2, 3, stride = 9223372036854775807)\n", input: "[1, 1, 5, 5]", column: 31, containing: ["overflow"])
+    }
+
     @Test func avgpool() throws {
         let body = "h = conv2d(x, 2, kernel = 1)\ny = avgpool(h, kernel = 3, stride = 2, padding = 1)\n"
         let pool = try layer(body, input: "[1, 3, 5, 5]", kind: "avgpool")

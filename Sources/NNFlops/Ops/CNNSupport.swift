@@ -79,7 +79,7 @@ struct PoolAxis: Sendable, Hashable {
     /// Taps of output window `o` that fall inside the input (padding excluded).
     func validTaps(output o: Int) -> Int {
         let start = o * stride - padding
-        let first = start >= 0 ? 0 : (-start + dilation - 1) / dilation
+        let first = start >= 0 ? 0 : (-start - 1) / dilation + 1  // ceil(-start / d) without overflow
         let last = start > input - 1 ? -1 : min(kernel - 1, (input - 1 - start) / dilation)
         return max(0, last - first + 1)
     }
@@ -87,7 +87,7 @@ struct PoolAxis: Sendable, Hashable {
     /// Outputs whose window includes tap `i` inside the input.
     func outputsUsing(tap i: Int) -> Int {
         let offset = i * dilation - padding
-        let first = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let first = offset >= 0 ? 0 : (-offset - 1) / stride + 1  // ceil(-offset / s) without overflow
         let last = offset > input - 1 ? -1 : min(output - 1, (input - 1 - offset) / stride)
         return max(0, last - first + 1)
     }
