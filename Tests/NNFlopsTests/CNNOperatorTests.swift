@@ -235,6 +235,8 @@ import Testing
     @Test(arguments: [
         // (call, forward per element, input gradient per element)
         ("relu6(h)", 2, 2),                          // max, min | two compares
+        ("relu6(h, inplace = true)", 2, 2),          // in place: same FLOPs
+        ("silu(h, inplace = true)", 4, 9),
         ("gelu(h)", 5, 11),                          // mul, erf, add, mul, mul | cdf 4 + pdf 4 + 3
         ("gelu(h, approximate = \"tanh\")", 9, 18),  // 5 inner + tanh, add, mul, mul | 18
         ("silu(h)", 4, 9),                           // neg, exp, add, div | 4 + 5

@@ -1,4 +1,4 @@
-/// `dropout(x, p=0.5)`: zeroes each element with probability p and scales the kept ones
+/// `dropout(x, p=0.5, inplace=false)`: zeroes each element with probability p and scales the kept ones
 /// by 1 / (1 - p), in training mode (torch.nn.Dropout, torch's native_dropout).
 ///
 /// Reference algorithm, n elements: forward draws u ~ U[0, 1) per element (random number
@@ -12,13 +12,17 @@ public struct Dropout: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .optional("p", .float, .float(0.5)),
+        .optional("inplace", .bool, .bool(false)),
     ]
 
     let input: TensorType
+    /// In place (torch's inplace=True): changes memory, not FLOPs.
+    let inplace: Bool
     let p: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
+        inplace = try arguments.bool("inplace")
         p = try arguments.float("p")
         guard p >= 0, p < 1 else { throw OperatorError("p must be in [0, 1), got \(p)", argument: "p") }
     }
@@ -29,5 +33,5 @@ public struct Dropout: Operator {
         p == 0 ? OperatorCost(forward: .zero) : .pointwise(input.elements, forward: 3, inputGradient: 2, context)
     }
 
-    public var detail: String { "p=\(p)" }
+    public var detail: String { ["p=\(p)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
 }

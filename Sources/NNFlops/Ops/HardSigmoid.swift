@@ -1,4 +1,4 @@
-/// `hardsigmoid(x)`: min(max(x + 3, 0), 6) / 6 element-wise (torch.nn.Hardsigmoid).
+/// `hardsigmoid(x, inplace=false)`: min(max(x + 3, 0), 6) / 6 element-wise (torch.nn.Hardsigmoid).
 ///
 /// Reference algorithm, n elements: forward add, max, min, div = 4n; input gradient
 /// (hardsigmoid_backward) dY / 6 where -3 < x < 3, else 0: two compares and one div = 3n.
@@ -8,12 +8,16 @@ public struct HardSigmoid: Operator {
     public static let summary = "relu6(x + 3) / 6"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
+        .optional("inplace", .bool, .bool(false)),
     ]
 
     let input: TensorType
+    /// In place (torch's inplace=True): changes memory, not FLOPs.
+    let inplace: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
+        inplace = try arguments.bool("inplace")
     }
 
     public var outputs: [TensorType] { [input] }
@@ -21,4 +25,6 @@ public struct HardSigmoid: Operator {
     public func cost(_ context: CostContext) -> OperatorCost {
         .pointwise(input.elements, forward: 4, inputGradient: 3, context)
     }
+
+    public var detail: String { inplace ? "inplace" : "" }
 }

@@ -1,4 +1,4 @@
-/// `hardswish(x)`: x * min(max(x + 3, 0), 6) / 6 element-wise (torch.nn.Hardswish).
+/// `hardswish(x, inplace=false)`: x * min(max(x + 3, 0), 6) / 6 element-wise (torch.nn.Hardswish).
 ///
 /// Reference algorithm (torch's vectorised CPU kernels), n elements:
 /// - forward: add, max, min, mul, div = 5n.
@@ -11,12 +11,16 @@ public struct HardSwish: Operator {
     public static let summary = "x * relu6(x + 3) / 6 (MobileNetV3)"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
+        .optional("inplace", .bool, .bool(false)),
     ]
 
     let input: TensorType
+    /// In place (torch's inplace=True): changes memory, not FLOPs.
+    let inplace: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
+        inplace = try arguments.bool("inplace")
     }
 
     public var outputs: [TensorType] { [input] }
@@ -24,4 +28,6 @@ public struct HardSwish: Operator {
     public func cost(_ context: CostContext) -> OperatorCost {
         .pointwise(input.elements, forward: 5, inputGradient: 5, context)
     }
+
+    public var detail: String { inplace ? "inplace" : "" }
 }

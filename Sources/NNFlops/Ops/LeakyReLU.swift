@@ -1,4 +1,4 @@
-/// `leaky_relu(x, slope=0.01)`: x where x > 0, slope * x elsewhere (torch.nn.LeakyReLU).
+/// `leaky_relu(x, slope=0.01, inplace=false)`: x where x > 0, slope * x elsewhere (torch.nn.LeakyReLU).
 ///
 /// Reference algorithm, n elements: forward one compare and one multiply per element,
 /// both executed for every element before the select (2n); input gradient
@@ -10,13 +10,17 @@ public struct LeakyReLU: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .optional("slope", .float, .float(0.01)),
+        .optional("inplace", .bool, .bool(false)),
     ]
 
     let input: TensorType
+    /// In place (torch's inplace=True): changes memory, not FLOPs.
+    let inplace: Bool
     let slope: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
+        inplace = try arguments.bool("inplace")
         slope = try arguments.float("slope")
         guard slope.isFinite else { throw OperatorError("slope must be a finite number, got \(slope)", argument: "slope") }
     }
@@ -27,5 +31,5 @@ public struct LeakyReLU: Operator {
         .pointwise(input.elements, forward: 2, inputGradient: 2, context)
     }
 
-    public var detail: String { slope == 0.01 ? "" : "slope \(slope)" }
+    public var detail: String { [slope == 0.01 ? "" : "slope \(slope)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
 }

@@ -1,4 +1,4 @@
-/// `relu6(x)`: min(max(x, 0), 6) element-wise (torch.nn.ReLU6 = hardtanh(x, 0, 6)).
+/// `relu6(x, inplace=false)`: min(max(x, 0), 6) element-wise (torch.nn.ReLU6 = hardtanh(x, 0, 6)).
 ///
 /// Reference algorithm, n elements: forward one max and one min per element (2n);
 /// input gradient dX = dY where 0 < x < 6, else 0 (hardtanh_backward): two compares
@@ -9,12 +9,16 @@ public struct ReLU6: Operator {
     public static let summary = "min(max(x, 0), 6) element-wise"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
+        .optional("inplace", .bool, .bool(false)),
     ]
 
     let input: TensorType
+    /// In place (torch's inplace=True): changes memory, not FLOPs.
+    let inplace: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
+        inplace = try arguments.bool("inplace")
     }
 
     public var outputs: [TensorType] { [input] }
@@ -22,4 +26,6 @@ public struct ReLU6: Operator {
     public func cost(_ context: CostContext) -> OperatorCost {
         .pointwise(input.elements, forward: 2, inputGradient: 2, context)
     }
+
+    public var detail: String { inplace ? "inplace" : "" }
 }

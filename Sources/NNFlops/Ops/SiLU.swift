@@ -1,4 +1,4 @@
-/// `silu(x)`: x * sigmoid(x) = x / (1 + exp(-x)) element-wise (torch.nn.SiLU, swish).
+/// `silu(x, inplace=false)`: x * sigmoid(x) = x / (1 + exp(-x)) element-wise (torch.nn.SiLU, swish).
 ///
 /// Reference algorithm (torch's CPU kernel), n elements:
 /// - forward y = x / (1 + exp(-x)): negate, exp, add, div = 4n.
@@ -10,12 +10,16 @@ public struct SiLU: Operator {
     public static let summary = "x * sigmoid(x) (swish)"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
+        .optional("inplace", .bool, .bool(false)),
     ]
 
     let input: TensorType
+    /// In place (torch's inplace=True): changes memory, not FLOPs.
+    let inplace: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
+        inplace = try arguments.bool("inplace")
     }
 
     public var outputs: [TensorType] { [input] }
@@ -23,4 +27,6 @@ public struct SiLU: Operator {
     public func cost(_ context: CostContext) -> OperatorCost {
         .pointwise(input.elements, forward: 4, inputGradient: 9, context)
     }
+
+    public var detail: String { inplace ? "inplace" : "" }
 }
