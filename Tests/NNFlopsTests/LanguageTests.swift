@@ -38,6 +38,14 @@ import Testing
         #expect(k.tensors[k.nodes[0].outputs[0]].shape == [2, 16])
     }
 
+    @Test func modelNamesAreFreeForm() throws {
+        #expect(try graph("model llama2-7b  # comment\ninput x: [1, 4]\ny = linear(x, 2)\n").model == "llama2-7b")
+        #expect(try graph("model gpt3-175b\ninput x: [1, 4]\ny = linear(x, 2)\n").model == "gpt3-175b")
+        #expect(try graph("model bert-base.v2\ninput x: [1, 4]\ny = linear(x, 2)\n").model == "bert-base.v2")
+        // `model` stays usable as a variable name.
+        #expect(try graph("input x: [1, 4]\nmodel = 3\ny = linear(x, model)\n").nodes.count == 1)
+    }
+
     @Test func unknownOverrideSuggestsParam() {
         let error = failure("param batch = 1\ninput x: [batch, 4]\ny = linear(x, 2)\n", overrides: ["bacth": .int(2)])
         #expect(error?.message.contains("did you mean 'batch'") == true)

@@ -84,6 +84,13 @@ public struct Lexer {
                     }
                 }
             }
+            // `model NAME`: model names are free-form (`llama2-7b`, `bert-base`), so the
+            // rest of the line is one name token rather than numbers and operators.
+            if depth == 0, let name = Self.modelName(chars, from: i) {
+                tokens.append(Token(kind: .name("model"), location: SourceLocation(file: file, line: lineNumber, column: i + 1)))
+                tokens.append(Token(kind: .name(name.text), location: SourceLocation(file: file, line: lineNumber, column: name.start + 1)))
+                i = name.end
+            }
             while i < chars.count {
                 let c = chars[i]
                 let column = i + 1
@@ -164,6 +171,22 @@ public struct Lexer {
         }
         tokens.append(Token(kind: .end, location: endLocation))
         return tokens
+    }
+
+    /// Recognises `model NAME [# comment]` at `start`: NAME is letters, digits, `_`, `-`, `.`.
+    static func modelName(_ chars: [UInt8], from start: Int) -> (text: String, start: Int, end: Int)? {
+        let keyword = Array("model".utf8)
+        guard chars.count > start + keyword.count + 1, Array(chars[start..<start + keyword.count]) == keyword,
+              chars[start + keyword.count] == UInt8(ascii: " ") || chars[start + keyword.count] == UInt8(ascii: "\t") else { return nil }
+        var i = start + keyword.count
+        while i < chars.count, chars[i] == UInt8(ascii: " ") || chars[i] == UInt8(ascii: "\t") { i += 1 }
+        let nameStart = i
+        while i < chars.count, isLetter(chars[i]) || isDigit(chars[i]) || chars[i] == UInt8(ascii: "-") || chars[i] == UInt8(ascii: ".") { i += 1 }
+        guard i > nameStart, isLetter(chars[nameStart]) || isDigit(chars[nameStart]) else { return nil }
+        var j = i
+        while j < chars.count, chars[j] == UInt8(ascii: " ") || chars[j] == UInt8(ascii: "\t") { j += 1 }
+        guard j == chars.count || chars[j] == UInt8(ascii: "#") else { return nil }
+        return (String(decoding: chars[nameStart..<i], as: UTF8.self), nameStart, i)
     }
 
     private func number(_ chars: [UInt8], from start: Int, line: Int) throws -> (TokenKind, Int) {
