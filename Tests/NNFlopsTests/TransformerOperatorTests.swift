@@ -117,6 +117,7 @@ import Testing
         #expect(ten.outputShapes == [[3, 2], [3, 2], [3, 2], [1, 2]])
         expectCost(ten, forward: 0, inputGradient: 0)
         expectFailure("input x: [2, 10]\na, b = split(x, [3, 6])\n", line: 3, at: "[3, 6]", containing: ["[3, 6]", "9", "10"])
+        expectFailure("input x: [2, 1000000]\na = split(x, 1)\n", line: 3, at: "1)", containing: ["more than"])
     }
 
     @Test func selectAndSlice() throws {
@@ -232,6 +233,13 @@ import Testing
         // The executed convention only differs when causal.
         let executed = try self.layer(attentionSpec(""), kind: "attention", attention: .executed)
         #expect(executed.cost == layer.cost)
+        // Dropout, fused: forward +3 per score; backward regenerates the mask and applies it
+        // (3 per score) and scales dP (2 per score).
+        let dropout = try self.layer(attentionSpec(", dropout=0.1"), kind: "attention")
+        expectCost(dropout, forward: forward + 3 * 64, forwardMACs: 512, inputGradient: backward + 3 * 64 + 2 * 64, inputGradientMACs: backwardMACs)
+        // Only v needs a gradient: recompute (256 MACs, scale, exp 2) and dV (256 MACs).
+        let onlyV = try self.layer("input x: [2, 4, 8]\nv = linear(x, 8)\ny = attention(x, x, v, 2)\n", kind: "attention")
+        expectCost(onlyV, forward: forward, forwardMACs: 512, inputGradient: 2 * 512 + 64 + 2 * 64, inputGradientMACs: 512)
     }
 
     @Test func attentionNaive() throws {

@@ -72,6 +72,7 @@ public struct Attention: Operator {
     let dropout: Double
     let scale: Double
     let dtype: DType
+    let outputWidth: Int
 
     public init(_ arguments: BoundArguments) throws {
         let q = try arguments.tensor("q"), k = try arguments.tensor("k"), v = try arguments.tensor("v")
@@ -120,10 +121,12 @@ public struct Attention: Operator {
         queries = q.shape[1]
         keys = k.shape[1]
         dtype = q.dtype
-        _ = try dimensionProduct([batch, heads, queries, keys, max(headDim, valueDim)], argument: "q")
+        let (width, overflow) = heads.multipliedReportingOverflow(by: valueDim)
+        guard !overflow else { throw OperatorError("the output width heads * dv overflows", argument: "v") }
+        outputWidth = width
     }
 
-    public var outputs: [TensorType] { [TensorType([batch, queries, heads * valueDim], dtype)] }
+    public var outputs: [TensorType] { [TensorType([batch, queries, outputWidth], dtype)] }
 
     /// Score entries counted under `convention`.
     func entries(_ convention: AttentionConvention) -> Count {
@@ -164,7 +167,7 @@ public struct Attention: Operator {
             }
             if needV { macs += e * dv }
             if needScores {
-                elementwise += rows * (2 * dv)
+                elementwise += rows * 2 * dv
                 macs += e * dv
                 elementwise += e * (2 * p + 2 + 1)
             }

@@ -21,6 +21,9 @@ public struct Chunk: Operator {
         axis = try arguments.axis("dim", of: input)
         let length = input.shape[axis]
         let size = length / chunks + (length % chunks == 0 ? 0 : 1)
+        guard length / size < Split.maxPieces else {
+            throw OperatorError("more than \(Split.maxPieces) chunks", argument: "chunks")
+        }
         sizes = Split.pieces(length: length, size: size)
     }
 

@@ -56,7 +56,7 @@ public struct HingeLoss: Operator {
         if multiClass {
             let classes = input.shape[input.rank - 1]
             let rows = Count.product(input.shape.dropLast())
-            let backward: Count = context.needsGradient(input: 0) ? rows * (4 * classes - 2) + 1 : .zero
+            let backward: Count = context.needsGradient(input: 0) ? rows * (Count(classes) * 4 - 2) + 1 : .zero
             return OperatorCost(forward: .elementwise(n * 3 + 1), inputGradient: .elementwise(backward))
         }
         var backward = Count.zero

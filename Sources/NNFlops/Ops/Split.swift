@@ -24,6 +24,9 @@ public struct Split: Operator {
         let length = input.shape[axis]
         if case .int(let size)? = arguments.values["size"] {
             guard size >= 1 else { throw OperatorError("'size' must be at least 1, got \(size)", argument: "size") }
+            guard length / size < Self.maxPieces else {
+                throw OperatorError("size \(size) cuts dimension \(axis) of \(input) into more than \(Self.maxPieces) pieces", argument: "size")
+            }
             sizes = Self.pieces(length: length, size: size)
         } else {
             let list = try arguments.intList("size")
@@ -42,6 +45,9 @@ public struct Split: Operator {
             sizes = list
         }
     }
+
+    /// Most outputs one split or chunk may produce (each is a tensor in the graph).
+    static let maxPieces = 100_000
 
     /// Pieces of `size` along a dimension of `length`; the last one holds the remainder.
     static func pieces(length: Int, size: Int) -> [Int] {
