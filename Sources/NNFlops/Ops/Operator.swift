@@ -3,6 +3,8 @@ public enum AttentionConvention: String, Sendable, CaseIterable, Codable {
     /// The full n x n score matrix, even when causal (PyTorch FlopCounterMode, most papers).
     case dense
     /// What the chosen implementation executes: a fused causal kernel skips the masked half.
+    /// (Fused attention's backward recomputes the scores under both conventions: that is
+    /// what the kernel runs, and what FlopCounterMode counts, 2.5x the forward matmuls.)
     case executed
 }
 
