@@ -3,9 +3,10 @@
 # generated specs of 25k, 50k and 100k operators (time must grow linearly).
 # Usage: bash scripts/bench.sh   (builds the release binary if needed)
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 bin=.build/release/nnflops
-[ -x "$bin" ] || swift build -c release > /dev/null
+swift build -c release > /dev/null
 
 # Best of N runs, in milliseconds.
 best_ms() {
@@ -13,7 +14,7 @@ best_ms() {
   for _ in 1 2 3 4 5; do
     local start end
     start=$(date +%s%N)
-    "$@" > /dev/null
+    "$@" > /dev/null || { echo "failed: $*" >&2; exit 1; }
     end=$(date +%s%N)
     local ms=$(( (end - start) / 1000000 ))
     (( ms < best )) && best=$ms
