@@ -118,3 +118,37 @@ import Testing
         #expect(typo.stderr.contains("did you mean 'resnet50'?"))
     }
 }
+
+/// The README stays true: its language example elaborates and its sample output is what
+/// the binary prints.
+@Suite struct ReadmeTests {
+    static let readme = (try? String(contentsOf: CLITests.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)) ?? ""
+
+    /// Code blocks (``` fenced) following a heading that contains `heading`.
+    func codeBlocks(after heading: String) -> [String] {
+        guard let start = Self.readme.range(of: heading) else { return [] }
+        let parts = Self.readme[start.upperBound...].components(separatedBy: "```")
+        return stride(from: 1, to: parts.count, by: 2).map { String(parts[$0]) }
+    }
+
+    @Test func languageExampleElaborates() throws {
+        let example = try #require(codeBlocks(after: "## The spec language").first)
+        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("readme-example-\(UUID().uuidString).spec")
+        try example.write(to: spec, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: spec) }
+        let result = try CLITests().run([spec.path, "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"model\" : \"tiny-resnet\""))
+        #expect(result.stdout.contains("\"name\" : \"1.down\""))
+    }
+
+    @Test func sampleOutputIsCurrent() throws {
+        let block = try #require(codeBlocks(after: "## Two commands").dropFirst().first)
+        let lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let command = try #require(lines.first { $0.hasPrefix("$ nnflops ") })
+        let arguments = command.dropFirst("$ nnflops ".count).split(separator: " ").map(String.init)
+        let expected = lines.drop { !$0.hasPrefix("$ nnflops ") }.dropFirst().joined(separator: "\n")
+        let result = try CLITests().run(arguments)
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == expected.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
