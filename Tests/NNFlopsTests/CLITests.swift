@@ -107,6 +107,28 @@ import Testing
         #expect(result.stdout.isEmpty)
     }
 
+    @Test func planCommand() throws {
+        let table = try run(["plan", "--compute", "1e21"])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("2.89B"))  // 20 tokens/param: N = sqrt(1e21 / 120) = 2.887e9
+        let json = try run(["plan", "--compute", "1e21", "--format", "json"])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["schema"] as? String == "nnflops.plan/1")
+        let methods = try #require(object["methods"] as? [[String: Any]])
+        #expect(methods.count == 4)
+        for method in methods {
+            let n = try #require(method["params"] as? Double), d = try #require(method["tokens"] as? Double)
+            #expect(abs(6 * n * d / 1e21 - 1) < 1e-9)
+        }
+        for arguments in [["plan", "--compute", "0"], ["plan", "--compute=-5"], ["plan", "--compute", "1e21", "--gpu", "h100-sxm", "--mfu", "1.5"],
+                          ["plan", "--compute", "1e21", "--gpu", "h100"], ["plan", "--compute", "1e21", "--params", "1B", "--tokens", "1T"], ["plan"]] {
+            let result = try run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stdout)")
+            #expect(!result.stderr.isEmpty, "\(arguments)")
+        }
+    }
+
     @Test func usageErrorsExitTwo() throws {
         for arguments in [["mlp", "--bogus"], ["mlp", "--format", "xml"], ["mlp", "--batch", "0"], ["mlp", "--batch", "x"],
                           ["no-such-model"], ["mlp", "--set", "nonsense"], ["mlp", "--set", "bacth=2"], ["mlp", "--depth", "0"], []] {
