@@ -29,7 +29,7 @@ public struct Conv2d: Operator {
     let padding: [Int]
     let dilation: [Int]
     let groups: Int
-    let hasBias: Bool
+    var hasBias: Bool
     let outputSize: [Int]
 
     public init(_ arguments: BoundArguments) throws {
@@ -89,5 +89,20 @@ public struct Conv2d: Operator {
         if dilation != [1, 1] { text += " d\(dilation[0])" }
         if groups != 1 { text += groups == input.shape[1] ? " dw" : " g\(groups)" }
         return text
+    }
+}
+
+// Memory (docs/memory.md).
+extension Conv2d {
+    /// convolution keeps the input (for the weight gradient) and the weight (for the
+    /// input gradient); under autocast both are the half copies.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
+    }
+    public var autocast: AutocastClass { .lowerPrecision }
+    public func absorbingAffine() -> (any Operator)? {
+        var folded = self
+        folded.hasBias = true
+        return folded
     }
 }

@@ -40,3 +40,11 @@ public struct Embedding: Operator {
 
     public var detail: String { "\(num)x\(dim)" }
 }
+
+// Memory (docs/memory.md).
+extension Embedding {
+    /// embedding_backward keeps the indices (only when the table is trained).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.trainable(parameter: 0) ? [.input(0)] : []
+    }
+}

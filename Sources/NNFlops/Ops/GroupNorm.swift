@@ -58,3 +58,14 @@ public struct GroupNorm: Operator {
 
     public var detail: String { "g\(groups)" + (affine ? "" : " no-affine") }
 }
+
+// Memory (docs/memory.md).
+extension GroupNorm {
+    /// native_group_norm keeps input, mean and rstd ([N, groups], fp32); fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || (0..<parameters.count).contains(where: context.trainable(parameter:)) else { return [] }
+        return [.input(0), .extra("mean", shape: [input.shape[0], groups], type: .fixed(.float32)),
+                .extra("rstd", shape: [input.shape[0], groups], type: .fixed(.float32))]
+    }
+    public var autocast: AutocastClass { .float32 }
+}

@@ -53,3 +53,15 @@ public struct InstanceNorm: Operator {
 
     public var detail: String { affine ? "affine" : "" }
 }
+
+// Memory (docs/memory.md).
+extension InstanceNorm {
+    /// instance_norm runs batch_norm on the [1, N*C, ...] view: keeps the input and
+    /// fp32 save_mean / save_invstd of N*C values.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || (0..<parameters.count).contains(where: context.trainable(parameter:)) else { return [] }
+        let instances = input.shape[0] * input.shape[1]
+        return [.input(0), .extra("save_mean", shape: [instances], type: .fixed(.float32)),
+                .extra("save_invstd", shape: [instances], type: .fixed(.float32))]
+    }
+}

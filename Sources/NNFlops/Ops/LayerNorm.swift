@@ -64,3 +64,16 @@ public struct LayerNorm: Operator {
         (normalized == 1 ? "" : "last \(normalized)") + (affine ? (hasBias ? "" : " no-bias") : " no-affine")
     }
 }
+
+// Memory (docs/memory.md).
+extension LayerNorm {
+    /// native_layer_norm keeps input, mean and rstd (one fp32 value per row each);
+    /// fp32 under autocast. The output is not kept.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || (0..<parameters.count).contains(where: context.trainable(parameter:)) else { return [] }
+        let rowShape = Array(input.shape.dropLast(normalized))
+        return [.input(0), .extra("mean", shape: rowShape, type: .fixed(.float32)),
+                .extra("rstd", shape: rowShape, type: .fixed(.float32))]
+    }
+    public var autocast: AutocastClass { .float32 }
+}

@@ -67,3 +67,11 @@ func poolDetail(_ axes: [PoolAxis]) -> String {
     if axes[0].dilation != 1 || axes[1].dilation != 1 { text += " d" + pair(\.dilation) }
     return text
 }
+
+// Memory (docs/memory.md).
+extension MaxPool {
+    /// max_pool2d_with_indices keeps the input and the int64 argmax indices.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [.input(0), .extra("indices", shape: outputs[0].shape, type: .fixed(.int64))] : []
+    }
+}

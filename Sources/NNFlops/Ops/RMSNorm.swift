@@ -53,3 +53,13 @@ public struct RMSNorm: Operator {
 
     public var detail: String { affine ? "" : "no-affine" }
 }
+
+// Memory (docs/memory.md).
+extension RMSNorm {
+    /// torch's fused rms_norm keeps the input and one fp32 rstd per row; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || context.trainable(parameter: 0) else { return [] }
+        return [.input(0), .extra("rstd", shape: Array(input.shape.dropLast()), type: .fixed(.float32))]
+    }
+    public var autocast: AutocastClass { .float32 }
+}
