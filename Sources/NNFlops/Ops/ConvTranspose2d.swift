@@ -121,3 +121,16 @@ extension ConvTranspose2d {
         return folded
     }
 }
+
+// Roofline traffic (docs/roofline.md).
+extension ConvTranspose2d {
+    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
+        savedTensors(context).filter { saved in
+            switch (phase, saved) {
+            case (.inputGradient, .parameter), (.weightGradient, .input): true
+            default: false
+            }
+        }
+    }
+}

@@ -48,3 +48,11 @@ extension Embedding {
         context.trainable(parameter: 0) ? [.input(0)] : []
     }
 }
+
+// Roofline traffic (docs/roofline.md).
+extension Embedding {
+    /// The forward gather reads only the rows its ids select: at most min(T, num) rows.
+    public func elementsRead(ofParameter index: Int) -> Count {
+        index == 0 ? Count.product([min(input.elements.value, num), dim]) : .zero
+    }
+}

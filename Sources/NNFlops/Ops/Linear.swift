@@ -61,3 +61,16 @@ extension Linear {
         return folded
     }
 }
+
+// Roofline traffic (docs/roofline.md).
+extension Linear {
+    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
+        savedTensors(context).filter { saved in
+            switch (phase, saved) {
+            case (.inputGradient, .parameter), (.weightGradient, .input): true
+            default: false
+            }
+        }
+    }
+}

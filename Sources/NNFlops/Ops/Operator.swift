@@ -121,6 +121,14 @@ public protocol Operator: Sendable {
     var foldsIntoProducer: Bool { get }
     /// This operator with a per-output-channel affine transform folded in, or nil.
     func absorbingAffine() -> (any Operator)?
+
+    // Roofline traffic (docs/roofline.md). Defaults in the extension at the end.
+    /// The saved tensors one backward phase reads. Default: every saved tensor, in both
+    /// phases; linear/conv override it (dX reads the weight, dW reads the input).
+    func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor]
+    /// Elements of parameter `index` the forward pass reads. Default: all of them; an
+    /// embedding gathers only the rows its ids select.
+    func elementsRead(ofParameter index: Int) -> Count
 }
 
 extension Operator {
@@ -206,4 +214,19 @@ extension Operator {
     /// The operator after absorbing a folded per-channel affine transform (nil: it
     /// cannot absorb one). Conv/linear return themselves with a bias.
     public func absorbingAffine() -> (any Operator)? { nil }
+}
+
+// MARK: - Roofline traffic declarations (docs/roofline.md)
+
+/// The two backward phases, for `Operator.backwardReads`.
+public enum BackwardPhase: String, Sendable, Hashable, CaseIterable {
+    case inputGradient = "input-gradient"
+    case weightGradient = "weight-gradient"
+}
+
+extension Operator {
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] { savedTensors(context) }
+    public func elementsRead(ofParameter index: Int) -> Count {
+        index < parameters.count ? parameters[index].elements : .zero
+    }
 }
