@@ -3,4 +3,6 @@ import ArgumentParser
 /// Subcommands beyond analyze and zoo, each defined in its own file.
 let extraSubcommands: [any ParsableCommand.Type] = [
     PlanCommand.self,
+    RooflineCommand.self,
+    GPUsCommand.self,
 ]
