@@ -50,7 +50,7 @@ public enum SVGRoofline {
         let yMax = pow(10, ceil(log10(peak * 1.5)))
 
         let width = 1000.0, height = 680.0
-        let left = 100.0, right = 40.0, top = 70.0, bottom = 80.0
+        let left = 118.0, right = 40.0, top = 70.0, bottom = 80.0
         let plotW = width - left - right, plotH = height - top - bottom
         func x(_ v: Double) -> Double { left + (log10(v) - log10(xMin)) / (log10(xMax) - log10(xMin)) * plotW }
         func y(_ v: Double) -> Double { top + plotH - (log10(max(v, yMin)) - log10(yMin)) / (log10(yMax) - log10(yMin)) * plotH }
@@ -82,7 +82,7 @@ public enum SVGRoofline {
         }
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#333\"/>\n"
         svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 30))\" text-anchor=\"middle\" font-size=\"15\">Arithmetic intensity (FLOP / byte moved)</text>\n"
-        svg += "<text transform=\"translate(24 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"15\">Attainable performance (FLOP/s)</text>\n"
+        svg += "<text transform=\"translate(20 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"15\">Attainable performance (FLOP/s)</text>\n"
 
         // The roofs: bandwidth diagonal up to each peak, then flat.
         func roofPath(_ p: Double) -> String {
@@ -109,21 +109,32 @@ public enum SVGRoofline {
         // Points, largest first so small ones stay visible on top.
         let maxRadius = 34.0, minRadius = 2.5
         let ordered = plotted.sorted { $0.time > $1.time }
+        let largest = ordered.first?.time ?? 1
         for p in ordered {
             let share = total > 0 ? p.time / total : 0
-            let r = max(minRadius, maxRadius * share.squareRoot())
+            // Area proportional to the share of time, the largest point at maxRadius.
+            let r = max(minRadius, maxRadius * (p.time / largest).squareRoot())
             let memoryBound = p.computeTime < p.time * 0.999
             let colour = memoryBound ? "#f08c00" : "#1c7ed6"
-            svg += "<circle cx=\"\(f(x(p.intensity)))\" cy=\"\(f(y(p.performance)))\" r=\"\(f(r))\" fill=\"\(colour)\" fill-opacity=\"0.45\" stroke=\"\(colour)\"><title>\(escape(p.name)) (\(escape(p.op))): \(Units.format(p.intensity)) FLOP/B, \(RooflineRenderer.rate(p.performance)), \(RooflineRenderer.seconds(p.time)), \(RooflineRenderer.percent(share)) of the time</title></circle>\n"
+            svg += "<circle cx=\"\(f(x(p.intensity)))\" cy=\"\(f(y(p.performance)))\" r=\"\(f(r))\" fill=\"\(colour)\" fill-opacity=\"0.45\" stroke=\"\(colour)\"><title>\(escape("\(p.name) (\(p.op)): \(Units.format(p.intensity)) FLOP/B, \(RooflineRenderer.rate(p.performance)), \(RooflineRenderer.seconds(p.time)), \(RooflineRenderer.percent(share)) of the time"))</title></circle>\n"
         }
-        // Names of the heaviest, with leader offsets alternating to limit overlap.
-        for (rank, p) in ordered.prefix(labelled).enumerated() {
-            let share = total > 0 ? p.time / total : 0
+        // Names of the heaviest; operators drawn at the same spot (the same layer in every
+        // block) share one label with a count, and labels too close to one already placed
+        // are skipped.
+        var placed: [(Double, Double)] = []
+        var labels = 0
+        for p in ordered where labels < labelled {
             let px = x(p.intensity), py = y(p.performance)
-            let dy = rank % 2 == 0 ? -14.0 : 18.0
-            let anchor = px > left + plotW * 0.75 ? "end" : "start"
-            let dx = anchor == "end" ? -10.0 : 10.0
-            svg += "<text x=\"\(f(px + dx))\" y=\"\(f(py + dy))\" text-anchor=\"\(anchor)\" font-size=\"12\" fill=\"#222\">\(escape(p.name)) \(RooflineRenderer.percent(share))</text>\n"
+            if placed.contains(where: { abs($0.0 - px) < 60 && abs($0.1 - py) < 16 }) { continue }
+            let twins = ordered.filter { abs(x($0.intensity) - px) < 1.5 && abs(y($0.performance) - py) < 1.5 && $0.op == p.op }
+            let share = twins.map(\.time).reduce(0, +) / max(total, .leastNonzeroMagnitude)
+            let name = twins.count > 1 ? "\(p.op) x\(twins.count) (e.g. \(p.name))" : p.name
+            let dy = labels % 2 == 0 ? -14.0 : 20.0
+            let anchor = px > left + plotW * 0.6 ? "end" : "start"
+            let dx = anchor == "end" ? -12.0 : 12.0
+            svg += "<text x=\"\(f(px + dx))\" y=\"\(f(py + dy))\" text-anchor=\"\(anchor)\" font-size=\"12\" fill=\"#222\">\(escape(name + " " + RooflineRenderer.percent(share)))</text>\n"
+            placed.append((px, py))
+            labels += 1
         }
         // Legend.
         let lx = left + 14, ly = top + 40
@@ -137,11 +148,12 @@ public enum SVGRoofline {
     /// `0.01`, `1`, `100`, `10k`; with a unit, SI prefixes: `1 TFLOP/s`.
     static func tick(_ v: Double, unit: String) -> String {
         if unit.isEmpty {
-            if v >= 1e4 { return Units.si(v, unit: "").trimmingCharacters(in: .whitespaces) }
+            if v >= 1e4 { return Units.si(v, unit: "").trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ".0 ", with: " ") }
             if v >= 1 { return String(Int(v.rounded())) }
             return String(format: "%g", v)
         }
-        return Units.si(v, unit: unit).replacingOccurrences(of: ".00", with: "")
+        // Decades: 1, 10 or 100 of an SI prefix, without decimals.
+        return Units.si(v, unit: unit).replacingOccurrences(of: ".00 ", with: " ").replacingOccurrences(of: ".0 ", with: " ")
     }
 
     static func escape(_ s: String) -> String {
