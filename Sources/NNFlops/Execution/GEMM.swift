@@ -18,18 +18,20 @@ enum GEMM {
         a: UnsafePointer<T>, lda: Int, transposeA: Bool,
         b: UnsafePointer<T>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
-        parallel: Bool = true
+        cColumnStride: Int = 1, parallel: Bool = true
     ) -> WorkTally {
         guard m > 0, n > 0 else { return WorkTally() }
         if !accumulate {
-            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+            for i in 0..<m {
+                if cColumnStride == 1 { (c + i * ldc).update(repeating: 0, count: n) } else { for j in 0..<n { c[i * ldc + j * cColumnStride] = 0 } }
+            }
         }
         guard k > 0 else { return WorkTally() }
         // Pack op(B) as K x N row-major (contiguous rows for the vector loop).
         var packedB: [T] = []
         let bRows: UnsafePointer<T>
         let ldB: Int
-        if transposeB || ldb != n {
+        if transposeB {
             packedB = [T](repeating: 0, count: k * n)
             packedB.withUnsafeMutableBufferPointer { p in
                 for kk in 0..<k {
@@ -69,7 +71,7 @@ enum GEMM {
                     let i0 = block * 4
                     let rows = min(4, m - i0)
                     tally += rowBlock(rows: rows, n: n, k: k, a: aPointer.pointer + i0 * ldA, lda: ldA,
-                                      b: bPointer.pointer, ldb: ldB, c: cPointer.pointer + i0 * ldc, ldc: ldc)
+                                      b: bPointer.pointer, ldb: ldB, c: cPointer.pointer + i0 * ldc, ldc: ldc, cs: cColumnStride)
                 }
                 counter.add(tally)
             }
@@ -82,8 +84,21 @@ enum GEMM {
     /// Up to 4 rows of C: for each k, C[r, :] += A[r, k] * B[k, :] (vectorised over the row).
     @inline(__always)
     static func rowBlock<T: KernelScalar>(rows: Int, n: Int, k: Int, a: UnsafeMutablePointer<T>, lda: Int,
-                                          b: UnsafeMutablePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int) -> WorkTally {
+                                          b: UnsafeMutablePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, cs: Int) -> WorkTally {
         var tally = WorkTally()
+        if cs != 1 {
+            // Strided output columns (direct-scatter convolution with stride > 1).
+            for r in 0..<rows {
+                let cr = c + r * ldc
+                for kk in 0..<k {
+                    let ar = a[r * lda + kk]
+                    let bk = b + kk * ldb
+                    for j in 0..<n { cr[j * cs] += ar * bk[j] }
+                    tally.mac(n)
+                }
+            }
+            return tally
+        }
         let tile = 256
         var j0 = 0
         while j0 < n {

@@ -37,12 +37,14 @@ public struct BatchNorm: Operator {
 
     let input: TensorType
     let affine: Bool
+    let eps: Double
+    let momentum: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         affine = try arguments.bool("affine")
-        let eps = try arguments.float("eps")
-        let momentum = try arguments.float("momentum")
+        eps = try arguments.float("eps")
+        momentum = try arguments.float("momentum")
         guard input.rank >= 2 else {
             throw OperatorError("input must have a channel dimension ([N, C, ...]), got \(input)", argument: "input")
         }

@@ -25,12 +25,13 @@ public struct GroupNorm: Operator {
     let input: TensorType
     let groups: Int
     let affine: Bool
+    let eps: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         groups = try arguments.int("groups", atLeast: 1)
         affine = try arguments.bool("affine")
-        let eps = try arguments.float("eps")
+        eps = try arguments.float("eps")
         guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
         guard input.rank >= 2 else {
             throw OperatorError("input must have a channel dimension ([N, C, ...]), got \(input)", argument: "input")

@@ -21,11 +21,12 @@ public struct InstanceNorm: Operator {
 
     let input: TensorType
     let affine: Bool
+    let eps: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         affine = try arguments.bool("affine")
-        let eps = try arguments.float("eps")
+        eps = try arguments.float("eps")
         guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
         guard input.rank >= 3 else {
             throw OperatorError("input must be [N, C, spatial...], got \(input)", argument: "input")

@@ -30,6 +30,7 @@ public struct LayerNorm: Operator {
     let normalized: Int
     let affine: Bool
     let hasBias: Bool
+    let eps: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
@@ -37,7 +38,7 @@ public struct LayerNorm: Operator {
         affine = try arguments.bool("affine")
         let bias = try arguments.bool("bias")
         hasBias = affine && bias
-        let eps = try arguments.float("eps")
+        eps = try arguments.float("eps")
         guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
         guard normalized <= input.rank else {
             throw OperatorError("cannot normalise over the last \(normalized) dimensions of \(input), which has \(input.rank)", argument: "normalized")
