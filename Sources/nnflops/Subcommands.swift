@@ -7,4 +7,5 @@ let extraSubcommands: [any ParsableCommand.Type] = [
     CheckCommand.self,
     RooflineCommand.self,
     GPUsCommand.self,
+    ValidateCommand.self,
 ]
