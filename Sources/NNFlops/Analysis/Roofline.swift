@@ -399,6 +399,14 @@ public struct RooflineAnalysis: Sendable {
     public var stepFlops: Int {
         microSteps &* flops([.forward, .inputGradient, .weightGradient, .recompute]) &+ flops([.optimizer])
     }
+    /// Bytes moved in one optimizer step (micro-batches x their bytes + the optimizer's).
+    public var stepBytes: Int {
+        var perMicroStep = 0, optimizer = 0
+        for entry in entries {
+            if entry.phase == .optimizer { optimizer &+= entry.bytes } else { perMicroStep &+= entry.bytes }
+        }
+        return microSteps &* perMicroStep &+ optimizer
+    }
     /// Micro-batches per optimizer step (1 without gradient accumulation; 1 in inference).
     public var microSteps: Int { configuration.inference ? 1 : max(1, configuration.accumulationSteps) }
     /// FLOPs / (step lower bound x the headline peak): the best fraction of peak the step

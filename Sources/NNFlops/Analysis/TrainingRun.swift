@@ -69,6 +69,12 @@ public struct TrainingRun: Sendable, Codable {
     /// divided by n never exceeds the bound at batch / n, so this stays a lower bound).
     public var rooflineTimeSeconds: Double?
     public var rooflineGPUHours: Double?
+    /// True when the utilisation estimate is faster than the roofline allows: that
+    /// utilisation is unreachable for this model on this GPU.
+    public var utilizationEstimateBelowBound: Bool {
+        guard let wall = wallTimeSeconds, let bound = rooflineTimeSeconds else { return false }
+        return wall < bound
+    }
 
     enum CodingKeys: String, CodingKey {
         case samplesPerStep = "samples_per_step", tokensPerStep = "tokens_per_step", processed, steps

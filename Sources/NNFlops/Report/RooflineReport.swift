@@ -205,7 +205,8 @@ public enum RooflineRenderer {
                 lines.append(("training time", "\(seconds(wall)) on \(run.gpus) x \(report.gpu) at \(Units.format(run.utilization * 100))% of \(rate(peak)) (\(Units.format(hours)) GPU-hours)"))
             }
             if let bound = run.rooflineTimeSeconds, let hours = run.rooflineGPUHours {
-                lines.append(("roofline lower bound", "\(seconds(bound)) (\(Units.format(hours)) GPU-hours)"))
+                lines.append(("roofline lower bound", "\(seconds(bound)) (\(Units.format(hours)) GPU-hours)"
+                              + (run.utilizationEstimateBelowBound ? "; above the utilisation estimate: that utilisation is unreachable for this model" : "")))
             }
         }
         let width = lines.map(\.0.count).max() ?? 0
