@@ -189,8 +189,10 @@ public enum RooflineRenderer {
                 + "; matrix work in \(report.matrixFormat): peak \(rate(report.peakFlopsPerS)) dense"),
             ("ridge point", Units.format(report.ridgeFlopsPerByte) + " FLOP/byte"),
             ("forward", seconds(t.forwardTimeS)),
-            ("backward", seconds(t.backwardTimeS) + (t.recomputeTimeS > 0 ? " (recompute \(seconds(t.recomputeTimeS)))" : "")),
         ]
+        if report.optimizer != nil {
+            lines.append(("backward", seconds(t.backwardTimeS) + (t.recomputeTimeS > 0 ? " (recompute \(seconds(t.recomputeTimeS)))" : "")))
+        }
         if report.optimizer != nil { lines.append(("optimizer (\(report.optimizer!))", seconds(t.optimizerTimeS))) }
         lines += [
             ("step lower bound", seconds(t.stepTimeS) + (t.microBatches > 1 ? " (\(t.microBatches) micro-batches)" : "")
