@@ -34,6 +34,85 @@ struct SpecOptions: ParsableArguments {
     var countOptions: CountOptions { CountOptions(attention: attention) }
 }
 
+/// Run-configuration options (docs/memory.md): how the model is trained or run. Shared by
+/// analyze, fit and check.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Optimizer: its step FLOPs and state (default adam).")
+    var optimizer: Optimizer?
+
+    @Option(help: "Precision policy: fp32, amp-bf16, amp-fp16 (autocast), bf16, fp16 (pure half + fp32 master weights).")
+    var precision: PrecisionPolicy?
+
+    @Option(help: ArgumentHelp("Activation checkpointing over the top-level sequence: none, sqrt, segments=K.", valueName: "policy"))
+    var checkpoint: CheckpointPolicy?
+
+    @Option(name: .customLong("micro-batch"), help: "Gradient accumulation: micro-batch size M (--batch must be a multiple of it).")
+    var microBatch: Int?
+
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (coupled optimizers add 2 FLOPs per parameter and a temporary).")
+    var weightDecay: Double?
+
+    @Option(name: .customLong("grad-clip"), help: ArgumentHelp("Clip the gradient norm to this value (clip_grad_norm_).", valueName: "max-norm"))
+    var gradClip: Double?
+
+    @Flag(help: "Inference: forward only, no saved activations, gradients or optimizer state.")
+    var inference = false
+
+    @Flag(name: .customLong("fold-bn"), help: "With --inference: fold batchnorm into the preceding conv/linear.")
+    var foldBN = false
+
+    @Option(name: .customLong("weight-precision"), help: "With --inference: stored weight precision (model size): fp32, fp16, bf16, int8, int4.")
+    var weightPrecision: WeightPrecision?
+
+    @Flag(help: "Show memory with the default run configuration (adam, fp32).")
+    var memory = false
+
+    /// Whether any run option was given (the report then includes memory).
+    var isActive: Bool {
+        memory || optimizer != nil || precision != nil || checkpoint != nil || microBatch != nil || weightDecay != nil
+            || gradClip != nil || inference || foldBN || weightPrecision != nil
+    }
+
+    func validate() throws {
+        if let microBatch, microBatch < 1 { throw ValidationError("--micro-batch must be at least 1") }
+        if let weightDecay, weightDecay < 0 || !weightDecay.isFinite { throw ValidationError("--weight-decay must be a non-negative number") }
+        if let gradClip, gradClip <= 0 || !gradClip.isFinite { throw ValidationError("--grad-clip must be a positive number") }
+        if foldBN && !inference { throw ValidationError("--fold-bn needs --inference (batchnorm folds only with frozen statistics)") }
+        if weightPrecision != nil && !inference { throw ValidationError("--weight-precision needs --inference") }
+        if inference && (checkpoint != nil || microBatch != nil || optimizer != nil) {
+            throw ValidationError("--inference takes no --optimizer, --checkpoint or --micro-batch")
+        }
+    }
+
+    func configuration(accumulationSteps: Int = 1) -> RunConfiguration {
+        RunConfiguration(optimizer: optimizer ?? .adam, precision: precision ?? .fp32, checkpoint: checkpoint ?? .none,
+                         accumulationSteps: accumulationSteps, weightDecay: weightDecay ?? 0, gradClip: gradClip,
+                         inference: inference, weightPrecision: weightPrecision)
+    }
+
+    /// The graph for one micro-batch and the run configuration: with --micro-batch M the
+    /// spec is elaborated at batch M and --batch (or the spec's batch) / M micro-batches
+    /// are accumulated.
+    func run(_ spec: SpecOptions) throws -> (Graph, RunConfiguration) {
+        var graph = try spec.graph()
+        var steps = 1
+        if let microBatch {
+            var batch: Int?
+            for (name, value) in graph.settings where name == "batch" { if case .int(let b) = value { batch = b } }
+            guard let batch else { throw NNFlopsError("--micro-batch needs a spec with a `batch` param") }
+            guard batch % microBatch == 0 else {
+                throw NNFlopsError("--micro-batch \(microBatch) must divide the batch size \(batch)")
+            }
+            steps = batch / microBatch
+            var micro = spec
+            micro.batch = microBatch
+            graph = try micro.graph()
+        }
+        if foldBN { graph = graph.foldingNormalizations() }
+        return (graph, configuration(accumulationSteps: steps))
+    }
+}
+
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
@@ -44,6 +123,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Aggregate layers by the first N components of their names (layer1.0.conv1 at depth 2 -> layer1.0).")
     var depth: Int?
 
+    @OptionGroup(title: "Run configuration (memory, optimizer step)") var runOptions: RunOptions
+
     @Option(help: "Output format: table, json, csv or markdown.")
     var format: OutputFormat = .table
 
@@ -52,9 +133,18 @@ struct AnalyzeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let graph = try specOptions.graph()
+        guard runOptions.isActive else {
+            let graph = try specOptions.graph()
+            let analysis = try CostAnalysis(graph: graph, options: specOptions.countOptions)
+            let report = AnalysisReport(graph: graph, analysis: analysis, options: specOptions.countOptions, depth: depth)
+            emit(try AnalysisRenderer.render(report, format: format))
+            return
+        }
+        let (graph, configuration) = try runOptions.run(specOptions)
         let analysis = try CostAnalysis(graph: graph, options: specOptions.countOptions)
-        let report = AnalysisReport(graph: graph, analysis: analysis, options: specOptions.countOptions, depth: depth)
+        let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration)
+        let report = AnalysisReport(graph: graph, analysis: analysis, options: specOptions.countOptions, depth: depth,
+                                    memory: memory, foldBN: runOptions.foldBN)
         emit(try AnalysisRenderer.render(report, format: format))
     }
 }
@@ -99,4 +189,12 @@ struct ZooCommand: ParsableCommand {
             emit(format == .table ? table.render() : table.renderMarkdown())
         }
     }
+}
+
+extension Optimizer: ExpressibleByArgument {}
+extension PrecisionPolicy: ExpressibleByArgument {}
+extension WeightPrecision: ExpressibleByArgument {}
+extension CheckpointPolicy: ExpressibleByArgument {
+    public static var allValueStrings: [String] { CheckpointPolicy.spellings }
+    public var defaultValueDescription: String { description }
 }

@@ -3,4 +3,9 @@ import ArgumentParser
 /// Subcommands beyond analyze and zoo, each defined in its own file.
 let extraSubcommands: [any ParsableCommand.Type] = [
     PlanCommand.self,
+    FitCommand.self,
+    CheckCommand.self,
+    RooflineCommand.self,
+    GPUsCommand.self,
+    ValidateCommand.self,
 ]

@@ -29,3 +29,9 @@ public struct Add: Operator {
         return cost
     }
 }
+
+// Memory (docs/memory.md).
+extension Add {
+    /// The gradient of a sum is the identity: add keeps nothing (errata item 5).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+}

@@ -194,3 +194,29 @@ public struct Attention: Operator {
         return text
     }
 }
+
+// Memory (docs/memory.md).
+extension Attention {
+    /// Fused (torch's _scaled_dot_product_efficient/flash_attention): keeps q, k, v, the
+    /// output and the fp32 row log-sum-exp [B, heads, nq]; dropout is regenerated from
+    /// the RNG state, no mask. Naive (the math composite: matmul, softmax, dropout,
+    /// matmul): keeps q and k (scores matmul), the probabilities (softmax result: fp32
+    /// under autocast), with dropout the bool mask and the dropped probabilities (kept by
+    /// the second matmul, in its half type under autocast), and v.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient else { return [] }
+        if fused {
+            return [.input(0), .input(1), .input(2), .output(0),
+                    .extra("logsumexp", shape: [batch, heads, queries], type: .fixed(.float32))]
+        }
+        let scores = [batch, heads, queries, keys]
+        var saved: [SavedTensor] = [.input(0), .input(1), .input(2),
+                                    .extra("probabilities", shape: scores, type: .autocast(.float32))]
+        if dropout > 0 {
+            saved.append(.extra("dropout_mask", shape: scores, type: .fixed(.bool)))
+            saved.append(.extra("dropped_probabilities", shape: scores, type: .autocast(.lowerPrecision)))
+        }
+        return saved
+    }
+    public var autocast: AutocastClass { .lowerPrecision }
+}

@@ -51,3 +51,11 @@ public struct AvgPool: Operator {
 
     public var detail: String { poolDetail(axes) + (countIncludePad ? "" : " exclude-pad") }
 }
+
+// Memory (docs/memory.md).
+extension AvgPool {
+    /// avg_pool2d_backward(grad, self, ...) keeps the input.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [.input(0)] : []
+    }
+}

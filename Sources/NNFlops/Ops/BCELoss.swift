@@ -44,3 +44,12 @@ public struct BCELoss: Operator {
 
     public var detail: String { logits ? "logits" : "probabilities" }
 }
+
+// Memory (docs/memory.md).
+extension BCELoss {
+    /// binary_cross_entropy(_with_logits) keeps input and target; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.anyInputNeedsGradient ? [.input(0), .input(1)] : []
+    }
+    public var autocast: AutocastClass { .float32 }
+}

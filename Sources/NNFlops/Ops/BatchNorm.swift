@@ -37,12 +37,14 @@ public struct BatchNorm: Operator {
 
     let input: TensorType
     let affine: Bool
+    let eps: Double
+    let momentum: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         affine = try arguments.bool("affine")
-        let eps = try arguments.float("eps")
-        let momentum = try arguments.float("momentum")
+        eps = try arguments.float("eps")
+        momentum = try arguments.float("momentum")
         guard input.rank >= 2 else {
             throw OperatorError("input must have a channel dimension ([N, C, ...]), got \(input)", argument: "input")
         }
@@ -92,4 +94,17 @@ public struct BatchNorm: Operator {
     }
 
     public var detail: String { affine ? "" : "no-affine" }
+}
+
+// Memory (docs/memory.md).
+extension BatchNorm {
+    /// native/cudnn batch_norm keeps the input and the per-channel save_mean and
+    /// save_invstd, fp32 even for half inputs. The output is not kept.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || (0..<parameters.count).contains(where: context.trainable(parameter:)) else { return [] }
+        return [.input(0), .extra("save_mean", shape: [channels], type: .fixed(.float32)),
+                .extra("save_invstd", shape: [channels], type: .fixed(.float32))]
+    }
+    /// Inference folds it into a preceding conv/linear (W' = W g/s, b' = (b - m) g/s + beta).
+    public var foldsIntoProducer: Bool { true }
 }

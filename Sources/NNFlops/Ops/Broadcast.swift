@@ -17,6 +17,8 @@ struct BinaryOperands: Sendable {
     let left: TensorType
     /// nil when the right operand is a number.
     let right: TensorType?
+    /// The number, when the right operand is one.
+    let number: Double?
     let output: TensorType
 
     init(_ arguments: BoundArguments, kind: String) throws {
@@ -24,9 +26,10 @@ struct BinaryOperands: Sendable {
         // `other` is a tensor or a plain number (optionalTensor would reject the number).
         if case .tensor? = arguments.values["other"] {
             right = try arguments.tensor("other")
+            number = nil
         } else {
             right = nil
-            _ = try arguments.float("other")
+            number = try arguments.float("other")
         }
         if let right {
             guard let shape = broadcastShapes(left.shape, right.shape) else {

@@ -38,3 +38,9 @@ public struct Chunk: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "\(sizes.count) on dim \(axis)" }
 }
+
+// Memory (docs/memory.md).
+extension Chunk {
+    /// The pieces are views of the input; nothing is kept.
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

@@ -43,3 +43,9 @@ public struct Concat: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "\(inputs.count) on dim \(axis)" }
 }
+
+// Memory (docs/memory.md).
+extension Concat {
+    /// cat keeps only sizes.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+}

@@ -29,7 +29,7 @@ public struct Conv2d: Operator {
     let padding: [Int]
     let dilation: [Int]
     let groups: Int
-    let hasBias: Bool
+    var hasBias: Bool
     let outputSize: [Int]
 
     public init(_ arguments: BoundArguments) throws {
@@ -89,5 +89,33 @@ public struct Conv2d: Operator {
         if dilation != [1, 1] { text += " d\(dilation[0])" }
         if groups != 1 { text += groups == input.shape[1] ? " dw" : " g\(groups)" }
         return text
+    }
+}
+
+// Memory (docs/memory.md).
+extension Conv2d {
+    /// convolution keeps the input (for the weight gradient) and the weight (for the
+    /// input gradient); under autocast both are the half copies.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
+    }
+    public var autocast: AutocastClass { .lowerPrecision }
+    public func absorbingAffine() -> (any Operator)? {
+        var folded = self
+        folded.hasBias = true
+        return folded
+    }
+}
+
+// Roofline traffic (docs/roofline.md).
+extension Conv2d {
+    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
+        savedTensors(context).filter { saved in
+            switch (phase, saved) {
+            case (.inputGradient, .parameter), (.weightGradient, .input): true
+            default: false
+            }
+        }
     }
 }

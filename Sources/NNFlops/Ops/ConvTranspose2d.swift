@@ -37,7 +37,7 @@ public struct ConvTranspose2d: Operator {
     let outputPadding: [Int]
     let dilation: [Int]
     let groups: Int
-    let hasBias: Bool
+    var hasBias: Bool
     let outputSize: [Int]
 
     public init(_ arguments: BoundArguments) throws {
@@ -105,5 +105,32 @@ public struct ConvTranspose2d: Operator {
         if dilation != [1, 1] { text += " d\(dilation[0])" }
         if groups != 1 { text += " g\(groups)" }
         return text
+    }
+}
+
+// Memory (docs/memory.md).
+extension ConvTranspose2d {
+    /// As conv2d: input for the weight gradient, weight for the input gradient.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
+    }
+    public var autocast: AutocastClass { .lowerPrecision }
+    public func absorbingAffine() -> (any Operator)? {
+        var folded = self
+        folded.hasBias = true
+        return folded
+    }
+}
+
+// Roofline traffic (docs/roofline.md).
+extension ConvTranspose2d {
+    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
+        savedTensors(context).filter { saved in
+            switch (phase, saved) {
+            case (.inputGradient, .parameter), (.weightGradient, .input): true
+            default: false
+            }
+        }
     }
 }

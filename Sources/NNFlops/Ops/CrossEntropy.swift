@@ -93,3 +93,14 @@ public struct CrossEntropy: Operator {
         (softLabels ? "soft labels" : "class ids") + (smoothing > 0 ? " smoothing \(smoothing)" : "")
     }
 }
+
+// Memory (docs/memory.md).
+extension CrossEntropy {
+    /// cross_entropy = log_softmax (keeps its result, fp32 under autocast) + nll_loss
+    /// (keeps the target; the log-probabilities are the same tensor).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient else { return [] }
+        return [.extra("log_probabilities", shape: input.shape, type: .autocast(.float32)), .input(1)]
+    }
+    public var autocast: AutocastClass { .float32 }
+}

@@ -37,3 +37,16 @@ public struct Div: Operator {
         return cost
     }
 }
+
+// Memory (docs/memory.md).
+extension Div {
+    /// div.Tensor keeps `other` for the input's gradient and both for other's; dividing
+    /// by a number keeps nothing.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard operands.right != nil else { return [] }
+        var saved: [SavedTensor] = []
+        if context.needsGradient(input: 1) { saved.append(.input(0)) }
+        if context.anyInputNeedsGradient { saved.append(.input(1)) }
+        return saved
+    }
+}

@@ -35,3 +35,17 @@ public struct Dropout: Operator {
 
     public var detail: String { ["p=\(p)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
 }
+
+// Memory (docs/memory.md).
+extension Dropout {
+    /// native_dropout keeps its 1-byte bool mask. In place (F.dropout(inplace=True))
+    /// torch multiplies by a noise tensor of the input's type and keeps that; p = 0
+    /// returns the input itself.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard p > 0, context.anyInputNeedsGradient else { return [] }
+        return [.extra(inplace ? "noise" : "mask", shape: input.shape, type: inplace ? .output : .fixed(.bool))]
+    }
+    public func alias(ofOutput index: Int) -> OutputAlias? {
+        p == 0 ? .view(input: 0) : inplace ? .inPlace(input: 0) : nil
+    }
+}

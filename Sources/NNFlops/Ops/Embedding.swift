@@ -40,3 +40,19 @@ public struct Embedding: Operator {
 
     public var detail: String { "\(num)x\(dim)" }
 }
+
+// Memory (docs/memory.md).
+extension Embedding {
+    /// embedding_backward keeps the indices (only when the table is trained).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.trainable(parameter: 0) ? [.input(0)] : []
+    }
+}
+
+// Roofline traffic (docs/roofline.md).
+extension Embedding {
+    /// The forward gather reads only the rows its ids select: at most min(T, num) rows.
+    public func elementsRead(ofParameter index: Int) -> Count {
+        index == 0 ? Count.product([min(input.elements.value, num), dim]) : .zero
+    }
+}

@@ -54,3 +54,9 @@ public struct Expand: Operator {
 
     public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
 }
+
+// Memory (docs/memory.md).
+extension Expand {
+    /// A broadcast view; nothing kept.
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

@@ -29,3 +29,8 @@ public struct Flatten: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
 }
+
+// Memory (docs/memory.md).
+extension Flatten {
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

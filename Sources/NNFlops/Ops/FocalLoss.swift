@@ -46,3 +46,23 @@ public struct FocalLoss: Operator {
 
     public var detail: String { "gamma \(gamma)" + (alpha >= 0 ? " alpha \(alpha)" : "") }
 }
+
+// Memory (docs/memory.md).
+extension FocalLoss {
+    /// torchvision's sigmoid_focal_loss is a composite of torch ops; the ones that keep
+    /// tensors: sigmoid (p), binary_cross_entropy_with_logits (input, target),
+    /// p_t arithmetic (target), (1 - p_t) ** gamma (1 - p_t), ce * modulating (ce and the
+    /// modulating factor), alpha_t * loss (alpha_t).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient else { return [] }
+        let shape = operands.input.shape
+        var saved: [SavedTensor] = [.input(0), .input(1),
+                                    .extra("p", shape: shape, type: .output),
+                                    .extra("ce", shape: shape, type: .autocast(.float32)),
+                                    .extra("one_minus_p_t", shape: shape, type: .output),
+                                    .extra("modulating", shape: shape, type: .autocast(.float32))]
+        if alpha >= 0 { saved.append(.extra("alpha_t", shape: shape, type: .output)) }
+        return saved
+    }
+    public var autocast: AutocastClass { .float32 }
+}

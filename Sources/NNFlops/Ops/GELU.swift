@@ -21,14 +21,20 @@ public struct GELU: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .optional("approximate", .string, .string("none")),
+        .optional("impl", .string, .string("fused")),
     ]
 
     let input: TensorType
     let tanhApproximation: Bool
+    /// Memory only: "composite" is GELU written as separate torch ops, as Hugging Face's
+    /// NewGELUActivation ("gelu_new": 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 *
+    /// pow(x, 3))))) is; the FLOPs stay those of the reference algorithm.
+    let composite: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         tanhApproximation = try arguments.choice("approximate", ["none", "tanh"]) == "tanh"
+        composite = try arguments.choice("impl", ["fused", "composite"]) == "composite"
     }
 
     public var outputs: [TensorType] { [input] }
@@ -39,5 +45,25 @@ public struct GELU: Operator {
             : .pointwise(input.elements, forward: 5, inputGradient: 11, context)
     }
 
-    public var detail: String { tanhApproximation ? "tanh" : "" }
+    public var detail: String { [tanhApproximation ? "tanh" : "", composite ? "composite" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
+}
+
+// Memory (docs/memory.md).
+extension GELU {
+    /// torch's gelu keeps its input (gelu_backward(grad, self)). The composite keeps what
+    /// its ops keep. tanh form: pow (x), tanh (its result), the final product (0.5 * x
+    /// and 1 + tanh): four tensors of the input's size. erf form (x * 0.5 * (1 +
+    /// erf(x / sqrt 2))): erf (its input x / sqrt 2) and the final product (0.5 * x and
+    /// 1 + erf): three, the input itself not among them.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.needsGradient(input: 0) else { return [] }
+        guard composite else { return [.input(0)] }
+        let shape = input.shape
+        if tanhApproximation {
+            return [.input(0), .extra("tanh", shape: shape, type: .output),
+                    .extra("half_x", shape: shape, type: .output), .extra("one_plus_tanh", shape: shape, type: .output)]
+        }
+        return [.extra("x_over_sqrt2", shape: shape, type: .output),
+                .extra("half_x", shape: shape, type: .output), .extra("one_plus_erf", shape: shape, type: .output)]
+    }
 }

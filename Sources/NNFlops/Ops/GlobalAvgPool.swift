@@ -27,3 +27,9 @@ public struct GlobalAvgPool: Operator {
                             inputGradient: context.needsGradient(input: 0) ? .elementwise(flops) : .zero)
     }
 }
+
+// Memory (docs/memory.md).
+extension GlobalAvgPool {
+    /// A mean over the spatial positions: keeps only sizes.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+}

@@ -25,12 +25,13 @@ public struct GroupNorm: Operator {
     let input: TensorType
     let groups: Int
     let affine: Bool
+    let eps: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         groups = try arguments.int("groups", atLeast: 1)
         affine = try arguments.bool("affine")
-        let eps = try arguments.float("eps")
+        eps = try arguments.float("eps")
         guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
         guard input.rank >= 2 else {
             throw OperatorError("input must have a channel dimension ([N, C, ...]), got \(input)", argument: "input")
@@ -57,4 +58,15 @@ public struct GroupNorm: Operator {
     }
 
     public var detail: String { "g\(groups)" + (affine ? "" : " no-affine") }
+}
+
+// Memory (docs/memory.md).
+extension GroupNorm {
+    /// native_group_norm keeps input, mean and rstd ([N, groups], fp32); fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || (0..<parameters.count).contains(where: context.trainable(parameter:)) else { return [] }
+        return [.input(0), .extra("mean", shape: [input.shape[0], groups], type: .fixed(.float32)),
+                .extra("rstd", shape: [input.shape[0], groups], type: .fixed(.float32))]
+    }
+    public var autocast: AutocastClass { .float32 }
 }

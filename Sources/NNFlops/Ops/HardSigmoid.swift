@@ -28,3 +28,13 @@ public struct HardSigmoid: Operator {
 
     public var detail: String { inplace ? "inplace" : "" }
 }
+
+// Memory (docs/memory.md).
+extension HardSigmoid {
+    /// hardsigmoid_backward(grad, self) keeps the input (in place: the result aliases it,
+    /// the same storage).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [inplace ? .output(0) : .input(0)] : []
+    }
+    public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
+}

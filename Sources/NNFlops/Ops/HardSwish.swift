@@ -31,3 +31,12 @@ public struct HardSwish: Operator {
 
     public var detail: String { inplace ? "inplace" : "" }
 }
+
+// Memory (docs/memory.md).
+extension HardSwish {
+    /// hardswish_backward(grad, self) keeps the input (in place: the storage it shares).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [inplace ? .output(0) : .input(0)] : []
+    }
+    public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
+}

@@ -68,3 +68,12 @@ public struct HingeLoss: Operator {
 
     public var detail: String { multiClass ? "multi-class" : "binary" }
 }
+
+// Memory (docs/memory.md).
+extension HingeLoss {
+    /// hinge_embedding_loss / multi_margin_loss keep input and target; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.anyInputNeedsGradient ? [.input(0), .input(1)] : []
+    }
+    public var autocast: AutocastClass { .float32 }
+}

@@ -37,3 +37,12 @@ public struct HuberLoss: Operator {
 
     public var detail: String { "delta \(delta)" }
 }
+
+// Memory (docs/memory.md).
+extension HuberLoss {
+    /// huber_loss keeps input and target; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.anyInputNeedsGradient ? [.input(0), .input(1)] : []
+    }
+    public var autocast: AutocastClass { .float32 }
+}

@@ -21,11 +21,12 @@ public struct InstanceNorm: Operator {
 
     let input: TensorType
     let affine: Bool
+    let eps: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         affine = try arguments.bool("affine")
-        let eps = try arguments.float("eps")
+        eps = try arguments.float("eps")
         guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
         guard input.rank >= 3 else {
             throw OperatorError("input must be [N, C, spatial...], got \(input)", argument: "input")
@@ -52,4 +53,16 @@ public struct InstanceNorm: Operator {
     }
 
     public var detail: String { affine ? "affine" : "" }
+}
+
+// Memory (docs/memory.md).
+extension InstanceNorm {
+    /// instance_norm runs batch_norm on the [1, N*C, ...] view: keeps the input and
+    /// fp32 save_mean / save_invstd of N*C values.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || (0..<parameters.count).contains(where: context.trainable(parameter:)) else { return [] }
+        let instances = input.shape[0] * input.shape[1]
+        return [.input(0), .extra("save_mean", shape: [instances], type: .fixed(.float32)),
+                .extra("save_invstd", shape: [instances], type: .fixed(.float32))]
+    }
 }

@@ -38,3 +38,12 @@ public struct KLDiv: Operator {
 
     public var detail: String { logTarget ? "log target" : "" }
 }
+
+// Memory (docs/memory.md).
+extension KLDiv {
+    /// kl_div keeps input and target; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.anyInputNeedsGradient ? [.input(0), .input(1)] : []
+    }
+    public var autocast: AutocastClass { .float32 }
+}

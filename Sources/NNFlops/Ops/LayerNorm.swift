@@ -30,6 +30,7 @@ public struct LayerNorm: Operator {
     let normalized: Int
     let affine: Bool
     let hasBias: Bool
+    let eps: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
@@ -37,7 +38,7 @@ public struct LayerNorm: Operator {
         affine = try arguments.bool("affine")
         let bias = try arguments.bool("bias")
         hasBias = affine && bias
-        let eps = try arguments.float("eps")
+        eps = try arguments.float("eps")
         guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
         guard normalized <= input.rank else {
             throw OperatorError("cannot normalise over the last \(normalized) dimensions of \(input), which has \(input.rank)", argument: "normalized")
@@ -63,4 +64,17 @@ public struct LayerNorm: Operator {
     public var detail: String {
         (normalized == 1 ? "" : "last \(normalized)") + (affine ? (hasBias ? "" : " no-bias") : " no-affine")
     }
+}
+
+// Memory (docs/memory.md).
+extension LayerNorm {
+    /// native_layer_norm keeps input, mean and rstd (one fp32 value per row each);
+    /// fp32 under autocast. The output is not kept.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || (0..<parameters.count).contains(where: context.trainable(parameter:)) else { return [] }
+        let rowShape = Array(input.shape.dropLast(normalized))
+        return [.input(0), .extra("mean", shape: rowShape, type: .fixed(.float32)),
+                .extra("rstd", shape: rowShape, type: .fixed(.float32))]
+    }
+    public var autocast: AutocastClass { .float32 }
 }

@@ -33,3 +33,12 @@ public struct LeakyReLU: Operator {
 
     public var detail: String { [slope == 0.01 ? "" : "slope \(slope)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
 }
+
+// Memory (docs/memory.md).
+extension LeakyReLU {
+    /// leaky_relu_backward keeps the input (in place: the result, which aliases it).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [inplace ? .output(0) : .input(0)] : []
+    }
+    public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
+}

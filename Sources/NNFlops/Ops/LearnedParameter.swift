@@ -27,3 +27,9 @@ public struct LearnedParameter: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { shapeText(shape) }
 }
+
+// Memory (docs/memory.md).
+extension LearnedParameter {
+    /// The output is the parameter tensor itself: no allocation, nothing kept.
+    public func alias(ofOutput index: Int) -> OutputAlias? { .parameter(0) }
+}

@@ -16,7 +16,7 @@ public struct Linear: Operator {
 
     let input: TensorType
     let outFeatures: Int
-    let hasBias: Bool
+    var hasBias: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try arguments.tensor("input")
@@ -45,4 +45,32 @@ public struct Linear: Operator {
     }
 
     public var detail: String { "\(inFeatures)->\(outFeatures)" + (hasBias ? "" : " no-bias") }
+}
+
+// Memory (docs/memory.md).
+extension Linear {
+    /// addmm/mm keep the input (for the weight gradient) and the weight (for the input
+    /// gradient); under autocast both are half copies. The bias is not kept.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
+    }
+    public var autocast: AutocastClass { .lowerPrecision }
+    public func absorbingAffine() -> (any Operator)? {
+        var folded = self
+        folded.hasBias = true
+        return folded
+    }
+}
+
+// Roofline traffic (docs/roofline.md).
+extension Linear {
+    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
+        savedTensors(context).filter { saved in
+            switch (phase, saved) {
+            case (.inputGradient, .parameter), (.weightGradient, .input): true
+            default: false
+            }
+        }
+    }
 }

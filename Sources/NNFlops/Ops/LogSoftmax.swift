@@ -38,3 +38,12 @@ public struct LogSoftmax: Operator {
 
     public var detail: String { "dim \(axis)" }
 }
+
+// Memory (docs/memory.md).
+extension LogSoftmax {
+    /// _log_softmax_backward_data keeps the result; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [.output(0)] : []
+    }
+    public var autocast: AutocastClass { .float32 }
+}

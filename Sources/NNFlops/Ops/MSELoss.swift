@@ -27,3 +27,12 @@ public struct MSELoss: Operator {
         return OperatorCost(forward: .elementwise(n * 3 + 1), inputGradient: .elementwise(backward))
     }
 }
+
+// Memory (docs/memory.md).
+extension MSELoss {
+    /// mse_loss keeps input and target; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.anyInputNeedsGradient ? [.input(0), .input(1)] : []
+    }
+    public var autocast: AutocastClass { .float32 }
+}

@@ -56,3 +56,12 @@ public struct Matmul: Operator {
 
     public var detail: String { "\(m)x\(k)x\(n)" + (batch.isEmpty ? "" : " batch \(shapeText(batch))") }
 }
+
+// Memory (docs/memory.md).
+extension Matmul {
+    /// matmul keeps `other` for the input's gradient and `input` for other's.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        (context.needsGradient(input: 1) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.input(1)] : [])
+    }
+    public var autocast: AutocastClass { .lowerPrecision }
+}

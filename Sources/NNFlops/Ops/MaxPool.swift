@@ -67,3 +67,20 @@ func poolDetail(_ axes: [PoolAxis]) -> String {
     if axes[0].dilation != 1 || axes[1].dilation != 1 { text += " d" + pair(\.dilation) }
     return text
 }
+
+// Memory (docs/memory.md).
+extension MaxPool {
+    /// max_pool2d_with_indices keeps the input and the int64 argmax indices.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [.input(0), .extra("indices", shape: outputs[0].shape, type: .fixed(.int64))] : []
+    }
+}
+
+// Roofline traffic (docs/roofline.md).
+extension MaxPool {
+    /// max_pool2d_with_indices_backward scatters dY through the indices: it reads dY and
+    /// the indices, not the saved input (kept by autograd, unused by the kernel).
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
+        savedTensors(context).filter { if case .input = $0 { false } else { true } }
+    }
+}

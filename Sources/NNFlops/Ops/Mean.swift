@@ -32,3 +32,9 @@ public struct Mean: Operator {
 
     public var detail: String { reduction.detail }
 }
+
+// Memory (docs/memory.md).
+extension Mean {
+    /// mean keeps only sizes.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+}

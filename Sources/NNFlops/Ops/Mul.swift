@@ -34,3 +34,13 @@ public struct Mul: Operator {
         return cost
     }
 }
+
+// Memory (docs/memory.md).
+extension Mul {
+    /// mul.Tensor keeps `other` for the input's gradient and `input` for other's; a
+    /// number keeps nothing.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard operands.right != nil else { return [] }
+        return (context.needsGradient(input: 1) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.input(1)] : [])
+    }
+}

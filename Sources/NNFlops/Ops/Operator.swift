@@ -106,6 +106,29 @@ public protocol Operator: Sendable {
     func cost(_ context: CostContext) -> OperatorCost
     /// Short configuration text for tables, e.g. `3x3/2 p1`.
     var detail: String { get }
+
+    // Memory (docs/memory.md). Defaults in the extension below; every operator file
+    // states its own.
+    /// The tensors it keeps for backward, given which inputs need gradients and which
+    /// parameters are trainable (PyTorch saves only what the needed gradients use).
+    func savedTensors(_ context: MemoryContext) -> [SavedTensor]
+    /// Whether output `index` is a view of an input, an input modified in place, or a
+    /// parameter, rather than a new allocation.
+    func alias(ofOutput index: Int) -> OutputAlias?
+    /// How autocast treats it under the amp-* precision policies.
+    var autocast: AutocastClass { get }
+    /// True when inference may fold it into the producer of its input (`--fold-bn`).
+    var foldsIntoProducer: Bool { get }
+    /// This operator with a per-output-channel affine transform folded in, or nil.
+    func absorbingAffine() -> (any Operator)?
+
+    // Roofline traffic (docs/roofline.md). Defaults in the extension at the end.
+    /// The saved tensors one backward phase reads. Default: every saved tensor, in both
+    /// phases; linear/conv override it (dX reads the weight, dW reads the input).
+    func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor]
+    /// Elements of parameter `index` the forward pass reads. Default: all of them; an
+    /// embedding gathers only the rows its ids select.
+    func elementsRead(ofParameter index: Int) -> Count
 }
 
 extension Operator {
@@ -122,5 +145,88 @@ public struct OperatorError: Error, Sendable {
     public init(_ message: String, argument: String? = nil) {
         self.message = message
         self.argument = argument
+    }
+}
+
+// MARK: - Memory declarations (design §5; docs/memory.md)
+
+/// The element type of a tensor an operator keeps for backward that is not one of its
+/// inputs or outputs.
+public enum SavedElementType: Sendable, Hashable {
+    /// Always this type, whatever the precision policy: int64 pooling indices, bool
+    /// dropout masks, fp32 normalisation statistics and log-sum-exp.
+    case fixed(DType)
+    /// The runtime type of the operator's first output under the precision policy.
+    case output
+    /// The type an operator of this autocast class produces under the policy (e.g. the
+    /// probabilities of naive attention come from a softmax, an fp32 op under autocast).
+    case autocast(AutocastClass)
+}
+
+/// A tensor an operator keeps for its backward pass (PyTorch's `derivatives.yaml`).
+/// Inputs, outputs and parameters are named by index, so a tensor that several operators
+/// keep, or that an in-place operator's output aliases, is one tensor and counts once.
+public enum SavedTensor: Sendable, Hashable {
+    case input(Int)
+    case output(Int)
+    /// A parameter (in `parameters` order): free in fp32, but under autocast the saved
+    /// tensor is the parameter's cached half-precision copy.
+    case parameter(Int)
+    /// A tensor private to the operator (statistics, masks, indices, probabilities).
+    case extra(String, shape: [Int], type: SavedElementType)
+}
+
+/// When an output is not a new allocation.
+public enum OutputAlias: Sendable, Hashable {
+    /// A view of input i (reshape, transpose, split): same storage; its gradient is a
+    /// view of the output's gradient when the element counts match.
+    case view(input: Int)
+    /// Input i modified in place (relu_(x)): same storage; the input gradient is new.
+    case inPlace(input: Int)
+    /// The parameter i itself (a learned tensor used as an activation).
+    case parameter(Int)
+}
+
+/// How `torch.autocast` treats an operator (amp-bf16 / amp-fp16 policies).
+public enum AutocastClass: String, Sendable, Hashable, CaseIterable {
+    /// Runs in half precision: inputs (and parameters) are cast to half, the output is
+    /// half (conv, linear, matmul, attention).
+    case lowerPrecision = "lower-precision"
+    /// Runs in fp32: half inputs are cast up, the output is fp32 (softmax, log_softmax,
+    /// layer/group norm, losses, sum).
+    case float32
+    /// Runs in the widest floating-point type among its inputs, no casts of its own
+    /// (element-wise ops, pooling, batchnorm, shape ops). With no float input (embedding,
+    /// a learned tensor) it produces its parameters' type.
+    case promote
+}
+
+/// What a memory analysis asks an operator: the same facts as for pricing backward.
+public typealias MemoryContext = CostContext
+
+extension Operator {
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+    public func alias(ofOutput index: Int) -> OutputAlias? { nil }
+    public var autocast: AutocastClass { .promote }
+    /// True for an operator that inference can fold into the producer of its input
+    /// (batchnorm into the preceding conv/linear, design §8 `--fold-bn`).
+    public var foldsIntoProducer: Bool { false }
+    /// The operator after absorbing a folded per-channel affine transform (nil: it
+    /// cannot absorb one). Conv/linear return themselves with a bias.
+    public func absorbingAffine() -> (any Operator)? { nil }
+}
+
+// MARK: - Roofline traffic declarations (docs/roofline.md)
+
+/// The two backward phases, for `Operator.backwardReads`.
+public enum BackwardPhase: String, Sendable, Hashable, CaseIterable {
+    case inputGradient = "input-gradient"
+    case weightGradient = "weight-gradient"
+}
+
+extension Operator {
+    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] { savedTensors(context) }
+    public func elementsRead(ofParameter index: Int) -> Count {
+        index < parameters.count ? parameters[index].elements : .zero
     }
 }

@@ -34,3 +34,8 @@ public struct Permute: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { shapeText(order) }
 }
+
+// Memory (docs/memory.md).
+extension Permute {
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

@@ -25,11 +25,12 @@ public struct RMSNorm: Operator {
 
     let input: TensorType
     let affine: Bool
+    let eps: Double
 
     public init(_ arguments: BoundArguments) throws {
         input = try floatingPointInput(arguments, kind: Self.kind)
         affine = try arguments.bool("affine")
-        let eps = try arguments.float("eps")
+        eps = try arguments.float("eps")
         guard eps > 0, eps.isFinite else { throw OperatorError("eps must be positive, got \(eps)", argument: "eps") }
         guard input.rank >= 1 else { throw OperatorError("input must have at least one dimension", argument: "input") }
     }
@@ -52,4 +53,14 @@ public struct RMSNorm: Operator {
     }
 
     public var detail: String { affine ? "" : "no-affine" }
+}
+
+// Memory (docs/memory.md).
+extension RMSNorm {
+    /// torch's fused rms_norm keeps the input and one fp32 rstd per row; fp32 under autocast.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        guard context.anyInputNeedsGradient || context.trainable(parameter: 0) else { return [] }
+        return [.input(0), .extra("rstd", shape: Array(input.shape.dropLast()), type: .fixed(.float32))]
+    }
+    public var autocast: AutocastClass { .float32 }
 }

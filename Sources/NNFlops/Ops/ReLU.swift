@@ -28,3 +28,13 @@ public struct ReLU: Operator {
 
     public var detail: String { inplace ? "inplace" : "" }
 }
+
+// Memory (docs/memory.md).
+extension ReLU {
+    /// threshold_backward(grad, result, 0): relu keeps its output; in place the output
+    /// is the input's storage, so nothing new is kept.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [.output(0)] : []
+    }
+    public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
+}

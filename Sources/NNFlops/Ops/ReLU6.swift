@@ -29,3 +29,12 @@ public struct ReLU6: Operator {
 
     public var detail: String { inplace ? "inplace" : "" }
 }
+
+// Memory (docs/memory.md).
+extension ReLU6 {
+    /// hardtanh_backward keeps the input (in place: the result, which aliases it).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [inplace ? .output(0) : .input(0)] : []
+    }
+    public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
+}

@@ -41,3 +41,9 @@ public struct Reshape: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
 }
+
+// Memory (docs/memory.md).
+extension Reshape {
+    /// A view (the input is contiguous in this model of execution).
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

@@ -54,3 +54,14 @@ public struct Rope: Operator {
 
     public var detail: String { "h\(heads) d\(headDim)" }
 }
+
+// Memory (docs/memory.md).
+extension Rope {
+    /// The rotation multiplies by cos and sin tables ([n, d] each, computed once per
+    /// forward) and keeps them; the rotate-half slicing keeps nothing.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0)
+            ? [.extra("cos", shape: [input.shape[1], headDim], type: .output), .extra("sin", shape: [input.shape[1], headDim], type: .output)]
+            : []
+    }
+}

@@ -37,3 +37,8 @@ public struct Select: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "dim \(axis) [\(index)]" }
 }
+
+// Memory (docs/memory.md).
+extension Select {
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

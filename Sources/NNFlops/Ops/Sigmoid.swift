@@ -22,3 +22,11 @@ public struct Sigmoid: Operator {
         .pointwise(input.elements, forward: 4, inputGradient: 3, context)
     }
 }
+
+// Memory (docs/memory.md).
+extension Sigmoid {
+    /// sigmoid_backward(grad, result) keeps the output.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [.output(0)] : []
+    }
+}

@@ -49,3 +49,8 @@ public struct Slice: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "dim \(axis) [\(start):\(end)\(step == 1 ? "" : ":\(step)")]" }
 }
+
+// Memory (docs/memory.md).
+extension Slice {
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

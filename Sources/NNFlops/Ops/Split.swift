@@ -71,3 +71,9 @@ public struct Split: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "\(shapeText(sizes)) on dim \(axis)" }
 }
+
+// Memory (docs/memory.md).
+extension Split {
+    /// The pieces are views of the input; split_backward keeps only sizes.
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

@@ -31,3 +31,9 @@ public struct Sub: Operator {
         return cost
     }
 }
+
+// Memory (docs/memory.md).
+extension Sub {
+    /// sub keeps nothing.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+}

@@ -62,3 +62,10 @@ public struct Sum: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .elementwise(reduction.input.elements)) }
     public var detail: String { reduction.detail }
 }
+
+// Memory (docs/memory.md).
+extension Sum {
+    /// sum keeps only sizes; fp32 under autocast (fp32_set_opt_dtype).
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+    public var autocast: AutocastClass { .float32 }
+}

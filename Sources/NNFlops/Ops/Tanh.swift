@@ -22,3 +22,11 @@ public struct Tanh: Operator {
         .pointwise(input.elements, forward: 1, inputGradient: 3, context)
     }
 }
+
+// Memory (docs/memory.md).
+extension Tanh {
+    /// tanh_backward(grad, result) keeps the output.
+    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+        context.needsGradient(input: 0) ? [.output(0)] : []
+    }
+}

@@ -26,3 +26,8 @@ public struct Transpose: Operator {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "\(dims.0)<->\(dims.1)" }
 }
+
+// Memory (docs/memory.md).
+extension Transpose {
+    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+}

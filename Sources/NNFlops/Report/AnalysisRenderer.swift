@@ -25,13 +25,16 @@ public enum AnalysisRenderer {
     static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
 
     static func layerTable(_ report: AnalysisReport) -> TextTable {
-        var table = TextTable(headers: ["name", "op", "output shape", "params", "forward", "MACs", "backward"],
-                              alignments: [.left, .left, .left, .right, .right, .right, .right])
+        let withMemory = report.totals.memory != nil
+        var table = TextTable(headers: ["name", "op", "output shape", "params", "forward", "MACs", "backward"] + (withMemory ? ["saved"] : []),
+                              alignments: [.left, .left, .left, .right, .right, .right, .right] + (withMemory ? [.right] : []))
         for layer in report.layers {
             let op = layer.detail.isEmpty ? layer.op : "\(layer.op) \(layer.detail)"
-            table.add([layer.name, layer.operators > 1 ? "\(op) (\(layer.operators) ops)" : op, shape(layer.outputShape),
+            var row = [layer.name, layer.operators > 1 ? "\(op) (\(layer.operators) ops)" : op, shape(layer.outputShape),
                        layer.params == 0 ? "" : Units.count(layer.params), Units.flops(layer.forwardFlops),
-                       layer.forwardMacs == 0 ? "" : Units.macs(layer.forwardMacs), Units.flops(layer.backwardFlops)])
+                       layer.forwardMacs == 0 ? "" : Units.macs(layer.forwardMacs), Units.flops(layer.backwardFlops)]
+            if withMemory { row.append((layer.savedBytes ?? 0) == 0 ? "" : Units.bytes(layer.savedBytes ?? 0)) }
+            table.add(row)
         }
         return table
     }
@@ -50,9 +53,46 @@ public enum AnalysisRenderer {
             ("parameters", "\(Units.count(t.params)) (\(grouped(t.params))), trainable \(Units.count(t.trainableParams))"),
             ("forward", "\(Units.flops(t.forwardFlops)) (\(Units.macs(t.forwardMacs)))"),
             ("backward", "\(Units.flops(t.backwardFlops)) (input grad \(Units.flops(t.inputGradFlops)), weight grad \(Units.flops(t.weightGradFlops)))"),
-            ("train step", "\(Units.flops(t.trainStepFlops)) (\(Units.macs(t.trainStepMacs))), forward + backward, optimizer step excluded"),
+            trainStepLine(report),
             ("operators", "\(t.operators)"),
-        ]
+        ] + memoryLines(report)
+    }
+
+    static func trainStepLine(_ report: AnalysisReport) -> (String, String) {
+        let t = report.totals
+        guard let run = report.config.run, let optimizer = t.optimizerStepFlops else {
+            return ("train step", "\(Units.flops(t.trainStepFlops)) (\(Units.macs(t.trainStepMacs))), forward + backward, optimizer step excluded")
+        }
+        if run.mode == "inference" {
+            return ("inference", "\(Units.flops(t.trainStepFlops)) per batch (forward only)")
+        }
+        var parts = ["forward + backward"]
+        if let r = t.recomputeFlops, r > 0 { parts.append("recompute \(Units.flops(r))") }
+        if run.microBatches > 1 { parts[0] = "\(run.microBatches) x (forward + backward)" }
+        parts.append("\(run.optimizer) step \(Units.flops(optimizer))")
+        return ("train step", "\(Units.flops(t.trainStepFlops)) (\(parts.joined(separator: ", ")))")
+    }
+
+    static func memoryLines(_ report: AnalysisReport) -> [(String, String)] {
+        guard let m = report.totals.memory, let run = report.config.run else { return [] }
+        var lines: [(String, String)] = []
+        var setting = "\(run.mode), \(run.precision)"
+        if run.mode == "training" { setting += ", \(run.optimizer), checkpoint \(run.checkpoint)" + (run.microBatches > 1 ? ", \(run.microBatches) micro-batches" : "") }
+        if let w = run.weightPrecision { setting += ", weights \(w)" }
+        if run.foldBN { setting += ", batchnorm folded" }
+        lines.append(("memory", setting))
+        lines.append(("  parameters", Units.bytes(m.paramsBytes) + (m.masterParamsBytes > 0 ? " + fp32 master \(Units.bytes(m.masterParamsBytes))" : "")))
+        if run.mode == "training" {
+            lines.append(("  gradients", Units.bytes(m.gradsBytes)))
+            lines.append(("  optimizer state", Units.bytes(m.optimizerStateBytes)))
+        }
+        lines.append(("  buffers", Units.bytes(m.buffersBytes)))
+        lines.append(("  inputs", Units.bytes(m.inputsBytes)))
+        if run.mode == "training" { lines.append(("  saved activations", Units.bytes(m.savedActivationsBytes) + " (end of forward, outputs included)")) }
+        lines.append(("  peak", "\(Units.bytes(m.peakBytes)) at \(m.peak.layer) (\(m.peak.phase))"))
+        let top = m.peak.live.prefix(5).map { "\($0.name) \(Units.bytes($0.bytes))" }.joined(separator: "; ")
+        if !top.isEmpty { lines.append(("  live at peak", top)) }
+        return lines
     }
 
     public static func table(_ report: AnalysisReport) -> String {
@@ -74,12 +114,13 @@ public enum AnalysisRenderer {
     }
 
     public static func csv(_ report: AnalysisReport) -> String {
+        let withMemory = report.totals.memory != nil
         let headers = ["name", "op", "detail", "output_shape", "params", "forward_flops", "forward_macs", "backward_flops",
-                       "backward_macs", "input_grad_flops", "weight_grad_flops", "operators"]
+                       "backward_macs", "input_grad_flops", "weight_grad_flops", "operators"] + (withMemory ? ["saved_bytes"] : [])
         let rows = report.layers.map { l in
             [l.name, l.op, l.detail, l.outputShape.map(String.init).joined(separator: "x"), String(l.params), String(l.forwardFlops),
              String(l.forwardMacs), String(l.backwardFlops), String(l.backwardMacs), String(l.inputGradFlops),
-             String(l.weightGradFlops), String(l.operators)]
+             String(l.weightGradFlops), String(l.operators)] + (withMemory ? [String(l.savedBytes ?? 0)] : [])
         }
         return CSV.render(headers: headers, rows: rows)
     }

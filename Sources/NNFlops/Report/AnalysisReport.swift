@@ -14,10 +14,66 @@ public struct AnalysisReport: Codable, Sendable {
         public var depth: Int?
         /// Final values of the spec's params.
         public var params: [String: String]
+        /// The run configuration the memory figures are for (present with `totals.memory`).
+        public var run: Run?
 
         enum CodingKeys: String, CodingKey {
-            case batch, depth, params
+            case batch, depth, params, run
             case attentionFlops = "attention_flops"
+        }
+    }
+
+    /// How the model is run (docs/memory.md).
+    public struct Run: Codable, Sendable {
+        public var mode: String
+        public var optimizer: String
+        public var precision: String
+        public var checkpoint: String
+        public var microBatches: Int
+        public var weightDecay: Double
+        public var gradClip: Double?
+        public var weightPrecision: String?
+        public var foldBN: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case mode, optimizer, precision, checkpoint
+            case microBatches = "micro_batches"
+            case weightDecay = "weight_decay"
+            case gradClip = "grad_clip"
+            case weightPrecision = "weight_precision"
+            case foldBN = "fold_bn"
+        }
+    }
+
+    /// `totals.memory`: exact bytes.
+    public struct Memory: Codable, Sendable {
+        public var paramsBytes: Int
+        public var masterParamsBytes: Int
+        public var gradsBytes: Int
+        public var optimizerStateBytes: Int
+        public var buffersBytes: Int
+        public var inputsBytes: Int
+        /// Live at the end of forward (saved tensors, outputs and loss; inputs excluded).
+        public var savedActivationsBytes: Int
+        public var peakBytes: Int
+        public var peak: Peak
+
+        public struct Peak: Codable, Sendable {
+            public var layer: String
+            public var phase: String
+            public var live: [MemoryAnalysis.LiveTensor]
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case peak
+            case paramsBytes = "params_bytes"
+            case masterParamsBytes = "master_params_bytes"
+            case gradsBytes = "grads_bytes"
+            case optimizerStateBytes = "optimizer_state_bytes"
+            case buffersBytes = "buffers_bytes"
+            case inputsBytes = "inputs_bytes"
+            case savedActivationsBytes = "saved_activations_bytes"
+            case peakBytes = "peak_bytes"
         }
     }
 
@@ -33,9 +89,16 @@ public struct AnalysisReport: Codable, Sendable {
         public var trainStepFlops: Int
         public var trainStepMacs: Int
         public var operators: Int
+        /// With a run configuration: forward FLOPs re-run by checkpointing (all micro-batches).
+        public var recomputeFlops: Int?
+        /// With a run configuration: the optimizer step (then included in train_step_flops).
+        public var optimizerStepFlops: Int?
+        public var memory: Memory?
 
         enum CodingKeys: String, CodingKey {
-            case params, operators
+            case params, operators, memory
+            case recomputeFlops = "recompute_flops"
+            case optimizerStepFlops = "optimizer_step_flops"
             case trainableParams = "trainable_params"
             case forwardFlops = "forward_flops"
             case forwardMacs = "forward_macs"
@@ -63,9 +126,13 @@ public struct AnalysisReport: Codable, Sendable {
         public var weightGradFlops: Int
         /// Operators merged into this row (1 unless aggregated by `--depth`).
         public var operators: Int
+        /// With a run configuration: bytes this layer keeps for backward (each tensor
+        /// attributed once, to its first keeper).
+        public var savedBytes: Int?
 
         enum CodingKeys: String, CodingKey {
             case name, op, detail, params, operators
+            case savedBytes = "saved_bytes"
             case outputShape = "output_shape"
             case forwardFlops = "forward_flops"
             case forwardMacs = "forward_macs"
@@ -99,7 +166,8 @@ public struct AnalysisReport: Codable, Sendable {
 extension AnalysisReport {
     /// Builds the report from a graph's cost analysis. `depth` merges layers whose names
     /// share their first `depth` components (`layer1.0.conv1` at depth 2 -> `layer1.0`).
-    public init(graph: Graph, analysis: CostAnalysis, options: CountOptions, depth: Int? = nil) {
+    public init(graph: Graph, analysis: CostAnalysis, options: CountOptions, depth: Int? = nil,
+                memory: MemoryAnalysis? = nil, foldBN: Bool = false) {
         model = graph.model
         var params: [String: String] = [:]
         var batch: Int?
@@ -124,12 +192,34 @@ extension AnalysisReport {
             byOp[layer.kind] = entry
         }
         self.byOp = byOp
-        let rows = analysis.layers.map { layer in
+        var rows = analysis.layers.map { layer in
             Layer(name: layer.name, op: layer.kind, detail: layer.detail, outputShape: layer.outputShapes.first ?? [],
                   params: layer.parameters, forwardFlops: layer.cost.forward.flops.value, forwardMacs: layer.cost.forward.macs.value,
                   backwardFlops: layer.cost.backward.flops.value, backwardMacs: layer.cost.backward.macs.value,
                   inputGradFlops: layer.cost.inputGradient.flops.value, weightGradFlops: layer.cost.weightGradient.flops.value,
                   operators: 1)
+        }
+        if let memory {
+            let c = memory.configuration
+            config.run = Run(mode: c.inference ? "inference" : "training", optimizer: c.optimizer.rawValue, precision: c.precision.rawValue,
+                             checkpoint: c.checkpoint.description, microBatches: c.accumulationSteps, weightDecay: c.weightDecay,
+                             gradClip: c.gradClip, weightPrecision: c.weightPrecision?.rawValue, foldBN: foldBN)
+            let steps = c.accumulationSteps
+            totals.recomputeFlops = memory.recomputeFLOPs.value * steps
+            totals.optimizerStepFlops = memory.optimizerFLOPs.value
+            if c.inference {
+                totals.trainStepFlops = analysis.forward.flops.value * steps
+                totals.trainStepMacs = analysis.forward.macs.value * steps
+            } else {
+                totals.trainStepFlops = (analysis.trainStep.flops.value + memory.recomputeFLOPs.value) * steps + memory.optimizerFLOPs.value
+                totals.trainStepMacs = analysis.trainStep.macs.value * steps
+            }
+            totals.memory = Memory(paramsBytes: memory.paramsBytes, masterParamsBytes: memory.masterParamsBytes, gradsBytes: memory.gradsBytes,
+                                   optimizerStateBytes: memory.optimizerStateBytes, buffersBytes: memory.buffersBytes,
+                                   inputsBytes: memory.inputsBytes, savedActivationsBytes: memory.savedActivationsBytes,
+                                   peakBytes: memory.peakBytes,
+                                   peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive))
+            for i in rows.indices where i < memory.layers.count { rows[i].savedBytes = memory.layers[i].savedBytes }
         }
         layers = depth.map { Self.aggregate(rows, depth: $0) } ?? rows
     }
@@ -159,6 +249,7 @@ extension AnalysisReport {
             group.inputGradFlops += row.inputGradFlops
             group.weightGradFlops += row.weightGradFlops
             group.operators += row.operators
+            if let saved = row.savedBytes { group.savedBytes = (group.savedBytes ?? 0) + saved }
             merged[at] = group
         }
         return merged

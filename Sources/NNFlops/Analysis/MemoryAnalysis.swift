@@ -1,0 +1,675 @@
+/// Training and inference memory (design §5, docs/memory.md): a pure function of a graph
+/// and a run configuration. It never switches on operator kind: every operator declares
+/// what it keeps for backward (`savedTensors`), which outputs alias an input
+/// (`alias(ofOutput:)`) and how autocast treats it (`autocast`), and this file replays
+/// PyTorch eager execution over storages:
+///
+/// - forward, in node order: cast copies (autocast), outputs, kept extras are allocated;
+///   a storage is freed when no later node reads it, no backward keeps it and it is not
+///   a graph output;
+/// - backward, in reverse: the seed gradient of each output, then per node its input and
+///   parameter gradients as produced (accumulated contributions are transient); after the
+///   node, what it kept and its output gradients are released. Checkpointed segments
+///   are recomputed (saving) just before their backward;
+/// - optimizer step: the optimizer's parameter-sized temporaries.
+///
+/// Library API for comparisons (the reference executor, issue 6): `layers[i].keptBytes`
+/// / `layers[i].savedBytes` (what node i keeps, per node, and attributed once),
+/// `savedActivationsBytes` (live at the end of forward, graph inputs excluded),
+/// `peakBytes` (everything, static included) with `peakPhase` / `peakNode`, and
+/// `steps` (live bytes after each allocation phase). All bytes are exact integers.
+public struct MemoryAnalysis: Sendable {
+    public enum Phase: String, Sendable, Codable {
+        case forward, backward, recompute, optimizer
+    }
+
+    /// One moment of the replay: after a node's (or the step's) allocations, before its frees.
+    public struct Step: Sendable {
+        public var phase: Phase
+        /// Node index (nil for the optimizer step).
+        public var node: Int?
+        /// Everything live, static memory included.
+        public var liveBytes: Int
+    }
+
+    public struct LiveTensor: Sendable, Codable, Equatable {
+        public var name: String
+        public var bytes: Int
+    }
+
+    public struct NodeMemory: Sendable {
+        public var node: Int
+        public var name: String
+        /// Bytes of the distinct storages this node keeps for backward (shared ones too).
+        public var keptBytes: Int
+        /// Bytes attributed to this node: storages it is the first to keep (sums to the
+        /// kept total without double counting). Checkpoint segment inputs are attributed
+        /// to the segment's first node.
+        public var savedBytes: Int
+    }
+
+    public var configuration: RunConfiguration
+    /// Parameters at the policy's type (inference: at the stored weight precision).
+    public var paramsBytes: Int
+    /// fp32 master copy of the trainable weights (pure bf16/fp16 policies).
+    public var masterParamsBytes: Int
+    /// Gradients of the trainable parameters.
+    public var gradsBytes: Int
+    public var optimizerStateBytes: Int
+    public var buffersBytes: Int
+    /// The graph inputs (the batch).
+    public var inputsBytes: Int
+    /// Live at the end of forward, outputs included, graph inputs and parameters excluded.
+    public var savedActivationsBytes: Int
+    public var peakBytes: Int
+    public var peakPhase: Phase
+    /// Node at which the peak happens (nil: the optimizer step).
+    public var peakNode: Int?
+    public var peakLayer: String
+    /// The largest tensors live at the peak (static memory in aggregate).
+    public var peakLive: [LiveTensor]
+    public var layers: [NodeMemory]
+    /// Forward FLOPs re-run by checkpointing, per micro-step.
+    public var recomputeFLOPs: Count
+    public var optimizerFLOPs: Count
+    /// Units of the top-level sequence and the checkpointed segments (as node ranges).
+    public var checkpointedSegments: [Range<Int>]
+    public var steps: [Step]
+
+    /// Static memory: always live.
+    public var staticBytes: Int { paramsBytes + masterParamsBytes + optimizerStateBytes + buffersBytes + inputsBytes }
+
+    public init(graph: Graph, costs: CostAnalysis, configuration: RunConfiguration) throws {
+        guard configuration.accumulationSteps >= 1 else { throw NNFlopsError("the number of micro-batches must be at least 1") }
+        let plan = try MemoryPlan(graph: graph, costs: costs, configuration: configuration)
+        var first = MemoryReplay(plan: plan, capture: nil)
+        first.run()
+        var second = MemoryReplay(plan: plan, capture: first.peakMoment)
+        second.run()
+
+        self.configuration = configuration
+        paramsBytes = plan.paramsBytes
+        masterParamsBytes = plan.masterBytes
+        gradsBytes = plan.gradBytesTotal
+        optimizerStateBytes = plan.optimizerStateBytes
+        buffersBytes = plan.buffersBytes
+        inputsBytes = plan.inputsBytes
+        savedActivationsBytes = first.savedAtEndOfForward
+        let staticBytes = plan.staticBytes
+        peakBytes = staticBytes + first.peak
+        peakPhase = first.peakStep.phase
+        peakNode = first.peakStep.node
+        peakLayer = first.peakStep.node.map { graph.nodes[$0].name } ?? "optimizer step"
+        var live = second.captured
+        let statics: [(String, Int)] = [("parameters", plan.paramsBytes), ("fp32 master weights", plan.masterBytes),
+                                        ("optimizer state", plan.optimizerStateBytes), ("buffers", plan.buffersBytes),
+                                        ("inputs", plan.inputsBytes)]
+        live += statics.filter { $0.1 > 0 }.map { LiveTensor(name: $0.0, bytes: $0.1) }
+        live.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
+        peakLive = Array(live.prefix(8))
+        layers = graph.nodes.indices.map {
+            NodeMemory(node: $0, name: graph.nodes[$0].name, keptBytes: first.keptBytes[$0], savedBytes: first.attributedBytes[$0])
+        }
+        recomputeFLOPs = first.recomputeFLOPs
+        optimizerFLOPs = configuration.optimizerFLOPs(elements: plan.trainableElements, tensors: plan.trainableTensors)
+        checkpointedSegments = plan.segments
+        steps = first.steps.map { Step(phase: $0.phase, node: $0.node, liveBytes: $0.liveBytes + staticBytes) }
+        if recomputeFLOPs.overflowed || optimizerFLOPs.overflowed {
+            throw NNFlopsError("the model's FLOP count overflows 64 bits; the shapes are too large")
+        }
+    }
+}
+
+/// Everything the replay needs, computed once: runtime types under the precision policy,
+/// casts, consumers, checkpoint segments, static sizes.
+struct MemoryPlan {
+    let graph: Graph
+    let configuration: RunConfiguration
+    let forwardFLOPs: [Count]
+    let needsGradient: [Bool]
+    /// Does node i record anything for backward (an input needs a gradient or a
+    /// parameter is trainable)?
+    let nodeRequiresGrad: [Bool]
+    let contexts: [CostContext]
+    /// Runtime type of every tensor.
+    let types: [DType]
+    /// Per node, per input: the type autocast casts it to (nil: read as is).
+    let inputCasts: [[DType?]]
+    /// Per node, per parameter: the type of the autocast copy (nil: used as is).
+    let parameterCasts: [[DType?]]
+    /// Parameter gradient type and bytes per element (fp32 unless pure half).
+    let parameterType: DType
+    let paramsBytes: Int
+    let masterBytes: Int
+    let optimizerStateBytes: Int
+    let buffersBytes: Int
+    let inputsBytes: Int
+    let gradBytesTotal: Int
+    let trainableElements: Int
+    let trainableTensors: Int
+    /// Checkpointed segments as node ranges (the last segment is never checkpointed).
+    let segments: [Range<Int>]
+    /// Node index -> checkpointed segment index.
+    let segmentOf: [Int?]
+    /// Producer node of each tensor (nil: a graph input).
+    let producers: [Int?]
+    /// Display name of each tensor: its producer's name (with the output index when it
+    /// has several) or the input's name.
+    let tensorLabels: [String]
+
+    var staticBytes: Int { paramsBytes + masterBytes + optimizerStateBytes + buffersBytes + inputsBytes }
+
+    init(graph: Graph, costs: CostAnalysis, configuration: RunConfiguration) throws {
+        self.graph = graph
+        self.configuration = configuration
+        producers = graph.producers()
+        var labels = [String](repeating: "", count: graph.tensors.count)
+        for input in graph.inputs { labels[input.tensor] = input.name }
+        for node in graph.nodes {
+            for (j, t) in node.outputs.enumerated() { labels[t] = node.outputs.count > 1 ? "\(node.name) output \(j)" : node.name }
+        }
+        tensorLabels = labels
+        let policy = configuration.precision
+        let inference = configuration.inference
+        forwardFLOPs = costs.layers.map(\.cost.forward.flops)
+        let needsGradient = inference ? [Bool](repeating: false, count: graph.tensors.count) : costs.tensorNeedsGradient
+        self.needsGradient = needsGradient
+
+        var contexts: [CostContext] = []
+        var requires: [Bool] = []
+        for node in graph.nodes {
+            let inputNeeds = node.inputs.map { needsGradient[$0] }
+            let trainable = node.parameterIDs.map { !inference && !graph.parameters[$0].frozen }
+            contexts.append(CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainable))
+            requires.append(!inference && (inputNeeds.contains(true) || trainable.contains(true)))
+        }
+        self.contexts = contexts
+        nodeRequiresGrad = requires
+
+        // Runtime types.
+        let half = policy.halfType
+        var types = graph.tensors.map(\.dtype)
+        if policy.isPureHalf, let half {
+            for i in types.indices where types[i] == .float32 { types[i] = half }
+        }
+        var inputCasts: [[DType?]] = []
+        var parameterCasts: [[DType?]] = []
+        for node in graph.nodes {
+            var casts = [DType?](repeating: nil, count: node.inputs.count)
+            var paramCasts = [DType?](repeating: nil, count: node.parameterIDs.count)
+            guard policy.isAutocast, let half else {
+                inputCasts.append(casts)
+                parameterCasts.append(paramCasts)
+                continue
+            }
+            let op = node.op
+            let floatInputs = node.inputs.filter { types[$0].isFloatingPoint }
+            let compute: DType
+            switch op.autocast {
+            case .lowerPrecision: compute = half
+            case .float32: compute = .float32
+            case .promote:
+                if floatInputs.isEmpty { compute = .float32 }
+                else if floatInputs.contains(where: { types[$0] == .float32 }) { compute = .float32 }
+                else { compute = types[floatInputs[0]] }
+            }
+            if op.autocast != .promote {
+                for (i, t) in node.inputs.enumerated() where types[t].isFloatingPoint && types[t] != compute { casts[i] = compute }
+                if op.autocast == .lowerPrecision {
+                    for (k, spec) in op.parameters.enumerated() where spec.dtype == .float32 && k < paramCasts.count { paramCasts[k] = half }
+                }
+            }
+            for (j, t) in node.outputs.enumerated() where graph.tensors[t].dtype.isFloatingPoint {
+                switch op.alias(ofOutput: j) {
+                case .view(let i)?, .inPlace(let i)?: types[t] = i < node.inputs.count ? types[node.inputs[i]] : compute
+                case .parameter?: types[t] = .float32
+                case nil: types[t] = compute
+                }
+            }
+            inputCasts.append(casts)
+            parameterCasts.append(paramCasts)
+        }
+        self.types = types
+        self.inputCasts = inputCasts
+        self.parameterCasts = parameterCasts
+
+        // Static memory.
+        parameterType = policy.isPureHalf ? (half ?? .float32) : .float32
+        var params = Count.zero, master = Count.zero, trainable = Count.zero, trainableTensors = 0
+        for parameter in graph.parameters {
+            if inference, let stored = configuration.weightPrecision {
+                params += Count(stored.bytes(elements: parameter.elements.value))
+            } else {
+                params += parameter.elements * parameterType.bytes
+            }
+            if !parameter.frozen && !inference {
+                trainable += parameter.elements
+                trainableTensors += 1
+                if policy.isPureHalf { master += parameter.elements * 4 }
+            }
+        }
+        var buffers = Count.zero
+        for node in graph.nodes {
+            for buffer in node.op.buffers {
+                let type = policy.isPureHalf && buffer.dtype == .float32 ? parameterType : buffer.dtype
+                buffers += buffer.elements * type.bytes
+            }
+        }
+        var inputs = Count.zero
+        for input in graph.inputs { inputs += graph.tensors[input.tensor].elements * types[input.tensor].bytes }
+        let state = inference ? Count.zero : trainable * (configuration.optimizer.stateTensors * 4)
+        let grads = inference ? Count.zero : trainable * parameterType.bytes
+        for c in [params, master, trainable, buffers, inputs, state, grads] where c.overflowed {
+            throw NNFlopsError("the model's memory overflows 64 bits; the shapes are too large")
+        }
+        paramsBytes = params.value
+        masterBytes = master.value
+        trainableElements = trainable.value
+        self.trainableTensors = trainableTensors
+        buffersBytes = buffers.value
+        inputsBytes = inputs.value
+        optimizerStateBytes = state.value
+        gradBytesTotal = grads.value
+
+        // Checkpoint segments over the top-level units (torch checkpoint_sequential: K - 1
+        // segments of L / K units are checkpointed, the last runs normally).
+        var segments: [Range<Int>] = []
+        if !inference, case let policy = configuration.checkpoint, policy != .none {
+            let units = Self.units(graph)
+            let k = policy.segmentCount(units: units.count)
+            if k > 1 {
+                let size = units.count / k
+                for s in 0..<(k - 1) {
+                    let first = units[s * size].lowerBound, last = units[(s + 1) * size - 1].upperBound
+                    segments.append(first..<last)
+                }
+            }
+        }
+        self.segments = segments
+        var segmentOf = [Int?](repeating: nil, count: graph.nodes.count)
+        for (s, range) in segments.enumerated() { for n in range { segmentOf[n] = s } }
+        self.segmentOf = segmentOf
+    }
+
+    /// The top-level sequence: consecutive nodes grouped by the first component of their
+    /// names, or the first two when the second is a number (`h.3`, `layer2.1`): the
+    /// children of an nn.Sequential / ModuleList.
+    static func units(_ graph: Graph) -> [Range<Int>] {
+        var units: [Range<Int>] = []
+        var previous: Substring? = nil
+        var start = 0
+        for (i, node) in graph.nodes.enumerated() {
+            let parts = node.name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+            var key = parts[0]
+            if parts.count >= 2, Int(parts[1]) != nil {
+                key = node.name[parts[0].startIndex..<parts[1].endIndex]
+            }
+            if key != previous {
+                if i > start { units.append(start..<i) }
+                start = i
+                previous = key
+            }
+        }
+        if graph.nodes.count > start { units.append(start..<graph.nodes.count) }
+        return units
+    }
+
+    /// The runtime type of a kept extra.
+    func extraType(_ type: SavedElementType, node: Node) -> DType {
+        let outputType = node.outputs.first.map { types[$0] } ?? .float32
+        let output = outputType.isFloatingPoint ? outputType : .float32
+        switch type {
+        case .fixed(let t): return t
+        case .output: return output
+        case .autocast(let c):
+            let policy = configuration.precision
+            if policy.isAutocast, let half = policy.halfType {
+                switch c {
+                case .lowerPrecision: return half
+                case .float32: return .float32
+                case .promote: return output
+                }
+            }
+            return output
+        }
+    }
+
+    func bytes(of tensor: Int) -> Int { graph.tensors[tensor].elements.value * types[tensor].bytes }
+}
+
+/// The replay itself: storages with reference counts.
+struct MemoryReplay {
+    struct Storage {
+        var bytes: Int
+        var label: String
+        var refs = 0
+        var live = true
+        var isParameterGrad = false
+    }
+    struct RawStep {
+        var phase: MemoryAnalysis.Phase
+        var node: Int?
+        var liveBytes: Int
+    }
+
+    let plan: MemoryPlan
+    let capture: Int?
+    var storages: [Storage] = []
+    var current = 0
+    var peak = 0
+    var peakMoment = 0
+    var peakStep = RawStep(phase: .forward, node: nil, liveBytes: 0)
+    var steps: [RawStep] = []
+    var captured: [MemoryAnalysis.LiveTensor] = []
+    var savedAtEndOfForward = 0
+    var keptBytes: [Int]
+    var attributedBytes: [Int]
+    var attributed: Set<Int> = []
+    var recomputeFLOPs = Count.zero
+
+    /// Storage of each tensor (nil: static memory, or not allocated).
+    var tensorStorage: [Int?]
+    var gradStorage: [Int?]
+    var parameterGrad: [Int?]
+    var parameterCopy: [Int?]
+    var saved: [[Int]]
+    var segmentSaved: [[Int]]
+
+    init(plan: MemoryPlan, capture: Int?) {
+        self.plan = plan
+        self.capture = capture
+        let g = plan.graph
+        keptBytes = [Int](repeating: 0, count: g.nodes.count)
+        attributedBytes = keptBytes
+        tensorStorage = [Int?](repeating: nil, count: g.tensors.count)
+        gradStorage = tensorStorage
+        parameterGrad = [Int?](repeating: nil, count: g.parameters.count)
+        parameterCopy = parameterGrad
+        saved = [[Int]](repeating: [], count: g.nodes.count)
+        segmentSaved = [[Int]](repeating: [], count: plan.segments.count)
+    }
+
+    // MARK: storage primitives
+
+    mutating func allocate(_ bytes: Int, _ label: String) -> Int {
+        storages.append(Storage(bytes: bytes, label: label))
+        current += bytes
+        return storages.count - 1
+    }
+
+    mutating func retain(_ s: Int?) { if let s { storages[s].refs += 1 } }
+
+    mutating func release(_ s: Int?) {
+        guard let s else { return }
+        storages[s].refs -= 1
+        freeIfUnused(s)
+    }
+
+    mutating func freeIfUnused(_ s: Int?) {
+        guard let s, storages[s].live, storages[s].refs <= 0 else { return }
+        storages[s].live = false
+        current -= storages[s].bytes
+    }
+
+    mutating func moment(_ phase: MemoryAnalysis.Phase, _ node: Int?) {
+        let index = steps.count
+        let step = RawStep(phase: phase, node: node, liveBytes: current)
+        steps.append(step)
+        if current > peak || index == 0 {
+            peak = current
+            peakMoment = index
+            peakStep = step
+        }
+        if index == capture {
+            captured = storages.filter(\.live).map { MemoryAnalysis.LiveTensor(name: $0.label, bytes: $0.bytes) }
+        }
+    }
+
+    // MARK: the run
+
+    mutating func run() {
+        let g = plan.graph
+        let config = plan.configuration
+        let training = !config.inference
+
+        // Gradient accumulation: the parameter gradients exist before the forward.
+        if training && config.accumulationSteps > 1 {
+            for (pid, parameter) in g.parameters.enumerated() where !parameter.frozen {
+                let s = allocate(parameter.elements.value * plan.parameterType.bytes, "grad " + parameter.name)
+                storages[s].isParameterGrad = true
+                retain(s)
+                parameterGrad[pid] = s
+            }
+        }
+
+        // Forward reads of each tensor, over the whole graph.
+        var reads = [Int](repeating: 0, count: g.tensors.count)
+        for node in g.nodes { for t in node.inputs { reads[t] += 1 } }
+        let outputs = Set(g.outputs)
+
+        forwardPass(nodes: 0..<g.nodes.count, reads: reads, pinOutputs: outputs, saving: training)
+
+        savedAtEndOfForward = storages.filter { $0.live && !$0.isParameterGrad }.reduce(0) { $0 + $1.bytes }
+        guard training else {
+            for t in g.outputs { release(tensorStorage[t]) }
+            return
+        }
+
+        // Backward: seed gradients of the outputs (loss = output.sum(): a gradient of the
+        // output's shape).
+        for t in g.outputs where plan.needsGradient[t] && gradStorage[t] == nil {
+            let s = allocate(plan.bytes(of: t), "grad of output \(label(t))")
+            retain(s)
+            gradStorage[t] = s
+        }
+        for n in g.nodes.indices.reversed() {
+            if let s = plan.segmentOf[n], plan.segments[s].upperBound - 1 == n { recompute(segment: s) }
+            backward(n)
+            if let s = plan.segmentOf[n], plan.segments[s].lowerBound == n {
+                for storage in segmentSaved[s] { release(storage) }
+                segmentSaved[s] = []
+            }
+        }
+        for t in g.outputs {
+            release(tensorStorage[t])
+            if let s = gradStorage[t] { release(s); gradStorage[t] = nil }
+        }
+
+        // Optimizer step: its temporaries (fp32), and with pure half the fp32 copy of the
+        // gradients the master weights are updated from.
+        var temporaries = config.optimizer.temporaries(weightDecay: config.weightDecay) * plan.trainableElements * 4
+        if config.precision.isPureHalf { temporaries += plan.trainableElements * 4 }
+        let t = allocate(temporaries, "optimizer temporaries")
+        moment(.optimizer, nil)
+        release(t)
+    }
+
+    func label(_ tensor: Int) -> String { plan.tensorLabels[tensor] }
+
+    /// Runs nodes forward. `reads` counts the reads each tensor will get in this pass;
+    /// `saving` is false inside checkpointed segments on the first forward.
+    mutating func forwardPass(nodes: Range<Int>, reads: [Int], pinOutputs: Set<Int>, saving: Bool, recomputing: Bool = false) {
+        let g = plan.graph
+        var copiesThisPass: [Int] = []
+        for n in nodes {
+            let node = g.nodes[n]
+            let op = node.op
+            let inSegment = plan.segmentOf[n]
+            let keeps = saving && plan.nodeRequiresGrad[n] && (recomputing || inSegment == nil)
+            // Checkpoint: a segment keeps the tensors it reads from outside itself.
+            if !recomputing, saving, let s = inSegment, plan.segments[s].lowerBound == n {
+                var inputs: Set<Int> = []
+                for m in plan.segments[s] {
+                    for t in g.nodes[m].inputs where !plan.segments[s].contains(producer(t) ?? -1) {
+                        if let st = tensorStorage[t], !inputs.contains(st) {
+                            inputs.insert(st)
+                            retain(st)
+                            if !attributed.contains(st) {
+                                attributed.insert(st)
+                                attributedBytes[n] += storages[st].bytes
+                            }
+                        }
+                    }
+                }
+                segmentSaved[s] = Array(inputs)
+            }
+
+            // Autocast copies of inputs and (cached for the pass) of parameters.
+            var consumed: [Int?] = node.inputs.map { tensorStorage[$0] }
+            var fresh: [Int] = []
+            for (i, t) in node.inputs.enumerated() {
+                if let type = plan.inputCasts[n][i] {
+                    let s = allocate(g.tensors[t].elements.value * type.bytes, "\(label(t)) (\(type.rawValue) copy for \(node.name))")
+                    consumed[i] = s
+                    fresh.append(s)
+                }
+            }
+            var parameterUsed: [Int?] = [Int?](repeating: nil, count: node.parameterIDs.count)
+            for (k, pid) in node.parameterIDs.enumerated() {
+                guard let type = plan.parameterCasts[n][k] else { continue }
+                if parameterCopy[pid] == nil {
+                    let parameter = g.parameters[pid]
+                    let s = allocate(parameter.elements.value * type.bytes, "\(parameter.name) (\(type.rawValue) copy)")
+                    retain(s)               // autocast's cache holds it for the pass
+                    parameterCopy[pid] = s
+                    copiesThisPass.append(pid)
+                }
+                parameterUsed[k] = parameterCopy[pid]
+            }
+
+            // Outputs.
+            for (j, t) in node.outputs.enumerated() {
+                switch op.alias(ofOutput: j) {
+                case .view(let i)?, .inPlace(let i)?:
+                    tensorStorage[t] = i < consumed.count ? consumed[i] : nil
+                case .parameter?:
+                    tensorStorage[t] = nil
+                case nil:
+                    let s = allocate(plan.bytes(of: t), label(t))
+                    tensorStorage[t] = s
+                    fresh.append(s)
+                }
+                if let s = tensorStorage[t] {
+                    storages[s].refs += reads[t]
+                    if pinOutputs.contains(t) { retain(s) }
+                }
+            }
+
+            // What backward keeps.
+            var kept: [Int] = []
+            if keeps {
+                for item in op.savedTensors(plan.contexts[n]) {
+                    var storage: Int?
+                    switch item {
+                    case .input(let i): storage = i < consumed.count ? consumed[i] : nil
+                    case .output(let j): storage = j < node.outputs.count ? tensorStorage[node.outputs[j]] : nil
+                    case .parameter(let k): storage = k < parameterUsed.count ? parameterUsed[k] : nil
+                    case .extra(let name, let shape, let type):
+                        let dtype = plan.extraType(type, node: node)
+                        let s = allocate(Count.product(shape).value * dtype.bytes, "\(node.name) \(name)")
+                        storage = s
+                        fresh.append(s)
+                    }
+                    if let storage, !kept.contains(storage) { kept.append(storage) }
+                }
+            }
+            for s in kept {
+                retain(s)
+                if !recomputing {
+                    keptBytes[n] += storages[s].bytes
+                    if !attributed.contains(s) {
+                        attributed.insert(s)
+                        attributedBytes[n] += storages[s].bytes
+                    }
+                }
+            }
+            saved[n] = kept
+
+            moment(recomputing ? .recompute : .forward, n)
+
+            // Reads done.
+            for t in node.inputs { release(tensorStorage[t]) }
+            for s in fresh { freeIfUnused(s) }
+        }
+        // Autocast's cache is dropped at the end of the pass.
+        for pid in copiesThisPass {
+            release(parameterCopy[pid])
+            parameterCopy[pid] = nil
+        }
+    }
+
+    func producer(_ tensor: Int) -> Int? { plan.producers[tensor] }
+
+    /// Recomputes a checkpointed segment, saving, up to its last node that keeps anything
+    /// (torch's non-reentrant checkpoint stops there).
+    mutating func recompute(segment s: Int) {
+        let g = plan.graph
+        let range = plan.segments[s]
+        var last = range.lowerBound - 1
+        for n in range where plan.nodeRequiresGrad[n] && !g.nodes[n].op.savedTensors(plan.contexts[n]).isEmpty { last = n }
+        guard last >= range.lowerBound else { return }
+        let nodes = range.lowerBound..<(last + 1)
+        var reads = [Int](repeating: 0, count: g.tensors.count)
+        for n in nodes { for t in g.nodes[n].inputs { reads[t] += 1 } }
+        // Tensors from outside the segment are read through the checkpoint's own reference.
+        for n in nodes { for t in g.nodes[n].inputs where !range.contains(producer(t) ?? -1) { retain(tensorStorage[t]) } }
+        for n in nodes { recomputeFLOPs += plan.forwardFLOPs[n] }
+        forwardPass(nodes: nodes, reads: reads, pinOutputs: [], saving: true, recomputing: true)
+    }
+
+    mutating func backward(_ n: Int) {
+        let g = plan.graph
+        let node = g.nodes[n]
+        let hasOutputGrad = node.outputs.contains { gradStorage[$0] != nil }
+        if plan.nodeRequiresGrad[n] && hasOutputGrad {
+            var transient: [Int] = []
+            for (i, t) in node.inputs.enumerated() where plan.needsGradient[t] {
+                // A view's input gradient is a view of the output's gradient.
+                var viewed: Int?
+                for (j, out) in node.outputs.enumerated() {
+                    if case .view(let v)? = node.op.alias(ofOutput: j), v == i,
+                       g.tensors[out].elements == g.tensors[t].elements, let gs = gradStorage[out] { viewed = gs }
+                }
+                if let viewed {
+                    if gradStorage[t] == nil { gradStorage[t] = viewed; retain(viewed) }
+                    continue
+                }
+                if let type = plan.inputCasts[n][i] {
+                    transient.append(allocate(g.tensors[t].elements.value * type.bytes, "grad of \(label(t)) (\(type.rawValue))"))
+                }
+                if gradStorage[t] == nil {
+                    let s = allocate(plan.bytes(of: t), "grad of \(label(t))")
+                    retain(s)
+                    gradStorage[t] = s
+                } else {
+                    transient.append(allocate(plan.bytes(of: t), "grad of \(label(t)) (contribution)"))
+                }
+            }
+            for (k, pid) in node.parameterIDs.enumerated() where plan.contexts[n].trainable(parameter: k) {
+                let parameter = g.parameters[pid]
+                if let type = plan.parameterCasts[n][k] {
+                    transient.append(allocate(parameter.elements.value * type.bytes, "grad \(parameter.name) (\(type.rawValue))"))
+                }
+                let bytes = parameter.elements.value * plan.parameterType.bytes
+                if parameterGrad[pid] == nil {
+                    let s = allocate(bytes, "grad " + parameter.name)
+                    storages[s].isParameterGrad = true
+                    retain(s)
+                    parameterGrad[pid] = s
+                } else {
+                    transient.append(allocate(bytes, "grad \(parameter.name) (contribution)"))
+                }
+            }
+            moment(.backward, n)
+            for s in transient { freeIfUnused(s) }
+        }
+        for s in saved[n] { release(s) }
+        saved[n] = []
+        for out in node.outputs {
+            if let s = gradStorage[out] {
+                release(s)
+                gradStorage[out] = nil
+            }
+        }
+    }
+}

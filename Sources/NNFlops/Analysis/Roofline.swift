@@ -1,0 +1,430 @@
+import Foundation
+
+// The roofline model (design.md §6, docs/roofline.md): for every operator and phase,
+// FLOPs, minimum bytes moved, arithmetic intensity, bound and a lower bound on its time,
+// and the sum of those as a lower bound on the step time.
+
+/// Which phase of a training step an entry prices.
+public enum RooflinePhase: String, Sendable, Hashable, Codable, CaseIterable {
+    case forward
+    case inputGradient = "input-gradient"
+    case weightGradient = "weight-gradient"
+    /// A checkpointed segment's forward, run again during backward.
+    case recompute
+    case optimizer
+}
+
+/// What limits an operator on the roofline.
+public enum RooflineBound: String, Sendable, Hashable, Codable {
+    /// FLOPs / peak >= bytes / bandwidth: the arithmetic units are the bottleneck.
+    case compute
+    /// Bytes / bandwidth > FLOPs / peak: memory bandwidth is the bottleneck.
+    case memory
+}
+
+/// The GPU figures one analysis uses: the roof for matrix (multiply-accumulate) work in
+/// each floating-point format, the vector peak for element-wise work, and bandwidth.
+public struct Roof: Sendable, Hashable {
+    public var gpu: GPUProfile
+    /// fp32 matmuls and convolutions on TF32 tensor cores (`--tf32`, PyTorch's
+    /// `allow_tf32`); off: on the FP32 CUDA cores.
+    public var tf32: Bool
+
+    public init(gpu: GPUProfile, tf32: Bool = false) throws {
+        if tf32, gpu.tf32Tensor == nil {
+            throw NNFlopsError("\(gpu.name) has no TF32 tensor cores; drop --tf32",
+                               notes: ["note: TF32 tensor cores arrived with the A100 (Ampere)"])
+        }
+        self.gpu = gpu
+        self.tf32 = tf32
+    }
+
+    /// The numeric format matrix work on tensors of `dtype` runs in.
+    public func matrixFormat(for dtype: DType) -> NumericFormat {
+        switch dtype {
+        case .float16: .fp16
+        case .bfloat16: .bf16
+        default: tf32 ? .tf32 : .fp32
+        }
+    }
+
+    /// Dense peak FLOP/s for multiply-accumulate work on tensors of `dtype`: the tensor-core
+    /// figure of its format (TF32 for fp32 only with `tf32`), or an error when the GPU
+    /// lacks the format (bf16 on a V100).
+    public func matrixPeak(for dtype: DType) throws -> Double {
+        let format = matrixFormat(for: dtype)
+        guard let peak = gpu.matrixPeak(format) else {
+            throw NNFlopsError("\(gpu.name) cannot compute in \(format.rawValue): it has no \(format.rawValue) units",
+                               notes: gpu.bf16Tensor == nil && format == .bf16
+                                   ? ["note: use fp16 (amp-fp16 / fp16) on a \(gpu.formFactor) V100-class GPU; bf16 needs an A100 or newer"] : [])
+        }
+        return peak
+    }
+
+    /// Peak FLOP/s for element-wise work (no multiply-accumulates) on tensors of `dtype`:
+    /// the CUDA-core figure. Half-precision tensors use the non-tensor FP16 figure where the
+    /// datasheet gives one (packed half2 arithmetic; the higher figure keeps the bound a
+    /// lower bound for bf16 too), else the FP32 figure.
+    public func vectorPeak(for dtype: DType) throws -> Double {
+        switch dtype {
+        case .float16, .bfloat16:
+            if dtype == .bfloat16, gpu.bf16Tensor == nil {
+                throw NNFlopsError("\(gpu.name) cannot compute in bf16: it has no bf16 units",
+                                   notes: ["note: use fp16 (amp-fp16 / fp16) on this GPU; bf16 needs an A100 or newer"])
+            }
+            return max(gpu.fp16NonTensor ?? gpu.fp32, gpu.fp32)
+        default:
+            return gpu.fp32
+        }
+    }
+
+    public var bandwidth: Double { gpu.memoryBandwidth }
+
+    /// Ridge point of the roof for matrix work in `dtype`: peak / bandwidth, FLOP/byte.
+    public func ridge(for dtype: DType) throws -> Double { try matrixPeak(for: dtype) / bandwidth }
+}
+
+/// The roofline arithmetic for one piece of work (pure functions of the figures).
+public struct RooflineCost: Sendable, Hashable {
+    public var flops: Double
+    /// The multiply-accumulate part of `flops` (2 per MAC), priced at the matrix peak.
+    public var matrixFlops: Double
+    public var bytes: Double
+    /// (flops - matrixFlops) / vectorPeak + matrixFlops / matrixPeak.
+    public var computeTime: Double
+    /// bytes / bandwidth.
+    public var memoryTime: Double
+
+    public init(flops: Double, matrixFlops: Double, bytes: Double, matrixPeak: Double, vectorPeak: Double, bandwidth: Double) {
+        self.flops = flops
+        self.matrixFlops = matrixFlops
+        self.bytes = bytes
+        computeTime = matrixFlops / matrixPeak + max(0, flops - matrixFlops) / vectorPeak
+        memoryTime = bytes / bandwidth
+        effectivePeak = computeTime > 0 ? flops / computeTime : (matrixFlops > 0 ? matrixPeak : vectorPeak)
+        self.bandwidth = bandwidth
+    }
+
+    /// The compute roof this mix of work sees (the matrix peak for pure matmul work).
+    public var effectivePeak: Double
+    public var bandwidth: Double
+    /// Lower-bound time: max(FLOPs / peak, bytes / bandwidth).
+    public var time: Double { max(computeTime, memoryTime) }
+    /// FLOPs per byte moved (infinite when no bytes move).
+    public var intensity: Double { bytes > 0 ? flops / bytes : (flops > 0 ? .infinity : 0) }
+    /// peak / bandwidth: intensities above it are compute-bound.
+    public var ridge: Double { effectivePeak / bandwidth }
+    public var bound: RooflineBound { computeTime >= memoryTime ? .compute : .memory }
+    /// min(peak, intensity x bandwidth) = flops / time.
+    public var attainable: Double { time > 0 ? flops / time : 0 }
+}
+
+/// An optimizer step's traffic and arithmetic per trainable parameter, from the run
+/// configuration's optimizer and precision policy.
+struct OptimizerTraffic: Sendable, Hashable {
+    var name: String
+    /// FLOPs per trainable parameter (design §4) + coupled weight decay (2) + clipping (3).
+    var flopsPerParameter: Int
+    /// Bytes read and written per parameter: weights (or master weights), gradient,
+    /// state; pure half writes the half copy too; clipping reads the gradient once more.
+    var bytesPerParameter: Int
+
+    init(_ configuration: RunConfiguration) {
+        let optimizer = configuration.optimizer
+        name = optimizer.rawValue
+        var flops = optimizer.flopsPerParameter
+        if configuration.weightDecay > 0 && optimizer.decayIsCoupled { flops += 2 }
+        let states = 4 * optimizer.stateTensors
+        let policy = configuration.precision
+        let gradient = policy.isPureHalf ? 2 : 4
+        // fp32 / autocast: read w, g, state; write w, state. Pure half: read master, g,
+        // state; write master, state and the half weights.
+        var bytes = 4 + gradient + states + 4 + states + (policy.isPureHalf ? 2 : 0)
+        if configuration.gradClip != nil {
+            flops += 3
+            bytes += gradient
+        }
+        flopsPerParameter = flops
+        bytesPerParameter = bytes
+    }
+}
+
+/// The runtime element types of a run under its precision policy (the memory model's
+/// `MemoryPlan`, so the two analyses agree on every tensor's type).
+struct RooflineTypes {
+    let plan: MemoryPlan
+
+    func tensor(_ id: Int) -> DType { plan.types[id] }
+    /// The type in which node `node` reads its parameter `local`: the autocast copy
+    /// (half) for lower-precision ops, else the stored type.
+    func parameterRead(node: Int, local: Int) -> DType {
+        let casts = plan.parameterCasts[node]
+        return (local < casts.count ? casts[local] : nil) ?? plan.parameterType
+    }
+    var parameterGradient: DType { plan.parameterType }
+    func saved(node: Int, _ type: SavedElementType) -> DType { plan.extraType(type, node: plan.graph.nodes[node]) }
+}
+
+/// One operator in one phase on the roofline.
+public struct RooflineEntry: Sendable {
+    public var node: Int?
+    public var name: String
+    public var op: String
+    public var phase: RooflinePhase
+    /// Exact FLOPs and the multiply-accumulate part of them (2 per MAC).
+    public var flops: Int
+    public var matrixFlops: Int
+    /// Minimum bytes moved to and from device memory.
+    public var bytes: Int
+    /// The type its work runs in (decides the peaks).
+    public var computeType: DType
+    public var cost: RooflineCost
+
+    public var time: Double { cost.time }
+}
+
+/// Per-operator, per-phase roofline of one training step (or forward pass) on one GPU.
+/// A pure function of the graph, its cost analysis, the run configuration and the roof.
+public struct RooflineAnalysis: Sendable {
+    public var roof: Roof
+    public var configuration: RunConfiguration
+    /// The entries in execution order: forward of every node, then backward in reverse
+    /// order (recomputation of a checkpointed segment before its backward, input
+    /// gradient, weight gradient), then the optimizer step. Entries are per micro-batch
+    /// except the optimizer's.
+    public var entries: [RooflineEntry]
+    /// The type of most matrix work (decides the headline ridge point and peak).
+    public var mainType: DType
+    /// Matrix peak and ridge point for `mainType`.
+    public var peak: Double
+    public var ridge: Double
+
+    public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration(),
+                attention: AttentionConvention = .dense) throws {
+        let plan = try MemoryPlan(graph: graph, costs: costs, configuration: configuration)
+        let types = RooflineTypes(plan: plan)
+        let training = !configuration.inference
+        let optimizer = training ? OptimizerTraffic(configuration) : nil
+        self.roof = roof
+        self.configuration = configuration
+        var forwardEntries: [RooflineEntry] = []
+        var backwardEntries: [RooflineEntry] = []
+        var optimizerEntries: [RooflineEntry] = []
+        var forwardOf = [RooflineEntry?](repeating: nil, count: graph.nodes.count)
+        var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
+        var matrixByType: [DType: Int] = [:]
+        var clipConstantPending = configuration.gradClip != nil
+
+        for (index, node) in graph.nodes.enumerated() {
+            let layer = costs.layers[index]
+            let op = node.op
+            let context = CostContext(inputNeedsGradient: node.inputs.map { plan.needsGradient[$0] },
+                                      parameterTrainable: node.parameterIDs.map { training && !graph.parameters[$0].frozen },
+                                      attention: attention)
+            let computeType = Self.computeType(node: node, types: types)
+            func tensorBytes(_ id: Int) -> Count { graph.tensors[id].elements * types.tensor(id).bytes }
+
+            // Views (reshape, transpose, split pieces) move nothing in forward.
+            let aliases = node.outputs.indices.map { op.alias(ofOutput: $0) }
+            let allViews = !aliases.isEmpty && aliases.allSatisfy {
+                switch $0 { case .view, .parameter: true; default: false }
+            }
+            var traffic = Traffic()
+            if !allViews {
+                for input in node.inputs { traffic.add(.tensor(input), tensorBytes(input)) }
+                for (local, id) in node.parameterIDs.enumerated() {
+                    traffic.add(.parameter(id), op.elementsRead(ofParameter: local) * types.parameterRead(node: index, local: local).bytes)
+                }
+                for (position, output) in node.outputs.enumerated() {
+                    switch aliases[position] {
+                    case .view, .parameter: continue
+                    case .inPlace, nil: traffic.add(.output(output), tensorBytes(output))
+                    }
+                }
+            }
+            let saved = training ? op.savedTensors(context) : []
+            for case .extra(let name, let shape, let type) in saved {
+                traffic.add(.extra(name), Count.product(shape) * types.saved(node: index, type).bytes)
+            }
+            try Self.check(traffic.total, node)
+            let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: layer.cost.forward,
+                                         bytes: traffic.total, type: computeType, roof: roof)
+            if let forward {
+                forwardEntries.append(forward)
+                forwardOf[index] = forward
+                matrixByType[computeType, default: 0] &+= forward.matrixFlops
+            }
+            guard training else { continue }
+
+            // Backward: the gradient of a view with the same element count is a view too.
+            let gradientIsView = allViews && node.outputs.count == 1 && node.inputs.count >= 1
+                && graph.tensors[node.outputs[0]].elements == graph.tensors[node.inputs[0]].elements
+            func savedBytes(_ tensor: SavedTensor, into traffic: inout Traffic) {
+                switch tensor {
+                case .input(let i) where i < node.inputs.count: traffic.add(.tensor(node.inputs[i]), tensorBytes(node.inputs[i]))
+                case .output(let i) where i < node.outputs.count: traffic.add(.output(node.outputs[i]), tensorBytes(node.outputs[i]))
+                case .parameter(let i) where i < node.parameterIDs.count:
+                    let id = node.parameterIDs[i]
+                    traffic.add(.parameter(id), graph.parameters[id].elements * types.parameterRead(node: index, local: i).bytes)
+                case .extra(let name, let shape, let type): traffic.add(.extra(name), Count.product(shape) * types.saved(node: index, type).bytes)
+                default: break
+                }
+            }
+            func outputGradients(into traffic: inout Traffic) {
+                for output in node.outputs where graph.tensors[output].dtype.isFloatingPoint && plan.needsGradient[output] {
+                    traffic.add(.gradient(output), tensorBytes(output))
+                }
+            }
+            var phaseEntries: [RooflineEntry] = []
+            // Checkpointing: a checkpointed segment's forward runs again before its backward.
+            if plan.segmentOf[index] != nil, plan.nodeRequiresGrad[index], let forward {
+                var again = forward
+                again.phase = .recompute
+                phaseEntries.append(again)
+            }
+            if context.anyInputNeedsGradient && !gradientIsView {
+                var traffic = Traffic()
+                outputGradients(into: &traffic)
+                for tensor in op.backwardReads(.inputGradient, context) { savedBytes(tensor, into: &traffic) }
+                for (i, input) in node.inputs.enumerated() where context.needsGradient(input: i) {
+                    traffic.add(.inputGradient(input), tensorBytes(input))
+                }
+                try Self.check(traffic.total, node)
+                if let entry = try Self.entry(node: index, name: node.name, op: node.kind, phase: .inputGradient,
+                                              work: layer.cost.inputGradient, bytes: traffic.total, type: computeType, roof: roof) {
+                    phaseEntries.append(entry)
+                }
+            }
+            let trainable = node.parameterIDs.indices.filter { context.trainable(parameter: $0) }
+            if !trainable.isEmpty {
+                var traffic = Traffic()
+                outputGradients(into: &traffic)
+                for tensor in op.backwardReads(.weightGradient, context) { savedBytes(tensor, into: &traffic) }
+                for local in trainable {
+                    let id = node.parameterIDs[local]
+                    traffic.add(.parameterGradient(id), graph.parameters[id].elements * types.parameterGradient.bytes)
+                }
+                try Self.check(traffic.total, node)
+                if let entry = try Self.entry(node: index, name: node.name, op: node.kind, phase: .weightGradient,
+                                              work: layer.cost.weightGradient, bytes: traffic.total, type: computeType, roof: roof) {
+                    phaseEntries.append(entry)
+                }
+            }
+            for entry in phaseEntries where entry.phase != .recompute { matrixByType[entry.computeType, default: 0] &+= entry.matrixFlops }
+            // Stored reversed so that reversing the whole backward list gives execution order.
+            backwardEntries.append(contentsOf: phaseEntries.reversed())
+
+            // Optimizer step for the trainable parameters this node owns (tied ones once):
+            // the optimizer's arithmetic and traffic per element, + clipping's 3 per tensor
+            // (and its 4 global FLOPs, on the first entry): RunConfiguration.optimizerFLOPs.
+            if let optimizer {
+                var elements = Count.zero
+                var tensors = 0
+                for id in node.parameterIDs where !seenParameter[id] {
+                    seenParameter[id] = true
+                    if !graph.parameters[id].frozen {
+                        elements += graph.parameters[id].elements
+                        tensors += 1
+                    }
+                }
+                if elements.value > 0 {
+                    var flops = elements * optimizer.flopsPerParameter
+                    if configuration.gradClip != nil {
+                        flops += Count(3 * tensors)
+                        if clipConstantPending { flops += 4; clipConstantPending = false }
+                    }
+                    let bytes = elements * optimizer.bytesPerParameter
+                    try Self.check(flops + bytes, node)
+                    if let entry = try Self.entry(node: index, name: node.name, op: optimizer.name, phase: .optimizer,
+                                                  work: .elementwise(flops), bytes: bytes, type: .float32, roof: roof) {
+                        optimizerEntries.append(entry)
+                    }
+                }
+            }
+        }
+        entries = forwardEntries + backwardEntries.reversed() + optimizerEntries
+        // Headline type: the one most matrix FLOPs run in (fp32 when there are none).
+        mainType = matrixByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue) }?.key ?? .float32
+        peak = try roof.matrixPeak(for: mainType)
+        ridge = peak / roof.bandwidth
+    }
+
+    /// The type a node's work runs in: the runtime type of its first floating-point
+    /// output (autocast's lower-precision ops produce half outputs), else of its first
+    /// floating-point input, else fp32.
+    static func computeType(node: Node, types: RooflineTypes) -> DType {
+        for id in node.outputs + node.inputs {
+            let dtype = types.tensor(id)
+            if dtype.isFloatingPoint { return dtype }
+        }
+        return .float32
+    }
+
+    static func check(_ bytes: Count, _ node: Node) throws {
+        if bytes.overflowed {
+            throw NNFlopsError("the bytes moved by '\(node.name)' (\(node.kind)) overflow 64 bits; the shapes are too large", at: node.location)
+        }
+    }
+
+    static func entry(node: Int?, name: String, op: String, phase: RooflinePhase, work: Work, bytes: Count,
+                      type: DType, roof: Roof) throws -> RooflineEntry? {
+        guard work.flops.value > 0 || bytes.value > 0 else { return nil }
+        let matrixFlops = work.macs.value &* 2
+        // Only the peaks this work needs are looked up (a bf16 memory-only op on a V100
+        // still needs bf16 units to exist, so it errs through vectorPeak).
+        let matrixPeak = matrixFlops > 0 ? try roof.matrixPeak(for: type) : 1
+        let vectorPeak = try roof.vectorPeak(for: type)
+        let cost = RooflineCost(flops: Double(work.flops.value), matrixFlops: Double(matrixFlops), bytes: Double(bytes.value),
+                                matrixPeak: matrixPeak, vectorPeak: vectorPeak, bandwidth: roof.bandwidth)
+        return RooflineEntry(node: node, name: name, op: op, phase: phase, flops: work.flops.value, matrixFlops: matrixFlops,
+                             bytes: bytes.value, computeType: type, cost: cost)
+    }
+
+    // MARK: Totals
+
+    public func time(_ phases: Set<RooflinePhase>) -> Double {
+        entries.lazy.filter { phases.contains($0.phase) }.map(\.time).reduce(0, +)
+    }
+    public func flops(_ phases: Set<RooflinePhase>) -> Int {
+        entries.lazy.filter { phases.contains($0.phase) }.map(\.flops).reduce(0, &+)
+    }
+    public var forwardTime: Double { time([.forward]) }
+    /// Backward, recomputation included.
+    public var backwardTime: Double { time([.inputGradient, .weightGradient, .recompute]) }
+    public var recomputeTime: Double { time([.recompute]) }
+    public var optimizerTime: Double { time([.optimizer]) }
+    /// Step-time lower bound: the sum over operators and phases, times the micro-batches
+    /// accumulated per step, plus the optimizer step.
+    public var stepTime: Double { Double(microSteps) * (forwardTime + backwardTime) + optimizerTime }
+    public var stepFlops: Int {
+        microSteps &* flops([.forward, .inputGradient, .weightGradient, .recompute]) &+ flops([.optimizer])
+    }
+    /// Bytes moved in one optimizer step (micro-batches x their bytes + the optimizer's).
+    public var stepBytes: Int {
+        var perMicroStep = 0, optimizer = 0
+        for entry in entries {
+            if entry.phase == .optimizer { optimizer &+= entry.bytes } else { perMicroStep &+= entry.bytes }
+        }
+        return microSteps &* perMicroStep &+ optimizer
+    }
+    /// Micro-batches per optimizer step (1 without gradient accumulation; 1 in inference).
+    public var microSteps: Int { configuration.inference ? 1 : max(1, configuration.accumulationSteps) }
+    /// FLOPs / (step lower bound x the headline peak): the best fraction of peak the step
+    /// can reach (memory-bound and element-wise work pull it below 1).
+    public var achievedFractionOfPeak: Double { stepTime > 0 ? Double(stepFlops) / stepTime / peak : 0 }
+}
+
+/// Bytes one phase of one operator moves, each distinct tensor counted once.
+struct Traffic {
+    enum Key: Hashable {
+        case tensor(Int), output(Int), gradient(Int), inputGradient(Int), parameter(Int), parameterGradient(Int), extra(String)
+    }
+    private var seen: Set<Key> = []
+    private(set) var total = Count.zero
+
+    mutating func add(_ key: Key, _ bytes: Count) {
+        // An input that is also an output (in place) is one tensor read and written:
+        // reads and writes are keyed apart, so both count.
+        if seen.insert(key).inserted { total += bytes }
+    }
+}

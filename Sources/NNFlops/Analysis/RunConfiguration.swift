@@ -1,0 +1,197 @@
+/// How a model is trained or run: the closed sets (optimizer, precision policy,
+/// checkpointing policy, stored weight precision) and the knobs that go with them.
+/// Memory and step-FLOP analyses are pure functions of a graph and one of these
+/// (design §5, docs/memory.md).
+
+/// An optimizer: its step FLOPs per parameter (design §4), the fp32 state tensors it
+/// keeps per parameter (design §5) and the parameter-sized temporaries its PyTorch
+/// (foreach) step allocates.
+public enum Optimizer: String, Sendable, CaseIterable, Codable {
+    case sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lamb, lars
+
+    /// Step FLOPs per trainable parameter element, weight decay and clipping excluded
+    /// (except where the method itself decays: AdamW and LAMB include their decoupled
+    /// decay). SGD p -= lr*g (2); momentum v = mu*v + g, p -= lr*v (4); Nesterov 5;
+    /// AdaGrad s += g*g, p -= lr*g/(sqrt(s)+eps) (7); RMSProp 8; Adam m, v, bias
+    /// corrections, sqrt, eps, divide, step (14); AdamW Adam + p -= lr*wd*p (16) — the
+    /// figures of design §4. LAMB: the Adam update (12 before the step) + wd*p (2) +
+    /// squared norms of p and the update (4) + p -= lr*ratio*u (2) = 20. LARS: squared
+    /// norms of p and g (4), g + wd*p (2), local learning rate (1), momentum (2), step (2) = 11.
+    public var flopsPerParameter: Int {
+        switch self {
+        case .sgd: 2
+        case .momentum: 4
+        case .nesterov: 5
+        case .adagrad: 7
+        case .rmsprop: 8
+        case .adam: 14
+        case .adamw: 16
+        case .lamb: 20
+        case .lars: 11
+        }
+    }
+
+    /// Optimizer state tensors per parameter (design §5): SGD 0, momentum/Nesterov/
+    /// AdaGrad/RMSProp 1 (buffer or running sum), Adam/AdamW/LAMB 2 (first and second
+    /// moments), LARS 1 (momentum).
+    public var stateTensors: Int {
+        switch self {
+        case .sgd: 0
+        case .momentum, .nesterov, .adagrad, .rmsprop, .lars: 1
+        case .adam, .adamw, .lamb: 2
+        }
+    }
+
+    /// Parameter-sized fp32 temporaries alive at once during the step (torch.optim's
+    /// foreach implementations): Nesterov's g + mu*v, AdaGrad's and RMSProp's
+    /// sqrt(state) + eps, Adam's sqrt(v) + eps, LAMB's update, LARS's scaled gradient: 1;
+    /// SGD and momentum update in place: 0. Coupled weight decay (g + wd*p, a new list)
+    /// adds one.
+    public func temporaries(weightDecay: Double) -> Int {
+        let base: Int
+        switch self {
+        case .sgd, .momentum: base = 0
+        case .nesterov, .adagrad, .rmsprop, .adam, .adamw, .lamb, .lars: base = 1
+        }
+        return base + (weightDecay > 0 && decayIsCoupled ? 1 : 0)
+    }
+
+    /// Whether weight decay is added to the gradient (an extra 2 FLOPs per parameter
+    /// and a temporary) rather than built into the method (AdamW, LAMB, LARS).
+    public var decayIsCoupled: Bool {
+        switch self {
+        case .adamw, .lamb, .lars: false
+        default: true
+        }
+    }
+}
+
+/// Precision policy (design §5).
+public enum PrecisionPolicy: String, Sendable, CaseIterable, Codable {
+    /// Everything in fp32.
+    case fp32
+    /// torch.autocast(bfloat16): fp32 parameters, gradients and optimizer state; conv /
+    /// linear / matmul / attention run in bf16 (their inputs and weights cast, the weight
+    /// copies cached for the step); norms, softmax and losses run in fp32.
+    case ampBF16 = "amp-bf16"
+    /// torch.autocast(float16), as amp-bf16 with fp16.
+    case ampFP16 = "amp-fp16"
+    /// Pure bf16 (model.to(bfloat16)) with an fp32 master copy of the weights:
+    /// 2 + 2 + 4 (+ optimizer state in fp32) bytes per parameter.
+    case bf16
+    /// Pure fp16 with an fp32 master copy.
+    case fp16
+
+    /// The half type of the policy (nil for fp32).
+    public var halfType: DType? {
+        switch self {
+        case .fp32: nil
+        case .ampBF16, .bf16: .bfloat16
+        case .ampFP16, .fp16: .float16
+        }
+    }
+    public var isAutocast: Bool { self == .ampBF16 || self == .ampFP16 }
+    public var isPureHalf: Bool { self == .bf16 || self == .fp16 }
+}
+
+/// Activation checkpointing (design §5), torch.utils.checkpoint.checkpoint_sequential
+/// over the model's top-level sequence of units.
+public enum CheckpointPolicy: Sendable, Hashable, CustomStringConvertible {
+    case none
+    /// K = round(sqrt(L)) segments for L units.
+    case sqrt
+    /// K segments (K >= 1).
+    case segments(Int)
+
+    public init?(argument: String) {
+        switch argument {
+        case "none": self = .none
+        case "sqrt": self = .sqrt
+        default:
+            let prefix = "segments="
+            guard argument.hasPrefix(prefix), let k = Int(argument.dropFirst(prefix.count)), k >= 1 else { return nil }
+            self = .segments(k)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .sqrt: "sqrt"
+        case .segments(let k): "segments=\(k)"
+        }
+    }
+
+    /// The spellings `--help` lists.
+    public static let spellings = ["none", "sqrt", "segments=K"]
+
+    /// The number of segments for `units` units.
+    public func segmentCount(units: Int) -> Int {
+        switch self {
+        case .none: return 1
+        case .sqrt:
+            let root = Int(Double(units).squareRoot().rounded())
+            return max(1, min(units, root))
+        case .segments(let k): return max(1, min(units, k))
+        }
+    }
+}
+
+/// Precision of the stored weights in inference (`--weight-precision`): the model size.
+public enum WeightPrecision: String, Sendable, CaseIterable, Codable {
+    case fp32, fp16, bf16, int8, int4
+
+    /// Bytes to store `elements` weights (int4 packs two per byte, rounded up per tensor).
+    public func bytes(elements: Int) -> Int {
+        switch self {
+        case .fp32: elements * 4
+        case .fp16, .bf16: elements * 2
+        case .int8: elements
+        case .int4: (elements + 1) / 2
+        }
+    }
+}
+
+/// Everything about a run that is not the model.
+public struct RunConfiguration: Sendable, Hashable {
+    public var optimizer: Optimizer
+    public var precision: PrecisionPolicy
+    public var checkpoint: CheckpointPolicy
+    /// Micro-batches accumulated per optimizer step (the graph is elaborated at the
+    /// micro-batch size; gradients persist across micro-steps).
+    public var accumulationSteps: Int
+    public var weightDecay: Double
+    /// Max gradient norm (clip_grad_norm_), nil when off.
+    public var gradClip: Double?
+    /// Forward only: no saved tensors, gradients or optimizer.
+    public var inference: Bool
+    /// Stored weight precision (inference model size); nil = the policy's parameter type.
+    public var weightPrecision: WeightPrecision?
+
+    public init(optimizer: Optimizer = .adam, precision: PrecisionPolicy = .fp32, checkpoint: CheckpointPolicy = .none,
+                accumulationSteps: Int = 1, weightDecay: Double = 0, gradClip: Double? = nil,
+                inference: Bool = false, weightPrecision: WeightPrecision? = nil) {
+        self.optimizer = optimizer
+        self.precision = precision
+        self.checkpoint = checkpoint
+        self.accumulationSteps = accumulationSteps
+        self.weightDecay = weightDecay
+        self.gradClip = gradClip
+        self.inference = inference
+        self.weightPrecision = weightPrecision
+    }
+
+    /// Optimizer step FLOPs for `elements` trainable parameters in `tensors` tensors:
+    /// the optimizer's per-parameter count, + 2 per parameter for coupled weight decay
+    /// (g += wd*p), + gradient clipping: squares and sums for the norm (2 per parameter),
+    /// one sqrt per tensor, the total over tensors (2 per tensor: square, add), its sqrt,
+    /// the coefficient max_norm / (norm + eps) (2) and its clamp (1), and g *= coef (1 per
+    /// parameter): 3N + 3T + 4.
+    public func optimizerFLOPs(elements: Int, tensors: Int) -> Count {
+        guard !inference, elements > 0 else { return .zero }
+        var flops = Count(elements) * optimizer.flopsPerParameter
+        if weightDecay > 0 && optimizer.decayIsCoupled { flops += Count(elements) * 2 }
+        if gradClip != nil { flops += Count(elements) * 3 + Count(tensors) * 3 + 4 }
+        return flops
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// Matrix multiplication for the kernels: C (+)= op(A) * op(B), row-major, with
+/// op = identity or transpose. Packs op(A) and op(B) into row-major panels and runs a
+/// register-blocked kernel over row blocks on all cores.
+///
+/// Counting: every executed k-step of the micro-kernel updates an mr x nr block of C
+/// with mr * nr multiply-accumulates, and the tally records exactly those, so the total
+/// is M * N * K MACs for every shape (tails included).
+enum GEMM {
+    /// C[M x N] = (accumulate ? C : 0) + op(A)[M x K] * op(B)[K x N].
+    /// `a` is M x K (or K x M when `transposeA`), `b` is K x N (or N x K when `transposeB`),
+    /// with leading dimensions `lda`, `ldb`, `ldc`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func multiply<T: KernelScalar>(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<T>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<T>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
+        cColumnStride: Int = 1, parallel: Bool = true
+    ) -> WorkTally {
+        guard m > 0, n > 0 else { return WorkTally() }
+        if !accumulate {
+            for i in 0..<m {
+                if cColumnStride == 1 { (c + i * ldc).update(repeating: 0, count: n) } else { for j in 0..<n { c[i * ldc + j * cColumnStride] = 0 } }
+            }
+        }
+        guard k > 0 else { return WorkTally() }
+        // Pack op(B) as K x N row-major (contiguous rows for the vector loop).
+        var packedB: [T] = []
+        let bRows: UnsafePointer<T>
+        let ldB: Int
+        if transposeB {
+            packedB = [T](repeating: 0, count: k * n)
+            packedB.withUnsafeMutableBufferPointer { p in
+                for kk in 0..<k {
+                    for j in 0..<n { p[kk * n + j] = transposeB ? b[j * ldb + kk] : b[kk * ldb + j] }
+                }
+            }
+            bRows = packedB.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
+            ldB = n
+        } else {
+            bRows = b
+            ldB = ldb
+        }
+        // Pack op(A) as M x K row-major when transposed.
+        var packedA: [T] = []
+        let aRows: UnsafePointer<T>
+        let ldA: Int
+        if transposeA {
+            packedA = [T](repeating: 0, count: m * k)
+            packedA.withUnsafeMutableBufferPointer { p in
+                for kk in 0..<k { for i in 0..<m { p[i * k + kk] = a[kk * lda + i] } }
+            }
+            aRows = packedA.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
+            ldA = k
+        } else {
+            aRows = a
+            ldA = lda
+        }
+        let total = withExtendedLifetime((packedA, packedB)) { () -> WorkTally in
+            let counter = TallyBox()
+            let blocks = (m + 3) / 4
+            let cPointer = SendablePointer(c)
+            let aPointer = SendablePointer(UnsafeMutablePointer(mutating: aRows))
+            let bPointer = SendablePointer(UnsafeMutablePointer(mutating: bRows))
+            let body: (Range<Int>) -> Void = { range in
+                var tally = WorkTally()
+                for block in range {
+                    let i0 = block * 4
+                    let rows = min(4, m - i0)
+                    tally += rowBlock(rows: rows, n: n, k: k, a: aPointer.pointer + i0 * ldA, lda: ldA,
+                                      b: bPointer.pointer, ldb: ldB, c: cPointer.pointer + i0 * ldc, ldc: ldc, cs: cColumnStride)
+                }
+                counter.add(tally)
+            }
+            if parallel { parallelFor(blocks, cost: 4 * n * k, body) } else { body(0..<blocks) }
+            return counter.value
+        }
+        return total
+    }
+
+    /// Up to 4 rows of C: for each k, C[r, :] += A[r, k] * B[k, :] (vectorised over the row).
+    @inline(__always)
+    static func rowBlock<T: KernelScalar>(rows: Int, n: Int, k: Int, a: UnsafeMutablePointer<T>, lda: Int,
+                                          b: UnsafeMutablePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, cs: Int) -> WorkTally {
+        var tally = WorkTally()
+        if cs != 1 {
+            // Strided output columns (direct-scatter convolution with stride > 1).
+            for r in 0..<rows {
+                let cr = c + r * ldc
+                for kk in 0..<k {
+                    let ar = a[r * lda + kk]
+                    let bk = b + kk * ldb
+                    for j in 0..<n { cr[j * cs] += ar * bk[j] }
+                    tally.mac(n)
+                }
+            }
+            return tally
+        }
+        let tile = 256
+        var j0 = 0
+        while j0 < n {
+            let width = min(tile, n - j0)
+            if rows == 4 {
+                let c0 = c + j0, c1 = c + ldc + j0, c2 = c + 2 * ldc + j0, c3 = c + 3 * ldc + j0
+                for kk in 0..<k {
+                    let a0 = a[kk], a1 = a[lda + kk], a2 = a[2 * lda + kk], a3 = a[3 * lda + kk]
+                    let bk = b + kk * ldb + j0
+                    for j in 0..<width {
+                        let bv = bk[j]
+                        c0[j] += a0 * bv
+                        c1[j] += a1 * bv
+                        c2[j] += a2 * bv
+                        c3[j] += a3 * bv
+                    }
+                    tally.mac(4 * width)
+                }
+            } else {
+                for r in 0..<rows {
+                    let cr = c + r * ldc + j0
+                    for kk in 0..<k {
+                        let ar = a[r * lda + kk]
+                        let bk = b + kk * ldb + j0
+                        for j in 0..<width { cr[j] += ar * bk[j] }
+                        tally.mac(width)
+                    }
+                }
+            }
+            j0 += width
+        }
+        return tally
+    }
+}
+
+/// A thread-safe tally accumulator for parallel loops.
+final class TallyBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var value = WorkTally()
+    func add(_ tally: WorkTally) {
+        lock.lock()
+        value += tally
+        lock.unlock()
+    }
+}

@@ -1,0 +1,167 @@
+/// Conv2d as documented in Conv2d.swift:
+/// - forward: per (sample, group) im2col of the zero-padded input, then
+///   Y = W_g [Cout/g x (C/g)kh kw] * cols (padded taps included), + bias per output;
+/// - weight gradient: dW_g += dY_g * cols^T (cols rebuilt from the saved input; a copy,
+///   no FLOPs), bias gradient = sums of dY;
+/// - input gradient: the direct scatter (`Conv.scatter`) of W^T dY into a zero-padded
+///   dX, then cropped: exactly N*Cout*Ho*Wo*(C/g)*kh*kw MACs, padded taps included.
+/// Keeps the input when the weight is trainable.
+extension Conv2d: ExecutableOperator {
+    struct Geometry {
+        let n, c, h, w, cg, og, oh, ow, ck, area: Int
+    }
+
+    var geometry: Geometry {
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let cg = c / groups, og = outChannels / groups
+        return Geometry(n: n, c: c, h: h, w: w, cg: cg, og: og, oh: outputSize[0], ow: outputSize[1],
+                        ck: cg * kernel[0] * kernel[1], area: outputSize[0] * outputSize[1])
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+        let x = context.inputs[0], weight = context.parameters[0]
+        let gm = geometry
+        let y = context.output(outputs[0].shape)
+        let px = SendablePointer(x.values), py = SendablePointer(y.values), pw = SendablePointer(weight.values)
+        let total = TallyBox()
+        let items = gm.n * groups
+        let perItemParallel = groups == 1
+        let run: (Range<Int>) -> Void = { range in
+            var cols = [T](repeating: 0, count: gm.ck * gm.area)
+            var tally = WorkTally()
+            cols.withUnsafeMutableBufferPointer { buffer in
+                let colsPointer = buffer.baseAddress!
+                for item in range {
+                    let (s, g) = (item / groups, item % groups)
+                    Conv.im2col(px.pointer + (s * gm.c + g * gm.cg) * gm.h * gm.w, channels: gm.cg, height: gm.h, width: gm.w,
+                                kernel: kernel, stride: stride, dilation: dilation, padding: padding,
+                                outHeight: gm.oh, outWidth: gm.ow, into: colsPointer)
+                    tally += GEMM.multiply(m: gm.og, n: gm.area, k: gm.ck, a: pw.pointer + g * gm.og * gm.ck, lda: gm.ck, transposeA: false,
+                                           b: colsPointer, ldb: gm.area, transposeB: false,
+                                           c: py.pointer + (s * outChannels + g * gm.og) * gm.area, ldc: gm.area,
+                                           accumulate: false, parallel: perItemParallel)
+                }
+            }
+            total.add(tally)
+        }
+        if perItemParallel { run(0..<items) } else { parallelFor(items, cost: gm.og * gm.area * gm.ck, run) }
+        var tally = total.value
+        if hasBias {
+            let b = context.parameters[1].values
+            for s in 0..<gm.n {
+                for o in 0..<outChannels {
+                    let row = y.values + (s * outChannels + o) * gm.area, v = b[o]
+                    for i in 0..<gm.area { row[i] += v }
+                    tally.flops += gm.area
+                }
+            }
+        }
+        context.count(tally)
+        let keep = context.needsBackward && context.parameterTrainable[0]
+        return ForwardResult([y], saved: keep ? SavedState([x]) : .none)
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+        let dy = context.outputGradients[0], weight = context.parameters[0]
+        let gm = geometry
+        let (kh, kw) = (kernel[0], kernel[1])
+        let pdy = SendablePointer(dy.values), pw = SendablePointer(weight.values)
+        var dx: Tensor<T>?, dw: Tensor<T>?, db: Tensor<T>?
+        if context.trainable(parameter: 0) {
+            let x = context.saved.tensors[0]
+            let g = context.parameterGradient(parameters[0].shape)
+            let px = SendablePointer(x.values), pg = SendablePointer(g.values)
+            let total = TallyBox()
+            let perGroupParallel = groups == 1
+            let run: (Range<Int>) -> Void = { range in
+                var cols = [T](repeating: 0, count: gm.ck * gm.area)
+                var tally = WorkTally()
+                cols.withUnsafeMutableBufferPointer { buffer in
+                    let colsPointer = buffer.baseAddress!
+                    for group in range {
+                        for s in 0..<gm.n {
+                            Conv.im2col(px.pointer + (s * gm.c + group * gm.cg) * gm.h * gm.w, channels: gm.cg, height: gm.h, width: gm.w,
+                                        kernel: kernel, stride: stride, dilation: dilation, padding: padding,
+                                        outHeight: gm.oh, outWidth: gm.ow, into: colsPointer)
+                            tally += GEMM.multiply(m: gm.og, n: gm.ck, k: gm.area,
+                                                   a: pdy.pointer + (s * outChannels + group * gm.og) * gm.area, lda: gm.area, transposeA: false,
+                                                   b: colsPointer, ldb: gm.area, transposeB: true,
+                                                   c: pg.pointer + group * gm.og * gm.ck, ldc: gm.ck, accumulate: s > 0, parallel: perGroupParallel)
+                        }
+                    }
+                }
+                total.add(tally)
+            }
+            if perGroupParallel { run(0..<groups) } else { parallelFor(groups, cost: gm.n * gm.og * gm.area * gm.ck, run) }
+            context.count(total.value, .weightGradient)
+            dw = g
+        }
+        if hasBias && context.trainable(parameter: 1) {
+            let g = context.parameterGradient([outChannels])
+            var tally = WorkTally()
+            for s in 0..<gm.n {
+                for o in 0..<outChannels {
+                    let row = dy.values + (s * outChannels + o) * gm.area
+                    var sum = g.values[o]
+                    for i in 0..<gm.area { sum += row[i] }
+                    g.values[o] = sum
+                    tally.flops += gm.area
+                }
+            }
+            context.count(tally, .weightGradient)
+            db = g
+        }
+        if context.needsGradient(input: 0) {
+            // Taps packed per group: taps[g][a*kw + b][c][co] = W[g*og + co, c, a, b].
+            let tapCount = kh * kw
+            var taps = [T](repeating: 0, count: groups * tapCount * gm.cg * gm.og)
+            for group in 0..<groups {
+                for co in 0..<gm.og {
+                    for c in 0..<gm.cg {
+                        for t in 0..<tapCount {
+                            taps[((group * tapCount + t) * gm.cg + c) * gm.og + co] = weight.values[((group * gm.og + co) * gm.cg + c) * tapCount + t]
+                        }
+                    }
+                }
+            }
+            let hp = gm.h + 2 * padding[0], wp = gm.w + 2 * padding[1]
+            var padded = [T](repeating: 0, count: gm.n * gm.c * hp * wp)
+            let block = 8
+            let blocks = (gm.cg + block - 1) / block
+            let total = TallyBox()
+            taps.withUnsafeBufferPointer { tapBuffer in
+                padded.withUnsafeMutableBufferPointer { paddedBuffer in
+                    let pt = SendablePointer(UnsafeMutablePointer(mutating: tapBuffer.baseAddress!))
+                    let pp = SendablePointer(paddedBuffer.baseAddress!)
+                    parallelFor(gm.n * groups * blocks, cost: gm.og * gm.area * block * tapCount) { range in
+                        var tally = WorkTally()
+                        for item in range {
+                            let s = item / (groups * blocks), group = (item / blocks) % groups, b = item % blocks
+                            let rows = (b * block)..<min(gm.cg, (b + 1) * block)
+                            tally += Conv.scatter(taps: pt.pointer + group * tapCount * gm.cg * gm.og, rows: rows, outChannels: gm.cg, depth: gm.og,
+                                                  src: pdy.pointer + (s * outChannels + group * gm.og) * gm.area, sourceHeight: gm.oh, sourceWidth: gm.ow,
+                                                  kernel: kernel, stride: stride, dilation: dilation,
+                                                  dst: pp.pointer + (s * gm.c + group * gm.cg) * hp * wp, dstHeight: hp, dstWidth: wp)
+                        }
+                        total.add(tally)
+                    }
+                }
+            }
+            context.count(total.value, .inputGradient)
+            let g = context.inputGradient(input.shape)
+            for plane in 0..<(gm.n * gm.c) {
+                for r in 0..<gm.h {
+                    let source = plane * hp * wp + (r + padding[0]) * wp + padding[1]
+                    let out = g.values + (plane * gm.h + r) * gm.w
+                    for j in 0..<gm.w { out[j] = padded[source + j] }
+                }
+            }
+            dx = g
+        }
+        return BackwardResult(inputs: [dx], parameters: hasBias ? [dw, db] : [dw])
+    }
+}

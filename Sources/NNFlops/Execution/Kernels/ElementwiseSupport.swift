@@ -1,0 +1,135 @@
+/// Shared loops of the element-wise kernels: unary maps, broadcasting binary maps and
+/// the reduction of a gradient to a broadcast operand's shape. Each helper runs one
+/// vectorisable loop and returns the number of elements it processed; the kernel
+/// multiplies by the operations its loop body executes per element.
+
+/// How an operand of `shape` is read in the index space of `output` (right-aligned
+/// broadcasting): its strides per output dimension, 0 where it is broadcast.
+struct BroadcastLayout: Sendable {
+    let output: [Int]
+    let strides: [Int]
+    /// The operand has the output's shape: read it linearly.
+    let isIdentity: Bool
+
+    init(operand shape: [Int], output: [Int]) {
+        self.output = output
+        let rank = output.count
+        var strides = [Int](repeating: 0, count: rank)
+        var step = 1
+        for axis in Swift.stride(from: rank - 1, through: 0, by: -1) {
+            let operandAxis = axis - (rank - shape.count)
+            guard operandAxis >= 0 else { break }
+            let size = shape[operandAxis]
+            strides[axis] = size == 1 && output[axis] != 1 ? 0 : step
+            step *= size
+        }
+        self.strides = strides
+        isIdentity = shape == output
+    }
+
+    /// Calls `body(outputOffset, operandOffset, innerLength, innerStride)` for each run of
+    /// the innermost output dimension.
+    @inline(__always)
+    func forEachRow(_ body: (Int, Int, Int, Int) -> Void) {
+        let rank = output.count
+        guard rank > 0 else { body(0, 0, 1, 0); return }
+        let inner = output[rank - 1]
+        let innerStride = strides[rank - 1]
+        var rows = 1
+        for axis in 0..<(rank - 1) { rows *= output[axis] }
+        guard inner > 0, rows > 0 else { return }
+        var index = [Int](repeating: 0, count: max(0, rank - 1))
+        var offset = 0
+        for row in 0..<rows {
+            body(row * inner, offset, inner, innerStride)
+            // Odometer over the outer dimensions.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                offset += strides[axis]
+                if index[axis] < output[axis] { break }
+                offset -= strides[axis] * output[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}
+
+/// out[i] = f(a[i], b[i]) over the output with both operands broadcast. Returns the
+/// number of output elements computed (one application of `f` each).
+@inline(__always)
+func broadcastMap<T: KernelScalar>(_ out: UnsafeMutablePointer<T>, _ a: UnsafePointer<T>, _ la: BroadcastLayout,
+                                   _ b: UnsafePointer<T>, _ lb: BroadcastLayout, _ f: (T, T) -> T) -> Int {
+    var done = 0
+    if la.isIdentity && lb.isIdentity {
+        let n = la.output.reduce(1, *)
+        for i in 0..<n { out[i] = f(a[i], b[i]) }
+        return n
+    }
+    // Walk both layouts together: outer offsets from each, inner strides 0 or 1.
+    var offsetsA: [Int] = []
+    la.forEachRow { _, offset, _, _ in offsetsA.append(offset) }
+    var row = 0
+    lb.forEachRow { o, ob, inner, sb in
+        let oa = offsetsA[row]
+        let sa = la.strides.last ?? 0
+        let pa = a + oa, pb = b + ob, po = out + o
+        if sa == 1 && sb == 1 {
+            for j in 0..<inner { po[j] = f(pa[j], pb[j]) }
+        } else if sa == 1 {
+            let bv = pb[0]
+            for j in 0..<inner { po[j] = f(pa[j], bv) }
+        } else if sb == 1 {
+            let av = pa[0]
+            for j in 0..<inner { po[j] = f(av, pb[j]) }
+        } else {
+            let av = pa[0], bv = pb[0]
+            for j in 0..<inner { po[j] = f(av, bv) }
+        }
+        done += inner
+        row += 1
+    }
+    return done
+}
+
+/// g[operand index] += dY[i] for every output element i: the gradient of a broadcast
+/// operand, accumulated from zero. Returns the adds executed (one per output element).
+@inline(__always)
+func reduceToOperand<T: KernelScalar>(_ g: UnsafeMutablePointer<T>, _ layout: BroadcastLayout, _ dy: UnsafePointer<T>) -> Int {
+    var done = 0
+    layout.forEachRow { o, offset, inner, stride in
+        let po = dy + o, pg = g + offset
+        if stride == 1 {
+            for j in 0..<inner { pg[j] += po[j] }
+        } else {
+            var s = pg[0]
+            for j in 0..<inner { s += po[j] }
+            pg[0] = s
+        }
+        done += inner
+    }
+    return done
+}
+
+/// out[i] = f(x[i]) over n elements, on all cores for large n. Returns n.
+@inline(__always)
+func unaryMap<T: KernelScalar>(_ out: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ n: Int, _ f: @escaping (T) -> T) -> Int {
+    let po = SendablePointer(out), px = SendablePointer(UnsafeMutablePointer(mutating: x))
+    parallelFor(n, cost: 4) { range in
+        let o = po.pointer, xs = px.pointer
+        for i in range { o[i] = f(xs[i]) }
+    }
+    return n
+}
+
+/// out[i] = f(a[i], b[i]) over n elements (same shapes), on all cores for large n. Returns n.
+@inline(__always)
+func binaryMap<T: KernelScalar>(_ out: UnsafeMutablePointer<T>, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ n: Int, _ f: @escaping (T, T) -> T) -> Int {
+    let po = SendablePointer(out), pa = SendablePointer(UnsafeMutablePointer(mutating: a)), pb = SendablePointer(UnsafeMutablePointer(mutating: b))
+    parallelFor(n, cost: 4) { range in
+        let o = po.pointer, xa = pa.pointer, xb = pb.pointer
+        for i in range { o[i] = f(xa[i], xb[i]) }
+    }
+    return n
+}

@@ -1,0 +1,28 @@
+/// Hardswish: y = x * min(max(x + 3, 0), 6) / 6 (5 per element); keeps the input, so
+/// `inplace` runs out of place. dX = dY * (x / 3 + 0.5) inside [-3, 3], dY above,
+/// 0 below, computed for every element then selected: 5 per element.
+extension HardSwish: ExecutableOperator {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+        let x = context.inputs[0]
+        let y = context.output(x.shape)
+        let n = unaryMap(y.values, x.values, x.count) { v in v * min(max(v + 3, 0), 6) / 6 }
+        context.count(WorkTally(flops: 5 * n))
+        return ForwardResult([y], saved: context.needsBackward ? SavedState([x]) : .none)
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+        guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
+        let dy = context.outputGradients[0], x = context.saved.tensors[0]
+        let dx = context.inputGradient(dy.shape)
+        let n = binaryMap(dx.values, dy.values, x.values, dy.count) { g, v in
+            let inside = g * (v / 3 + T(0.5))
+            return v < -3 ? 0 : (v > 3 ? g : inside)
+        }
+        context.count(WorkTally(flops: 5 * n), .inputGradient)
+        return BackwardResult(inputs: [dx])
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Where the executor is: which node and phase is running. Used to say where the
+/// memory peak happens.
+public struct ExecutionPoint: Sendable, Hashable, Codable {
+    public var node: Int?
+    public var name: String
+    public var phase: ExecutionPhase
+    public init(node: Int?, name: String, phase: ExecutionPhase) {
+        self.node = node
+        self.name = name
+        self.phase = phase
+    }
+}
+
+/// The phases of one training step as the executor runs them.
+public enum ExecutionPhase: String, Sendable, Hashable, Codable, CaseIterable {
+    case initialisation
+    case forward
+    case loss
+    case backward
+    case optimizer
+}
+
+/// Every tensor of a run is allocated through this allocator. It records live and peak
+/// bytes (total and per `MemoryCategory`), where the peak happened, and what is live by
+/// category at the peak. Frees happen in `Tensor.deinit`.
+///
+/// Workspace buffers that a kernel uses internally and frees before returning (im2col
+/// columns, GEMM panels) are ordinary Swift arrays and are not tracked: they correspond
+/// to library workspaces, not to tensors in PyTorch's memory accounting.
+public final class TrackingAllocator: @unchecked Sendable {
+    private let lock = NSLock()
+    public private(set) var liveBytes = 0
+    public private(set) var peakBytes = 0
+    public private(set) var live: [MemoryCategory: Int] = [:]
+    /// Live bytes per category at the moment of the peak.
+    public private(set) var liveAtPeak: [MemoryCategory: Int] = [:]
+    public private(set) var peakPoint: ExecutionPoint?
+    public private(set) var allocations = 0
+    /// Set by the executor as it moves through the graph.
+    public var point = ExecutionPoint(node: nil, name: "", phase: .initialisation)
+
+    public init() {}
+
+    /// Allocates a zero-filled tensor.
+    public func tensor<T: KernelScalar>(_ shape: [Int], dtype: DType = .float32, _ category: MemoryCategory = .activation, as: T.Type = T.self) -> Tensor<T> {
+        Tensor<T>(shape: shape, dtype: dtype, category: category, allocator: self)
+    }
+
+    func didAllocate(_ bytes: Int, _ category: MemoryCategory) {
+        lock.lock()
+        liveBytes += bytes
+        allocations += 1
+        live[category, default: 0] += bytes
+        if liveBytes > peakBytes {
+            peakBytes = liveBytes
+            liveAtPeak = live
+            peakPoint = point
+        }
+        lock.unlock()
+    }
+
+    func didFree(_ bytes: Int, _ category: MemoryCategory) {
+        lock.lock()
+        liveBytes -= bytes
+        live[category, default: 0] -= bytes
+        lock.unlock()
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+
+/// User-defined hardware (`--hardware my-gpu.json`, docs/roofline.md "Your own hardware").
+///
+/// The file is one JSON object; figures are in the units datasheets print them in
+/// (TFLOP/s, TOPS, GB, GB/s with 1 GB = 10^9 bytes) and are DENSE figures: halve a
+/// datasheet's "with sparsity" tensor figure before writing it here.
+///
+/// ```json
+/// {
+///   "id": "rtx-4090",
+///   "name": "NVIDIA GeForce RTX 4090 24GB",
+///   "source": "NVIDIA Ada GPU architecture whitepaper, appendix table 2",
+///   "form_factor": "PCIe",
+///   "memory_type": "GDDR6X",
+///   "memory_gb": 24,
+///   "bandwidth_gb_s": 1008,
+///   "tflops": {"fp64": 1.29, "fp32": 82.6, "tf32": 82.6, "fp16": 165.2, "bf16": 165.2,
+///              "fp8": 330.3, "int8": 660.6, "fp16_non_tensor": 82.6}
+/// }
+/// ```
+///
+/// Required: `id`, `name`, `memory_gb`, `bandwidth_gb_s`, `tflops.fp64`, `tflops.fp32`,
+/// `tflops.fp16` (the tensor-core figure, or the plain FP16 rate on a GPU without tensor
+/// cores). Optional: `source` (defaults to the file's path), `form_factor`, `memory_type`,
+/// and in `tflops`: `fp64_tensor`, `tf32`, `bf16`, `fp8`, `int8`, `fp16_non_tensor`;
+/// a missing or `null` optional figure means the GPU lacks that format, so asking the
+/// roofline for it is an error, exactly as for bf16 on a V100. Unknown keys, wrong types,
+/// non-positive or non-finite figures, and an `id` that names a built-in GPU are errors.
+extension GPUProfile {
+    static let userTopLevelKeys = ["id", "name", "source", "form_factor", "memory_type", "memory_gb", "bandwidth_gb_s", "tflops"]
+    static let userFigureKeys = ["fp64", "fp64_tensor", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp16_non_tensor"]
+
+    /// Reads a user hardware file. Every problem is an `NNFlopsError` naming the file and
+    /// the key at fault.
+    public static func load(hardwareFile path: String) throws -> GPUProfile {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let data = FileManager.default.contents(atPath: path) else {
+            throw NNFlopsError("cannot read hardware file '\(path)'")
+        }
+        return try parse(hardwareJSON: data, file: path)
+    }
+
+    /// Parses the JSON text of a user hardware file (`file` names it in errors).
+    public static func parse(hardwareJSON data: Data, file: String) throws -> GPUProfile {
+        func fail(_ message: String, _ notes: [String] = []) -> NNFlopsError {
+            NNFlopsError("\(file): \(message)", notes: notes + ["note: the hardware file format is described in docs/roofline.md (\"Your own hardware\")"])
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw fail("not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "parse error"))")
+        }
+        guard let top = object as? [String: Any] else { throw fail("expected a JSON object at the top level") }
+        try checkKeys(top, allowed: userTopLevelKeys, prefix: "", fail: fail)
+
+        func string(_ key: String, required: Bool) throws -> String? {
+            guard let value = top[key], !(value is NSNull) else {
+                if required { throw fail("missing required key '\(key)'") }
+                return nil
+            }
+            guard let text = value as? String, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw fail("'\(key)' must be a non-empty string")
+            }
+            return text
+        }
+        func number(_ dictionary: [String: Any], _ key: String, path: String, unit: String, required: Bool) throws -> Double? {
+            guard let value = dictionary[key], !(value is NSNull) else {
+                if required { throw fail("missing required key '\(path)' (\(unit))") }
+                return nil
+            }
+            // JSONSerialization turns true/false into NSNumber too: reject them by type.
+            guard let n = value as? NSNumber, !isBoolean(n) else {
+                throw fail("'\(path)' must be a number (\(unit)), got \(describe(value))")
+            }
+            let v = n.doubleValue
+            guard v.isFinite, v > 0 else { throw fail("'\(path)' must be a positive number (\(unit)), got \(describe(value))") }
+            return v
+        }
+
+        let id = try string("id", required: true)!
+        guard id.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw fail("'id' must use lowercase letters, digits, '-', '_' or '.', got '\(id)'")
+        }
+        if builtinIDs.contains(id) {
+            throw fail("'id' \"\(id)\" is a built-in GPU; choose another id for your profile")
+        }
+        let name = try string("name", required: true)!
+        let source = try string("source", required: false) ?? "user hardware file \(file)"
+        let formFactor = try string("form_factor", required: false) ?? "unspecified"
+        let memoryType = try string("memory_type", required: false) ?? "unspecified"
+        let memoryGB = try number(top, "memory_gb", path: "memory_gb", unit: "GB, 10^9 bytes", required: true)!
+        let bandwidth = try number(top, "bandwidth_gb_s", path: "bandwidth_gb_s", unit: "GB/s, 10^9 bytes/s", required: true)!
+
+        guard let rawFigures = top["tflops"] else { throw fail("missing required key 'tflops' (an object of dense TFLOP/s per format)") }
+        guard let figures = rawFigures as? [String: Any] else {
+            throw fail("'tflops' must be an object such as {\"fp32\": 19.5, \"fp16\": 312}, got \(describe(rawFigures))")
+        }
+        try checkKeys(figures, allowed: userFigureKeys, prefix: "tflops.", fail: fail)
+        func figure(_ key: String, required: Bool = false) throws -> Double? {
+            let unit = key == "int8" ? "dense TOPS" : "dense TFLOP/s"
+            return try number(figures, key, path: "tflops." + key, unit: unit, required: required).map { $0 * 1e12 }
+        }
+        let fp64 = try figure("fp64", required: true)!
+        let fp32 = try figure("fp32", required: true)!
+        let fp16 = try figure("fp16", required: true)!
+        return GPUProfile(id: id, name: name, formFactor: formFactor, memoryType: memoryType,
+                          fp64: fp64, fp64Tensor: try figure("fp64_tensor"), fp32: fp32, tf32Tensor: try figure("tf32"),
+                          fp16Tensor: fp16, bf16Tensor: try figure("bf16"), fp8Tensor: try figure("fp8"),
+                          int8Tensor: try figure("int8"), fp16NonTensor: try figure("fp16_non_tensor"),
+                          memoryBytes: memoryGB * 1e9, memoryBandwidth: bandwidth * 1e9, source: source)
+    }
+
+    /// The profile named `id` among the built-ins and `extra` (user profiles).
+    public static func named(_ id: String, extra: [GPUProfile]) throws -> GPUProfile {
+        if let profile = extra.first(where: { $0.id == id.lowercased() }) { return profile }
+        do {
+            return try named(id)
+        } catch var error as NNFlopsError {
+            if !extra.isEmpty { error.notes.append("note: from --hardware: " + extra.map(\.id).joined(separator: ", ")) }
+            throw error
+        }
+    }
+
+    private static func checkKeys(_ dictionary: [String: Any], allowed: [String], prefix: String,
+                                  fail: (String, [String]) -> NNFlopsError) throws {
+        for key in dictionary.keys.sorted() where !allowed.contains(key) {
+            var notes: [String] = []
+            if let guess = closestMatch(to: key, in: allowed) { notes.append("did you mean '\(prefix)\(guess)'?") }
+            notes.append("note: allowed keys\(prefix.isEmpty ? "" : " in '\(prefix.dropLast())'"): " + allowed.joined(separator: ", "))
+            throw fail("unknown key '\(prefix)\(key)'", notes)
+        }
+    }
+
+    /// JSON true/false arrive as NSNumber with the C type `c` (BOOL).
+    private static func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
+    private static func describe(_ value: Any) -> String {
+        switch value {
+        case let s as String: return "\"\(s)\""
+        case let n as NSNumber: return isBoolean(n) ? (n.boolValue ? "true" : "false") : "\(n)"
+        case is [Any]: return "an array"
+        case is [String: Any]: return "an object"
+        default: return "\(value)"
+        }
+    }
+}

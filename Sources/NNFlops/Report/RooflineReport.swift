@@ -1,0 +1,267 @@
+import Foundation
+
+/// The roofline report (`nnflops roofline`, schema `nnflops.roofline/1`, docs/roofline.md).
+public struct RooflineReport: Sendable, Encodable {
+    public var schema = "nnflops.roofline/1"
+    public var model: String
+    /// GPU identifier (`h100-sxm`) and its figures.
+    public var gpu: String
+    public var gpuProfile: GPUSummary
+    /// Precision policy (`fp32`, `amp-bf16`, ...); `tf32` says whether fp32 matrix work
+    /// ran on TF32 tensor cores.
+    public var precision: String
+    public var tf32: Bool
+    public var optimizer: String?
+    public var checkpoint: String
+    public var batch: Int
+    /// Dense peak of the headline matrix format and its ridge point (peak / bandwidth).
+    public var matrixFormat: String
+    public var peakFlopsPerS: Double
+    public var ridgeFlopsPerByte: Double
+    /// Entries sorted by time, largest first.
+    public var layers: [Layer]
+    public var totals: Totals
+    public var trainingRun: TrainingRun?
+
+    public struct GPUSummary: Sendable, Encodable {
+        public var id: String
+        public var name: String
+        public var memoryBytes: Double
+        public var bandwidthBytesPerS: Double
+        public var source: String
+        enum CodingKeys: String, CodingKey {
+            case id, name, source
+            case memoryBytes = "memory_bytes"
+            case bandwidthBytesPerS = "bandwidth_bytes_per_s"
+        }
+    }
+
+    public struct Layer: Sendable, Encodable {
+        public var name: String
+        public var op: String
+        public var phase: String
+        public var dtype: String
+        public var flops: Int
+        public var matrixFlops: Int
+        public var bytes: Int
+        /// FLOPs per byte; nil (JSON null) when no bytes move.
+        public var intensity: Double?
+        public var ridgeFlopsPerByte: Double
+        public var bound: RooflineBound
+        public var attainableFlopsPerS: Double
+        public var timeS: Double
+        public var timeShare: Double
+        enum CodingKeys: String, CodingKey {
+            case name, op, phase, dtype, flops, bytes, intensity, bound
+            case matrixFlops = "matrix_flops"
+            case ridgeFlopsPerByte = "ridge_flops_per_byte"
+            case attainableFlopsPerS = "attainable_flops_per_s"
+            case timeS = "time_s"
+            case timeShare = "time_share"
+        }
+    }
+
+    public struct Totals: Sendable, Encodable {
+        public var forwardTimeS: Double
+        /// Backward including recomputation.
+        public var backwardTimeS: Double
+        public var recomputeTimeS: Double
+        public var optimizerTimeS: Double
+        /// The step-time lower bound (x micro-batches + optimizer).
+        public var stepTimeS: Double
+        public var microBatches: Int
+        public var stepFlops: Int
+        public var stepBytes: Int
+        public var computeBoundTimeS: Double
+        public var memoryBoundTimeS: Double
+        /// stepFlops / stepTime / peak.
+        public var achievedFractionOfPeak: Double
+        enum CodingKeys: String, CodingKey {
+            case forwardTimeS = "forward_time_s", backwardTimeS = "backward_time_s", recomputeTimeS = "recompute_time_s"
+            case optimizerTimeS = "optimizer_time_s", stepTimeS = "step_time_s", microBatches = "micro_batches"
+            case stepFlops = "step_flops", stepBytes = "step_bytes"
+            case computeBoundTimeS = "compute_bound_time_s", memoryBoundTimeS = "memory_bound_time_s"
+            case achievedFractionOfPeak = "achieved_fraction_of_peak"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals
+        case gpuProfile = "gpu_profile"
+        case matrixFormat = "matrix_format"
+        case peakFlopsPerS = "peak_flops_per_s"
+        case ridgeFlopsPerByte = "ridge_flops_per_byte"
+        case trainingRun = "training_run"
+    }
+
+    public init(graph: Graph, analysis: RooflineAnalysis, trainingRun: TrainingRun? = nil) {
+        let roof = analysis.roof, config = analysis.configuration
+        model = graph.model
+        gpu = roof.gpu.id
+        gpuProfile = GPUSummary(id: roof.gpu.id, name: roof.gpu.name, memoryBytes: roof.gpu.memoryBytes,
+                                bandwidthBytesPerS: roof.gpu.memoryBandwidth, source: roof.gpu.source)
+        precision = config.inference ? "inference-" + config.precision.rawValue : config.precision.rawValue
+        tf32 = roof.tf32
+        optimizer = config.inference ? nil : config.optimizer.rawValue
+        checkpoint = config.checkpoint.description
+        batch = TrainingRun.batch(of: graph)
+        matrixFormat = roof.matrixFormat(for: analysis.mainType).rawValue
+        peakFlopsPerS = analysis.peak
+        ridgeFlopsPerByte = analysis.ridge
+        let step = analysis.stepTime
+        // One micro-batch's entries; the shares are of one micro-step + optimizer.
+        let entryTotal = analysis.entries.map(\.time).reduce(0, +)
+        layers = analysis.entries.enumerated()
+            .sorted { a, b in a.element.time != b.element.time ? a.element.time > b.element.time : a.offset < b.offset }
+            .map { _, e in
+                Layer(name: e.name, op: e.op, phase: e.phase.rawValue, dtype: e.computeType.rawValue, flops: e.flops,
+                      matrixFlops: e.matrixFlops, bytes: e.bytes, intensity: e.cost.intensity.isFinite ? e.cost.intensity : nil,
+                      ridgeFlopsPerByte: e.cost.ridge, bound: e.cost.bound, attainableFlopsPerS: e.cost.attainable,
+                      timeS: e.time, timeShare: entryTotal > 0 ? e.time / entryTotal : 0)
+            }
+        let compute = analysis.entries.filter { $0.cost.bound == .compute }.map(\.time).reduce(0, +)
+        totals = Totals(forwardTimeS: analysis.forwardTime, backwardTimeS: analysis.backwardTime,
+                        recomputeTimeS: analysis.recomputeTime, optimizerTimeS: analysis.optimizerTime,
+                        stepTimeS: step, microBatches: analysis.microSteps, stepFlops: analysis.stepFlops,
+                        stepBytes: analysis.entries.map(\.bytes).reduce(0, &+),
+                        computeBoundTimeS: compute, memoryBoundTimeS: entryTotal - compute,
+                        achievedFractionOfPeak: analysis.achievedFractionOfPeak)
+        self.trainingRun = trainingRun
+    }
+}
+
+/// Renders roofline reports and GPU lists.
+public enum RooflineRenderer {
+    /// `1.23 ms`, `456 µs`, `2.1 s`, `3.4 h`.
+    public static func seconds(_ s: Double) -> String {
+        if s == 0 { return "0 s" }
+        if s < 1e-6 { return Units.format(s * 1e9) + " ns" }
+        if s < 1e-3 { return Units.format(s * 1e6) + " µs" }
+        if s < 1 { return Units.format(s * 1e3) + " ms" }
+        if s < 3600 { return Units.format(s) + " s" }
+        if s < 86400 * 3 { return Units.format(s / 3600) + " h" }
+        return Units.format(s / 86400) + " days"
+    }
+
+    static func rate(_ flopsPerSecond: Double) -> String { Units.si(flopsPerSecond, unit: "FLOP/s") }
+    static func intensity(_ value: Double?) -> String {
+        guard let value else { return "inf" }
+        return value >= 1000 ? String(Int(value.rounded())) : value >= 1 ? Units.format(value) : String(format: "%.3g", value)
+    }
+    static func percent(_ f: Double) -> String { f >= 0.001 ? Units.format(f * 100) + "%" : "<0.1%" }
+
+    public static func render(_ report: RooflineReport, format: OutputFormat, top: Int?) throws -> String {
+        switch format {
+        case .json: return try AnalysisRenderer.json(report)
+        case .csv:
+            let headers = ["name", "op", "phase", "dtype", "flops", "matrix_flops", "bytes", "intensity", "ridge_flops_per_byte",
+                           "bound", "attainable_flops_per_s", "time_s", "time_share"]
+            let rows = report.layers.map { l in
+                [l.name, l.op, l.phase, l.dtype, String(l.flops), String(l.matrixFlops), String(l.bytes),
+                 l.intensity.map { String($0) } ?? "inf", String(l.ridgeFlopsPerByte), l.bound.rawValue,
+                 String(l.attainableFlopsPerS), String(l.timeS), String(l.timeShare)]
+            }
+            return CSV.render(headers: headers, rows: rows)
+        case .table, .markdown:
+            return text(report, markdown: format == .markdown, top: top)
+        }
+    }
+
+    static func text(_ report: RooflineReport, markdown: Bool, top: Int?) -> String {
+        var table = TextTable(headers: ["layer", "op", "phase", "FLOPs", "bytes", "FLOP/B", "bound", "attainable", "time", "share"],
+                              alignments: [.left, .left, .left, .right, .right, .right, .left, .right, .right, .right])
+        let shown = top.map { $0 > 0 ? Array(report.layers.prefix($0)) : report.layers } ?? report.layers
+        for l in shown {
+            table.add([l.name, l.op, l.phase, Units.flops(l.flops), Units.bytes(l.bytes), intensity(l.intensity), l.bound.rawValue,
+                       rate(l.attainableFlopsPerS), seconds(l.timeS), percent(l.timeShare)])
+        }
+        var out = markdown ? table.renderMarkdown() : table.render()
+        if shown.count < report.layers.count {
+            let rest = report.layers.dropFirst(shown.count)
+            let share = rest.map(\.timeShare).reduce(0, +)
+            out += "… \(rest.count) more entries (\(percent(share)) of the time; --top 0 lists all)\n"
+        }
+        let t = report.totals
+        let g = report.gpuProfile
+        var lines: [(String, String)] = [
+            ("GPU", "\(g.name) (\(g.id)): \(Units.si(g.bandwidthBytesPerS, unit: "B/s")) memory bandwidth; \(g.source)"),
+            ("precision", report.precision + (report.tf32 ? " (fp32 matmuls on TF32 tensor cores)" : "")
+                + "; matrix work in \(report.matrixFormat): peak \(rate(report.peakFlopsPerS)) dense"),
+            ("ridge point", Units.format(report.ridgeFlopsPerByte) + " FLOP/byte"),
+            ("forward", seconds(t.forwardTimeS)),
+        ]
+        if report.optimizer != nil {
+            lines.append(("backward", seconds(t.backwardTimeS) + (t.recomputeTimeS > 0 ? " (recompute \(seconds(t.recomputeTimeS)))" : "")))
+        }
+        if report.optimizer != nil { lines.append(("optimizer (\(report.optimizer!))", seconds(t.optimizerTimeS))) }
+        lines += [
+            ("step lower bound", seconds(t.stepTimeS) + (t.microBatches > 1 ? " (\(t.microBatches) micro-batches)" : "")
+                + "; compute-bound \(seconds(t.computeBoundTimeS)), memory-bound \(seconds(t.memoryBoundTimeS)) per micro-batch"),
+            ("step FLOPs", Units.flops(t.stepFlops)),
+            ("achieved fraction of peak", percent(t.achievedFractionOfPeak) + " at the bound (no real step does better)"),
+        ]
+        if let run = report.trainingRun {
+            lines.append(("training FLOPs C", Units.flops(run.totalFlops) + " = " + Units.flops(run.stepFlops) + " per step x "
+                          + steps(run.steps) + " steps (forward \(Units.flops(run.forwardFlopsPerSample)) per sample)"))
+            if let wall = run.wallTimeSeconds, let hours = run.gpuHours, let peak = run.peakFlopsPerGPU {
+                lines.append(("training time", "\(seconds(wall)) on \(run.gpus) x \(report.gpu) at \(Units.format(run.utilization * 100))% of \(rate(peak)) (\(Units.format(hours)) GPU-hours)"))
+            }
+            if let bound = run.rooflineTimeSeconds, let hours = run.rooflineGPUHours {
+                lines.append(("roofline lower bound", "\(seconds(bound)) (\(Units.format(hours)) GPU-hours)"
+                              + (run.utilizationEstimateBelowBound ? "; above the utilisation estimate: that utilisation is unreachable for this model" : "")))
+            }
+        }
+        let width = lines.map(\.0.count).max() ?? 0
+        out += "\n"
+        for (label, value) in lines {
+            out += markdown ? "- **\(label)**: \(value)\n" : label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"
+        }
+        return out
+    }
+
+    static func steps(_ s: Double) -> String {
+        s >= 1e6 ? Units.si(s, unit: "").trimmingCharacters(in: .whitespaces) : String(Int(s.rounded()))
+    }
+
+    // MARK: GPU list
+
+    public static func gpus(_ profiles: [GPUProfile], format: OutputFormat) throws -> String {
+        func tera(_ v: Double?) -> String {
+            guard let v else { return "—" }
+            let t = v / 1e12
+            return t == t.rounded() ? String(Int(t)) : String(t)
+        }
+        let headers = ["id", "name", "fp64", "fp64 TC", "fp32", "tf32 TC", "fp16 TC", "bf16 TC", "fp8 TC", "int8 TC", "fp16 non-TC",
+                       "memory", "bandwidth", "source"]
+        switch format {
+        case .json:
+            struct GPUList: Encodable {
+                var schema = "nnflops.gpus/1"
+                var note = "dense figures (datasheet tensor-core figures with sparsity halved); FLOP/s, int8 in ops/s; bytes and bytes/s with 1 GB = 1e9"
+                var gpus: [Entry]
+            }
+            struct Entry: Encodable {
+                var id, name, form_factor, memory_type, source: String
+                var fp64, fp32, fp16_tensor, memory_bytes, bandwidth_bytes_per_s: Double
+                var fp64_tensor, tf32_tensor, bf16_tensor, fp8_tensor, int8_tensor, fp16_non_tensor: Double?
+            }
+            return try AnalysisRenderer.json(GPUList(gpus: profiles.map {
+                Entry(id: $0.id, name: $0.name, form_factor: $0.formFactor, memory_type: $0.memoryType, source: $0.source,
+                      fp64: $0.fp64, fp32: $0.fp32, fp16_tensor: $0.fp16Tensor, memory_bytes: $0.memoryBytes,
+                      bandwidth_bytes_per_s: $0.memoryBandwidth, fp64_tensor: $0.fp64Tensor, tf32_tensor: $0.tf32Tensor,
+                      bf16_tensor: $0.bf16Tensor, fp8_tensor: $0.fp8Tensor, int8_tensor: $0.int8Tensor, fp16_non_tensor: $0.fp16NonTensor)
+            }))
+        case .csv, .table, .markdown:
+            let rows = profiles.map { p in
+                [p.id, p.name, tera(p.fp64), tera(p.fp64Tensor), tera(p.fp32), tera(p.tf32Tensor), tera(p.fp16Tensor), tera(p.bf16Tensor),
+                 tera(p.fp8Tensor), tera(p.int8Tensor), tera(p.fp16NonTensor),
+                 "\(Int((p.memoryBytes / 1e9).rounded())) GB \(p.memoryType)", "\(Int((p.memoryBandwidth / 1e9).rounded())) GB/s", p.source]
+            }
+            if format == .csv { return CSV.render(headers: headers, rows: rows) }
+            var table = TextTable(headers: headers, alignments: [.left, .left] + Array(repeating: .right, count: 11) + [.left])
+            for row in rows { table.add(row) }
+            let note = "Dense peaks in TFLOP/s (int8: TOPS); NVIDIA prints tensor-core (TC) figures with 2:4 sparsity, halved here. — = no such unit / not published. Memory and bandwidth in 10^9 bytes.\n"
+            return (format == .table ? table.render() : table.renderMarkdown()) + "\n" + note
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import NNFlops
+
+struct GPUsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpus",
+        abstract: "List the GPU profiles (dense datasheet peaks, memory, bandwidth, sources) and any --hardware files.")
+
+    @OptionGroup var hardware: HardwareOptions
+
+    @Option(help: "Output format: table, json, csv or markdown.")
+    var format: OutputFormat = .table
+
+    func run() throws {
+        emit(try RooflineRenderer.gpus(GPUProfile.builtins + hardware.profiles(), format: format))
+    }
+}
