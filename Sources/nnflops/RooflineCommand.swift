@@ -21,59 +21,6 @@ struct HardwareOptions: ParsableArguments {
     }
 }
 
-/// The training-run configuration flags (optimizer, precision policy, checkpointing,
-/// accumulation), parsed into the memory model's `RunConfiguration`.
-struct RooflineRunFlags: ParsableArguments {
-    @Option(help: ArgumentHelp("Optimizer: \(Optimizer.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
-    var optimizer: String = Optimizer.adam.rawValue
-
-    @Option(help: ArgumentHelp("Precision policy: \(PrecisionPolicy.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "policy"))
-    var precision: String = PrecisionPolicy.fp32.rawValue
-
-    @Flag(help: "Run fp32 matmuls and convolutions on TF32 tensor cores (torch.backends.cuda.matmul.allow_tf32).")
-    var tf32 = false
-
-    @Option(help: ArgumentHelp("Activation checkpointing: none, sqrt or segments=K.", valueName: "policy"))
-    var checkpoint: String = "none"
-
-    @Option(name: .customLong("accumulation-steps"), help: "Micro-batches accumulated per optimizer step (--batch is the micro-batch).")
-    var accumulationSteps: Int = 1
-
-    @Option(name: .customLong("weight-decay"), help: "Weight decay (adds 2 FLOPs per parameter for coupled decay).")
-    var weightDecay: Double = 0
-
-    @Option(name: .customLong("grad-clip"), help: "Clip the gradient norm to this value (adds the norm's FLOPs).")
-    var gradClip: Double?
-
-    @Flag(help: "Forward pass only (no backward, no optimizer step).")
-    var inference = false
-
-    func configuration() throws -> RunConfiguration {
-        guard let optimizer = Optimizer(rawValue: optimizer.lowercased()) else {
-            throw choiceError("--optimizer", optimizer, Optimizer.allCases.map(\.rawValue))
-        }
-        guard let precision = PrecisionPolicy(rawValue: precision.lowercased()) else {
-            throw choiceError("--precision", precision, PrecisionPolicy.allCases.map(\.rawValue))
-        }
-        guard let checkpoint = CheckpointPolicy(argument: checkpoint) else {
-            throw NNFlopsError("--checkpoint must be none, sqrt or segments=K with K >= 1 (got '\(checkpoint)')")
-        }
-        guard accumulationSteps >= 1 else { throw NNFlopsError("--accumulation-steps must be at least 1 (got \(accumulationSteps))") }
-        guard weightDecay.isFinite, weightDecay >= 0 else { throw NNFlopsError("--weight-decay must be non-negative") }
-        if let gradClip, !(gradClip.isFinite && gradClip > 0) { throw NNFlopsError("--grad-clip must be positive") }
-        return RunConfiguration(optimizer: optimizer, precision: precision, checkpoint: checkpoint,
-                                accumulationSteps: accumulationSteps, weightDecay: weightDecay, gradClip: gradClip,
-                                inference: inference)
-    }
-
-    func choiceError(_ flag: String, _ value: String, _ choices: [String]) -> NNFlopsError {
-        var notes: [String] = []
-        if let guess = closestMatch(to: value, in: choices) { notes.append("did you mean '\(guess)'?") }
-        notes.append("note: choices: " + choices.joined(separator: ", "))
-        return NNFlopsError("unknown \(flag) '\(value)'", notes: notes)
-    }
-}
-
 struct RooflineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roofline",
@@ -93,7 +40,10 @@ struct RooflineCommand: ParsableCommand {
         """)
 
     @OptionGroup var specOptions: SpecOptions
-    @OptionGroup var runFlags: RooflineRunFlags
+    @OptionGroup(title: "Run configuration (the same as analyze)") var runOptions: RunOptions
+
+    @Flag(help: "Run fp32 matmuls and convolutions on TF32 tensor cores (torch allow_tf32).")
+    var tf32 = false
     @OptionGroup var hardware: HardwareOptions
 
     @Option(help: ArgumentHelp("GPU: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.", valueName: "id"))
@@ -130,9 +80,8 @@ struct RooflineCommand: ParsableCommand {
     func run() throws {
         let extra = try hardware.profiles()
         let profile = try GPUProfile.named(gpu, extra: extra)
-        let configuration = try runFlags.configuration()
-        let roof = try Roof(gpu: profile, tf32: runFlags.tf32)
-        let graph = try specOptions.graph()
+        let roof = try Roof(gpu: profile, tf32: tf32)
+        let (graph, configuration) = try runOptions.run(specOptions)
         let costs = try CostAnalysis(graph: graph, options: specOptions.countOptions)
         let analysis = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration,
                                             attention: specOptions.attention)
@@ -145,7 +94,7 @@ struct RooflineCommand: ParsableCommand {
                                              utilization: utilization ?? TrainingRunRequest.defaultUtilization)
             trainingRun = try TrainingRun(request: request, graph: graph, costs: costs, roofline: analysis)
         }
-        let precisionLabel = configuration.precision.rawValue + (runFlags.tf32 ? "+tf32" : "")
+        let precisionLabel = configuration.precision.rawValue + (tf32 ? "+tf32" : "")
         let report = RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun)
         if let svg {
             let text = SVGRoofline.render(analysis, model: graph.model, precision: precisionLabel)

@@ -12,6 +12,8 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
         --scale S multiplies the spec params named `image` and `seq` by S (rounded, at least 1)
         for a quick check of a big model, e.g. `nnflops validate resnet50 --scale 0.25`.
+        Attention is priced under the `executed` convention (what the kernels run; fused
+        causal attention skips the masked entries).
         """)
 
     enum ValidateFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
@@ -29,6 +31,9 @@ struct ValidateCommand: ParsableCommand {
 
     @Flag(help: "Show only mismatching rows (table format).")
     var mismatchesOnly = false
+
+    @Flag(help: "First measure this machine's FMA / mul+add peak and the executor's GEMM rate (printed to stderr).")
+    var peak = false
 
     func validate() throws {
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be a positive number, got \(scale)") }
@@ -59,7 +64,16 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let graph = try scaledGraph()
-        var options = ExecutionOptions(seed: seed, attention: specOptions.attention)
+        if peak {
+            let p = MeasuredPeak.measure()
+            let text = "peak (\(p.threads) threads): FMA \(Units.flops(p.fmaFLOPsPerSecond))/s, mul+add \(Units.flops(p.mulAddFLOPsPerSecond))/s; "
+                + "executor GEMM 512^3 \(Units.flops(p.gemmFLOPsPerSecond))/s (\(String(format: "%.0f", 100 * p.gemmFLOPsPerSecond / p.fmaFLOPsPerSecond))% of FMA peak)\n"
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+        // The kernels execute what an implementation runs (a fused causal kernel skips the
+        // masked entries): only the `executed` attention convention can equal that, so
+        // validate always prices attention under it, whatever --attention-flops says.
+        var options = ExecutionOptions(seed: seed, attention: .executed)
         if isatty(STDERR_FILENO) != 0 {
             let start = Date()
             options.progress = { done, total, name in

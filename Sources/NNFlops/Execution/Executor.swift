@@ -5,14 +5,18 @@ public struct ExecutionOptions: Sendable {
     /// Seed of parameter, input and dropout initialisation.
     public var seed: UInt64 = 0
     public var learningRate: Double = 0.01
-    public var attention: AttentionConvention = .dense
+    /// The attention convention the analytic side is priced under. `.executed`: the
+    /// kernels run what an implementation executes (a fused causal kernel skips the
+    /// masked entries), so only this convention can equal the executed count; under
+    /// `.dense` fused causal attention's analytic count exceeds it.
+    public var attention: AttentionConvention = .executed
     /// Weights of the "sum of outputs" loss: all ones (the calibration's `out.sum()`),
     /// or seeded random weights (gradient checks: makes every output matter).
     public var randomLossWeights = false
     /// Called after each node of the forward and of the backward pass:
     /// (steps done, total steps, node name).
     public var progress: (@Sendable (Int, Int, String) -> Void)?
-    public init(seed: UInt64 = 0, learningRate: Double = 0.01, attention: AttentionConvention = .dense) {
+    public init(seed: UInt64 = 0, learningRate: Double = 0.01, attention: AttentionConvention = .executed) {
         self.seed = seed
         self.learningRate = learningRate
         self.attention = attention

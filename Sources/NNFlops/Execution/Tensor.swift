@@ -22,7 +22,11 @@ public final class Tensor<T: KernelScalar>: @unchecked Sendable {
     let raw: UnsafeMutableRawPointer
     let allocator: TrackingAllocator
     /// Set when a kernel keeps this tensor for backward: it must not be overwritten in place.
+    /// Also set on views and on the tensors they view (shared storage: never in place).
     public internal(set) var keptForBackward = false
+    /// The tensor whose storage this one views (nil when it owns its storage). A view is
+    /// not accounted by the allocator: its base's bytes stay live while the view is.
+    public let base: Tensor<T>?
 
     init(shape: [Int], dtype: DType, category: MemoryCategory, allocator: TrackingAllocator) {
         self.shape = shape
@@ -41,10 +45,39 @@ public final class Tensor<T: KernelScalar>: @unchecked Sendable {
         } else {
             raw.bindMemory(to: Int32.self, capacity: n)
         }
+        base = nil
         allocator.didAllocate(bytes, category)
     }
 
+    /// A view of `base`'s storage from element `offset` with a new shape (reshape,
+    /// flatten, a contiguous split piece). Both are marked never to be overwritten in place.
+    init(viewing base: Tensor<T>, shape: [Int], offset: Int) {
+        let root = base.base ?? base
+        let start = offset + (base.base == nil ? 0 : base.viewOffset)
+        self.shape = shape
+        dtype = base.dtype
+        var n = 1
+        for d in shape { n *= d }
+        count = n
+        bytes = n * base.dtype.bytes
+        category = base.category
+        allocator = base.allocator
+        let stride = base.dtype.isFloatingPoint ? MemoryLayout<T>.stride : MemoryLayout<Int32>.stride
+        raw = root.raw + start * stride
+        viewOffset = start
+        self.base = root
+        keptForBackward = true
+        root.keptForBackward = true
+    }
+
+    /// Element offset of a view into its base's storage (0 for an owner).
+    private(set) var viewOffset = 0
+
+    /// A view with a new shape (same element count) or a contiguous part of this tensor.
+    public func view(_ shape: [Int], offset: Int = 0) -> Tensor<T> { Tensor(viewing: self, shape: shape, offset: offset) }
+
     deinit {
+        guard base == nil else { return }
         raw.deallocate()
         allocator.didFree(bytes, category)
     }

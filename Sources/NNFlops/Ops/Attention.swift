@@ -16,7 +16,10 @@
 ///   nq(nq+1)/2 when nq <= nk and nk(nk+1)/2 + (nq-nk)*nk when nq > nk. The naive
 ///   implementation materialises the full score matrix, so it counts E = B*heads*nq*nk.
 /// Constants that depend only on shapes and arguments (scale = 1/sqrt(d), 1/(1-p)) are
-/// not counted; c = 1 when causal, p = 1 when dropout > 0, else 0.
+/// not counted; p = 1 when dropout > 0, else 0; c = 1 when an entry is masked by an
+/// operation (causal, except fused causal under `executed`, whose loops stop at the
+/// diagonal so no mask operation runs: c = 0 there), else 0. The reference executor's
+/// kernels (Execution/Kernels/AttentionKernel.swift) run exactly the `executed` count.
 ///
 /// Forward (both implementations), per counted entry:
 /// - S = Q K^T: d MACs; S *= scale: 1; causal mask (compare j <= i, select): c;
@@ -149,7 +152,9 @@ public struct Attention: Operator {
     public func cost(_ context: CostContext) -> OperatorCost {
         let e = entries(context.attention)
         let rows = Count(batch) * heads * queries
-        let c = causal ? 1 : 0, p = dropout > 0 ? 1 : 0
+        // A fused causal kernel under `executed` never visits masked entries: no mask op.
+        let skipsMasked = fused && causal && context.attention == .executed
+        let c = causal && !skipsMasked ? 1 : 0, p = dropout > 0 ? 1 : 0
         let d = headDim, dv = valueDim
 
         let forwardMACs = e * (d + dv)

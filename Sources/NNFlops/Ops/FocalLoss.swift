@@ -8,10 +8,11 @@
 ///   (subtract, pow, multiply: 3); with alpha >= 0: alpha_t = alpha*t + (1-alpha)*(1-t)
 ///   (multiply, 1-t, multiply, add: 4; 1-alpha is a constant) and alpha_t*loss (1): 21 or
 ///   26 per element; N adds, 1 divide: 22N + 1, or 27N + 1 with alpha.
-/// - input gradient, from the saved p, ce, q = 1 - p_t and alpha_t; s = dL / N (1):
-///   f = q^gamma (1); (p - t)*f (2); dp_t = p*(1-p)*(2t - 1) (5); gamma*ce*q^(gamma-1)*dp_t
-///   (4); subtract (1); times alpha_t (1, with alpha); times s (1): 14N + 1, or 15N + 1
-///   with alpha.
+/// - input gradient, from the saved p, ce, q = 1 - p_t, f = q^gamma (the modulating
+///   factor the composite keeps for its `ce * f` product: read back, not recomputed) and
+///   alpha_t; s = dL / N (1): (p - t)*f (2); dp_t = p*(1-p)*(2t - 1) (5);
+///   gamma*ce*q^(gamma-1)*dp_t (4); subtract (1); times alpha_t (1, with alpha); times s
+///   (1): 13N + 1, or 14N + 1 with alpha.
 /// The target is treated as labels: no gradient is counted for it.
 public struct FocalLoss: Operator {
     public static let kind = "focal_loss"
@@ -40,7 +41,7 @@ public struct FocalLoss: Operator {
     public func cost(_ context: CostContext) -> OperatorCost {
         let n = operands.elements
         let weighted = alpha >= 0
-        let backward: Count = context.needsGradient(input: 0) ? n * (weighted ? 15 : 14) + 1 : .zero
+        let backward: Count = context.needsGradient(input: 0) ? n * (weighted ? 14 : 13) + 1 : .zero
         return OperatorCost(forward: .elementwise(n * (weighted ? 27 : 22) + 1), inputGradient: .elementwise(backward))
     }
 
