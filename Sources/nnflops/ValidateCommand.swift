@@ -32,9 +32,6 @@ struct ValidateCommand: ParsableCommand {
     @Flag(help: "Show only mismatching rows (table format).")
     var mismatchesOnly = false
 
-    @Flag(help: "First measure this machine's FMA / mul+add peak and the executor's GEMM rate (printed to stderr).")
-    var peak = false
-
     func validate() throws {
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be a positive number, got \(scale)") }
     }
@@ -64,12 +61,6 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let graph = try scaledGraph()
-        if peak {
-            let p = MeasuredPeak.measure()
-            let text = "peak (\(p.threads) threads): FMA \(Units.flops(p.fmaFLOPsPerSecond))/s, mul+add \(Units.flops(p.mulAddFLOPsPerSecond))/s; "
-                + "executor GEMM 512^3 \(Units.flops(p.gemmFLOPsPerSecond))/s (\(String(format: "%.0f", 100 * p.gemmFLOPsPerSecond / p.fmaFLOPsPerSecond))% of FMA peak)\n"
-            FileHandle.standardError.write(Data(text.utf8))
-        }
         // The kernels execute what an implementation runs (a fused causal kernel skips the
         // masked entries): only the `executed` attention convention can equal that, so
         // validate always prices attention under it, whatever --attention-flops says.
