@@ -24,15 +24,20 @@ public enum AnalysisRenderer {
 
     static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
 
+    /// Inference runs have no backward pass: their tables leave it out.
+    static func isInference(_ report: AnalysisReport) -> Bool { report.config.run?.mode == "inference" }
+
     static func layerTable(_ report: AnalysisReport) -> TextTable {
         let withMemory = report.totals.memory != nil
-        var table = TextTable(headers: ["name", "op", "output shape", "params", "forward", "MACs", "backward"] + (withMemory ? ["saved"] : []),
-                              alignments: [.left, .left, .left, .right, .right, .right, .right] + (withMemory ? [.right] : []))
+        let withBackward = !isInference(report)
+        var table = TextTable(headers: ["name", "op", "output shape", "params", "forward", "MACs"] + (withBackward ? ["backward"] : []) + (withMemory ? ["saved"] : []),
+                              alignments: [.left, .left, .left, .right, .right, .right] + (withBackward ? [.right] : []) + (withMemory ? [.right] : []))
         for layer in report.layers {
             let op = layer.detail.isEmpty ? layer.op : "\(layer.op) \(layer.detail)"
             var row = [layer.name, layer.operators > 1 ? "\(op) (\(layer.operators) ops)" : op, shape(layer.outputShape),
                        layer.params == 0 ? "" : Units.count(layer.params), Units.flops(layer.forwardFlops),
-                       layer.forwardMacs == 0 ? "" : Units.macs(layer.forwardMacs), Units.flops(layer.backwardFlops)]
+                       layer.forwardMacs == 0 ? "" : Units.macs(layer.forwardMacs)]
+            if withBackward { row.append(Units.flops(layer.backwardFlops)) }
             if withMemory { row.append((layer.savedBytes ?? 0) == 0 ? "" : Units.bytes(layer.savedBytes ?? 0)) }
             table.add(row)
         }
@@ -49,13 +54,14 @@ public enum AnalysisRenderer {
     static func totalsLines(_ report: AnalysisReport) -> [(String, String)] {
         let t = report.totals
         let grouped = { (n: Int) in n.formatted(.number.grouping(.automatic)) }
-        return [
+        var lines = [
             ("parameters", "\(Units.count(t.params)) (\(grouped(t.params))), trainable \(Units.count(t.trainableParams))"),
             ("forward", "\(Units.flops(t.forwardFlops)) (\(Units.macs(t.forwardMacs)))"),
-            ("backward", "\(Units.flops(t.backwardFlops)) (input grad \(Units.flops(t.inputGradFlops)), weight grad \(Units.flops(t.weightGradFlops)))"),
-            trainStepLine(report),
-            ("operators", "\(t.operators)"),
-        ] + memoryLines(report)
+        ]
+        if !isInference(report) {
+            lines.append(("backward", "\(Units.flops(t.backwardFlops)) (input grad \(Units.flops(t.inputGradFlops)), weight grad \(Units.flops(t.weightGradFlops)))"))
+        }
+        return lines + [trainStepLine(report), ("operators", "\(t.operators)")] + memoryLines(report)
     }
 
     static func trainStepLine(_ report: AnalysisReport) -> (String, String) {
