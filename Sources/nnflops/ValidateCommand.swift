@@ -32,6 +32,9 @@ struct ValidateCommand: ParsableCommand {
     @Flag(help: "Show only mismatching rows (table format).")
     var mismatchesOnly = false
 
+    @Flag(help: "First measure this machine's FMA / mul+add peak and the executor's GEMM rate (printed to stderr).")
+    var peak = false
+
     func validate() throws {
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be a positive number, got \(scale)") }
     }
@@ -61,6 +64,12 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let graph = try scaledGraph()
+        if peak {
+            let p = MeasuredPeak.measure()
+            let text = "peak (\(p.threads) threads): FMA \(Units.flops(p.fmaFLOPsPerSecond))/s, mul+add \(Units.flops(p.mulAddFLOPsPerSecond))/s; "
+                + "executor GEMM 512^3 \(Units.flops(p.gemmFLOPsPerSecond))/s (\(String(format: "%.0f", 100 * p.gemmFLOPsPerSecond / p.fmaFLOPsPerSecond))% of FMA peak)\n"
+            FileHandle.standardError.write(Data(text.utf8))
+        }
         // The kernels execute what an implementation runs (a fused causal kernel skips the
         // masked entries): only the `executed` attention convention can equal that, so
         // validate always prices attention under it, whatever --attention-flops says.
@@ -95,6 +104,10 @@ struct ValidateCommand: ParsableCommand {
         var text = table.render()
         text += "\nmodel \(report.model): \(report.rows.count) layer-phases, executed \(Units.flops(executed)) in \(String(format: "%.2f", seconds)) s"
         text += " (\(Units.flops(Double(executed) / max(seconds, 1e-9)))/s)\n"
+        let kinds = report.kernelTime.sorted { $0.value.seconds > $1.value.seconds }.prefix(5)
+        text += "kernel time by kind: " + kinds.map { kind, t in
+            "\(kind) \(String(format: "%.2f", t.seconds)) s (\(Units.flops(Double(t.flops) / max(t.seconds, 1e-9)))/s)"
+        }.joined(separator: ", ") + "\n"
         text += "executed peak memory \(Units.bytes(report.memory.peakBytes))"
         if let point = report.memory.peakPoint { text += " at \(point.name.isEmpty ? "-" : point.name) (\(point.phase.rawValue))" }
         text += "; saved for backward after forward \(Units.bytes(report.memory.savedBytesAfterForward))\n"

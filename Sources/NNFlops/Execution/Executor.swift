@@ -65,6 +65,8 @@ public struct ExecutionReport: Sendable {
     /// Adds executed to accumulate activation gradients of tensors used by several
     /// nodes (autograd's accumulation; no operator's phase, so not compared).
     public var gradientAccumulationFLOPs: Int
+    /// Wall time and executed FLOPs per operator kind (forward + backward kernels).
+    public var kernelTime: [String: (flops: Int, seconds: Double)]
     public var ok: Bool { rows.allSatisfy(\.matches) }
     public var mismatches: [PhaseComparison] { rows.filter { !$0.matches } }
 }
@@ -107,6 +109,8 @@ final class ExecutionEngine<T: KernelScalar> {
     var owner: [Int] = []
     /// Does node i run backward?
     var nodeNeedsBackward: [Bool] = []
+    /// Kernel wall time per node (forward + backward).
+    var nodeSeconds: [Double] = []
 
     init(graph: Graph, options: ExecutionOptions) throws {
         self.graph = graph
@@ -121,6 +125,7 @@ final class ExecutionEngine<T: KernelScalar> {
             kernels.append(kernel)
         }
         self.kernels = kernels
+        nodeSeconds = Array(repeating: 0, count: graph.nodes.count)
         owner = Array(repeating: -1, count: graph.parameters.count)
         for (i, node) in graph.nodes.enumerated() {
             for id in node.parameterIDs where owner[id] < 0 { owner[id] = i }
@@ -246,7 +251,9 @@ final class ExecutionEngine<T: KernelScalar> {
                 random: SeededRandom(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(i) &+ 1),
                 allocator: allocator, counter: counter)
             let before = counter.snapshot()
+            let started = DispatchTime.now().uptimeNanoseconds
             let result = try kernels[i].forward(context)
+            nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             let after = counter.snapshot()
             executed.append(Dictionary(uniqueKeysWithValues: CostPhase.allCases.map { ($0, after[$0]! - before[$0]!) }))
             guard result.outputs.count == node.outputs.count else {
@@ -384,7 +391,9 @@ final class ExecutionEngine<T: KernelScalar> {
                 inputNeedsGradient: needs, parameterTrainable: trainable, allocator: allocator, counter: counter)
             pass.saved[i] = nil
             let before = counter.snapshot()
+            let started = DispatchTime.now().uptimeNanoseconds
             let result = try kernels[i].backward(context)
+            nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             var delta = Dictionary(uniqueKeysWithValues: CostPhase.allCases.map { ($0, counter.snapshot()[$0]! - before[$0]!) })
             for (slot, t) in node.inputs.enumerated() where needs[slot] {
                 guard slot < result.inputs.count, let g = result.inputs[slot], g.shape == graph.tensors[t].shape else {
@@ -455,8 +464,17 @@ final class ExecutionEngine<T: KernelScalar> {
             parameterBytes: parameters.reduce(0) { $0 + $1.bytes },
             bufferBytes: buffers.joined().reduce(0) { $0 + $1.bytes },
             savedBytesAfterForward: pass.savedBytesTotal, analyticPeakBytes: nil)
+        var kernelTime: [String: (flops: Int, seconds: Double)] = [:]
+        for (i, node) in graph.nodes.enumerated() {
+            var flops = 0
+            for phase in [CostPhase.forward, .inputGradient, .weightGradient] {
+                flops += (pass.executed[i][phase]?.flops ?? 0) + (backward.executed[i][phase]?.flops ?? 0)
+            }
+            let old = kernelTime[node.kind] ?? (0, 0)
+            kernelTime[node.kind] = (old.flops + flops, old.seconds + nodeSeconds[i])
+        }
         return ExecutionReport(model: graph.model, rows: rows, memory: memory, loss: loss,
                                allocatedParameterElements: parameters.reduce(0) { $0 + $1.count },
-                               gradientAccumulationFLOPs: backward.accumulation)
+                               gradientAccumulationFLOPs: backward.accumulation, kernelTime: kernelTime)
     }
 }
