@@ -413,7 +413,7 @@ public struct Parser {
 
     mutating func parseUnary() throws -> Expression {
         if isSymbol("-") || isSymbol("+") {
-            guard case .symbol(let op) = current.kind else { fatalError("unreachable") }
+            let op = isSymbol("-") ? "-" : "+"
             let location = advance().location
             try enter(location)
             return .unary(op: op, try parseUnary(), location)
