@@ -92,7 +92,7 @@ extension Plan {
             out.append("")
             out.append("Spec\(spec.path.map { " " + $0 } ?? ""): \(s.layers) layers, d_model \(s.dModel), \(s.heads) heads of \(s.headDim), "
                        + "vocab \(s.vocab), seq \(s.sequence), d_model/layers = \(String(format: "%.1f", s.aspectRatio))")
-            out.append("  parameters       \(spec.exactParams) (counted by nnflops; target \(q(target.params)), "
+            out.append("  parameters       \(Units.count(spec.exactParams)) (\(spec.exactParams.formatted(.number.grouping(.automatic))), counted by nnflops; target \(q(target.params)), "
                        + "\(String(format: "%+.2f", spec.relativeError * 100))%)")
         }
         return out.joined(separator: "\n") + "\n"
