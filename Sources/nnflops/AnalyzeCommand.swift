@@ -137,7 +137,8 @@ struct AnalyzeCommand: ParsableCommand {
             let graph = try specOptions.graph()
             let analysis = try CostAnalysis(graph: graph, options: specOptions.countOptions)
             let report = AnalysisReport(graph: graph, analysis: analysis, options: specOptions.countOptions, depth: depth)
-            emit(try AnalysisRenderer.render(report, format: format))
+            let text = try AnalysisRenderer.render(report, format: format)
+            format == .table ? emitTable(text) : emit(text)
             return
         }
         let (graph, configuration) = try runOptions.run(specOptions)
@@ -145,7 +146,8 @@ struct AnalyzeCommand: ParsableCommand {
         let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration)
         let report = AnalysisReport(graph: graph, analysis: analysis, options: specOptions.countOptions, depth: depth,
                                     memory: memory, foldBN: runOptions.foldBN)
-        emit(try AnalysisRenderer.render(report, format: format))
+        let text = try AnalysisRenderer.render(report, format: format)
+        format == .table ? emitTable(text) : emit(text)
     }
 }
 
