@@ -3,17 +3,20 @@ import Foundation
 import NNFlops
 
 /// `nnflops validate`: runs the reference executor (seeded init, forward, loss, backward,
-/// SGD step) and compares executed with analytic FLOPs per layer and phase.
+/// optimizer step) and compares executed with analytic FLOPs per layer and phase, saved
+/// bytes per layer and the peak memory (fp32; the memory model of docs/memory.md).
 /// Exit 0 when everything agrees, 1 on any mismatch, 2 on bad input.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Run the spec on the CPU reference executor and compare executed with analytic FLOPs (exit 1 on mismatch).",
+        abstract: "Run the spec on the CPU reference executor and compare executed with analytic FLOPs, saved bytes and peak memory (exit 1 on mismatch).",
         discussion: """
         --scale S multiplies the spec params named `image` and `seq` by S (rounded, at least 1)
         for a quick check of a big model, e.g. `nnflops validate resnet50 --scale 0.25`.
         Attention is priced under the `executed` convention (what the kernels run; fused
-        causal attention skips the masked entries).
+        causal attention skips the masked entries). Memory is compared in fp32: per layer the
+        bytes kept for backward, and the peak (static memory included) against the memory
+        model under the same optimizer and checkpointing.
         """)
 
     enum ValidateFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
@@ -29,6 +32,18 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Output format: table or json.")
     var format: ValidateFormat = .table
 
+    @Option(help: "Optimizer whose update step runs (default sgd).")
+    var optimizer: Optimizer = .sgd
+
+    @Option(name: .customLong("weight-decay"), help: "Weight decay of the step (coupled optimizers add 2 FLOPs per parameter and a temporary).")
+    var weightDecay: Double = 0
+
+    @Option(name: .customLong("grad-clip"), help: ArgumentHelp("Clip the gradient norm to this value before the step.", valueName: "max-norm"))
+    var gradClip: Double?
+
+    @Option(help: ArgumentHelp("Activation checkpointing, executed: none, sqrt, segments=K.", valueName: "policy"))
+    var checkpoint: CheckpointPolicy = .none
+
     @Flag(help: "Show only mismatching rows (table format).")
     var mismatchesOnly = false
 
@@ -37,6 +52,8 @@ struct ValidateCommand: ParsableCommand {
 
     func validate() throws {
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be a positive number, got \(scale)") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be a non-negative number, got \(weightDecay)") }
+        if let gradClip, !(gradClip > 0 && gradClip.isFinite) { throw ValidationError("--grad-clip must be a positive number, got \(gradClip)") }
     }
 
     func scaledGraph() throws -> Graph {
@@ -73,7 +90,7 @@ struct ValidateCommand: ParsableCommand {
         // The kernels execute what an implementation runs (a fused causal kernel skips the
         // masked entries): only the `executed` attention convention can equal that, so
         // validate always prices attention under it, whatever --attention-flops says.
-        var options = ExecutionOptions(seed: seed, attention: .executed)
+        var options = self.options
         if isatty(STDERR_FILENO) != 0 {
             let start = Date()
             options.progress = { done, total, name in
@@ -93,12 +110,17 @@ struct ValidateCommand: ParsableCommand {
         if !report.ok { throw ExitCode(1) }
     }
 
+    var options: ExecutionOptions {
+        ExecutionOptions(seed: seed, attention: .executed, optimizer: optimizer, weightDecay: weightDecay, gradClip: gradClip, checkpoint: checkpoint)
+    }
+
     func table(_ report: ExecutionReport, seconds: Double) -> String {
-        var table = TextTable(headers: ["layer", "kind", "phase", "analytic", "executed", "saved (exec)", ""],
-                              alignments: [.left, .left, .left, .right, .right, .right, .left])
+        var table = TextTable(headers: ["layer", "kind", "phase", "analytic", "executed", "saved (analytic)", "saved (exec)", ""],
+                              alignments: [.left, .left, .left, .right, .right, .right, .right, .left])
         for row in report.rows where !mismatchesOnly || !row.matches {
+            let verdict = row.matches ? "ok" : !row.flopsMatch ? "MISMATCH" : "MISMATCH (saved)"
             table.add([row.name, row.kind, row.phase.rawValue, String(row.analyticFLOPs), String(row.executedFLOPs),
-                       row.executedSavedBytes.map { Units.bytes($0) } ?? "", row.matches ? "ok" : "MISMATCH"])
+                       row.analyticSavedBytes.map { String($0) } ?? "", row.executedSavedBytes.map { String($0) } ?? "", verdict])
         }
         let executed = report.rows.reduce(0) { $0 + $1.executedFLOPs }
         var text = table.render()
@@ -108,14 +130,22 @@ struct ValidateCommand: ParsableCommand {
         text += "kernel time by kind: " + kinds.map { kind, t in
             "\(kind) \(String(format: "%.2f", t.seconds)) s (\(Units.flops(Double(t.flops) / max(t.seconds, 1e-9)))/s)"
         }.joined(separator: ", ") + "\n"
-        text += "executed peak memory \(Units.bytes(report.memory.peakBytes))"
-        if let point = report.memory.peakPoint { text += " at \(point.name.isEmpty ? "-" : point.name) (\(point.phase.rawValue))" }
-        text += "; saved for backward after forward \(Units.bytes(report.memory.savedBytesAfterForward))\n"
+        let memory = report.memory
+        text += "peak memory: analytic \(memory.analyticPeakBytes) B (\(Units.bytes(memory.analyticPeakBytes)), at \(memory.analyticPeakLayer), \(memory.analyticPeakPhase))"
+        text += ", executed \(memory.peakBytes) B"
+        if let point = memory.peakPoint { text += " (at \(point.name.isEmpty ? "-" : point.name), \(point.phase.rawValue))" }
+        text += memory.peakBytes == memory.analyticPeakBytes ? ": ok\n" : ": MISMATCH\n"
+        text += "optimizer \(options.optimizer.rawValue) state: analytic \(memory.analyticOptimizerStateBytes) B, executed \(memory.optimizerStateBytes) B"
+        text += memory.optimizerStateBytes == memory.analyticOptimizerStateBytes ? ": ok\n" : ": MISMATCH\n"
+        text += "saved for backward after forward \(Units.bytes(memory.savedBytesAfterForward)); instantaneous peak incl. kernel-internal tensors \(Units.bytes(memory.instantaneousPeakBytes))\n"
         text += "gradient accumulation (tensors used twice, not an operator's phase): \(report.gradientAccumulationFLOPs) FLOPs\n"
         text += "loss \(report.loss)\n"
         let mismatches = report.mismatches.count
-        text += mismatches == 0 ? "verdict: OK, every executed count equals the analytic count\n"
-                                : "verdict: MISMATCH in \(mismatches) layer-phase(s)\n"
+        if report.ok {
+            text += "verdict: OK, every executed count, saved size and the peak equal the analytic ones\n"
+        } else {
+            text += "verdict: MISMATCH in \(mismatches) layer-phase(s)" + (memory.matches ? "" : " and in memory") + "\n"
+        }
         return text
     }
 }
@@ -147,27 +177,28 @@ struct ValidateJSON: Encodable {
             try c.encode(executedFlops, forKey: .executedFlops)
             try c.encode(analyticMacs, forKey: .analyticMacs)
             try c.encode(executedMacs, forKey: .executedMacs)
-            try c.encode(analyticSavedBytes, forKey: .analyticSavedBytes)  // null until the memory model is wired in
+            try c.encode(analyticSavedBytes, forKey: .analyticSavedBytes)  // null on backward rows
             try c.encode(executedSavedBytes, forKey: .executedSavedBytes)
         }
     }
     struct Memory: Encodable {
-        var analyticPeakBytes: Int?
+        var analyticPeakBytes: Int
         var executedPeakBytes: Int
         var peakAt: String?
         var peakPhase: String?
+        var analyticPeakAt: String
+        var analyticPeakPhase: String
         var liveAtPeak: [String: Int]
+        var analyticOptimizerStateBytes: Int
+        var executedOptimizerStateBytes: Int
+        var executedInstantaneousPeakBytes: Int
+        var ok: Bool
         enum CodingKeys: String, CodingKey {
             case analyticPeakBytes = "analytic_peak_bytes", executedPeakBytes = "executed_peak_bytes"
             case peakAt = "peak_at", peakPhase = "peak_phase", liveAtPeak = "live_at_peak"
-        }
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(analyticPeakBytes, forKey: .analyticPeakBytes)
-            try c.encode(executedPeakBytes, forKey: .executedPeakBytes)
-            try c.encode(peakAt, forKey: .peakAt)
-            try c.encode(peakPhase, forKey: .peakPhase)
-            try c.encode(liveAtPeak, forKey: .liveAtPeak)
+            case analyticPeakAt = "analytic_peak_at", analyticPeakPhase = "analytic_peak_phase"
+            case analyticOptimizerStateBytes = "analytic_optimizer_state_bytes", executedOptimizerStateBytes = "executed_optimizer_state_bytes"
+            case executedInstantaneousPeakBytes = "executed_instantaneous_peak_bytes", ok
         }
     }
     var schema = "nnflops.validate/1"
@@ -191,9 +222,13 @@ struct ValidateJSON: Encodable {
                   analyticMacs: $0.analyticMACs, executedMacs: $0.executedMACs,
                   analyticSavedBytes: $0.analyticSavedBytes, executedSavedBytes: $0.executedSavedBytes)
         }
-        memory = Memory(analyticPeakBytes: report.memory.analyticPeakBytes, executedPeakBytes: report.memory.peakBytes,
-                        peakAt: report.memory.peakPoint?.name, peakPhase: report.memory.peakPoint?.phase.rawValue,
-                        liveAtPeak: Dictionary(uniqueKeysWithValues: report.memory.liveAtPeak.map { ($0.key.rawValue, $0.value) }))
+        let m = report.memory
+        memory = Memory(analyticPeakBytes: m.analyticPeakBytes, executedPeakBytes: m.peakBytes,
+                        peakAt: m.peakPoint?.name, peakPhase: m.peakPoint?.phase.rawValue,
+                        analyticPeakAt: m.analyticPeakLayer, analyticPeakPhase: m.analyticPeakPhase,
+                        liveAtPeak: Dictionary(uniqueKeysWithValues: m.liveAtPeak.map { ($0.key.rawValue, $0.value) }),
+                        analyticOptimizerStateBytes: m.analyticOptimizerStateBytes, executedOptimizerStateBytes: m.optimizerStateBytes,
+                        executedInstantaneousPeakBytes: m.instantaneousPeakBytes, ok: m.matches)
         loss = report.loss.isFinite ? report.loss : 0
         gradientAccumulationFlops = report.gradientAccumulationFLOPs
         self.seconds = seconds

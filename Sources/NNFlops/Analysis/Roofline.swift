@@ -125,6 +125,8 @@ struct OptimizerTraffic: Sendable, Hashable {
     var name: String
     /// FLOPs per trainable parameter (design §4) + coupled weight decay (2) + clipping (3).
     var flopsPerParameter: Int
+    /// Scalar FLOPs per parameter tensor (LAMB/LARS trust ratio).
+    var flopsPerTensor: Int
     /// Bytes read and written per parameter: weights (or master weights), gradient,
     /// state; pure half writes the half copy too; clipping reads the gradient once more.
     var bytesPerParameter: Int
@@ -145,6 +147,7 @@ struct OptimizerTraffic: Sendable, Hashable {
             bytes += gradient
         }
         flopsPerParameter = flops
+        flopsPerTensor = optimizer.flopsPerTensor
         bytesPerParameter = bytes
     }
 }
@@ -328,7 +331,7 @@ public struct RooflineAnalysis: Sendable {
                     }
                 }
                 if elements.value > 0 {
-                    var flops = elements * optimizer.flopsPerParameter
+                    var flops = elements * optimizer.flopsPerParameter + Count(optimizer.flopsPerTensor * tensors)
                     if configuration.gradClip != nil {
                         flops += Count(3 * tensors)
                         if clipConstantPending { flops += 4; clipConstantPending = false }

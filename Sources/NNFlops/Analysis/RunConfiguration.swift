@@ -31,6 +31,19 @@ public enum Optimizer: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// Scalar FLOPs per parameter tensor (LAMB's and LARS's layer-wise trust ratio, on
+    /// the tensor's norms): LAMB sqrt of ||p||^2 and ||u||^2 (2), two > 0 tests (2),
+    /// ||p|| / ||u|| (1), lr * ratio (1) = 6; LARS sqrt of ||p||^2 and ||g||^2 (2), two > 0
+    /// tests (2), wd * ||p|| (1), ||g|| + that (1), eta * ||p|| (1), the division (1) = 8.
+    /// Others 0.
+    public var flopsPerTensor: Int {
+        switch self {
+        case .lamb: 6
+        case .lars: 8
+        default: 0
+        }
+    }
+
     /// Optimizer state tensors per parameter (design §5): SGD 0, momentum/Nesterov/
     /// AdaGrad/RMSProp 1 (buffer or running sum), Adam/AdamW/LAMB 2 (first and second
     /// moments), LARS 1 (momentum).
@@ -182,14 +195,14 @@ public struct RunConfiguration: Sendable, Hashable {
     }
 
     /// Optimizer step FLOPs for `elements` trainable parameters in `tensors` tensors:
-    /// the optimizer's per-parameter count, + 2 per parameter for coupled weight decay
+    /// the optimizer's per-parameter count, its per-tensor count (LAMB/LARS trust ratio), + 2 per parameter for coupled weight decay
     /// (g += wd*p), + gradient clipping: squares and sums for the norm (2 per parameter),
     /// one sqrt per tensor, the total over tensors (2 per tensor: square, add), its sqrt,
     /// the coefficient max_norm / (norm + eps) (2) and its clamp (1), and g *= coef (1 per
     /// parameter): 3N + 3T + 4.
     public func optimizerFLOPs(elements: Int, tensors: Int) -> Count {
         guard !inference, elements > 0 else { return .zero }
-        var flops = Count(elements) * optimizer.flopsPerParameter
+        var flops = Count(elements) * optimizer.flopsPerParameter + Count(tensors) * optimizer.flopsPerTensor
         if weightDecay > 0 && optimizer.decayIsCoupled { flops += Count(elements) * 2 }
         if gradClip != nil { flops += Count(elements) * 3 + Count(tensors) * 3 + 4 }
         return flops

@@ -130,6 +130,21 @@ public final class ForwardContext<T: KernelScalar> {
         allocator.tensor(shape, dtype: dtype, .activation)
     }
     public func allocate(_ shape: [Int], dtype: DType = .float32) -> Tensor<T> { output(shape, dtype: dtype) }
+    /// The output of an operator that runs in place on input `slot` (PyTorch's `relu_`):
+    /// the input itself when it may be overwritten, otherwise a physical copy that the
+    /// allocator does not account, standing for the input's storage (in PyTorch the
+    /// result *is* the input, so no bytes are allocated either way). The caller writes
+    /// the result into it.
+    public func inPlaceOutput(_ slot: Int) -> Tensor<T> {
+        let x = inputs[slot]
+        if slot < canOverwrite.count && canOverwrite[slot] { return x }
+        let wasSuspended = allocator.suspended
+        allocator.suspended = true
+        let y: Tensor<T> = allocator.tensor(x.shape, dtype: x.dtype, .activation)
+        allocator.suspended = wasSuspended
+        y.markAlias(of: x)
+        return y
+    }
     /// Counts executed work into this node's forward.
     public func count(_ tally: WorkTally, _ phase: CostPhase = .forward) { counter.add(tally, to: phase) }
 }

@@ -13,13 +13,32 @@ public struct ExecutionOptions: Sendable {
     /// Weights of the "sum of outputs" loss: all ones (the calibration's `out.sum()`),
     /// or seeded random weights (gradient checks: makes every output matter).
     public var randomLossWeights = false
+    /// The optimizer whose update step runs (default plain SGD).
+    public var optimizer: Optimizer = .sgd
+    /// Weight decay of the optimizer step (0: off).
+    public var weightDecay: Double = 0
+    /// clip_grad_norm_'s max norm before the step (nil: off).
+    public var gradClip: Double?
+    /// Activation checkpointing, executed as configured (segment inputs stored, segments
+    /// recomputed during backward).
+    public var checkpoint: CheckpointPolicy = .none
     /// Called after each node of the forward and of the backward pass:
     /// (steps done, total steps, node name).
     public var progress: (@Sendable (Int, Int, String) -> Void)?
-    public init(seed: UInt64 = 0, learningRate: Double = 0.01, attention: AttentionConvention = .executed) {
+    public init(seed: UInt64 = 0, learningRate: Double = 0.01, attention: AttentionConvention = .executed,
+                optimizer: Optimizer = .sgd, weightDecay: Double = 0, gradClip: Double? = nil, checkpoint: CheckpointPolicy = .none) {
         self.seed = seed
         self.learningRate = learningRate
         self.attention = attention
+        self.optimizer = optimizer
+        self.weightDecay = weightDecay
+        self.gradClip = gradClip
+        self.checkpoint = checkpoint
+    }
+
+    /// The memory model's configuration of this run: fp32, the optimizer and checkpointing.
+    public var runConfiguration: RunConfiguration {
+        RunConfiguration(optimizer: optimizer, precision: .fp32, checkpoint: checkpoint, weightDecay: weightDecay, gradClip: gradClip)
     }
 }
 
@@ -33,25 +52,43 @@ public struct PhaseComparison: Sendable, Hashable {
     public var executedFLOPs: Int
     public var analyticMACs: Int
     public var executedMACs: Int
-    /// Bytes the node's kernel kept for backward (forward rows only).
+    /// Bytes attributed to the node's saved-for-backward state (forward rows only): the
+    /// storages it is the first to keep, graph inputs and parameters excluded, each once;
+    /// a checkpointed segment's stored inputs are attributed to its first node.
     public var executedSavedBytes: Int?
-    /// The memory model's figure, when one is available (nil until it exists).
+    /// The memory model's figure (`MemoryAnalysis.layers[i].savedBytes`).
     public var analyticSavedBytes: Int?
-    public var matches: Bool { analyticFLOPs == executedFLOPs && analyticMACs == executedMACs }
+    /// Bytes of the distinct storages the node keeps (shared ones too): executed and
+    /// the memory model's `keptBytes`. Compared, not printed.
+    public var executedKeptBytes: Int?
+    public var analyticKeptBytes: Int?
+    public var flopsMatch: Bool { analyticFLOPs == executedFLOPs && analyticMACs == executedMACs }
+    public var savedMatch: Bool { analyticSavedBytes == executedSavedBytes && analyticKeptBytes == executedKeptBytes }
+    public var matches: Bool { flopsMatch && savedMatch }
 }
 
 /// What the tracking allocator saw during the run.
 public struct ExecutedMemory: Sendable {
+    /// Largest live bytes at the memory model's moments (static memory included).
     public var peakBytes: Int
     public var peakPoint: ExecutionPoint?
     public var liveAtPeak: [MemoryCategory: Int]
+    /// Largest live bytes over every allocation (kernel-internal tensors included).
+    public var instantaneousPeakBytes: Int
     /// Bytes of parameters, buffers (static).
     public var parameterBytes: Int
     public var bufferBytes: Int
-    /// Saved-for-backward bytes live at the end of the forward pass (each tensor once).
+    /// Optimizer state allocated through the tracking allocator, and the memory model's.
+    public var optimizerStateBytes: Int
+    public var analyticOptimizerStateBytes: Int
+    /// Saved-for-backward bytes live at the end of the forward pass (each storage once).
     public var savedBytesAfterForward: Int
-    /// The memory model's peak, when one is available (nil until it exists).
-    public var analyticPeakBytes: Int?
+    /// The memory model's peak (fp32, the run's optimizer and checkpointing).
+    public var analyticPeakBytes: Int
+    /// Where the memory model puts its peak: phase and node name.
+    public var analyticPeakPhase: String
+    public var analyticPeakLayer: String
+    public var matches: Bool { peakBytes == analyticPeakBytes && optimizerStateBytes == analyticOptimizerStateBytes }
 }
 
 /// The result of `ReferenceExecutor.run`.
@@ -67,15 +104,18 @@ public struct ExecutionReport: Sendable {
     public var gradientAccumulationFLOPs: Int
     /// Wall time and executed FLOPs per operator kind (forward + backward kernels).
     public var kernelTime: [String: (flops: Int, seconds: Double)]
-    public var ok: Bool { rows.allSatisfy(\.matches) }
+    /// Checkpointed segments (node ranges) that were recomputed.
+    public var checkpointedSegments: [Range<Int>]
+    public var ok: Bool { rows.allSatisfy(\.matches) && memory.matches }
     public var mismatches: [PhaseComparison] { rows.filter { !$0.matches } }
 }
 
 /// The reference CPU executor (design §8): seeded initialisation, forward, a loss,
-/// backward and one SGD step over any graph whose operators all have kernels, with every
-/// FLOP counted as executed and every tensor allocated through a `TrackingAllocator`.
+/// backward and one optimizer step over any graph whose operators all have kernels, with
+/// every FLOP counted as executed and every tensor allocated through a `TrackingAllocator`.
 public enum ReferenceExecutor {
-    /// Runs one training step in float32 and compares executed with analytic FLOPs.
+    /// Runs one training step in float32 and compares executed with analytic FLOPs,
+    /// saved bytes and peak memory.
     public static func run(_ graph: Graph, options: ExecutionOptions = ExecutionOptions()) throws -> ExecutionReport {
         let engine = try ExecutionEngine<Float>(graph: graph, options: options)
         return try engine.trainStep()
@@ -111,11 +151,22 @@ final class ExecutionEngine<T: KernelScalar> {
     var nodeNeedsBackward: [Bool] = []
     /// Kernel wall time per node (forward + backward).
     var nodeSeconds: [Double] = []
+    /// The memory model of this run (fp32, the run's optimizer and checkpointing).
+    let memory: MemoryAnalysis
+    /// Checkpointed segments (node ranges) and each node's segment.
+    let segments: [Range<Int>]
+    var segmentOf: [Int?]
+    /// Optimizer state tensors per parameter id (empty for frozen ones / SGD).
+    var optimizerState: [[Tensor<T>]] = []
 
     init(graph: Graph, options: ExecutionOptions) throws {
         self.graph = graph
         self.options = options
         analysis = try CostAnalysis(graph: graph, options: CountOptions(attention: options.attention))
+        memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: options.runConfiguration)
+        segments = memory.checkpointedSegments
+        segmentOf = [Int?](repeating: nil, count: graph.nodes.count)
+        for (k, range) in segments.enumerated() { for n in range { segmentOf[n] = k } }
         var kernels: [any ExecutableOperator] = []
         for node in graph.nodes {
             guard let kernel = node.op as? any ExecutableOperator else {
@@ -151,6 +202,7 @@ final class ExecutionEngine<T: KernelScalar> {
             }
             return tensor
         }
+        allocateOptimizerState()
         buffers = zip(graph.nodes, kernels).map { node, kernel in
             node.op.buffers.enumerated().map { index, spec in
                 let tensor: Tensor<T> = allocator.tensor(spec.shape, dtype: spec.dtype, .buffer)
@@ -211,11 +263,100 @@ final class ExecutionEngine<T: KernelScalar> {
         var outputs: [Tensor<T>]
         var saved: [SavedState<T>?]
         var executed: [[CostPhase: WorkTally]]
+        /// Per node: bytes of the distinct storages it keeps, and bytes attributed to it.
+        var keptBytes: [Int]
         var savedBytes: [Int]
         var savedBytesTotal: Int
+        /// Per checkpointed segment: the tensors it reads from outside itself, stored by
+        /// the checkpoint (tensor id -> value) until its first node's backward.
+        var segmentInputs: [[Int: Tensor<T>]]
+        /// Storages already attributed to a node (the first to keep them).
+        var attributed: Set<ObjectIdentifier>
     }
 
-    /// Runs the forward pass; keeps saved state only when `training`.
+    /// Is this tensor memory the memory model counts as an activation storage (not a
+    /// graph input, parameter or buffer, which are static)?
+    private func isActivationStorage(_ tensor: Tensor<T>) -> Bool {
+        let root = tensor.storageRoot
+        return root.accounted && root.category != .input && root.category != .parameter && root.category != .buffer
+    }
+
+    /// Does node i's kernel allocate nothing the memory model counts in forward: every
+    /// output a view, an in-place result or a parameter, and nothing extra kept? Its
+    /// kernel then runs with accounting suspended (a CPU kernel may copy where PyTorch
+    /// returns a view: the copy stands for the input's storage).
+    private func forwardAllocatesNothing(_ i: Int) -> Bool {
+        let node = graph.nodes[i], op = node.op
+        for j in node.outputs.indices where op.alias(ofOutput: j) == nil { return false }
+        let context = CostContext(inputNeedsGradient: node.inputs.map { analysis.tensorNeedsGradient[$0] },
+                                  parameterTrainable: node.parameterIDs.map { !graph.parameters[$0].frozen })
+        for item in op.savedTensors(context) { if case .extra = item { return false } }
+        return true
+    }
+
+    /// Runs one node's forward kernel on `values`, counts its work, and returns the
+    /// result. `keep`: the node keeps its saved state for backward.
+    private func runForward(_ i: Int, values: [Tensor<T>?], keep: Bool, canOverwrite: [Bool]) throws -> (ForwardResult<T>, [CostPhase: WorkTally]) {
+        let node = graph.nodes[i]
+        var inputs: [Tensor<T>] = []
+        for t in node.inputs {
+            guard let value = values[t] else { throw NNFlopsError("internal: tensor \(t) used by '\(node.name)' is not available", at: node.location) }
+            inputs.append(value)
+        }
+        let context = ForwardContext<T>(
+            inputs: inputs, parameters: node.parameterIDs.map { parameters[$0] }, buffers: buffers[i],
+            needsBackward: keep,
+            inputNeedsGradient: node.inputs.map { analysis.tensorNeedsGradient[$0] },
+            parameterTrainable: node.parameterIDs.map { !graph.parameters[$0].frozen },
+            canOverwrite: zip(canOverwrite, inputs).map { $0 && !$1.keptForBackward && $1.category == .activation && $1.accounted },
+            random: SeededRandom(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(i) &+ 1),
+            allocator: allocator, counter: counter)
+        let suspend = forwardAllocatesNothing(i)
+        allocator.suspended = suspend
+        defer { allocator.suspended = false }
+        let before = counter.snapshot()
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try kernels[i].forward(context)
+        nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        allocator.suspended = false
+        let after = counter.snapshot()
+        let work = Dictionary(uniqueKeysWithValues: CostPhase.allCases.map { ($0, after[$0]! - before[$0]!) })
+        guard result.outputs.count == node.outputs.count else {
+            throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned \(result.outputs.count) outputs, expected \(node.outputs.count)", at: node.location)
+        }
+        for (j, (t, tensor)) in zip(node.outputs, result.outputs).enumerated() {
+            guard tensor.shape == graph.tensors[t].shape else {
+                throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) produced \(tensor.shape), expected \(graph.tensors[t].shape)", at: node.location)
+            }
+            // A declared view / in-place output that the kernel produced as a copy
+            // stands for its input's storage.
+            switch node.op.alias(ofOutput: j) {
+            case .view(let k)?, .inPlace(let k)?:
+                if !tensor.accounted, k < inputs.count { tensor.markAlias(of: inputs[k]) }
+            case .parameter(let k)?:
+                if !tensor.accounted, k < context.parameters.count { tensor.markAlias(of: context.parameters[k]) }
+            case nil: break
+            }
+        }
+        return (result, work)
+    }
+
+    /// Records what node i keeps (storage roots, activations only) into the pass.
+    private func recordSaved(_ i: Int, _ state: SavedState<T>, into pass: inout ForwardPass) {
+        var seen = Set<ObjectIdentifier>()
+        for tensor in state.tensors {
+            tensor.keptForBackward = true
+            tensor.storageRoot.keptForBackward = true
+            guard isActivationStorage(tensor) else { continue }
+            let root = tensor.storageRoot, id = ObjectIdentifier(root)
+            guard seen.insert(id).inserted else { continue }
+            pass.keptBytes[i] += root.bytes
+            if pass.attributed.insert(id).inserted { pass.savedBytes[i] += root.bytes }
+        }
+    }
+
+    /// Runs the forward pass; keeps saved state only when `training`. Nodes inside a
+    /// checkpointed segment keep nothing; the segment's outside inputs are stored.
     func forward(training: Bool, progress: ((Int) -> Void)? = nil) throws -> ForwardPass {
         let nodes = graph.nodes
         var values = [Tensor<T>?](repeating: nil, count: graph.tensors.count)
@@ -224,55 +365,43 @@ final class ExecutionEngine<T: KernelScalar> {
         for (i, node) in nodes.enumerated() { for t in node.inputs { lastUse[t] = i } }
         let isOutput = Set(graph.outputs)
         let isInput = Set(graph.inputs.map(\.tensor))
-        var saved = [SavedState<T>?](repeating: nil, count: nodes.count)
-        var executed: [[CostPhase: WorkTally]] = []
-        var savedBytes = [Int](repeating: 0, count: nodes.count)
-        executed.reserveCapacity(nodes.count)
+        let producers = graph.producers()
+        var pass = ForwardPass(outputs: [], saved: [SavedState<T>?](repeating: nil, count: nodes.count), executed: [],
+                               keptBytes: [Int](repeating: 0, count: nodes.count), savedBytes: [Int](repeating: 0, count: nodes.count),
+                               savedBytesTotal: 0, segmentInputs: Array(repeating: [:], count: segments.count), attributed: [])
+        pass.executed.reserveCapacity(nodes.count)
 
         for (i, node) in nodes.enumerated() {
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .forward)
-            var inputs: [Tensor<T>] = []
-            for t in node.inputs {
-                guard let value = values[t] else { throw NNFlopsError("internal: tensor \(t) used by '\(node.name)' is not available", at: node.location) }
-                inputs.append(value)
-            }
-            let canOverwrite = node.inputs.enumerated().map { slot, t in
-                lastUse[t] == i && !isOutput.contains(t) && !isInput.contains(t)
-                    && node.inputs.filter { $0 == t }.count == 1 && !inputs[slot].keptForBackward
-                    && inputs[slot].category == .activation
-            }
-            let needsBackward = training && nodeNeedsBackward[i]
-            let context = ForwardContext<T>(
-                inputs: inputs, parameters: node.parameterIDs.map { parameters[$0] }, buffers: buffers[i],
-                needsBackward: needsBackward,
-                inputNeedsGradient: node.inputs.map { analysis.tensorNeedsGradient[$0] },
-                parameterTrainable: node.parameterIDs.map { !graph.parameters[$0].frozen },
-                canOverwrite: canOverwrite,
-                random: SeededRandom(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(i) &+ 1),
-                allocator: allocator, counter: counter)
-            let before = counter.snapshot()
-            let started = DispatchTime.now().uptimeNanoseconds
-            let result = try kernels[i].forward(context)
-            nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            let after = counter.snapshot()
-            executed.append(Dictionary(uniqueKeysWithValues: CostPhase.allCases.map { ($0, after[$0]! - before[$0]!) }))
-            guard result.outputs.count == node.outputs.count else {
-                throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned \(result.outputs.count) outputs, expected \(node.outputs.count)", at: node.location)
-            }
-            for (t, tensor) in zip(node.outputs, result.outputs) {
-                guard tensor.shape == graph.tensors[t].shape else {
-                    throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) produced \(tensor.shape), expected \(graph.tensors[t].shape)", at: node.location)
+            let segment = training ? segmentOf[i] : nil
+            if let s = segment, segments[s].lowerBound == i {
+                // Checkpoint: store the tensors the segment reads from outside itself.
+                var stored: [Int: Tensor<T>] = [:]
+                for m in segments[s] {
+                    for t in nodes[m].inputs where !segments[s].contains(producers[t] ?? -1) {
+                        guard stored[t] == nil, let value = values[t] else { continue }
+                        stored[t] = value
+                        value.keptForBackward = true
+                        value.storageRoot.keptForBackward = true
+                        if isActivationStorage(value), pass.attributed.insert(ObjectIdentifier(value.storageRoot)).inserted {
+                            pass.savedBytes[i] += value.storageRoot.bytes
+                        }
+                    }
                 }
-                values[t] = tensor
+                pass.segmentInputs[s] = stored
             }
-            if needsBackward {
-                var seen = Set<ObjectIdentifier>()
-                for tensor in result.saved.tensors {
-                    tensor.keptForBackward = true
-                    if seen.insert(ObjectIdentifier(tensor)).inserted { savedBytes[i] += tensor.bytes }
-                }
-                saved[i] = result.saved
+            let canOverwrite = node.inputs.map { t in
+                lastUse[t] == i && !isOutput.contains(t) && !isInput.contains(t) && node.inputs.filter { $0 == t }.count == 1
             }
+            let keep = training && nodeNeedsBackward[i] && segment == nil
+            let (result, work) = try runForward(i, values: values, keep: keep, canOverwrite: canOverwrite)
+            pass.executed.append(work)
+            for (t, tensor) in zip(node.outputs, result.outputs) { values[t] = tensor }
+            if keep {
+                recordSaved(i, result.saved, into: &pass)
+                pass.saved[i] = result.saved
+            }
+            withExtendedLifetime(result) { allocator.moment() }
             // Free what no later node reads (saved state keeps its own references).
             for t in node.inputs where lastUse[t] == i && !isOutput.contains(t) && !isInput.contains(t) { values[t] = nil }
             for t in node.outputs where lastUse[t] < 0 && !isOutput.contains(t) { values[t] = nil }
@@ -280,12 +409,59 @@ final class ExecutionEngine<T: KernelScalar> {
         }
         var seen = Set<ObjectIdentifier>()
         var total = 0
-        for state in saved { for tensor in state?.tensors ?? [] where seen.insert(ObjectIdentifier(tensor)).inserted { total += tensor.bytes } }
-        let outputs = try graph.outputs.map { t -> Tensor<T> in
+        for state in pass.saved {
+            for tensor in state?.tensors ?? [] where isActivationStorage(tensor) && seen.insert(ObjectIdentifier(tensor.storageRoot)).inserted {
+                total += tensor.storageRoot.bytes
+            }
+        }
+        pass.savedBytesTotal = total
+        pass.outputs = try graph.outputs.map { t -> Tensor<T> in
             guard let value = values[t] else { throw NNFlopsError("internal: output tensor \(t) was not produced") }
             return value
         }
-        return ForwardPass(outputs: outputs, saved: saved, executed: executed, savedBytes: savedBytes, savedBytesTotal: total)
+        return pass
+    }
+
+    /// Re-runs checkpointed segment `s` (saving) up to its last node that keeps anything,
+    /// as torch's non-reentrant checkpoint does, from the stored segment inputs. Its work
+    /// is returned (it belongs to no node's forward row).
+    private func recompute(segment s: Int, pass: inout ForwardPass) throws -> WorkTally {
+        let range = segments[s]
+        var last = range.lowerBound - 1
+        for n in range where nodeNeedsBackward[n] {
+            let node = graph.nodes[n]
+            let context = CostContext(inputNeedsGradient: node.inputs.map { analysis.tensorNeedsGradient[$0] },
+                                      parameterTrainable: node.parameterIDs.map { !graph.parameters[$0].frozen })
+            if !node.op.savedTensors(context).isEmpty { last = n }
+        }
+        guard last >= range.lowerBound else { return WorkTally() }
+        let nodes = range.lowerBound..<(last + 1)
+        var values = [Tensor<T>?](repeating: nil, count: graph.tensors.count)
+        for (t, value) in pass.segmentInputs[s] { values[t] = value }
+        for (input, tensor) in zip(graph.inputs, inputValues) { values[input.tensor] = tensor }
+        var lastUse = [Int](repeating: -1, count: graph.tensors.count)
+        for n in nodes { for t in graph.nodes[n].inputs { lastUse[t] = n } }
+        let outside = Set(pass.segmentInputs[s].keys).union(graph.inputs.map(\.tensor))
+        var total = WorkTally()
+        for n in nodes {
+            let node = graph.nodes[n]
+            allocator.point = ExecutionPoint(node: n, name: node.name, phase: .recompute)
+            let canOverwrite = node.inputs.map { t in
+                lastUse[t] == n && !outside.contains(t) && node.inputs.filter { $0 == t }.count == 1
+            }
+            let keep = nodeNeedsBackward[n]
+            let (result, work) = try runForward(n, values: values, keep: keep, canOverwrite: canOverwrite)
+            for (_, w) in work { total += w }
+            for (t, tensor) in zip(node.outputs, result.outputs) { values[t] = tensor }
+            if keep {
+                for tensor in result.saved.tensors { tensor.keptForBackward = true; tensor.storageRoot.keptForBackward = true }
+                pass.saved[n] = result.saved
+            }
+            withExtendedLifetime(result) { allocator.moment() }
+            for t in node.inputs where lastUse[t] == n && !outside.contains(t) { values[t] = nil }
+            for t in node.outputs where lastUse[t] <= n { values[t] = nil }
+        }
+        return total
     }
 
     /// Loss weights: one per element of each floating-point output.
@@ -330,6 +506,7 @@ final class ExecutionEngine<T: KernelScalar> {
         var parameterGradients: [Tensor<T>?]
         var inputGradients: [Tensor<T>?]
         var accumulation: Int
+        var recompute: WorkTally
     }
 
     func trainStep() throws -> ExecutionReport {
@@ -341,20 +518,16 @@ final class ExecutionEngine<T: KernelScalar> {
         let weights = lossWeights(pass.outputs)
         let lossValue = loss(pass.outputs, weights: weights)
         let backward = try self.backward(&pass, weights: weights) { i in progress?(steps - i, steps, names[i]) }
-        // Optimizer: plain SGD, p -= lr * g, 2 FLOPs per element.
+        // The outputs (and their gradients) are released before the step, as the
+        // memory model and PyTorch's loop (loss.backward(); opt.step()) do.
+        pass.outputs = []
         allocator.point = ExecutionPoint(node: nil, name: "optimizer", phase: .optimizer)
         let before = counter.snapshot()[.optimizer]!
-        let lr = T(options.learningRate)
-        for (id, gradient) in backward.parameterGradients.enumerated() {
-            guard let gradient else { continue }
-            let p = parameters[id].values, g = gradient.values, n = gradient.count
-            var tally = WorkTally()
-            for j in 0..<n { p[j] -= lr * g[j] }
-            tally.flops += 2 * n
-            counter.add(tally, to: .optimizer)
-        }
+        try optimizerStep(gradients: backward.parameterGradients)
         let optimizerWork = counter.snapshot()[.optimizer]! - before
-        return report(pass: pass, backward: backward, loss: lossValue, optimizer: optimizerWork)
+        return withExtendedLifetime(backward) {
+            report(pass: pass, backward: backward, loss: lossValue, optimizer: optimizerWork)
+        }
     }
 
     /// Backward over the nodes in reverse order from the loss.
@@ -373,18 +546,43 @@ final class ExecutionEngine<T: KernelScalar> {
             for id in node.parameterIDs where owner[id] != i && !graph.parameters[id].frozen { uncharged[id, default: []].append(i) }
         }
         var accumulation = 0
+        var recomputeWork = WorkTally()
         var inputGradients = [Tensor<T>?](repeating: nil, count: graph.inputs.count)
 
         for i in stride(from: nodes.count - 1, through: 0, by: -1) {
             let node = nodes[i]
+            if let s = segmentOf[i], segments[s].upperBound - 1 == i {
+                recomputeWork += try recompute(segment: s, pass: &pass)
+            }
+            defer {
+                if let s = segmentOf[i], segments[s].lowerBound == i { pass.segmentInputs[s] = [:] }
+            }
             guard nodeNeedsBackward[i] else { pass.saved[i] = nil; progress?(i); continue }
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .backward)
+            // No gradient reached any output: autograd never runs this node. Its kernel
+            // still runs (its work is counted, its input gradients are zeros and
+            // dropped), with nothing accounted.
+            let reached = node.outputs.contains { gradients[$0] != nil }
+            // Zero gradients for outputs no gradient reached (autograd materialises
+            // them inside the backward function): not accounted.
+            allocator.suspended = true
             let outputGradients = node.outputs.map { t -> Tensor<T> in
                 gradients[t] ?? allocator.tensor(graph.tensors[t].shape, dtype: .float32, .activationGradient)
             }
-            for t in node.outputs where !graph.outputs.contains(t) { gradients[t] = nil }
+            allocator.suspended = false
+            for t in node.outputs { gradients[t] = nil }
             let needs = node.inputs.map { analysis.tensorNeedsGradient[$0] }
             let trainable = node.parameterIDs.map { !graph.parameters[$0].frozen }
+            // Input gradients that are views of an output's gradient (reshape, permute,
+            // ...): PyTorch allocates nothing; a copying kernel runs unaccounted.
+            var viewedBy = [Int?](repeating: nil, count: node.inputs.count)
+            for (slot, t) in node.inputs.enumerated() where needs[slot] {
+                for (j, out) in node.outputs.enumerated() {
+                    if case .view(let v)? = node.op.alias(ofOutput: j), v == slot,
+                       graph.tensors[out].elements == graph.tensors[t].elements { viewedBy[slot] = j }
+                }
+            }
+            let allViewed = needs.indices.allSatisfy { !needs[$0] || viewedBy[$0] != nil } && !trainable.contains(true)
             let context = BackwardContext<T>(
                 outputGradients: outputGradients, saved: pass.saved[i] ?? .none,
                 parameters: node.parameterIDs.map { parameters[$0] }, buffers: buffers[i],
@@ -392,13 +590,20 @@ final class ExecutionEngine<T: KernelScalar> {
             pass.saved[i] = nil
             let before = counter.snapshot()
             let started = DispatchTime.now().uptimeNanoseconds
+            allocator.suspended = allViewed || !reached
             let result = try kernels[i].backward(context)
+            allocator.suspended = false
             nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             var delta = Dictionary(uniqueKeysWithValues: CostPhase.allCases.map { ($0, counter.snapshot()[$0]! - before[$0]!) })
             for (slot, t) in node.inputs.enumerated() where needs[slot] {
                 guard slot < result.inputs.count, let g = result.inputs[slot], g.shape == graph.tensors[t].shape else {
                     throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned no gradient of the right shape for input \(slot)", at: node.location)
                 }
+                if let j = viewedBy[slot], !g.accounted { g.markAlias(of: outputGradients[j]) }
+            }
+            if reached { withExtendedLifetime((context, result, outputGradients)) { allocator.moment() } }
+            for (slot, t) in node.inputs.enumerated() where needs[slot] && reached {
+                let g = result.inputs[slot]!
                 if let existing = gradients[t] {
                     accumulation += accumulate(existing, g)
                 } else {
@@ -429,7 +634,8 @@ final class ExecutionEngine<T: KernelScalar> {
             for (phase, work) in delta { executed[i][phase, default: WorkTally()] += work }
             progress?(i)
         }
-        return BackwardPass(executed: executed, parameterGradients: parameterGradients, inputGradients: inputGradients, accumulation: accumulation)
+        return BackwardPass(executed: executed, parameterGradients: parameterGradients, inputGradients: inputGradients,
+                            accumulation: accumulation, recompute: recomputeWork)
     }
 
     /// existing += g, returning the adds executed.
@@ -449,21 +655,34 @@ final class ExecutionEngine<T: KernelScalar> {
                 work += backward.executed[i][phase] ?? WorkTally()
                 let a = analytic[phase]!
                 guard phase == .forward || a.flops.value != 0 || work.flops != 0 || work.macs != 0 else { continue }
+                let forward = phase == .forward
                 rows.append(PhaseComparison(node: i, name: layer.name, kind: layer.kind, phase: phase,
                                             analyticFLOPs: a.flops.value, executedFLOPs: work.flops,
                                             analyticMACs: a.macs.value, executedMACs: work.macs,
-                                            executedSavedBytes: phase == .forward ? pass.savedBytes[i] : nil))
+                                            executedSavedBytes: forward ? pass.savedBytes[i] : nil,
+                                            analyticSavedBytes: forward ? memory.layers[i].savedBytes : nil,
+                                            executedKeptBytes: forward ? pass.keptBytes[i] : nil,
+                                            analyticKeptBytes: forward ? memory.layers[i].keptBytes : nil))
             }
         }
-        let trainable = graph.parameters.filter { !$0.frozen }.reduce(0) { $0 + $1.elements.value }
-        rows.append(PhaseComparison(node: nil, name: "optimizer (sgd)", kind: "sgd", phase: .optimizer,
-                                    analyticFLOPs: 2 * trainable, executedFLOPs: optimizer.flops,
+        if !segments.isEmpty {
+            rows.append(PhaseComparison(node: nil, name: "checkpoint recompute", kind: "recompute", phase: .recompute,
+                                        analyticFLOPs: memory.recomputeFLOPs.value, executedFLOPs: backward.recompute.flops,
+                                        analyticMACs: backward.recompute.macs, executedMACs: backward.recompute.macs))
+        }
+        let name = options.optimizer.rawValue
+        rows.append(PhaseComparison(node: nil, name: "optimizer (\(name))", kind: name, phase: .optimizer,
+                                    analyticFLOPs: memory.optimizerFLOPs.value, executedFLOPs: optimizer.flops,
                                     analyticMACs: 0, executedMACs: optimizer.macs))
-        let memory = ExecutedMemory(
+        let memoryReport = ExecutedMemory(
             peakBytes: allocator.peakBytes, peakPoint: allocator.peakPoint, liveAtPeak: allocator.liveAtPeak,
+            instantaneousPeakBytes: allocator.instantaneousPeakBytes,
             parameterBytes: parameters.reduce(0) { $0 + $1.bytes },
             bufferBytes: buffers.joined().reduce(0) { $0 + $1.bytes },
-            savedBytesAfterForward: pass.savedBytesTotal, analyticPeakBytes: nil)
+            optimizerStateBytes: optimizerState.joined().reduce(0) { $0 + $1.bytes },
+            analyticOptimizerStateBytes: memory.optimizerStateBytes,
+            savedBytesAfterForward: pass.savedBytesTotal, analyticPeakBytes: memory.peakBytes,
+            analyticPeakPhase: memory.peakPhase.rawValue, analyticPeakLayer: memory.peakLayer)
         var kernelTime: [String: (flops: Int, seconds: Double)] = [:]
         for (i, node) in graph.nodes.enumerated() {
             var flops = 0
@@ -473,8 +692,9 @@ final class ExecutionEngine<T: KernelScalar> {
             let old = kernelTime[node.kind] ?? (0, 0)
             kernelTime[node.kind] = (old.flops + flops, old.seconds + nodeSeconds[i])
         }
-        return ExecutionReport(model: graph.model, rows: rows, memory: memory, loss: loss,
+        return ExecutionReport(model: graph.model, rows: rows, memory: memoryReport, loss: loss,
                                allocatedParameterElements: parameters.reduce(0) { $0 + $1.count },
-                               gradientAccumulationFLOPs: backward.accumulation, kernelTime: kernelTime)
+                               gradientAccumulationFLOPs: backward.accumulation, kernelTime: kernelTime,
+                               checkpointedSegments: segments)
     }
 }

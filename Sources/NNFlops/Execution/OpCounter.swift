@@ -6,6 +6,8 @@ public enum CostPhase: String, Sendable, Hashable, Codable, CaseIterable {
     case inputGradient = "input_gradient"
     case weightGradient = "weight_gradient"
     case optimizer
+    /// Forward work re-run by activation checkpointing during backward.
+    case recompute
 }
 
 /// Counts the work kernels execute, as they execute it.

@@ -27,6 +27,14 @@ public final class Tensor<T: KernelScalar>: @unchecked Sendable {
     /// The tensor whose storage this one views (nil when it owns its storage). A view is
     /// not accounted by the allocator: its base's bytes stay live while the view is.
     public let base: Tensor<T>?
+    /// Whether the allocator accounts this tensor's bytes. False for views, and for the
+    /// physical copies a CPU kernel makes where PyTorch would return a view or modify
+    /// its input in place (`aliasOf` then names the tensor it stands for).
+    public let accounted: Bool
+    /// The tensor whose storage this one stands for in the memory accounting when it is a
+    /// physical copy that PyTorch would not allocate (a permuted view, an in-place output
+    /// that could not overwrite its input). Holds it alive, as a view holds its base.
+    public internal(set) var aliasOf: Tensor<T>?
 
     init(shape: [Int], dtype: DType, category: MemoryCategory, allocator: TrackingAllocator) {
         self.shape = shape
@@ -46,7 +54,8 @@ public final class Tensor<T: KernelScalar>: @unchecked Sendable {
             raw.bindMemory(to: Int32.self, capacity: n)
         }
         base = nil
-        allocator.didAllocate(bytes, category)
+        accounted = !allocator.suspended
+        if accounted { allocator.didAllocate(bytes, category) }
     }
 
     /// A view of `base`'s storage from element `offset` with a new shape (reshape,
@@ -54,6 +63,7 @@ public final class Tensor<T: KernelScalar>: @unchecked Sendable {
     init(viewing base: Tensor<T>, shape: [Int], offset: Int) {
         let root = base.base ?? base
         let start = offset + (base.base == nil ? 0 : base.viewOffset)
+        accounted = false
         self.shape = shape
         dtype = base.dtype
         var n = 1
@@ -79,7 +89,25 @@ public final class Tensor<T: KernelScalar>: @unchecked Sendable {
     deinit {
         guard base == nil else { return }
         raw.deallocate()
-        allocator.didFree(bytes, category)
+        if accounted { allocator.didFree(bytes, category) }
+    }
+
+    /// The accounted tensor whose storage this one is, in PyTorch's terms: itself, the
+    /// base of a view, or what an unaccounted copy stands for. Saved-for-backward bytes
+    /// are counted per storage root, once.
+    public var storageRoot: Tensor<T> {
+        var t = self
+        while true {
+            if let a = t.aliasOf { t = a } else if let b = t.base { t = b } else { return t }
+        }
+    }
+
+    /// Makes this (unaccounted) tensor stand for `other`'s storage.
+    func markAlias(of other: Tensor<T>) {
+        guard storageRoot !== other.storageRoot else { return }
+        aliasOf = other
+        keptForBackward = true
+        other.keptForBackward = true
     }
 
     /// The float values (floating-point dtypes only).
@@ -116,4 +144,6 @@ public enum MemoryCategory: String, Sendable, CaseIterable, Codable {
     case parameterGradient
     /// Optimizer state (none for plain SGD).
     case optimizerState
+    /// Parameter-sized temporaries of the optimizer step (torch.optim's foreach lists).
+    case optimizerTemporary
 }

@@ -31,10 +31,13 @@ public struct HardSigmoid: Operator {
 
 // Memory (docs/memory.md).
 extension HardSigmoid {
-    /// hardsigmoid_backward(grad, self) keeps the input (in place: the result aliases it,
-    /// the same storage).
+    /// hardsigmoid_backward(grad, self) keeps the input; in place, a clone of the original input.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
-        context.needsGradient(input: 0) ? [inplace ? .output(0) : .input(0)] : []
+        guard context.needsGradient(input: 0) else { return [] }
+        // In place, autograd's generated code saves `original_self = self.clone()` before
+        // overwriting (gen_variable_type.py: an in-place op whose formula reads `self`), so
+        // the result aliases the input and a copy of the input is kept.
+        return [inplace ? .extra("original input", shape: input.shape, type: .output) : .input(0)]
     }
     public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
 }

@@ -133,3 +133,18 @@ func binaryMap<T: KernelScalar>(_ out: UnsafeMutablePointer<T>, _ a: UnsafePoint
     }
     return n
 }
+
+/// Output and source of an element-wise operator whose backward reads its input (silu,
+/// hardswish, hardsigmoid). Out of place: a new output, reading the input, which is kept.
+/// In place (torch's `silu_`): autograd's generated code keeps `self.clone()` of the
+/// original input (the kept tensor, a new allocation) and the result is the input itself
+/// (`ForwardContext.inPlaceOutput`: an unaccounted copy when the input may not be
+/// overwritten). The copy is a move, no FLOPs.
+func inputReadingOutput<T: KernelScalar>(_ context: ForwardContext<T>, inplace: Bool) -> (output: Tensor<T>, source: Tensor<T>) {
+    let x = context.inputs[0]
+    guard inplace else { return (context.output(x.shape), x) }
+    guard context.needsBackward && context.inputNeedsGradient[0] else { return (context.inPlaceOutput(0), x) }
+    let clone = context.allocate(x.shape)
+    clone.values.update(from: x.values, count: x.count)
+    return (context.inPlaceOutput(0), clone)
+}

@@ -1,14 +1,14 @@
-/// Hardsigmoid: y = min(max(x + 3, 0), 6) / 6 (4 per element); keeps the input, so
-/// `inplace` runs out of place. dX = dY / 6 where -3 < x < 3, else 0: 3 per element.
+/// Hardsigmoid: y = min(max(x + 3, 0), 6) / 6 (4 per element); keeps the input;
+/// in place, the result is the input and a clone of the original input is kept
+/// (`inputReadingOutput`). dX = dY / 6 where -3 < x < 3, else 0: 3 per element.
 extension HardSigmoid: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(x.shape)
+        let (y, x) = inputReadingOutput(context, inplace: inplace)
         let n = unaryMap(y.values, x.values, x.count) { v in min(max(v + 3, 0), 6) / 6 }
         context.count(WorkTally(flops: 4 * n))
-        return ForwardResult([y], saved: context.needsBackward ? SavedState([x]) : .none)
+        return ForwardResult([y], saved: context.needsBackward && context.inputNeedsGradient[0] ? SavedState([x]) : .none)
     }
 
     @_specialize(where T == Float)

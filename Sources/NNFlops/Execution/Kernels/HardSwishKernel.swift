@@ -1,15 +1,15 @@
-/// Hardswish: y = x * min(max(x + 3, 0), 6) / 6 (5 per element); keeps the input, so
-/// `inplace` runs out of place. dX = dY * (x / 3 + 0.5) inside [-3, 3], dY above,
+/// Hardswish: y = x * min(max(x + 3, 0), 6) / 6 (5 per element); keeps the input;
+/// in place, the result is the input and a clone of the original input is kept
+/// (`inputReadingOutput`). dX = dY * (x / 3 + 0.5) inside [-3, 3], dY above,
 /// 0 below, computed for every element then selected: 5 per element.
 extension HardSwish: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(x.shape)
+        let (y, x) = inputReadingOutput(context, inplace: inplace)
         let n = unaryMap(y.values, x.values, x.count) { v in v * min(max(v + 3, 0), 6) / 6 }
         context.count(WorkTally(flops: 5 * n))
-        return ForwardResult([y], saved: context.needsBackward ? SavedState([x]) : .none)
+        return ForwardResult([y], saved: context.needsBackward && context.inputNeedsGradient[0] ? SavedState([x]) : .none)
     }
 
     @_specialize(where T == Float)

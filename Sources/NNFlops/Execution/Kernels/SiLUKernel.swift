@@ -1,15 +1,15 @@
-/// SiLU: y = x / (1 + exp(-x)) (4 per element); keeps the input, so `inplace` runs out
-/// of place (the original x is needed). dX = dY * s * (1 + x * (1 - s)) with
+/// SiLU: y = x / (1 + exp(-x)) (4 per element); keeps the input;
+/// in place, the result is the input and a clone of the original input is kept
+/// (`inputReadingOutput`). dX = dY * s * (1 + x * (1 - s)) with
 /// s = 1 / (1 + exp(-x)): 9 per element.
 extension SiLU: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(x.shape)
+        let (y, x) = inputReadingOutput(context, inplace: inplace)
         let n = unaryMap(y.values, x.values, x.count) { v in v / (1 + T.exp(-v)) }
         context.count(WorkTally(flops: 4 * n))
-        return ForwardResult([y], saved: context.needsBackward ? SavedState([x]) : .none)
+        return ForwardResult([y], saved: context.needsBackward && context.inputNeedsGradient[0] ? SavedState([x]) : .none)
     }
 
     @_specialize(where T == Float)
