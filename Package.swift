@@ -1,6 +1,23 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Release builds of the library compile the executor's kernels for the CPU that builds
+// them (`-target-cpu native`: AVX2/AVX-512 and FMA on x86-64), so the GEMM micro-kernel's
+// `addingProduct` becomes vfmadd instead of a library call. Such a binary runs on the
+// build machine (and CPUs with the same features) only; set NNFLOPS_PORTABLE=1 to build
+// for the architecture's baseline instead. Debug builds and tests are unaffected.
+let nativeKernels: [SwiftSetting] = {
+    if Context.environment["NNFLOPS_PORTABLE"] == "1" { return [] }
+    #if arch(x86_64) || arch(arm64)
+    return [
+        .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
+        .define("NNFLOPS_NATIVE_KERNELS", .when(configuration: .release)),
+    ]
+    #else
+    return []
+    #endif
+}()
+
 let package = Package(
     name: "nnflops",
     products: [
@@ -14,6 +31,7 @@ let package = Package(
         // The analytic library: no package dependencies (design.md §2).
         .target(
             name: "NNFlops",
+            swiftSettings: nativeKernels,
             plugins: ["EmbedZoo"]
         ),
         // The CLI: argument parsing and exit codes only.

@@ -21,6 +21,17 @@ enum GEMM {
         cColumnStride: Int = 1, parallel: Bool = true
     ) -> WorkTally {
         guard m > 0, n > 0 else { return WorkTally() }
+        #if NNFLOPS_NATIVE_KERNELS
+        // Release builds for the host CPU: float32 through the packed FMA micro-kernel
+        // (GEMMPacked.swift). Fewer than 4 rows stream B once through the loop below.
+        if T.self == Float.self, k > 0, m >= 4 {
+            return PackedGEMM.multiply(m: m, n: n, k: k,
+                                       a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda, transposeA: transposeA,
+                                       b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb, transposeB: transposeB,
+                                       c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc, accumulate: accumulate,
+                                       cs: cColumnStride, parallel: parallel)
+        }
+        #endif
         if !accumulate {
             for i in 0..<m {
                 if cColumnStride == 1 { (c + i * ldc).update(repeating: 0, count: n) } else { for j in 0..<n { c[i * ldc + j * cColumnStride] = 0 } }
