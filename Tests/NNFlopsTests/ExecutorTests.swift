@@ -44,6 +44,8 @@ struct KernelCase: Sendable, CustomTestStringConvertible {
         KernelCase("relu6", "[2, 7]", "y = linear(x, 9) * 5\ny = relu6(y, inplace = true)\noutput linear(y, 2)"),
         KernelCase("gelu", "[3, 5]", "y = linear(x, 7)\noutput gelu(y)"),
         KernelCase("gelu", "[3, 5]", "y = linear(x, 7)\noutput gelu(y, approximate = \"tanh\")"),
+        KernelCase("gelu", "[3, 5]", "y = linear(x, 7)\noutput gelu(y, approximate = \"tanh\", impl = \"composite\")"),
+        KernelCase("gelu", "[3, 5]", "y = linear(x, 7)\noutput gelu(y, impl = \"composite\")"),
         KernelCase("silu", "[3, 5]", "y = linear(x, 7)\noutput silu(y)"),
         KernelCase("sigmoid", "[3, 5]", "y = linear(x, 7)\noutput sigmoid(y)"),
         KernelCase("tanh", "[3, 5]", "y = linear(x, 7)\noutput tanh(y)"),

@@ -1,6 +1,8 @@
 /// Adaptive average pooling: output i of o along an axis of size H averages input rows
 /// [floor(i H / o), ceil((i + 1) H / o)): bin-size adds from zero and one divide per
-/// output. Backward: one divide per output, one add per bin position. Saves nothing.
+/// output. Backward: one divide per output, one add per bin position. Keeps its input, as
+/// torch's _adaptive_avg_pool2d does (derivatives.yaml: _adaptive_avg_pool2d_backward(grad,
+/// self)), though only its shape is read; an output of 1x1 runs as a mean and keeps nothing.
 extension AdaptiveAvgPool: ExecutableOperator {
     @inline(__always)
     static func bin(_ i: Int, _ length: Int, _ bins: Int) -> (Int, Int) {
@@ -38,7 +40,7 @@ extension AdaptiveAvgPool: ExecutableOperator {
             total.add(tally)
         }
         context.count(total.value)
-        return ForwardResult([y])
+        return ForwardResult([y], saved: context.needsBackward && context.inputNeedsGradient[0] && size != [1, 1] ? SavedState([x]) : .none)
     }
 
     @_specialize(where T == Float)

@@ -1,7 +1,8 @@
 /// Average pooling (torch's CPU kernel): each output sums its valid taps from zero (v
 /// adds) and divides once by the divisor (the window clipped to the padded input with
 /// count_include_pad, else v). Backward: per output one divide, then one add into each
-/// valid tap of the zeroed dX. Saves nothing.
+/// valid tap of the zeroed dX. Keeps its input, as torch's avg_pool2d does
+/// (derivatives.yaml: avg_pool2d_backward(grad, self, ...)), though only its shape is read.
 extension AvgPool: ExecutableOperator {
     /// The window of output o along an axis: valid taps [start, end) and the divisor span.
     @inline(__always)
@@ -44,7 +45,8 @@ extension AvgPool: ExecutableOperator {
             total.add(tally)
         }
         context.count(total.value)
-        return ForwardResult([y])
+        let keep = context.needsBackward && context.inputNeedsGradient[0]
+        return ForwardResult([y], saved: keep ? SavedState([x]) : .none)
     }
 
     @_specialize(where T == Float)

@@ -1,12 +1,19 @@
 /// GELU, exact (erf) and tanh approximation, step by step as documented in GELU.swift:
 /// forward 5 (erf) or 9 (tanh) operations per element, input gradient 11 or 18.
-/// Keeps the input.
+/// Keeps the input. `impl = "composite"` (GELU written as separate torch ops, Hugging
+/// Face's gelu_new) keeps what the composite's autograd keeps, materialised by the same
+/// forward steps: tanh form x, tanh(inner), 0.5 * x and 1 + tanh (backward reads x and
+/// runs the reference algorithm); erf form x / sqrt 2, 0.5 * x and 1 + erf (backward
+/// reads s = x / sqrt 2: cdf = 0.5 * (1 + erf(s)) (3), pdf = exp(s * s * -1) / sqrt(2 pi)
+/// (4), x = s * sqrt 2 (1), dX = dY * (cdf + x * pdf) (3): the same 11).
 extension GELU: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let x = context.inputs[0]
         let y = context.output(x.shape)
+        let keep = context.needsBackward && context.inputNeedsGradient[0]
+        if composite && keep { return compositeForward(context, x: x, y: y) }
         let n: Int
         if tanhApproximation {
             let k = T(0.7978845608028654), c = T(0.044715)
@@ -32,7 +39,16 @@ extension GELU: ExecutableOperator {
         let dy = context.outputGradients[0], x = context.saved.tensors[0]
         let dx = context.inputGradient(dy.shape)
         let n: Int
-        if tanhApproximation {
+        if composite && !tanhApproximation {
+            let sqrt2 = T(1.4142135623730951), s = T(0.3989422804014327)
+            n = binaryMap(dx.values, dy.values, x.values, dy.count) { g, u in
+                let cdf = T(0.5) * (1 + T.erf(u))      // 3
+                let pdf = T.exp(u * u * -1) * s        // 4
+                let v = u * sqrt2                      // 1
+                return g * (cdf + v * pdf)             // 3
+            }
+            context.count(WorkTally(flops: 11 * n), .inputGradient)
+        } else if tanhApproximation {
             let k = T(0.7978845608028654), c = T(0.044715), c3 = T(3 * 0.044715)
             n = binaryMap(dx.values, dy.values, x.values, dy.count) { g, v in
                 let x2 = v * v                        // 1
@@ -58,5 +74,37 @@ extension GELU: ExecutableOperator {
             context.count(WorkTally(flops: 11 * n), .inputGradient)
         }
         return BackwardResult(inputs: [dx])
+    }
+
+    /// The composite's forward: the same steps, each intermediate the composite keeps
+    /// written to its own tensor.
+    private func compositeForward<T: KernelScalar>(_ context: ForwardContext<T>, x: Tensor<T>, y: Tensor<T>) -> ForwardResult<T> {
+        let n = x.count, xs = x.values, ys = y.values
+        let half = context.allocate(x.shape), other = context.allocate(x.shape)
+        let hs = half.values, os = other.values
+        if tanhApproximation {
+            let t = context.allocate(x.shape), ts = t.values
+            let k = T(0.7978845608028654), c = T(0.044715)
+            for i in 0..<n {
+                let v = xs[i]
+                let inner = k * (v + c * (v * v * v))  // 5
+                ts[i] = T.tanh(inner)                  // 1
+                os[i] = 1 + ts[i]                      // 1
+                hs[i] = T(0.5) * v                     // 1
+                ys[i] = hs[i] * os[i]                  // 1
+            }
+            context.count(WorkTally(flops: 9 * n))
+            return ForwardResult([y], saved: SavedState([x, t, half, other]))
+        }
+        let u = context.allocate(x.shape), us = u.values, r = T(0.7071067811865476)
+        for i in 0..<n {
+            let v = xs[i]
+            us[i] = v * r                              // 1
+            os[i] = 1 + T.erf(us[i])                   // 2
+            hs[i] = v * T(0.5)                         // 1
+            ys[i] = hs[i] * os[i]                      // 1
+        }
+        context.count(WorkTally(flops: 5 * n))
+        return ForwardResult([y], saved: SavedState([u, half, other]))
     }
 }
