@@ -18,9 +18,12 @@ enum GEMM {
         a: UnsafePointer<T>, lda: Int, transposeA: Bool,
         b: UnsafePointer<T>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
-        cColumnStride: Int = 1, parallel: Bool = true
+        cColumnStride: Int = 1, cRowWidth: Int = 0, cSegmentStride: Int = 0, parallel: Bool = true
     ) -> WorkTally {
         guard m > 0, n > 0 else { return WorkTally() }
+        // Segmented output columns (the direct scatter over whole images): column
+        // j of C lives at (j / cRowWidth) * cSegmentStride + (j % cRowWidth) * cColumnStride.
+        let width = cRowWidth > 0 && cRowWidth < n ? cRowWidth : n
         #if NNFLOPS_NATIVE_KERNELS
         // Release builds for the host CPU: float32 through the packed FMA micro-kernel
         // (GEMMPacked.swift). Fewer than 4 rows stream B once through the loop below.
@@ -29,9 +32,23 @@ enum GEMM {
                                        a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda, transposeA: transposeA,
                                        b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb, transposeB: transposeB,
                                        c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc, accumulate: accumulate,
-                                       cs: cColumnStride, parallel: parallel)
+                                       cs: cColumnStride, width: width, segment: cSegmentStride, parallel: parallel)
         }
         #endif
+        if width < n {
+            // Portable / float64 path: one GEMM per segment of `width` columns.
+            var tally = WorkTally()
+            var j0 = 0
+            while j0 < n {
+                let w = min(width, n - j0)
+                tally += multiply(m: m, n: w, k: k, a: a, lda: lda, transposeA: transposeA,
+                                  b: transposeB ? b + j0 * ldb : b + j0, ldb: ldb, transposeB: transposeB,
+                                  c: c + (j0 / width) * cSegmentStride, ldc: ldc, accumulate: accumulate,
+                                  cColumnStride: cColumnStride, parallel: parallel)
+                j0 += w
+            }
+            return tally
+        }
         if !accumulate {
             for i in 0..<m {
                 if cColumnStride == 1 { (c + i * ldc).update(repeating: 0, count: n) } else { for j in 0..<n { c[i * ldc + j * cColumnStride] = 0 } }

@@ -73,13 +73,13 @@ enum PackedGEMM {
         st(c70, c + 7 * ldc + 0); st(c71, c + 7 * ldc + 16)
     }
 
-    /// C[M x N] = (accumulate ? C : 0) + op(A) * op(B); see `GEMM.multiply`. Columns of C
-    /// are `cs` apart. Returns the executed MACs (M * N * K).
+    /// C[M x N] = (accumulate ? C : 0) + op(A) * op(B); see `GEMM.multiply`. Column j of C
+    /// is at (j / width) * segment + (j % width) * cs. Returns the executed MACs (M * N * K).
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                          b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-                         cs: Int, parallel: Bool) -> WorkTally {
+                         cs: Int, width: Int, segment: Int, parallel: Bool) -> WorkTally {
         let mBlocks = (m + mcBlock - 1) / mcBlock
         // Narrow the column blocks when there are too few items for both cores.
         var nc = ncBlock
@@ -116,16 +116,30 @@ enum PackedGEMM {
                         while ir < mc {
                             let rows = min(mr, mc - ir)
                             let aPanel = aPack + (ir / mr) * mr * kc
-                            let cTile = pc.pointer + (i0 + ir) * ldc + (j0 + jr) * cs
-                            if rows == mr && cols == nr && cs == 1 {
-                                micro(kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, load: load)
+                            let jt = j0 + jr, inRow = jt % width
+                            let cRows = pc.pointer + (i0 + ir) * ldc
+                            if rows == mr && cols == nr && cs == 1 && inRow + nr <= width {
+                                micro(kc: kc, a: aPanel, b: bPanel, c: cRows + (jt / width) * segment + inRow, ldc: ldc, load: load)
                             } else {
+                                // Edge, strided or segment-crossing tile: through the scratch tile.
                                 if load {
                                     tile.update(repeating: 0, count: mr * nr)
-                                    for r in 0..<rows { for j in 0..<cols { tile[r * nr + j] = cTile[r * ldc + j * cs] } }
+                                    for r in 0..<rows {
+                                        var seg = jt / width, col = inRow
+                                        for j in 0..<cols {
+                                            tile[r * nr + j] = cRows[r * ldc + seg * segment + col * cs]
+                                            col += 1; if col == width { col = 0; seg += 1 }
+                                        }
+                                    }
                                 }
                                 micro(kc: kc, a: aPanel, b: bPanel, c: tile, ldc: nr, load: load)
-                                for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j * cs] = tile[r * nr + j] } }
+                                for r in 0..<rows {
+                                    var seg = jt / width, col = inRow
+                                    for j in 0..<cols {
+                                        cRows[r * ldc + seg * segment + col * cs] = tile[r * nr + j]
+                                        col += 1; if col == width { col = 0; seg += 1 }
+                                    }
+                                }
                             }
                             tally.mac(rows * cols * kc)
                             ir += mr

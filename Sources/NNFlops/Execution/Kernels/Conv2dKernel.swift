@@ -119,25 +119,32 @@ extension Conv2d: ExecutableOperator {
             // Taps packed per group: taps[g][a*kw + b][c][co] = W[g*og + co, c, a, b].
             let tapCount = kh * kw
             var taps = [T](repeating: 0, count: groups * tapCount * gm.cg * gm.og)
-            for group in 0..<groups {
-                for co in 0..<gm.og {
-                    for c in 0..<gm.cg {
-                        for t in 0..<tapCount {
-                            taps[((group * tapCount + t) * gm.cg + c) * gm.og + co] = weight.values[((group * gm.og + co) * gm.cg + c) * tapCount + t]
+            taps.withUnsafeMutableBufferPointer { buffer in
+                let out = buffer.baseAddress!, w = weight.values
+                for group in 0..<groups {
+                    for co in 0..<gm.og {
+                        var source = w + (group * gm.og + co) * gm.cg * tapCount
+                        for c in 0..<gm.cg {
+                            let target = out + (group * tapCount * gm.cg + c) * gm.og + co
+                            for t in 0..<tapCount { target[t &* gm.cg &* gm.og] = source[t] }
+                            source += tapCount
                         }
                     }
                 }
             }
             let hp = gm.h + 2 * padding[0], wp = gm.w + 2 * padding[1]
             var padded = [T](repeating: 0, count: gm.n * gm.c * hp * wp)
-            let block = 8
+            // Items: (sample, group, block of input channels); with few items each runs a
+            // parallel GEMM per tap, otherwise items run in parallel with serial GEMMs.
+            let fewItems = gm.n * groups < 2 * executorThreads
+            let block = fewItems ? gm.cg : min(gm.cg, 64)
             let blocks = (gm.cg + block - 1) / block
             let total = TallyBox()
             taps.withUnsafeBufferPointer { tapBuffer in
                 padded.withUnsafeMutableBufferPointer { paddedBuffer in
                     let pt = SendablePointer(UnsafeMutablePointer(mutating: tapBuffer.baseAddress!))
                     let pp = SendablePointer(paddedBuffer.baseAddress!)
-                    parallelFor(gm.n * groups * blocks, cost: gm.og * gm.area * block * tapCount) { range in
+                    let run: (Range<Int>) -> Void = { range in
                         var tally = WorkTally()
                         for item in range {
                             let s = item / (groups * blocks), group = (item / blocks) % groups, b = item % blocks
@@ -145,19 +152,22 @@ extension Conv2d: ExecutableOperator {
                             tally += Conv.scatter(taps: pt.pointer + group * tapCount * gm.cg * gm.og, rows: rows, outChannels: gm.cg, depth: gm.og,
                                                   src: pdy.pointer + (s * outChannels + group * gm.og) * gm.area, sourceHeight: gm.oh, sourceWidth: gm.ow,
                                                   kernel: kernel, stride: stride, dilation: dilation,
-                                                  dst: pp.pointer + (s * gm.c + group * gm.cg) * hp * wp, dstHeight: hp, dstWidth: wp)
+                                                  dst: pp.pointer + (s * gm.c + group * gm.cg) * hp * wp, dstHeight: hp, dstWidth: wp,
+                                                  parallel: fewItems)
                         }
                         total.add(tally)
                     }
+                    if fewItems { run(0..<(gm.n * groups * blocks)) } else { parallelFor(gm.n * groups * blocks, cost: gm.og * gm.area * block * tapCount, run) }
                 }
             }
             context.count(total.value, .inputGradient)
             let g = context.inputGradient(input.shape)
-            for plane in 0..<(gm.n * gm.c) {
-                for r in 0..<gm.h {
-                    let source = plane * hp * wp + (r + padding[0]) * wp + padding[1]
-                    let out = g.values + (plane * gm.h + r) * gm.w
-                    for j in 0..<gm.w { out[j] = padded[source + j] }
+            padded.withUnsafeBufferPointer { buffer in
+                let p = buffer.baseAddress!
+                for plane in 0..<(gm.n * gm.c) {
+                    for r in 0..<gm.h {
+                        (g.values + (plane * gm.h + r) * gm.w).update(from: p + plane * hp * wp + (r + padding[0]) * wp + padding[1], count: gm.w)
+                    }
                 }
             }
             dx = g

@@ -5,8 +5,8 @@
 ///   so the GEMM over them executes every tap, as the reference algorithm counts.
 /// - `scatter`: the direct scatter of `conv_transpose2d` (and of conv2d's input
 ///   gradient): dst[c, i*s + a*d, j*s + b*d] += sum_k A_tap[c, k] * src[k, i, j] for
-///   every tap (a, b) and source position (i, j), run as one small GEMM per (tap, row)
-///   that accumulates straight into the padded destination: every executed MAC is one
+///   every tap (a, b) and source position (i, j), run as one GEMM per tap over all
+///   source positions that accumulates straight into the padded destination: every executed MAC is one
 ///   term of the sum, with no separate col2im adds.
 enum Conv {
     /// cols[(c * kh + a) * kw + b, i * ow + j] = src[c, i*s + a*d - p, j*s + b*d - p] (0 outside).
@@ -52,18 +52,20 @@ enum Conv {
     static func scatter<T: KernelScalar>(taps: UnsafePointer<T>, rows: Range<Int>, outChannels: Int, depth: Int,
                                          src: UnsafePointer<T>, sourceHeight sh: Int, sourceWidth sw: Int,
                                          kernel: [Int], stride: [Int], dilation: [Int],
-                                         dst: UnsafeMutablePointer<T>, dstHeight dh: Int, dstWidth dw: Int) -> WorkTally {
+                                         dst: UnsafeMutablePointer<T>, dstHeight dh: Int, dstWidth dw: Int,
+                                         parallel: Bool = false) -> WorkTally {
         var tally = WorkTally()
         let (kh, kw) = (kernel[0], kernel[1])
         for a in 0..<kh {
             for b in 0..<kw {
+                // One GEMM per tap over every source position: column (i, j) of the
+                // product lands at dst[., i*s + a*d, j*s + b*d] (segments of sw columns).
                 let tap = taps + (a * kw + b) * outChannels * depth + rows.lowerBound * depth
-                for i in 0..<sh {
-                    let target = dst + rows.lowerBound * dh * dw + (i * stride[0] + a * dilation[0]) * dw + b * dilation[1]
-                    tally += GEMM.multiply(m: rows.count, n: sw, k: depth, a: tap, lda: depth, transposeA: false,
-                                           b: src + i * sw, ldb: sh * sw, transposeB: false,
-                                           c: target, ldc: dh * dw, accumulate: true, cColumnStride: stride[1], parallel: false)
-                }
+                let target = dst + rows.lowerBound * dh * dw + a * dilation[0] * dw + b * dilation[1]
+                tally += GEMM.multiply(m: rows.count, n: sh * sw, k: depth, a: tap, lda: depth, transposeA: false,
+                                       b: src, ldb: sh * sw, transposeB: false,
+                                       c: target, ldc: dh * dw, accumulate: true, cColumnStride: stride[1],
+                                       cRowWidth: sw, cSegmentStride: stride[0] * dw, parallel: parallel)
             }
         }
         return tally
