@@ -121,13 +121,16 @@ extension Conv2d: ExecutableOperator {
             var taps = [T](repeating: 0, count: groups * tapCount * gm.cg * gm.og)
             taps.withUnsafeMutableBufferPointer { buffer in
                 let out = buffer.baseAddress!, w = weight.values
+                // Blocks of 16 output channels, so every written cache line is filled at once.
                 for group in 0..<groups {
-                    for co in 0..<gm.og {
-                        var source = w + (group * gm.og + co) * gm.cg * tapCount
+                    for co0 in Swift.stride(from: 0, to: gm.og, by: 16) {
+                        let coEnd = min(gm.og, co0 + 16)
                         for c in 0..<gm.cg {
-                            let target = out + (group * tapCount * gm.cg + c) * gm.og + co
-                            for t in 0..<tapCount { target[t &* gm.cg &* gm.og] = source[t] }
-                            source += tapCount
+                            for t in 0..<tapCount {
+                                let target = out + ((group * tapCount + t) * gm.cg + c) * gm.og
+                                let source = w + ((group * gm.og) * gm.cg + c) * tapCount + t
+                                for co in co0..<coEnd { target[co] = source[co &* gm.cg &* tapCount] }
+                            }
                         }
                     }
                 }
