@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Release-mode benchmark of the reference executor (docs/executor.md "Speed").
 # Usage: scripts/bench-executor.sh [model] [extra validate args...]
-#   NATIVE=1 scripts/bench-executor.sh resnet50   # build for this CPU (AVX2/AVX-512 + FMA)
+#   scripts/bench-executor.sh resnet50              # the release build users run: -target-cpu native (Package.swift)
+#   PORTABLE=1 scripts/bench-executor.sh resnet50   # NNFLOPS_PORTABLE=1: baseline ISA, no FMA, old GEMM loop
+#   RUNS=3 scripts/bench-executor.sh resnet50       # repeat (the machine is shared: quote the best run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="${1:-resnet50}"; shift || true
-if [[ "${NATIVE:-0}" == 1 ]]; then
-    scratch=.build-exec-native; flags=(-Xswiftc -target-cpu -Xswiftc native)
+if [[ "${PORTABLE:-0}" == 1 ]]; then
+    export NNFLOPS_PORTABLE=1; scratch=.build-exec-portable
 else
-    scratch=.build-exec-release; flags=()
+    scratch=.build-exec-release
 fi
-swift build -c release --scratch-path "$scratch" "${flags[@]}" >/dev/null
+swift build -c release --scratch-path "$scratch" >/dev/null
 bin="$scratch/release/nnflops"
-/usr/bin/time -f "wall %e s, max RSS %M KiB" "$bin" validate "$model" --batch 1 --peak --mismatches-only "$@"
+for _ in $(seq "${RUNS:-1}"); do
+    /usr/bin/time -f "wall %e s, max RSS %M KiB" "$bin" validate "$model" --batch 1 --peak --mismatches-only "$@"
+done
