@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release-mode benchmark of the reference executor (docs/executor.md "Speed").
+# Release-mode benchmark of the reference executor (README, "The reference executor" "Speed").
 # Usage: scripts/bench-executor.sh [model] [extra validate args...]
 #   scripts/bench-executor.sh resnet50              # the release build users run: -target-cpu native (Package.swift)
 #   PORTABLE=1 scripts/bench-executor.sh resnet50   # NNFLOPS_PORTABLE=1: baseline ISA, no FMA, old GEMM loop

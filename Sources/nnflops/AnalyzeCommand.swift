@@ -34,7 +34,7 @@ struct SpecOptions: ParsableArguments {
     var countOptions: CountOptions { CountOptions(attention: attention) }
 }
 
-/// Run-configuration options (docs/memory.md): how the model is trained or run. Shared by
+/// Run-configuration options (README, "Training and inference memory"): how the model is trained or run. Shared by
 /// analyze, fit and check.
 struct RunOptions: ParsableArguments {
     @Option(help: "Optimizer: its step FLOPs and state (default adam).")

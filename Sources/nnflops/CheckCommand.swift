@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NNFlops
 
-/// `nnflops check`: CI budgets (docs/memory.md). Exit 0 within every budget, 1 when any
+/// `nnflops check`: CI budgets (README, "Training and inference memory"). Exit 0 within every budget, 1 when any
 /// is exceeded, 2 on a usage error or a bad spec.
 struct CheckCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }

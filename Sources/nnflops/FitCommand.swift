@@ -3,7 +3,7 @@ import Foundation
 import NNFlops
 
 /// `nnflops fit`: the largest batch whose peak training memory fits a GPU or a memory
-/// size, per precision policy and checkpointing policy (docs/memory.md).
+/// size, per precision policy and checkpointing policy (README, "Training and inference memory").
 struct FitCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
 

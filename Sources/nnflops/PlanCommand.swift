@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NNFlops
 
-/// `nnflops plan`: compute-optimal model and data size (design.md §7, docs/planning.md).
+/// `nnflops plan`: compute-optimal model and data size (design.md §7, README, "Planning").
 struct PlanCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case table, json

@@ -5,7 +5,7 @@ import NNFlops
 /// Where user hardware files come in (`--hardware my-gpu.json`, repeatable).
 struct HardwareOptions: ParsableArguments {
     @Option(name: .customLong("hardware"),
-            help: ArgumentHelp("A JSON file describing your own GPU (format: docs/roofline.md); repeatable. Its id becomes a --gpu choice.", valueName: "file.json"))
+            help: ArgumentHelp("A JSON file describing your own GPU (format: README, section Roofline, \"Your own hardware\"); repeatable. Its id becomes a --gpu choice.", valueName: "file.json"))
     var hardwareFiles: [String] = []
 
     func profiles() throws -> [GPUProfile] {

@@ -4,7 +4,7 @@ import NNFlops
 
 /// `nnflops validate`: runs the reference executor (seeded init, forward, loss, backward,
 /// optimizer step) and compares executed with analytic FLOPs per layer and phase, saved
-/// bytes per layer and the peak memory (fp32; the memory model of docs/memory.md).
+/// bytes per layer and the peak memory (fp32; the memory model of README, "Training and inference memory").
 /// Exit 0 when everything agrees, 1 on any mismatch, 2 on bad input.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import NNFlops
 
-/// The executor's memory against the memory model (docs/executor.md, "Memory"): per node
+/// The executor's memory against the memory model (README, "The reference executor", "Memory"): per node
 /// the bytes kept for backward and the peak, exactly; checkpointing executed; every
 /// optimizer's step FLOPs, state and temporaries; one update of each optimizer by hand.
 @Suite struct ExecutorMemoryTests {

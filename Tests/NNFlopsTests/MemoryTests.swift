@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import NNFlops
 
-/// The memory model (docs/memory.md) on graphs small enough to work out by hand: every
+/// The memory model (README, "Training and inference memory") on graphs small enough to work out by hand: every
 /// rule of design §5, each optimizer and precision policy, checkpointing against the
 /// closed form, inference, batchnorm folding, budgets and their exit codes.
 @Suite("Memory model")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import NNFlops
 
-/// Chinchilla planning (`nnflops plan`, design.md §7, docs/planning.md).
+/// Chinchilla planning (`nnflops plan`, design.md §7, README, "Planning").
 @Suite struct PlanningTests {
     static func close(_ a: Double, _ b: Double, _ tolerance: Double) -> Bool {
         abs(a - b) <= tolerance * abs(b)

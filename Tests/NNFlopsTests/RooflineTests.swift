@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import NNFlops
 
-/// Roofline model (design §6, docs/roofline.md): the seeds' §19 worked examples, bounds
+/// Roofline model (design §6, README, "Roofline"): the seeds' §19 worked examples, bounds
 /// held below measured times, byte accounting by hand, user hardware files, training runs.
 @Suite struct RooflineTests {
     func graph(_ source: String, file: String = "t.spec") throws -> Graph {

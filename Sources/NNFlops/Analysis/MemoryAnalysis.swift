@@ -1,4 +1,4 @@
-/// Training and inference memory (design §5, docs/memory.md): a pure function of a graph
+/// Training and inference memory (design §5, README, "Training and inference memory"): a pure function of a graph
 /// and a run configuration. It never switches on operator kind: every operator declares
 /// what it keeps for backward (`savedTensors`), which outputs alias an input
 /// (`alias(ofOutput:)`) and how autocast treats it (`autocast`), and this file replays

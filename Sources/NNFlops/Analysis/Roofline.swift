@@ -1,6 +1,6 @@
 import Foundation
 
-// The roofline model (design.md §6, docs/roofline.md): for every operator and phase,
+// The roofline model (design.md §6, README, "Roofline"): for every operator and phase,
 // FLOPs, minimum bytes moved, arithmetic intensity, bound and a lower bound on its time,
 // and the sum of those as a lower bound on the step time.
 

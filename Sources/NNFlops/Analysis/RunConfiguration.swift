@@ -1,7 +1,7 @@
 /// How a model is trained or run: the closed sets (optimizer, precision policy,
 /// checkpointing policy, stored weight precision) and the knobs that go with them.
 /// Memory and step-FLOP analyses are pure functions of a graph and one of these
-/// (design §5, docs/memory.md).
+/// (design §5, README, "Training and inference memory").
 
 /// An optimizer: its step FLOPs per parameter (design §4), the fp32 state tensors it
 /// keeps per parameter (design §5) and the parameter-sized temporaries its PyTorch

@@ -1,6 +1,6 @@
 import Foundation
 
-/// User-defined hardware (`--hardware my-gpu.json`, docs/roofline.md "Your own hardware").
+/// User-defined hardware (`--hardware my-gpu.json`, README, "Roofline" "Your own hardware").
 ///
 /// The file is one JSON object; figures are in the units datasheets print them in
 /// (TFLOP/s, TOPS, GB, GB/s with 1 GB = 10^9 bytes) and are DENSE figures: halve a
@@ -45,7 +45,7 @@ extension GPUProfile {
     /// Parses the JSON text of a user hardware file (`file` names it in errors).
     public static func parse(hardwareJSON data: Data, file: String) throws -> GPUProfile {
         func fail(_ message: String, _ notes: [String] = []) -> NNFlopsError {
-            NNFlopsError("\(file): \(message)", notes: notes + ["note: the hardware file format is described in docs/roofline.md (\"Your own hardware\")"])
+            NNFlopsError("\(file): \(message)", notes: notes + ["note: the hardware file format is described in the README (Roofline, \"Your own hardware\")"])
         }
         let object: Any
         do {

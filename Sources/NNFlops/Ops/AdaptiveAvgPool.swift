@@ -49,7 +49,7 @@ public struct AdaptiveAvgPool: Operator {
     public var detail: String { size[0] == size[1] ? "\(size[0])x\(size[0])" : "\(size[0])x\(size[1])" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension AdaptiveAvgPool {
     /// torch's adaptive_avg_pool2d to 1x1 is `mean` (keeps only sizes); other sizes keep
     /// the input for `_adaptive_avg_pool2d_backward`.

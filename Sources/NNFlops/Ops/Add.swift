@@ -30,7 +30,7 @@ public struct Add: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Add {
     /// The gradient of a sum is the identity: add keeps nothing (errata item 5).
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }

@@ -200,7 +200,7 @@ public struct Attention: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Attention {
     /// Fused (torch's _scaled_dot_product_efficient/flash_attention): keeps q, k, v, the
     /// output and the fp32 row log-sum-exp [B, heads, nq]; dropout is regenerated from

@@ -52,7 +52,7 @@ public struct AvgPool: Operator {
     public var detail: String { poolDetail(axes) + (countIncludePad ? "" : " exclude-pad") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension AvgPool {
     /// avg_pool2d_backward(grad, self, ...) keeps the input.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -45,7 +45,7 @@ public struct BCELoss: Operator {
     public var detail: String { logits ? "logits" : "probabilities" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension BCELoss {
     /// binary_cross_entropy(_with_logits) keeps input and target; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -96,7 +96,7 @@ public struct BatchNorm: Operator {
     public var detail: String { affine ? "" : "no-affine" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension BatchNorm {
     /// native/cudnn batch_norm keeps the input and the per-channel save_mean and
     /// save_invstd, fp32 even for half inputs. The output is not kept.

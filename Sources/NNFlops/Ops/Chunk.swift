@@ -39,7 +39,7 @@ public struct Chunk: Operator {
     public var detail: String { "\(sizes.count) on dim \(axis)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Chunk {
     /// The pieces are views of the input; nothing is kept.
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }

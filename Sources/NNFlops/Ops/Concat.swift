@@ -44,7 +44,7 @@ public struct Concat: Operator {
     public var detail: String { "\(inputs.count) on dim \(axis)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Concat {
     /// cat keeps only sizes.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }

@@ -92,7 +92,7 @@ public struct Conv2d: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Conv2d {
     /// convolution keeps the input (for the weight gradient) and the weight (for the
     /// input gradient); under autocast both are the half copies.
@@ -107,7 +107,7 @@ extension Conv2d {
     }
 }
 
-// Roofline traffic (docs/roofline.md).
+// Roofline traffic (README, "Roofline").
 extension Conv2d {
     /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
     public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {

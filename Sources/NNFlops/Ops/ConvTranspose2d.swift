@@ -108,7 +108,7 @@ public struct ConvTranspose2d: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension ConvTranspose2d {
     /// As conv2d: input for the weight gradient, weight for the input gradient.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
@@ -122,7 +122,7 @@ extension ConvTranspose2d {
     }
 }
 
-// Roofline traffic (docs/roofline.md).
+// Roofline traffic (README, "Roofline").
 extension ConvTranspose2d {
     /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
     public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {

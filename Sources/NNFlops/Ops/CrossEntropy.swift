@@ -94,7 +94,7 @@ public struct CrossEntropy: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension CrossEntropy {
     /// cross_entropy = log_softmax (keeps its result, fp32 under autocast) + nll_loss
     /// (keeps the target; the log-probabilities are the same tensor).

@@ -38,7 +38,7 @@ public struct Div: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Div {
     /// div.Tensor keeps `other` for the input's gradient and both for other's; dividing
     /// by a number keeps nothing.

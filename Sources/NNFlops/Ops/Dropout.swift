@@ -36,7 +36,7 @@ public struct Dropout: Operator {
     public var detail: String { ["p=\(p)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Dropout {
     /// native_dropout keeps its 1-byte bool mask. In place (F.dropout(inplace=True))
     /// torch multiplies by a noise tensor of the input's type and keeps that; p = 0

@@ -41,7 +41,7 @@ public struct Embedding: Operator {
     public var detail: String { "\(num)x\(dim)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Embedding {
     /// embedding_backward keeps the indices (only when the table is trained).
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
@@ -49,7 +49,7 @@ extension Embedding {
     }
 }
 
-// Roofline traffic (docs/roofline.md).
+// Roofline traffic (README, "Roofline").
 extension Embedding {
     /// The forward gather reads only the rows its ids select: at most min(T, num) rows.
     public func elementsRead(ofParameter index: Int) -> Count {

@@ -55,7 +55,7 @@ public struct Expand: Operator {
     public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Expand {
     /// A broadcast view; nothing kept.
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }

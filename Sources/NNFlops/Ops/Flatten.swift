@@ -30,7 +30,7 @@ public struct Flatten: Operator {
     public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Flatten {
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }

@@ -48,7 +48,7 @@ public struct FocalLoss: Operator {
     public var detail: String { "gamma \(gamma)" + (alpha >= 0 ? " alpha \(alpha)" : "") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension FocalLoss {
     /// torchvision's sigmoid_focal_loss is a composite of torch ops; the ones that keep
     /// tensors: sigmoid (p), binary_cross_entropy_with_logits (input, target),

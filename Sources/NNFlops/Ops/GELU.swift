@@ -48,7 +48,7 @@ public struct GELU: Operator {
     public var detail: String { [tanhApproximation ? "tanh" : "", composite ? "composite" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension GELU {
     /// torch's gelu keeps its input (gelu_backward(grad, self)). The composite keeps what
     /// its ops keep. tanh form: pow (x), tanh (its result), the final product (0.5 * x

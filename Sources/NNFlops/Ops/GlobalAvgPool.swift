@@ -28,7 +28,7 @@ public struct GlobalAvgPool: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension GlobalAvgPool {
     /// A mean over the spatial positions: keeps only sizes.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }

@@ -60,7 +60,7 @@ public struct GroupNorm: Operator {
     public var detail: String { "g\(groups)" + (affine ? "" : " no-affine") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension GroupNorm {
     /// native_group_norm keeps input, mean and rstd ([N, groups], fp32); fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -29,7 +29,7 @@ public struct HardSigmoid: Operator {
     public var detail: String { inplace ? "inplace" : "" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension HardSigmoid {
     /// hardsigmoid_backward(grad, self) keeps the input; in place, a clone of the original input.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

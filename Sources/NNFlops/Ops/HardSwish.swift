@@ -32,7 +32,7 @@ public struct HardSwish: Operator {
     public var detail: String { inplace ? "inplace" : "" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension HardSwish {
     /// hardswish_backward(grad, self) keeps the input; in place, a clone of the original input.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

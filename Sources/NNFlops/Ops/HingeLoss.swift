@@ -69,7 +69,7 @@ public struct HingeLoss: Operator {
     public var detail: String { multiClass ? "multi-class" : "binary" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension HingeLoss {
     /// hinge_embedding_loss / multi_margin_loss keep input and target; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -38,7 +38,7 @@ public struct HuberLoss: Operator {
     public var detail: String { "delta \(delta)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension HuberLoss {
     /// huber_loss keeps input and target; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -55,7 +55,7 @@ public struct InstanceNorm: Operator {
     public var detail: String { affine ? "affine" : "" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension InstanceNorm {
     /// instance_norm runs batch_norm on the [1, N*C, ...] view: keeps the input and
     /// fp32 save_mean / save_invstd of N*C values.

@@ -39,7 +39,7 @@ public struct KLDiv: Operator {
     public var detail: String { logTarget ? "log target" : "" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension KLDiv {
     /// kl_div keeps input and target; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -66,7 +66,7 @@ public struct LayerNorm: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension LayerNorm {
     /// native_layer_norm keeps input, mean and rstd (one fp32 value per row each);
     /// fp32 under autocast. The output is not kept.

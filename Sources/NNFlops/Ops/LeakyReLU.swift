@@ -34,7 +34,7 @@ public struct LeakyReLU: Operator {
     public var detail: String { [slope == 0.01 ? "" : "slope \(slope)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension LeakyReLU {
     /// leaky_relu_backward keeps the input (in place: the result, which aliases it).
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

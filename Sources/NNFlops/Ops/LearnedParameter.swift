@@ -28,7 +28,7 @@ public struct LearnedParameter: Operator {
     public var detail: String { shapeText(shape) }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension LearnedParameter {
     /// The output is the parameter tensor itself: no allocation, nothing kept.
     public func alias(ofOutput index: Int) -> OutputAlias? { .parameter(0) }

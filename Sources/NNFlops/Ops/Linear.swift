@@ -47,7 +47,7 @@ public struct Linear: Operator {
     public var detail: String { "\(inFeatures)->\(outFeatures)" + (hasBias ? "" : " no-bias") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Linear {
     /// addmm/mm keep the input (for the weight gradient) and the weight (for the input
     /// gradient); under autocast both are half copies. The bias is not kept.
@@ -62,7 +62,7 @@ extension Linear {
     }
 }
 
-// Roofline traffic (docs/roofline.md).
+// Roofline traffic (README, "Roofline").
 extension Linear {
     /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
     public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {

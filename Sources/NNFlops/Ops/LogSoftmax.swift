@@ -39,7 +39,7 @@ public struct LogSoftmax: Operator {
     public var detail: String { "dim \(axis)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension LogSoftmax {
     /// _log_softmax_backward_data keeps the result; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

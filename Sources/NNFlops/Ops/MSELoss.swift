@@ -28,7 +28,7 @@ public struct MSELoss: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension MSELoss {
     /// mse_loss keeps input and target; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

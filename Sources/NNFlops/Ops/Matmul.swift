@@ -57,7 +57,7 @@ public struct Matmul: Operator {
     public var detail: String { "\(m)x\(k)x\(n)" + (batch.isEmpty ? "" : " batch \(shapeText(batch))") }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Matmul {
     /// matmul keeps `other` for the input's gradient and `input` for other's.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -68,7 +68,7 @@ func poolDetail(_ axes: [PoolAxis]) -> String {
     return text
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension MaxPool {
     /// max_pool2d_with_indices keeps the input and the int64 argmax indices.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
@@ -76,7 +76,7 @@ extension MaxPool {
     }
 }
 
-// Roofline traffic (docs/roofline.md).
+// Roofline traffic (README, "Roofline").
 extension MaxPool {
     /// max_pool2d_with_indices_backward scatters dY through the indices: it reads dY and
     /// the indices, not the saved input (kept by autograd, unused by the kernel).

@@ -33,7 +33,7 @@ public struct Mean: Operator {
     public var detail: String { reduction.detail }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Mean {
     /// mean keeps only sizes.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }

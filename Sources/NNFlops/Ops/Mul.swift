@@ -35,7 +35,7 @@ public struct Mul: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Mul {
     /// mul.Tensor keeps `other` for the input's gradient and `input` for other's; a
     /// number keeps nothing.

@@ -107,7 +107,7 @@ public protocol Operator: Sendable {
     /// Short configuration text for tables, e.g. `3x3/2 p1`.
     var detail: String { get }
 
-    // Memory (docs/memory.md). Defaults in the extension below; every operator file
+    // Memory (README, "Training and inference memory"). Defaults in the extension below; every operator file
     // states its own.
     /// The tensors it keeps for backward, given which inputs need gradients and which
     /// parameters are trainable (PyTorch saves only what the needed gradients use).
@@ -122,7 +122,7 @@ public protocol Operator: Sendable {
     /// This operator with a per-output-channel affine transform folded in, or nil.
     func absorbingAffine() -> (any Operator)?
 
-    // Roofline traffic (docs/roofline.md). Defaults in the extension at the end.
+    // Roofline traffic (README, "Roofline"). Defaults in the extension at the end.
     /// The saved tensors one backward phase reads. Default: every saved tensor, in both
     /// phases; linear/conv override it (dX reads the weight, dW reads the input).
     func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor]
@@ -148,7 +148,7 @@ public struct OperatorError: Error, Sendable {
     }
 }
 
-// MARK: - Memory declarations (design §5; docs/memory.md)
+// MARK: - Memory declarations (design §5; README, "Training and inference memory")
 
 /// The element type of a tensor an operator keeps for backward that is not one of its
 /// inputs or outputs.
@@ -216,7 +216,7 @@ extension Operator {
     public func absorbingAffine() -> (any Operator)? { nil }
 }
 
-// MARK: - Roofline traffic declarations (docs/roofline.md)
+// MARK: - Roofline traffic declarations (README, "Roofline")
 
 /// The two backward phases, for `Operator.backwardReads`.
 public enum BackwardPhase: String, Sendable, Hashable, CaseIterable {

@@ -35,7 +35,7 @@ public struct Permute: Operator {
     public var detail: String { shapeText(order) }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Permute {
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }

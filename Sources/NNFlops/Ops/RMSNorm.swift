@@ -55,7 +55,7 @@ public struct RMSNorm: Operator {
     public var detail: String { affine ? "" : "no-affine" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension RMSNorm {
     /// torch's fused rms_norm keeps the input and one fp32 rstd per row; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -29,7 +29,7 @@ public struct ReLU: Operator {
     public var detail: String { inplace ? "inplace" : "" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension ReLU {
     /// threshold_backward(grad, result, 0): relu keeps its output; in place the output
     /// is the input's storage, so nothing new is kept.

@@ -30,7 +30,7 @@ public struct ReLU6: Operator {
     public var detail: String { inplace ? "inplace" : "" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension ReLU6 {
     /// hardtanh_backward keeps the input (in place: the result, which aliases it).
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -42,7 +42,7 @@ public struct Reshape: Operator {
     public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Reshape {
     /// A view (the input is contiguous in this model of execution).
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }

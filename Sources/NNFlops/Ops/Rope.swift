@@ -55,7 +55,7 @@ public struct Rope: Operator {
     public var detail: String { "h\(heads) d\(headDim)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Rope {
     /// The rotation multiplies by cos and sin tables ([n, d] each, computed once per
     /// forward) and keeps them; the rotate-half slicing keeps nothing.

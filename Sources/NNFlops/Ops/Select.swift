@@ -38,7 +38,7 @@ public struct Select: Operator {
     public var detail: String { "dim \(axis) [\(index)]" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Select {
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }

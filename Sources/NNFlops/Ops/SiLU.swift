@@ -31,7 +31,7 @@ public struct SiLU: Operator {
     public var detail: String { inplace ? "inplace" : "" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension SiLU {
     /// silu_backward(grad, self) keeps the input; in place, a clone of the original input.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -23,7 +23,7 @@ public struct Sigmoid: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Sigmoid {
     /// sigmoid_backward(grad, result) keeps the output.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -50,7 +50,7 @@ public struct Slice: Operator {
     public var detail: String { "dim \(axis) [\(start):\(end)\(step == 1 ? "" : ":\(step)")]" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Slice {
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }

@@ -33,7 +33,7 @@ public struct Softmax: Operator {
     public var detail: String { "dim \(axis)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Softmax {
     /// _softmax_backward_data keeps the result; fp32 under autocast.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -72,7 +72,7 @@ public struct Split: Operator {
     public var detail: String { "\(shapeText(sizes)) on dim \(axis)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Split {
     /// The pieces are views of the input; split_backward keeps only sizes.
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }

@@ -32,7 +32,7 @@ public struct Sub: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Sub {
     /// sub keeps nothing.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }

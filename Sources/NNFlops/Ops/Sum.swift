@@ -63,7 +63,7 @@ public struct Sum: Operator {
     public var detail: String { reduction.detail }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Sum {
     /// sum keeps only sizes; fp32 under autocast (fp32_set_opt_dtype).
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }

@@ -23,7 +23,7 @@ public struct Tanh: Operator {
     }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Tanh {
     /// tanh_backward(grad, result) keeps the output.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {

@@ -27,7 +27,7 @@ public struct Transpose: Operator {
     public var detail: String { "\(dims.0)<->\(dims.1)" }
 }
 
-// Memory (docs/memory.md).
+// Memory (README, "Training and inference memory").
 extension Transpose {
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }

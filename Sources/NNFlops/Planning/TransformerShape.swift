@@ -4,7 +4,7 @@ import Foundation
 /// GELU MLP of width 4d, input and output embeddings tied) that realises a parameter
 /// count, and its spec.
 ///
-/// Shape rule (stated in docs/planning.md):
+/// Shape rule (stated in README, "Planning"):
 /// - head dimension 128, so heads = d_model / 128 and d_model is a multiple of 128;
 /// - aspect ratio d_model / n_layers as close to 128 as the count allows: GPT-3 175B is
 ///   12288 / 96 = 128 exactly, Chinchilla 70B is 8192 / 80 = 102;

@@ -23,7 +23,7 @@ public struct AnalysisReport: Codable, Sendable {
         }
     }
 
-    /// How the model is run (docs/memory.md).
+    /// How the model is run (README, "Training and inference memory").
     public struct Run: Codable, Sendable {
         public var mode: String
         public var optimizer: String

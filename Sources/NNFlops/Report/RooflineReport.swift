@@ -1,6 +1,6 @@
 import Foundation
 
-/// The roofline report (`nnflops roofline`, schema `nnflops.roofline/1`, docs/roofline.md).
+/// The roofline report (`nnflops roofline`, schema `nnflops.roofline/1`, README, "Roofline").
 public struct RooflineReport: Sendable, Encodable {
     public var schema = "nnflops.roofline/1"
     public var model: String
