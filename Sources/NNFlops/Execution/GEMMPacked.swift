@@ -94,10 +94,10 @@ enum PackedGEMM {
         let pc = SendablePointer(c)
         let body: (Range<Int>) -> Void = { range in
             let kcMax = min(kcBlock, k)
-            let aPack = UnsafeMutablePointer<Float>.allocate(capacity: mcBlock * kcMax)
-            let bPack = UnsafeMutablePointer<Float>.allocate(capacity: kcMax * ((nc + nr - 1) / nr) * nr)
-            let tile = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
-            defer { aPack.deallocate(); bPack.deallocate(); tile.deallocate() }
+            // Packing panels and the edge tile in one reused scratch buffer (no fresh pages per call).
+            let aCount = mcBlock * kcMax, bCount = kcMax * ((nc + nr - 1) / nr) * nr
+            let tally = ScratchPool.shared.with(Float.self, count: aCount + bCount + mr * nr) { scratch -> WorkTally in
+            let aPack = scratch, bPack = scratch + aCount, tile = scratch + aCount + bCount
             var tally = WorkTally()
             for item in range {
                 let i0 = (item / nBlocks) * mcBlock, j0 = (item % nBlocks) * nc
@@ -148,6 +148,8 @@ enum PackedGEMM {
                     }
                     p0 += kc
                 }
+            }
+            return tally
             }
             counter.add(tally)
         }

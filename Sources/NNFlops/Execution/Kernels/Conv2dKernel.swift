@@ -11,6 +11,9 @@ extension Conv2d: ExecutableOperator {
         let n, c, h, w, cg, og, oh, ow, ck, area: Int
     }
 
+    /// 1x1, stride 1, no padding: the input planes are already the im2col columns.
+    var isPointwise: Bool { kernel == [1, 1] && stride == [1, 1] && padding == [0, 0] }
+
     var geometry: Geometry {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let cg = c / groups, og = outChannels / groups
@@ -28,18 +31,21 @@ extension Conv2d: ExecutableOperator {
         let total = TallyBox()
         let items = gm.n * groups
         let perItemParallel = groups == 1
+        let pointwise = isPointwise
         let run: (Range<Int>) -> Void = { range in
-            var cols = [T](repeating: 0, count: gm.ck * gm.area)
             var tally = WorkTally()
-            cols.withUnsafeMutableBufferPointer { buffer in
-                let colsPointer = buffer.baseAddress!
+            // Columns in reused scratch (every entry is written by im2col); none for 1x1 stride 1.
+            ScratchPool.shared.with(T.self, count: pointwise ? 1 : gm.ck * gm.area) { colsPointer in
                 for item in range {
                     let (s, g) = (item / groups, item % groups)
-                    Conv.im2col(px.pointer + (s * gm.c + g * gm.cg) * gm.h * gm.w, channels: gm.cg, height: gm.h, width: gm.w,
-                                kernel: kernel, stride: stride, dilation: dilation, padding: padding,
-                                outHeight: gm.oh, outWidth: gm.ow, into: colsPointer)
+                    let plane = px.pointer + (s * gm.c + g * gm.cg) * gm.h * gm.w
+                    if !pointwise {
+                        Conv.im2col(plane, channels: gm.cg, height: gm.h, width: gm.w,
+                                    kernel: kernel, stride: stride, dilation: dilation, padding: padding,
+                                    outHeight: gm.oh, outWidth: gm.ow, into: colsPointer)
+                    }
                     tally += GEMM.multiply(m: gm.og, n: gm.area, k: gm.ck, a: pw.pointer + g * gm.og * gm.ck, lda: gm.ck, transposeA: false,
-                                           b: colsPointer, ldb: gm.area, transposeB: false,
+                                           b: pointwise ? plane : colsPointer, ldb: gm.area, transposeB: false,
                                            c: py.pointer + (s * outChannels + g * gm.og) * gm.area, ldc: gm.area,
                                            accumulate: false, parallel: perItemParallel)
                 }
@@ -77,19 +83,21 @@ extension Conv2d: ExecutableOperator {
             let px = SendablePointer(x.values), pg = SendablePointer(g.values)
             let total = TallyBox()
             let perGroupParallel = groups == 1
+            let pointwise = isPointwise
             let run: (Range<Int>) -> Void = { range in
-                var cols = [T](repeating: 0, count: gm.ck * gm.area)
                 var tally = WorkTally()
-                cols.withUnsafeMutableBufferPointer { buffer in
-                    let colsPointer = buffer.baseAddress!
+                ScratchPool.shared.with(T.self, count: pointwise ? 1 : gm.ck * gm.area) { colsPointer in
                     for group in range {
                         for s in 0..<gm.n {
-                            Conv.im2col(px.pointer + (s * gm.c + group * gm.cg) * gm.h * gm.w, channels: gm.cg, height: gm.h, width: gm.w,
-                                        kernel: kernel, stride: stride, dilation: dilation, padding: padding,
-                                        outHeight: gm.oh, outWidth: gm.ow, into: colsPointer)
+                            let plane = px.pointer + (s * gm.c + group * gm.cg) * gm.h * gm.w
+                            if !pointwise {
+                                Conv.im2col(plane, channels: gm.cg, height: gm.h, width: gm.w,
+                                            kernel: kernel, stride: stride, dilation: dilation, padding: padding,
+                                            outHeight: gm.oh, outWidth: gm.ow, into: colsPointer)
+                            }
                             tally += GEMM.multiply(m: gm.og, n: gm.ck, k: gm.area,
                                                    a: pdy.pointer + (s * outChannels + group * gm.og) * gm.area, lda: gm.area, transposeA: false,
-                                                   b: colsPointer, ldb: gm.area, transposeB: true,
+                                                   b: pointwise ? plane : colsPointer, ldb: gm.area, transposeB: true,
                                                    c: pg.pointer + group * gm.og * gm.ck, ldc: gm.ck, accumulate: s > 0, parallel: perGroupParallel)
                         }
                     }
@@ -115,7 +123,29 @@ extension Conv2d: ExecutableOperator {
             context.count(tally, .weightGradient)
             db = g
         }
-        if context.needsGradient(input: 0) {
+        if context.needsGradient(input: 0) && isPointwise {
+            // 1x1 stride 1, no padding: the scatter has one tap and no offsets, so it is
+            // dX_g = W_g^T dY_g straight into dX (same N*Cout*H*W*(C/g) MACs, no padded copy).
+            let g = context.inputGradient(input.shape)
+            let pg = SendablePointer(g.values)
+            let items = gm.n * groups
+            let fewItems = items < 2 * executorThreads
+            let total = TallyBox()
+            let run: (Range<Int>) -> Void = { range in
+                var tally = WorkTally()
+                for item in range {
+                    let (s, group) = (item / groups, item % groups)
+                    tally += GEMM.multiply(m: gm.cg, n: gm.area, k: gm.og, a: pw.pointer + group * gm.og * gm.cg, lda: gm.cg, transposeA: true,
+                                           b: pdy.pointer + (s * outChannels + group * gm.og) * gm.area, ldb: gm.area, transposeB: false,
+                                           c: pg.pointer + (s * gm.c + group * gm.cg) * gm.area, ldc: gm.area, accumulate: false,
+                                           parallel: fewItems)
+                }
+                total.add(tally)
+            }
+            if fewItems { run(0..<items) } else { parallelFor(items, cost: gm.og * gm.area * gm.cg, run) }
+            context.count(total.value, .inputGradient)
+            dx = g
+        } else if context.needsGradient(input: 0) {
             // Taps packed per group: taps[g][a*kw + b][c][co] = W[g*og + co, c, a, b].
             let tapCount = kh * kw
             var taps = [T](repeating: 0, count: groups * tapCount * gm.cg * gm.og)
@@ -136,7 +166,10 @@ extension Conv2d: ExecutableOperator {
                 }
             }
             let hp = gm.h + 2 * padding[0], wp = gm.w + 2 * padding[1]
-            var padded = [T](repeating: 0, count: gm.n * gm.c * hp * wp)
+            let paddedCount = gm.n * gm.c * hp * wp
+            ScratchPool.shared.with(T.self, count: paddedCount) { paddedBase in
+            paddedBase.initialize(repeating: 0, count: paddedCount)
+            let paddedBuffer = UnsafeMutableBufferPointer(start: paddedBase, count: paddedCount)
             // Items: (sample, group, block of input channels); with few items each runs a
             // parallel GEMM per tap, otherwise items run in parallel with serial GEMMs.
             let fewItems = gm.n * groups < 2 * executorThreads
@@ -144,7 +177,7 @@ extension Conv2d: ExecutableOperator {
             let blocks = (gm.cg + block - 1) / block
             let total = TallyBox()
             taps.withUnsafeBufferPointer { tapBuffer in
-                padded.withUnsafeMutableBufferPointer { paddedBuffer in
+                do {
                     let pt = SendablePointer(UnsafeMutablePointer(mutating: tapBuffer.baseAddress!))
                     let pp = SendablePointer(paddedBuffer.baseAddress!)
                     let run: (Range<Int>) -> Void = { range in
@@ -165,8 +198,8 @@ extension Conv2d: ExecutableOperator {
             }
             context.count(total.value, .inputGradient)
             let g = context.inputGradient(input.shape)
-            padded.withUnsafeBufferPointer { buffer in
-                let p = buffer.baseAddress!
+            do {
+                let p = paddedBase
                 for plane in 0..<(gm.n * gm.c) {
                     for r in 0..<gm.h {
                         (g.values + (plane * gm.h + r) * gm.w).update(from: p + plane * hp * wp + (r + padding[0]) * wp + padding[1], count: gm.w)
@@ -174,6 +207,7 @@ extension Conv2d: ExecutableOperator {
                 }
             }
             dx = g
+            }
         }
         return BackwardResult(inputs: [dx], parameters: hasBias ? [dw, db] : [dw])
     }

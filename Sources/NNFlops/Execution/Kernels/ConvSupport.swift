@@ -1,3 +1,5 @@
+import Foundation
+
 /// Shared pieces of the convolution kernels.
 ///
 /// - `im2col`: the columns of a (virtually zero-padded) stack of planes, one row per
@@ -69,5 +71,51 @@ enum Conv {
             }
         }
         return tally
+    }
+}
+
+/// Reusable scratch memory for the kernels (im2col columns, padded gradients, GEMM
+/// packing panels): buffers are kept after use and handed out again, so repeated calls
+/// do not pay for fresh allocations and their page faults. Contents are uninitialised;
+/// callers write (or zero) what they read. Not part of the tracked tensor memory.
+final class ScratchPool: @unchecked Sendable {
+    static let shared = ScratchPool()
+    private let lock = NSLock()
+    private var free: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
+    private let keep = 16
+
+    /// Runs `body` with `count` uninitialised elements of `T` (64-byte aligned).
+    @inline(__always)
+    func with<T, R>(_: T.Type, count: Int, _ body: (UnsafeMutablePointer<T>) throws -> R) rethrows -> R {
+        let bytes = max(64, count * MemoryLayout<T>.stride)
+        let buffer = take(bytes)
+        defer { give(buffer) }
+        return try body(buffer.pointer.bindMemory(to: T.self, capacity: count))
+    }
+
+    private func take(_ bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
+        lock.lock()
+        // The smallest free buffer that fits; else replace the largest one.
+        var best = -1
+        for (i, b) in free.enumerated() where b.bytes >= bytes && (best < 0 || b.bytes < free[best].bytes) { best = i }
+        if best >= 0 {
+            let b = free.remove(at: best)
+            lock.unlock()
+            return b
+        }
+        var victim: (pointer: UnsafeMutableRawPointer, bytes: Int)?
+        if let largest = free.indices.max(by: { free[$0].bytes < free[$1].bytes }) { victim = free.remove(at: largest) }
+        lock.unlock()
+        victim?.pointer.deallocate()
+        return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
+    }
+
+    private func give(_ buffer: (pointer: UnsafeMutableRawPointer, bytes: Int)) {
+        lock.lock()
+        free.append(buffer)
+        var dropped: (pointer: UnsafeMutableRawPointer, bytes: Int)?
+        if free.count > keep, let smallest = free.indices.min(by: { free[$0].bytes < free[$1].bytes }) { dropped = free.remove(at: smallest) }
+        lock.unlock()
+        dropped?.pointer.deallocate()
     }
 }
