@@ -21,4 +21,10 @@ for path in specPaths {
     out += "        (name: \"\(name)\", source: \(hashes)\"\"\"\n\(text)\n\"\"\"\(hashes)),\n"
 }
 out += "    ]\n}\n"
+// Leave an up-to-date file untouched: a new modification time would make release builds
+// (whole-module optimisation) recompile the library each time the plugin runs, which
+// SwiftPM does whenever the environment changes.
+if let existing = try? String(contentsOfFile: outputPath, encoding: .utf8), existing == out {
+    exit(0)
+}
 try out.write(toFile: outputPath, atomically: true, encoding: .utf8)
