@@ -174,6 +174,15 @@ public enum SavedTensor: Sendable, Hashable {
     case parameter(Int)
     /// A tensor private to the operator (statistics, masks, indices, probabilities).
     case extra(String, shape: [Int], type: SavedElementType)
+
+    /// What an element-wise operator whose backward formula reads its input keeps: the
+    /// input, or, when it runs in place, a clone of the original input. Autograd's
+    /// generated code saves `original_self = self.clone()` before overwriting
+    /// (gen_variable_type.py: an in-place op whose formula reads `self`), so the result
+    /// aliases the input and an input-sized copy is kept.
+    public static func inputOrInPlaceClone(of input: TensorType, inplace: Bool) -> SavedTensor {
+        inplace ? .extra("original input", shape: input.shape, type: .output) : .input(0)
+    }
 }
 
 /// When an output is not a new allocation.

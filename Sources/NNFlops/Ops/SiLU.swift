@@ -35,11 +35,7 @@ public struct SiLU: Operator {
 extension SiLU {
     /// silu_backward(grad, self) keeps the input; in place, a clone of the original input.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
-        guard context.needsGradient(input: 0) else { return [] }
-        // In place, autograd's generated code saves `original_self = self.clone()` before
-        // overwriting (gen_variable_type.py: an in-place op whose formula reads `self`), so
-        // the result aliases the input and a copy of the input is kept.
-        return [inplace ? .extra("original input", shape: input.shape, type: .output) : .input(0)]
+        context.needsGradient(input: 0) ? [.inputOrInPlaceClone(of: input, inplace: inplace)] : []
     }
     public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
 }
