@@ -6,9 +6,11 @@ struct GPUsCommand: ParsableCommand {
         commandName: "gpus",
         abstract: "List the GPU profiles (dense datasheet peaks, memory, bandwidth, sources) and any --hardware files.")
 
+    static let formats = OutputFormat.allCases
+
     @OptionGroup var hardware: HardwareOptions
 
-    @Option(help: "Output format: table, json, csv or markdown.")
+    @Option(help: formatHelp(formats), transform: ArgumentValue.format(formats, command: "gpus"))
     var format: OutputFormat = .table
 
     func run() throws {

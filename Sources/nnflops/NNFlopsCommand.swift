@@ -58,20 +58,7 @@ func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
-/// Colour only on a terminal (and never with NO_COLOR set): bold the report's title
-/// and section headings of a table. Pipes and files get plain text.
+/// Emphasis (bold headings, `AnalysisRenderer`) only on a terminal, and never with
+/// NO_COLOR set: pipes and files get plain text.
 let useColour: Bool = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     && ProcessInfo.processInfo.environment["TERM"] != "dumb"
-
-/// Writes a rendered table, bolding its first line and the `Totals` heading on a terminal.
-func emitTable(_ text: String) {
-    guard useColour else { return emit(text) }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    for index in lines.indices where index == 0 || lines[index] == "Totals" {
-        lines[index] = "\u{1B}[1m" + lines[index] + "\u{1B}[0m"
-    }
-    emit(lines.joined(separator: "\n"))
-}
-
-extension OutputFormat: ExpressibleByArgument {}
-extension AttentionConvention: ExpressibleByArgument {}

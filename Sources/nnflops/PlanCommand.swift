@@ -4,10 +4,6 @@ import NNFlops
 
 /// `nnflops plan`: compute-optimal model and data size (design.md §7, README, "Planning").
 struct PlanCommand: ParsableCommand {
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, json
-    }
-
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Compute-optimal parameters and tokens for a compute budget (Chinchilla planning), training time, memory and a spec.",
@@ -21,7 +17,8 @@ struct PlanCommand: ParsableCommand {
           nnflops plan --compute 5.76e23 --gpu h100-sxm --gpus 1024 --mfu 0.4 --price-per-gpu-hour 2
           nnflops plan --compute 1e21 --emit-spec plan.spec
 
-        Numbers take plain or scientific form or a suffix: 1e21, 2.5e9, 7B, 1.4T, 70M, 1.5K.
+        --compute, --params and --tokens are counts: plain or scientific form or a suffix:
+        1e21, 2.5e9, 7B, 1.4T, 70M, 1.5K (README, "Numbers and units").
 
         Methods, side by side: tokens20 (D = 20N), hoffmann (Hoffmann et al. 2022 approach 3,
         constants as printed), epoch (the Epoch AI refit, Besiroglu et al. 2024), kaplan
@@ -37,95 +34,78 @@ struct PlanCommand: ParsableCommand {
         Exit codes: 0 success, 2 usage error.
         """)
 
-    @Option(help: ArgumentHelp("Training compute budget C in FLOPs (e.g. 1e21).", valueName: "flops"))
-    var compute: String?
+    static let formats = Plan.formats
 
-    @Option(help: ArgumentHelp("Parameters N (e.g. 7B).", valueName: "count"))
-    var params: String?
+    @Option(help: ArgumentHelp("Training compute budget C in FLOPs (e.g. 1e21).", valueName: "flops"), transform: ArgumentValue.count)
+    var compute: Double?
 
-    @Option(help: ArgumentHelp("Training tokens D (e.g. 1.4T).", valueName: "count"))
-    var tokens: String?
+    @Option(help: ArgumentHelp("Parameters N (e.g. 7B).", valueName: "count"), transform: ArgumentValue.count)
+    var params: Double?
+
+    @Option(help: ArgumentHelp("Training tokens D (e.g. 1.4T).", valueName: "count"), transform: ArgumentValue.count)
+    var tokens: Double?
 
     @Option(help: ArgumentHelp("Method choosing the run for the fleet and spec sections: tokens20, hoffmann, epoch (default), kaplan.", valueName: "method"))
-    var method: String = ScalingMethod.default.rawValue
+    var method: ScalingMethod = .default
 
     @Option(help: ArgumentHelp("GPU for the fleet section: \(GPUProfile.builtinIDs.joined(separator: ", ")).", valueName: "id"))
     var gpu: String?
 
-    @Option(help: "Number of GPUs (default 1).")
+    @Option(help: ArgumentHelp("Number of GPUs (default 1).", valueName: "n"), transform: ArgumentValue.integer(atLeast: 1))
     var gpus: Int?
 
-    @Option(help: ArgumentHelp("Model FLOPs utilisation in (0, 1] (default 0.4).", valueName: "fraction"))
-    var mfu: String?
+    @Option(help: ArgumentHelp("Model FLOPs utilisation in (0, 1] (default 0.4).", valueName: "fraction"), transform: ArgumentValue.number(.fraction))
+    var mfu: Double?
 
-    @Option(name: .customLong("price-per-gpu-hour"), help: ArgumentHelp("Price of one GPU-hour, for the cost.", valueName: "dollars"))
-    var pricePerGPUHour: String?
+    @Option(name: .customLong("price-per-gpu-hour"), help: ArgumentHelp("Price of one GPU-hour, for the cost.", valueName: "dollars"),
+            transform: ArgumentValue.nonNegativeCount)
+    var pricePerGPUHour: Double?
 
-    @Option(name: .customLong("micro-batch"), help: "Sequences per GPU per micro-step, for the activation estimate (default 1).")
+    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Sequences per GPU per micro-step, for the activation estimate (default 1).", valueName: "b"),
+            transform: ArgumentValue.integer(atLeast: 1))
     var microBatch: Int?
 
-    @Option(help: "Sequence length of the emitted spec and the activation estimate.")
+    @Option(help: ArgumentHelp("Sequence length of the emitted spec and the activation estimate.", valueName: "s"), transform: ArgumentValue.integer(atLeast: 1))
     var seq: Int = TransformerShape.defaultSequence
 
-    @Option(help: "Vocabulary size of the emitted spec.")
+    @Option(help: ArgumentHelp("Vocabulary size of the emitted spec.", valueName: "v"), transform: ArgumentValue.integer(atLeast: 1))
     var vocab: Int = TransformerShape.defaultVocab
 
     @Option(name: .customLong("emit-spec"), help: ArgumentHelp("Write a decoder-only transformer spec with about N parameters to this file.", valueName: "file"))
     var emitSpec: String?
 
-    @Option(help: "Output format: table or json.")
-    var format: Format = .table
+    @Option(help: formatHelp(formats), transform: ArgumentValue.format(formats, command: "plan"))
+    var format: OutputFormat = .table
 
-    func run() throws {
-        do {
-            var plan = try Plan(try request())
-            if let path = emitSpec, let spec = plan.spec {
-                do {
-                    try spec.source.write(toFile: path, atomically: true, encoding: .utf8)
-                } catch {
-                    throw NNFlopsError("cannot write \(path): \(error.localizedDescription)")
-                }
-                plan.spec?.path = path
-            }
-            switch format {
-            case .table: emitPlan(plan.renderTable())
-            case .json: emitPlan(try plan.renderJSON())
-            }
-        } catch let error as NNFlopsError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(2)
-        }
-    }
-
-    /// The library request from the flags; every number goes through PlanQuantity.
-    func request() throws -> PlanRequest {
-        guard let chosen = ScalingMethod(rawValue: method.lowercased()) else {
-            let names = ScalingMethod.allCases.map(\.rawValue)
-            var notes: [String] = []
-            if let guess = closestMatch(to: method, in: names) { notes.append("did you mean '\(guess)'?") }
-            notes.append("note: methods: " + names.joined(separator: ", "))
-            throw NNFlopsError("unknown method '\(method)'", notes: notes)
-        }
-        var fleet: FleetRequest?
-        if let gpu {
-            fleet = FleetRequest(gpu: gpu, gpus: gpus ?? 1,
-                                 mfu: try mfu.map { try PlanQuantity.parse($0, what: "--mfu") } ?? FleetRequest.defaultMFU,
-                                 pricePerGPUHour: try pricePerGPUHour.map { try PlanQuantity.parse($0, what: "--price-per-gpu-hour") },
-                                 microBatch: microBatch ?? 1)
-        } else {
+    func validate() throws {
+        if gpu == nil {
             let orphans = [("--gpus", gpus != nil), ("--mfu", mfu != nil), ("--price-per-gpu-hour", pricePerGPUHour != nil),
                            ("--micro-batch", microBatch != nil)].filter(\.1).map(\.0)
             if !orphans.isEmpty {
-                throw NNFlopsError("\(orphans.joined(separator: ", ")) \(orphans.count == 1 ? "needs" : "need") --gpu", notes: ["note: e.g. --gpu h100-sxm --gpus 1024 --mfu 0.4"])
+                throw ValidationError("\(orphans.joined(separator: ", ")) \(orphans.count == 1 ? "needs" : "need") --gpu (e.g. --gpu h100-sxm --gpus 1024 --mfu 0.4)")
             }
         }
-        return PlanRequest(compute: try compute.map { try PlanQuantity.parse($0, what: "--compute") },
-                           params: try params.map { try PlanQuantity.parse($0, what: "--params") },
-                           tokens: try tokens.map { try PlanQuantity.parse($0, what: "--tokens") },
-                           method: chosen, fleet: fleet, emitSpec: emitSpec != nil, vocab: vocab, sequence: seq)
     }
 
-    private func emitPlan(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+    func run() throws {
+        var plan = try Plan(request)
+        if let path = emitSpec, let spec = plan.spec {
+            do {
+                try spec.source.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw NNFlopsError("cannot write \(path): \(error.localizedDescription)")
+            }
+            plan.spec?.path = path
+        }
+        emit(try plan.render(format))
+    }
+
+    /// The library request from the flags.
+    var request: PlanRequest {
+        let fleet = gpu.map {
+            FleetRequest(gpu: $0, gpus: gpus ?? 1, mfu: mfu ?? FleetRequest.defaultMFU, pricePerGPUHour: pricePerGPUHour, microBatch: microBatch ?? 1)
+        }
+        return PlanRequest(compute: compute, params: params, tokens: tokens, method: method, fleet: fleet,
+                           emitSpec: emitSpec != nil, vocab: vocab, sequence: seq)
     }
 }

@@ -188,7 +188,7 @@ import Testing
 
     @Test func budgetsAreKept() throws {
         let g = try graph("input x: [1, 4]\ny = linear(x, 2)\nbudget peak_memory <= 16GiB\nbudget params <= 1M\n")
-        #expect(g.budgets.map(\.metric) == ["peak_memory", "params"])
+        #expect(g.budgets.map(\.metric) == [.peakMemory, .params])
         #expect(g.budgets[0].limit == 17179869184)
         #expect(failure("input x: [1, 4]\ny = linear(x, 2)\nbudget peek_memory <= 1\n")?.notes.first == "did you mean 'peak_memory'?")
     }

@@ -3,6 +3,35 @@ import Foundation
 /// Budgets (`nnflops check`) and the largest batch that fits (`nnflops fit`): pure
 /// functions of graphs and a run configuration.
 
+/// What a budget limits (`budget METRIC <= LIMIT` in a spec, `check --max-...`), with the
+/// unit it is measured in.
+public enum BudgetMetric: String, Sendable, Hashable, Codable, CaseIterable {
+    case peakMemory = "peak_memory"
+    case params
+    case trainableParams = "trainable_params"
+    /// One optimizer step: forward + backward (+ recompute) per micro-batch, and the step.
+    case trainFlops = "train_flops"
+    case forwardFlops = "forward_flops"
+    /// Saved activations at the end of forward (inference: the largest live set).
+    case activationMemory = "activation_memory"
+
+    /// The unit a metric is measured in.
+    public enum Unit: Sendable, Hashable {
+        case bytes, parameters, flops
+
+        /// Which suffixes its limits take (README, "Numbers and units").
+        public var quantity: QuantityKind { self == .bytes ? .bytes : .count }
+    }
+
+    public var unit: Unit {
+        switch self {
+        case .peakMemory, .activationMemory: .bytes
+        case .params, .trainableParams: .parameters
+        case .trainFlops, .forwardFlops: .flops
+        }
+    }
+}
+
 /// The figures a budget can limit, for one run configuration.
 public struct RunMetrics: Sendable {
     public var peakMemory: Int
@@ -29,29 +58,26 @@ public struct RunMetrics: Sendable {
         activationMemory = memory.configuration.inference ? memory.peakBytes - memory.staticBytes : memory.savedActivationsBytes
     }
 
-    /// The value of a budget metric (`Budget.metrics`).
-    public func value(of metric: String) -> Int? {
+    /// The value of a budget metric.
+    public func value(of metric: BudgetMetric) -> Int {
         switch metric {
-        case "peak_memory": peakMemory
-        case "params": params
-        case "trainable_params": trainableParams
-        case "train_flops": trainFLOPs
-        case "forward_flops": forwardFLOPs
-        case "activation_memory": activationMemory
-        default: nil
+        case .peakMemory: peakMemory
+        case .params: params
+        case .trainableParams: trainableParams
+        case .trainFlops: trainFLOPs
+        case .forwardFlops: forwardFLOPs
+        case .activationMemory: activationMemory
         }
     }
-
-    public static func isBytes(_ metric: String) -> Bool { metric.hasSuffix("memory") }
 }
 
 /// One limit to check: from the spec (`budget ... <= ...`, with its location) or a flag.
 public struct BudgetLimit: Sendable {
-    public var metric: String
+    public var metric: BudgetMetric
     public var limit: Double
     /// `--max-peak-memory` or `file:line:col`.
     public var source: String
-    public init(metric: String, limit: Double, source: String) {
+    public init(metric: BudgetMetric, limit: Double, source: String) {
         self.metric = metric
         self.limit = limit
         self.source = source
@@ -60,10 +86,16 @@ public struct BudgetLimit: Sendable {
 
 /// A limit exceeded.
 public struct BudgetViolation: Sendable, Codable, Equatable {
-    public var metric: String
+    public var metric: BudgetMetric
     public var actual: Int
     public var limit: Double
     public var source: String
+    public init(metric: BudgetMetric, actual: Int, limit: Double, source: String) {
+        self.metric = metric
+        self.actual = actual
+        self.limit = limit
+        self.source = source
+    }
 }
 
 public enum BudgetCheck {
@@ -73,11 +105,9 @@ public enum BudgetCheck {
     }
 
     /// Every limit the metrics exceed, in the order given.
-    public static func violations(_ metrics: RunMetrics, _ limits: [BudgetLimit]) throws -> [BudgetViolation] {
-        try limits.compactMap { limit in
-            guard let actual = metrics.value(of: limit.metric) else {
-                throw NNFlopsError("unknown budget metric '\(limit.metric)'", notes: ["known metrics: " + Budget.metrics.joined(separator: ", ")])
-            }
+    public static func violations(_ metrics: RunMetrics, _ limits: [BudgetLimit]) -> [BudgetViolation] {
+        limits.compactMap { limit in
+            let actual = metrics.value(of: limit.metric)
             return Double(actual) > limit.limit ? BudgetViolation(metric: limit.metric, actual: actual, limit: limit.limit, source: limit.source) : nil
         }
     }
@@ -97,6 +127,27 @@ public enum BatchFit {
             case maxBatch = "max_batch"
             case peakBytes = "peak_bytes"
         }
+    }
+
+    /// `nnflops fit`'s rows: for every precision policy x checkpoint policy, the largest
+    /// batch of `model` whose peak under `base` (optimizer, weight decay, clipping) is at
+    /// most `capacity` bytes. The model needs a `batch` param to search over.
+    public static func search(model: ModelRequest, capacity: Int, base: RunConfiguration,
+                              precisions: [PrecisionPolicy], checkpoints: [CheckpointPolicy],
+                              attention: AttentionConvention = .dense) throws -> [Row] {
+        guard try model.batchSize() != nil else {
+            throw NNFlopsError("\(model.reference) has no `batch` param to search over")
+        }
+        var rows: [Row] = []
+        for precision in precisions {
+            for checkpoint in checkpoints {
+                var configuration = base
+                configuration.precision = precision
+                configuration.checkpoint = checkpoint
+                rows.append(try search(capacity: capacity, configuration: configuration, attention: attention, graph: model.graph(batch:)))
+            }
+        }
+        return rows
     }
 
     /// Searches batch sizes (doubling, then bisection; peak memory grows with the batch)
@@ -127,22 +178,5 @@ public enum BatchFit {
             }
         }
         return Row(precision: name, checkpoint: checkpoint, maxBatch: good, peakBytes: goodPeak)
-    }
-
-    /// Parses a memory size: `24GiB`, `80GB`, `16e9`, `1073741824` (bytes).
-    public static func parseBytes(_ text: String, what: String) throws -> Int {
-        let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
-                                         ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
-        var number = Substring(text.trimmingCharacters(in: .whitespaces))
-        var scale = 1.0
-        for (suffix, factor) in units where number.hasSuffix(suffix) {
-            number = number.dropLast(suffix.count)
-            scale = factor
-            break
-        }
-        guard let value = Double(number.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value * scale < 9e18 else {
-            throw NNFlopsError("\(what) must be a memory size such as 24GiB, 80GB or a number of bytes, got '\(text)'")
-        }
-        return Int((value * scale).rounded(.down))
     }
 }

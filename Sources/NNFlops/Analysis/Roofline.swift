@@ -4,16 +4,6 @@ import Foundation
 // FLOPs, minimum bytes moved, arithmetic intensity, bound and a lower bound on its time,
 // and the sum of those as a lower bound on the step time.
 
-/// Which phase of a training step an entry prices.
-public enum RooflinePhase: String, Sendable, Hashable, Codable, CaseIterable {
-    case forward
-    case inputGradient = "input-gradient"
-    case weightGradient = "weight-gradient"
-    /// A checkpointed segment's forward, run again during backward.
-    case recompute
-    case optimizer
-}
-
 /// What limits an operator on the roofline.
 public enum RooflineBound: String, Sendable, Hashable, Codable {
     /// FLOPs / peak >= bytes / bandwidth: the arithmetic units are the bottleneck.
@@ -173,7 +163,7 @@ public struct RooflineEntry: Sendable {
     public var node: Int?
     public var name: String
     public var op: String
-    public var phase: RooflinePhase
+    public var phase: Phase
     /// Exact FLOPs and the multiply-accumulate part of them (2 per MAC).
     public var flops: Int
     public var matrixFlops: Int
@@ -369,7 +359,7 @@ public struct RooflineAnalysis: Sendable {
         }
     }
 
-    static func entry(node: Int?, name: String, op: String, phase: RooflinePhase, work: Work, bytes: Count,
+    static func entry(node: Int?, name: String, op: String, phase: Phase, work: Work, bytes: Count,
                       type: DType, roof: Roof) throws -> RooflineEntry? {
         guard work.flops.value > 0 || bytes.value > 0 else { return nil }
         let matrixFlops = work.macs.value &* 2
@@ -385,10 +375,10 @@ public struct RooflineAnalysis: Sendable {
 
     // MARK: Totals
 
-    public func time(_ phases: Set<RooflinePhase>) -> Double {
+    public func time(_ phases: Set<Phase>) -> Double {
         entries.lazy.filter { phases.contains($0.phase) }.map(\.time).reduce(0, +)
     }
-    public func flops(_ phases: Set<RooflinePhase>) -> Int {
+    public func flops(_ phases: Set<Phase>) -> Int {
         entries.lazy.filter { phases.contains($0.phase) }.map(\.flops).reduce(0, &+)
     }
     public var forwardTime: Double { time([.forward]) }

@@ -146,7 +146,7 @@ public final class ForwardContext<T: KernelScalar> {
         return y
     }
     /// Counts executed work into this node's forward.
-    public func count(_ tally: WorkTally, _ phase: CostPhase = .forward) { counter.add(tally, to: phase) }
+    public func count(_ tally: WorkTally, _ phase: Phase = .forward) { counter.add(tally, to: phase) }
 }
 
 /// Everything a backward kernel gets.
@@ -181,7 +181,7 @@ public final class BackwardContext<T: KernelScalar> {
     public func parameterGradient(_ shape: [Int]) -> Tensor<T> { allocator.tensor(shape, dtype: .float32, .parameterGradient) }
     /// Temporary tensors used during backward (tracked as activation gradients).
     public func temporary(_ shape: [Int]) -> Tensor<T> { allocator.tensor(shape, dtype: .float32, .activationGradient) }
-    public func count(_ tally: WorkTally, _ phase: CostPhase) { counter.add(tally, to: phase) }
+    public func count(_ tally: WorkTally, _ phase: Phase) { counter.add(tally, to: phase) }
 }
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same run.

@@ -47,7 +47,7 @@ public struct PhaseComparison: Sendable, Hashable {
     public var node: Int?
     public var name: String
     public var kind: String
-    public var phase: CostPhase
+    public var phase: Phase
     public var analyticFLOPs: Int
     public var executedFLOPs: Int
     public var analyticMACs: Int
@@ -262,7 +262,7 @@ final class ExecutionEngine<T: KernelScalar> {
     struct ForwardPass {
         var outputs: [Tensor<T>]
         var saved: [SavedState<T>?]
-        var executed: [[CostPhase: WorkTally]]
+        var executed: [[Phase: WorkTally]]
         /// Per node: bytes of the distinct storages it keeps, and bytes attributed to it.
         var keptBytes: [Int]
         var savedBytes: [Int]
@@ -296,7 +296,7 @@ final class ExecutionEngine<T: KernelScalar> {
 
     /// Runs one node's forward kernel on `values`, counts its work, and returns the
     /// result. `keep`: the node keeps its saved state for backward.
-    private func runForward(_ i: Int, values: [Tensor<T>?], keep: Bool, canOverwrite: [Bool]) throws -> (ForwardResult<T>, [CostPhase: WorkTally]) {
+    private func runForward(_ i: Int, values: [Tensor<T>?], keep: Bool, canOverwrite: [Bool]) throws -> (ForwardResult<T>, [Phase: WorkTally]) {
         let node = graph.nodes[i]
         var inputs: [Tensor<T>] = []
         for t in node.inputs {
@@ -320,7 +320,7 @@ final class ExecutionEngine<T: KernelScalar> {
         nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         allocator.suspended = false
         let after = counter.snapshot()
-        let work = Dictionary(uniqueKeysWithValues: CostPhase.allCases.map { ($0, after[$0]! - before[$0]!) })
+        let work = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, after[$0]! - before[$0]!) })
         guard result.outputs.count == node.outputs.count else {
             throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned \(result.outputs.count) outputs, expected \(node.outputs.count)", at: node.location)
         }
@@ -502,7 +502,7 @@ final class ExecutionEngine<T: KernelScalar> {
     // MARK: Training step
 
     struct BackwardPass {
-        var executed: [[CostPhase: WorkTally]]
+        var executed: [[Phase: WorkTally]]
         var parameterGradients: [Tensor<T>?]
         var inputGradients: [Tensor<T>?]
         var accumulation: Int
@@ -539,7 +539,7 @@ final class ExecutionEngine<T: KernelScalar> {
             for i in 0..<seed.count { seed[i] = weights[k][i] }
             if let existing = gradients[t] { accumulate(existing, seed) } else { gradients[t] = seed }
         }
-        var executed = [[CostPhase: WorkTally]](repeating: [:], count: nodes.count)
+        var executed = [[Phase: WorkTally]](repeating: [:], count: nodes.count)
         var parameterGradients = [Tensor<T>?](repeating: nil, count: graph.parameters.count)
         var uncharged: [Int: [Int]] = [:]  // parameter id -> non-owner users not yet charged an accumulation
         for (i, node) in nodes.enumerated() {
@@ -594,7 +594,7 @@ final class ExecutionEngine<T: KernelScalar> {
             let result = try kernels[i].backward(context)
             allocator.suspended = false
             nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            var delta = Dictionary(uniqueKeysWithValues: CostPhase.allCases.map { ($0, counter.snapshot()[$0]! - before[$0]!) })
+            var delta = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, counter.snapshot()[$0]! - before[$0]!) })
             for (slot, t) in node.inputs.enumerated() where needs[slot] {
                 guard slot < result.inputs.count, let g = result.inputs[slot], g.shape == graph.tensors[t].shape else {
                     throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned no gradient of the right shape for input \(slot)", at: node.location)
@@ -649,8 +649,8 @@ final class ExecutionEngine<T: KernelScalar> {
     private func report(pass: ForwardPass, backward: BackwardPass, loss: Double, optimizer: WorkTally) -> ExecutionReport {
         var rows: [PhaseComparison] = []
         for (i, layer) in analysis.layers.enumerated() {
-            let analytic: [CostPhase: Work] = [.forward: layer.cost.forward, .inputGradient: layer.cost.inputGradient, .weightGradient: layer.cost.weightGradient]
-            for phase in [CostPhase.forward, .inputGradient, .weightGradient] {
+            let analytic: [Phase: Work] = [.forward: layer.cost.forward, .inputGradient: layer.cost.inputGradient, .weightGradient: layer.cost.weightGradient]
+            for phase in [Phase.forward, .inputGradient, .weightGradient] {
                 var work = pass.executed[i][phase] ?? WorkTally()
                 work += backward.executed[i][phase] ?? WorkTally()
                 let a = analytic[phase]!
@@ -686,7 +686,7 @@ final class ExecutionEngine<T: KernelScalar> {
         var kernelTime: [String: (flops: Int, seconds: Double)] = [:]
         for (i, node) in graph.nodes.enumerated() {
             var flops = 0
-            for phase in [CostPhase.forward, .inputGradient, .weightGradient] {
+            for phase in [Phase.forward, .inputGradient, .weightGradient] {
                 flops += (pass.executed[i][phase]?.flops ?? 0) + (backward.executed[i][phase]?.flops ?? 0)
             }
             let old = kernelTime[node.kind] ?? (0, 0)

@@ -1,15 +1,5 @@
 import Foundation
 
-/// The phase that executed work is charged to, matching `OperatorCost`'s split.
-public enum CostPhase: String, Sendable, Hashable, Codable, CaseIterable {
-    case forward
-    case inputGradient = "input_gradient"
-    case weightGradient = "weight_gradient"
-    case optimizer
-    /// Forward work re-run by activation checkpointing during backward.
-    case recompute
-}
-
 /// Counts the work kernels execute, as they execute it.
 ///
 /// Kernels add to it per executed loop iteration or per executed vectorised inner loop
@@ -18,15 +8,15 @@ public enum CostPhase: String, Sendable, Hashable, Codable, CaseIterable {
 /// `WorkTally` per chunk and `add` it once, so the counter is thread-safe and cheap.
 public final class OpCounter: @unchecked Sendable {
     private let lock = NSLock()
-    private var flops: [Int] = Array(repeating: 0, count: CostPhase.allCases.count)
-    private var macs: [Int] = Array(repeating: 0, count: CostPhase.allCases.count)
+    private var flops: [Int] = Array(repeating: 0, count: Phase.allCases.count)
+    private var macs: [Int] = Array(repeating: 0, count: Phase.allCases.count)
 
     public init() {}
 
     /// Adds a tally to a phase.
-    public func add(_ tally: WorkTally, to phase: CostPhase) {
+    public func add(_ tally: WorkTally, to phase: Phase) {
         guard tally.flops != 0 || tally.macs != 0 else { return }
-        let index = CostPhase.allCases.firstIndex(of: phase)!
+        let index = Phase.allCases.firstIndex(of: phase)!
         lock.lock()
         flops[index] += tally.flops
         macs[index] += tally.macs
@@ -34,14 +24,14 @@ public final class OpCounter: @unchecked Sendable {
     }
 
     /// Adds plain (non-MAC) FLOPs to a phase.
-    public func add(flops: Int, to phase: CostPhase) { add(WorkTally(flops: flops), to: phase) }
+    public func add(flops: Int, to phase: Phase) { add(WorkTally(flops: flops), to: phase) }
 
     /// Running totals per phase.
-    public func snapshot() -> [CostPhase: WorkTally] {
+    public func snapshot() -> [Phase: WorkTally] {
         lock.lock()
         defer { lock.unlock() }
-        var result: [CostPhase: WorkTally] = [:]
-        for (i, phase) in CostPhase.allCases.enumerated() { result[phase] = WorkTally(flops: flops[i], macs: macs[i]) }
+        var result: [Phase: WorkTally] = [:]
+        for (i, phase) in Phase.allCases.enumerated() { result[phase] = WorkTally(flops: flops[i], macs: macs[i]) }
         return result
     }
 }

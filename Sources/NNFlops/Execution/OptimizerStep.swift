@@ -2,7 +2,7 @@ import Foundation
 
 /// The optimizer update step of the reference executor: one kernel per
 /// `Optimizer` case, counting what it executes (per element loop, per tensor scalar
-/// work) into `CostPhase.optimizer`, with its state allocated at initialisation (the
+/// work) into `Phase.optimizer`, with its state allocated at initialisation (the
 /// steady state the memory model's static figure describes) and its parameter-sized
 /// temporaries (torch.optim's foreach lists) allocated through the tracking allocator
 /// for the whole step. Counts per element are those of `Optimizer.flopsPerParameter`

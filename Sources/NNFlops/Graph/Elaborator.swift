@@ -43,7 +43,12 @@ public struct Elaborator {
     /// Parses and elaborates `source`. `overrides` replace `param` defaults (`--set`).
     public static func elaborate(source: String, file: String, overrides: [String: Value] = [:]) throws -> Graph {
         let lines = SourceLines(source)
-        let program = try Parser.parse(lines: lines, file: file)
+        return try elaborate(program: try Parser.parse(lines: lines, file: file), lines: lines, file: file, overrides: overrides)
+    }
+
+    /// Elaborates an already parsed spec (`lines` are its source, for error carets), so a
+    /// model elaborated at many batches is parsed once.
+    public static func elaborate(program: [Statement], lines: SourceLines, file: String, overrides: [String: Value] = [:]) throws -> Graph {
         var elaborator = Elaborator(file: file, lines: lines, overrides: overrides)
         return try elaborator.run(program)
     }
@@ -186,11 +191,19 @@ public struct Elaborator {
                     graph.outputs.append(tensor.id)
                 }
             }
-        case .budget(let metric, let limitExpression, let location):
-            guard Budget.metrics.contains(metric) else {
-                let hint = closestMatch(to: metric, in: Budget.metrics).map { "did you mean '\($0)'?" }
-                throw error("unknown budget metric '\(metric)'", at: location,
-                            notes: (hint.map { [$0] } ?? []) + ["known metrics: " + Budget.metrics.joined(separator: ", ")])
+        case .budget(let name, let limitExpression, let location):
+            let names = BudgetMetric.allCases.map(\.rawValue)
+            guard let metric = BudgetMetric(rawValue: name) else {
+                let hint = closestMatch(to: name, in: names).map { "did you mean '\($0)'?" }
+                throw error("unknown budget metric '\(name)'", at: location,
+                            notes: (hint.map { [$0] } ?? []) + ["known metrics: " + names.joined(separator: ", ")])
+            }
+            // A suffixed literal keeps its unit: `budget peak_memory <= 1B` (a billion) is
+            // a count where a byte size belongs (README, "Numbers and units").
+            for literal in limitExpression.quantityLiterals {
+                if let reason = literal.quantity.mismatch(for: metric.unit.quantity) {
+                    throw error("budget \(name) is \(metric.unit.quantity.noun): \(reason)", at: literal.location)
+                }
             }
             let value = try evaluate(limitExpression)
             let limit: Double
@@ -268,6 +281,7 @@ public struct Elaborator {
         switch expression {
         case .integer(let v, _): return .int(v)
         case .float(let v, _): return .float(v)
+        case .quantity(let q, _): return q.integerValue.map(Value.int) ?? .float(q.value)
         case .string(let s, _): return .string(s)
         case .boolean(let b, _): return .bool(b)
         case .none: return .none
@@ -774,7 +788,3 @@ extension Value {
     var isTensor: Bool { if case .tensor = self { true } else { false } }
 }
 
-extension Budget {
-    /// Metrics a `budget` statement or `check` flag can limit.
-    public static let metrics = ["peak_memory", "params", "trainable_params", "train_flops", "forward_flops", "activation_memory"]
-}

@@ -62,7 +62,7 @@ public struct Parameter: Sendable {
 
 /// A budget stated in the spec (`budget peak_memory <= 16GiB`); enforced by `check`.
 public struct Budget: Sendable, Equatable {
-    public var metric: String
+    public var metric: BudgetMetric
     public var limit: Double
     public var location: SourceLocation
 }

@@ -209,27 +209,30 @@ public struct Plan: Sendable, Hashable, Codable {
             throw NNFlopsError("--vocab and --seq must be at least 1")
         }
 
-        var compute = request.compute, params = request.params, tokens = request.tokens
-        let mode: PlanMode
-        switch (compute, params, tokens) {
+        // What the flags fix: one of C, N, D, or a whole run (N, D and C = 6ND).
+        enum Given { case compute(Double), params(Double), tokens(Double), run(params: Double, tokens: Double, compute: Double) }
+        let given: Given
+        switch (request.compute, request.params, request.tokens) {
         case (nil, nil, nil):
             throw NNFlopsError("nothing to plan: give --compute, --params or --tokens",
                                notes: ["note: e.g. `nnflops plan --compute 1e21` or `nnflops plan --params 7B --tokens 1.4T`"])
         case (.some, .some, .some):
             throw NNFlopsError("--compute, --params and --tokens together over-determine the run (C = 6ND fixes any one from the other two)",
                                notes: ["note: give one of them, or two"])
-        case (.some, nil, nil): mode = .compute
-        case (nil, .some, nil): mode = .params
-        case (nil, nil, .some): mode = .tokens
-        case let (nil, n?, d?):
-            mode = .allocation
-            compute = 6 * n * d
-        case let (c?, n?, nil):
-            mode = .allocation
-            tokens = c / (6 * n)
-        case let (c?, nil, d?):
-            mode = .allocation
-            params = c / (6 * d)
+        case let (c?, nil, nil): given = .compute(c)
+        case let (nil, n?, nil): given = .params(n)
+        case let (nil, nil, d?): given = .tokens(d)
+        case let (nil, n?, d?): given = .run(params: n, tokens: d, compute: 6 * n * d)
+        case let (c?, n?, nil): given = .run(params: n, tokens: c / (6 * n), compute: c)
+        case let (c?, nil, d?): given = .run(params: c / (6 * d), tokens: d, compute: c)
+        }
+        let mode: PlanMode
+        var compute: Double?
+        switch given {
+        case .compute(let c): mode = .compute; compute = c
+        case .params: mode = .params
+        case .tokens: mode = .tokens
+        case .run(_, _, let c): mode = .allocation; compute = c
         }
         if let c = compute, !Self.computeRange.contains(c) {
             throw NNFlopsError("the run's compute 6ND = \(PlanQuantity.scientific(c)) FLOPs is outside the supported range \(PlanQuantity.scientific(Self.computeRange.lowerBound))...\(PlanQuantity.scientific(Self.computeRange.upperBound))")
@@ -239,17 +242,17 @@ public struct Plan: Sendable, Hashable, Codable {
         for method in ScalingMethod.allCases {
             let frontier = method.frontier
             let n: Double, d: Double, c: Double
-            switch mode {
-            case .compute, .allocation:
-                c = compute!
+            switch given {
+            case .compute(let budget), .run(_, _, let budget):
+                c = budget
                 n = frontier.params(compute: c)
                 d = c / (6 * n)
-            case .params:
-                n = params!
+            case .params(let given):
+                n = given
                 c = frontier.compute(params: n)
                 d = c / (6 * n)
-            case .tokens:
-                d = tokens!
+            case .tokens(let given):
+                d = given
                 c = frontier.compute(tokens: d)
                 n = c / (6 * d)
             }
@@ -257,33 +260,34 @@ public struct Plan: Sendable, Hashable, Codable {
             var row = PlanMethodRow(method: method, title: method.title, citation: method.citation,
                                     params: n, tokens: d, tokensPerParam: d / n, computeFlops: c,
                                     check6ND: 6 * n * d, loss: law?.loss(params: n, tokens: d))
-            if mode == .allocation {
-                row.paramsRatio = params! / n
-                if let law {
-                    let given = law.loss(params: params!, tokens: tokens!)
-                    row.givenLoss = given
-                    row.lossGap = given - row.loss!
+            if case .run(let runParams, let runTokens, _) = given {
+                row.paramsRatio = runParams / n
+                if let law, let optimal = row.loss {
+                    let loss = law.loss(params: runParams, tokens: runTokens)
+                    row.givenLoss = loss
+                    row.lossGap = loss - optimal
                 }
             }
             rows.append(row)
         }
 
-        let selected = rows.first { $0.method == request.method }!
+        guard let selected = rows.first(where: { $0.method == request.method }) else {
+            throw NNFlopsError("unknown method '\(request.method.rawValue)'")
+        }
         let target: PlanTarget
-        switch mode {
-        case .allocation:
-            target = PlanTarget(method: nil, params: params!, tokens: tokens!, computeFlops: compute!)
-        case .compute, .params, .tokens:
+        if case .run(let n, let d, let c) = given {
+            target = PlanTarget(method: nil, params: n, tokens: d, computeFlops: c)
+        } else {
             target = PlanTarget(method: request.method, params: selected.params, tokens: selected.tokens, computeFlops: selected.computeFlops)
         }
 
         self.mode = mode
-        self.computeFlops = (mode == .compute || mode == .allocation) ? compute : nil
+        self.computeFlops = compute
         self.givenParams = request.params
         self.givenTokens = request.tokens
-        if mode == .allocation {
-            self.givenParams = params
-            self.givenTokens = tokens
+        if case .run(let n, let d, _) = given {
+            self.givenParams = n
+            self.givenTokens = d
         }
         self.defaultMethod = .default
         self.selectedMethod = request.method

@@ -1,19 +1,25 @@
 import Foundation
 
-/// Output formats of the reports.
-public enum OutputFormat: String, Sendable, CaseIterable {
-    case table, json, csv, markdown
-}
-
 /// Renders an `AnalysisReport` in each output format.
 public enum AnalysisRenderer {
-    public static func render(_ report: AnalysisReport, format: OutputFormat) throws -> String {
+    /// `emphasis` bolds the table's title and its `Totals` heading with ANSI escapes (for a
+    /// terminal; the table format only).
+    public static func render(_ report: AnalysisReport, format: OutputFormat, emphasis: Bool = false) throws -> String {
         switch format {
-        case .table: table(report)
+        case .table: emphasis ? emphasized(table(report)) : table(report)
         case .markdown: markdown(report)
         case .csv: csv(report)
         case .json: try json(report)
         }
+    }
+
+    /// The table with its first line and the `Totals` heading in bold.
+    static func emphasized(_ text: String) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for index in lines.indices where index == 0 || lines[index] == "Totals" {
+            lines[index] = "\u{1B}[1m" + lines[index] + "\u{1B}[0m"
+        }
+        return lines.joined(separator: "\n")
     }
 
     public static func json<T: Encodable>(_ value: T) throws -> String {
@@ -25,7 +31,7 @@ public enum AnalysisRenderer {
     static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
 
     /// Inference runs have no backward pass: their tables leave it out.
-    static func isInference(_ report: AnalysisReport) -> Bool { report.config.run?.mode == "inference" }
+    static func isInference(_ report: AnalysisReport) -> Bool { report.config.run?.mode == .inference }
 
     static func layerTable(_ report: AnalysisReport) -> TextTable {
         let withMemory = report.totals.memory != nil
@@ -69,7 +75,7 @@ public enum AnalysisRenderer {
         guard let run = report.config.run, let optimizer = t.optimizerStepFlops else {
             return ("train step", "\(Units.flops(t.trainStepFlops)) (\(Units.macs(t.trainStepMacs))), forward + backward, optimizer step excluded")
         }
-        if run.mode == "inference" {
+        if run.mode == .inference {
             return ("inference", "\(Units.flops(t.trainStepFlops)) per batch (forward only)")
         }
         var parts = ["forward + backward"]
@@ -82,19 +88,19 @@ public enum AnalysisRenderer {
     static func memoryLines(_ report: AnalysisReport) -> [(String, String)] {
         guard let m = report.totals.memory, let run = report.config.run else { return [] }
         var lines: [(String, String)] = []
-        var setting = "\(run.mode), \(run.precision)"
-        if run.mode == "training" { setting += ", \(run.optimizer), checkpoint \(run.checkpoint)" + (run.microBatches > 1 ? ", \(run.microBatches) micro-batches" : "") }
+        var setting = "\(run.mode.rawValue), \(run.precision)"
+        if run.mode == .training { setting += ", \(run.optimizer), checkpoint \(run.checkpoint)" + (run.microBatches > 1 ? ", \(run.microBatches) micro-batches" : "") }
         if let w = run.weightPrecision { setting += ", weights \(w)" }
         if run.foldBN { setting += ", batchnorm folded" }
         lines.append(("memory", setting))
         lines.append(("  parameters", Units.bytes(m.paramsBytes) + (m.masterParamsBytes > 0 ? " + fp32 master \(Units.bytes(m.masterParamsBytes))" : "")))
-        if run.mode == "training" {
+        if run.mode == .training {
             lines.append(("  gradients", Units.bytes(m.gradsBytes)))
             lines.append(("  optimizer state", Units.bytes(m.optimizerStateBytes)))
         }
         lines.append(("  buffers", Units.bytes(m.buffersBytes)))
         lines.append(("  inputs", Units.bytes(m.inputsBytes)))
-        if run.mode == "training" { lines.append(("  saved activations", Units.bytes(m.savedActivationsBytes) + " (end of forward, outputs included)")) }
+        if run.mode == .training { lines.append(("  saved activations", Units.bytes(m.savedActivationsBytes) + " (end of forward, outputs included)")) }
         lines.append(("  peak", "\(Units.bytes(m.peakBytes)) at \(m.peak.layer) (\(m.peak.phase))"))
         let top = m.peak.live.prefix(5).map { "\($0.name) \(Units.bytes($0.bytes))" }.joined(separator: "; ")
         if !top.isEmpty { lines.append(("  live at peak", top)) }
@@ -113,7 +119,7 @@ public enum AnalysisRenderer {
     }
 
     public static func markdown(_ report: AnalysisReport) -> String {
-        var out = "### " + heading(report) + "\n\n" + layerTable(report).renderMarkdown() + "\n"
+        let out = "### " + heading(report) + "\n\n" + layerTable(report).renderMarkdown() + "\n"
         var totals = TextTable(headers: ["total", "value"], alignments: [.left, .left])
         for (label, value) in totalsLines(report) { totals.add([label, value]) }
         return out + totals.renderMarkdown()

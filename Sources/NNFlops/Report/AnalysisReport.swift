@@ -25,7 +25,7 @@ public struct AnalysisReport: Codable, Sendable {
 
     /// How the model is run (README, "Training and inference memory").
     public struct Run: Codable, Sendable {
-        public var mode: String
+        public var mode: RunMode
         public var optimizer: String
         public var precision: String
         public var checkpoint: String
@@ -201,7 +201,7 @@ extension AnalysisReport {
         }
         if let memory {
             let c = memory.configuration
-            config.run = Run(mode: c.inference ? "inference" : "training", optimizer: c.optimizer.rawValue, precision: c.precision.rawValue,
+            config.run = Run(mode: c.mode, optimizer: c.optimizer.rawValue, precision: c.precision.rawValue,
                              checkpoint: c.checkpoint.description, microBatches: c.accumulationSteps, weightDecay: c.weightDecay,
                              gradClip: c.gradClip, weightPrecision: c.weightPrecision?.rawValue, foldBN: foldBN)
             let steps = c.accumulationSteps

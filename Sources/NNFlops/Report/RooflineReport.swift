@@ -39,7 +39,7 @@ public struct RooflineReport: Sendable, Encodable {
     public struct Layer: Sendable, Encodable {
         public var name: String
         public var op: String
-        public var phase: String
+        public var phase: Phase
         public var dtype: String
         public var flops: Int
         public var matrixFlops: Int
@@ -114,7 +114,7 @@ public struct RooflineReport: Sendable, Encodable {
         layers = analysis.entries.enumerated()
             .sorted { a, b in a.element.time != b.element.time ? a.element.time > b.element.time : a.offset < b.offset }
             .map { _, e in
-                Layer(name: e.name, op: e.op, phase: e.phase.rawValue, dtype: e.computeType.rawValue, flops: e.flops,
+                Layer(name: e.name, op: e.op, phase: e.phase, dtype: e.computeType.rawValue, flops: e.flops,
                       matrixFlops: e.matrixFlops, bytes: e.bytes, intensity: e.cost.intensity.isFinite ? e.cost.intensity : nil,
                       ridgeFlopsPerByte: e.cost.ridge, bound: e.cost.bound, attainableFlopsPerS: e.cost.attainable,
                       timeS: e.time, timeShare: entryTotal > 0 ? e.time / entryTotal : 0)
@@ -157,7 +157,7 @@ public enum RooflineRenderer {
             let headers = ["name", "op", "phase", "dtype", "flops", "matrix_flops", "bytes", "intensity", "ridge_flops_per_byte",
                            "bound", "attainable_flops_per_s", "time_s", "time_share"]
             let rows = report.layers.map { l in
-                [l.name, l.op, l.phase, l.dtype, String(l.flops), String(l.matrixFlops), String(l.bytes),
+                [l.name, l.op, l.phase.rawValue, l.dtype, String(l.flops), String(l.matrixFlops), String(l.bytes),
                  l.intensity.map { String($0) } ?? "inf", String(l.ridgeFlopsPerByte), l.bound.rawValue,
                  String(l.attainableFlopsPerS), String(l.timeS), String(l.timeShare)]
             }
@@ -172,7 +172,7 @@ public enum RooflineRenderer {
                               alignments: [.left, .left, .left, .right, .right, .right, .left, .right, .right, .right])
         let shown = top.map { $0 > 0 ? Array(report.layers.prefix($0)) : report.layers } ?? report.layers
         for l in shown {
-            table.add([l.name, l.op, l.phase, Units.flops(l.flops), Units.bytes(l.bytes), intensity(l.intensity), l.bound.rawValue,
+            table.add([l.name, l.op, l.phase.rawValue, Units.flops(l.flops), Units.bytes(l.bytes), intensity(l.intensity), l.bound.rawValue,
                        rate(l.attainableFlopsPerS), seconds(l.timeS), percent(l.timeShare)])
         }
         var out = markdown ? table.renderMarkdown() : table.render()
@@ -190,10 +190,10 @@ public enum RooflineRenderer {
             ("ridge point", Units.format(report.ridgeFlopsPerByte) + " FLOP/byte"),
             ("forward", seconds(t.forwardTimeS)),
         ]
-        if report.optimizer != nil {
+        if let optimizer = report.optimizer {
             lines.append(("backward", seconds(t.backwardTimeS) + (t.recomputeTimeS > 0 ? " (recompute \(seconds(t.recomputeTimeS)))" : "")))
+            lines.append(("optimizer (\(optimizer))", seconds(t.optimizerTimeS)))
         }
-        if report.optimizer != nil { lines.append(("optimizer (\(report.optimizer!))", seconds(t.optimizerTimeS))) }
         lines += [
             ("step lower bound", seconds(t.stepTimeS) + (t.microBatches > 1 ? " (\(t.microBatches) micro-batches)" : "")
                 + "; compute-bound \(seconds(t.computeBoundTimeS)), memory-bound \(seconds(t.memoryBoundTimeS)) per micro-batch"),

@@ -17,17 +17,18 @@ public enum SVGRoofline {
         var performance: Double { time > 0 ? flops / time : 0 }
     }
 
-    public static func render(_ analysis: RooflineAnalysis, model: String, precision: String, labelled: Int = 8) -> String {
+    public static func render(_ analysis: RooflineAnalysis, model: String, labelled: Int = 8) -> String {
+        let precision = analysis.configuration.precision.rawValue + (analysis.roof.tf32 ? "+tf32" : "")
         // One point per operator: sum its phases (forward, backward, recompute).
         var points: [Point] = []
         var index: [String: Int] = [:]
         for entry in analysis.entries {
             let key = entry.phase == .optimizer ? "optimizer step" : entry.name
-            if index[key] == nil {
-                index[key] = points.count
-                points.append(Point(name: key, op: entry.phase == .optimizer ? entry.op : entry.op, flops: 0, bytes: 0, time: 0, computeTime: 0))
+            let i = index[key] ?? points.count
+            if i == points.count {
+                index[key] = i
+                points.append(Point(name: key, op: entry.op, flops: 0, bytes: 0, time: 0, computeTime: 0))
             }
-            let i = index[key]!
             points[i].flops += Double(entry.flops)
             points[i].bytes += Double(entry.bytes)
             points[i].time += entry.time

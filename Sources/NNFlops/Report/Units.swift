@@ -20,6 +20,14 @@ public enum Units {
         return String(value)
     }
 
+    /// A count that may be fractional or beyond 64 bits (a budget's limit).
+    public static func count(_ value: Double) -> String {
+        for (scale, suffix) in [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")] where abs(value) >= scale {
+            return format(value / scale) + suffix
+        }
+        return value == value.rounded() ? String(Int(value)) : format(value)
+    }
+
     public static func si(_ value: Double, unit: String) -> String {
         for (scale, prefix) in siPrefixes where abs(value) >= scale {
             return format(value / scale) + " " + prefix + unit
@@ -34,6 +42,14 @@ public enum Units {
             return format(v / scale) + " " + unit
         }
         return "\(value) B"
+    }
+
+    /// Bytes that may be fractional or beyond 64 bits (a budget's limit).
+    public static func bytes(_ value: Double) -> String {
+        for (scale, unit) in [(1099511627776.0, "TiB"), (1073741824.0, "GiB"), (1048576.0, "MiB"), (1024.0, "KiB")] where abs(value) >= scale {
+            return format(value / scale) + " " + unit
+        }
+        return (value == value.rounded() ? String(Int(value)) : format(value)) + " B"
     }
 
     /// Three significant digits: 8.18, 81.8, 818.

@@ -3,6 +3,9 @@
 public indirect enum Expression: Sendable {
     case integer(Int, SourceLocation)
     case float(Double, SourceLocation)
+    /// A literal with a unit suffix (`16GiB`, `7B`): a number that remembers whether it is
+    /// a byte size or a count (README, "Numbers and units").
+    case quantity(Quantity, SourceLocation)
     case string(String, SourceLocation)
     case boolean(Bool, SourceLocation)
     case none(SourceLocation)
@@ -19,10 +22,26 @@ public indirect enum Expression: Sendable {
 
     public var location: SourceLocation {
         switch self {
-        case .integer(_, let l), .float(_, let l), .string(_, let l), .boolean(_, let l), .none(let l),
+        case .integer(_, let l), .float(_, let l), .quantity(_, let l), .string(_, let l), .boolean(_, let l), .none(let l),
              .name(_, let l), .list(_, let l), .unary(_, _, let l), .binary(_, _, _, let l),
              .conditional(_, _, _, let l), .call(_, _, let l), .index(_, _, let l), .attribute(_, _, let l):
             return l
+        }
+    }
+
+    /// Every unit-suffixed literal in the expression, in source order (a budget checks
+    /// that they fit its metric).
+    public var quantityLiterals: [(quantity: Quantity, location: SourceLocation)] {
+        switch self {
+        case .quantity(let q, let l): [(q, l)]
+        case .integer, .float, .string, .boolean, .none, .name: []
+        case .list(let items, _): items.flatMap(\.quantityLiterals)
+        case .unary(_, let operand, _): operand.quantityLiterals
+        case .binary(_, let a, let b, _): a.quantityLiterals + b.quantityLiterals
+        case .conditional(let c, let a, let b, _): c.quantityLiterals + a.quantityLiterals + b.quantityLiterals
+        case .call(_, let arguments, _): arguments.flatMap(\.value.quantityLiterals)
+        case .index(let a, let b, _): a.quantityLiterals + b.quantityLiterals
+        case .attribute(let a, _, _): a.quantityLiterals
         }
     }
 }

@@ -3,6 +3,9 @@ public enum TokenKind: Sendable, Equatable {
     case name(String)
     case integer(Int)
     case float(Double)
+    /// A number with a unit suffix (`16GiB`, `7B`): it keeps its unit, so a budget can
+    /// tell a byte size from a count (README, "Numbers and units").
+    case quantity(Quantity)
     case string(String)
     case symbol(String)
     case newline
@@ -30,13 +33,6 @@ public struct Lexer {
         self.file = file
         self.lines = lines
     }
-
-    /// Number literal suffixes: SI counts and IEC/SI byte sizes (`16GiB`, `7B`, `1.4T`).
-    static let suffixes: [String: Double] = [
-        "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12,
-        "KiB": 1024, "MiB": 1_048_576, "GiB": 1_073_741_824, "TiB": 1_099_511_627_776,
-        "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-    ]
 
     static let symbols2: Set<String> = ["==", "!=", "<=", ">=", "**", "//", "->"]
     static let symbols1 = Set("+-*/%()[],:=<>.")
@@ -71,15 +67,16 @@ public struct Lexer {
                 }
                 if i == chars.count || chars[i] == hash { continue }  // blank or comment-only line
                 let location = SourceLocation(file: file, line: lineNumber, column: i + 1)
-                if width > indents.last! {
+                // indents starts as [0] and only pops entries wider than `width` >= 0.
+                if width > indents.last ?? 0 {
                     indents.append(width)
                     tokens.append(Token(kind: .indent, location: location))
                 } else {
-                    while width < indents.last! {
+                    while indents.count > 1, width < indents.last ?? 0 {
                         indents.removeLast()
                         tokens.append(Token(kind: .dedent, location: location))
                     }
-                    if width != indents.last! {
+                    if width != indents.last ?? 0 {
                         throw error("indentation does not match any enclosing block", line: lineNumber, column: i + 1)
                     }
                 }
@@ -215,13 +212,15 @@ public struct Lexer {
         let suffix = String(decoding: chars[j..<k], as: UTF8.self)
         guard let mantissa = Double(text), mantissa.isFinite else { throw error("malformed number '\(text)'", line: line, column: start + 1) }
         if !suffix.isEmpty {
-            guard let scale = Self.suffixes[suffix] else {
-                let hint = closestMatch(to: suffix, in: Self.suffixes.keys).map { " (did you mean '\($0)'?)" } ?? ""
-                throw error("unknown number suffix '\(suffix)'\(hint)", line: line, column: j + 1)
+            // Suffixes are the vocabulary of Quantity.swift, the same as on every flag.
+            guard let unit = QuantityUnit(suffix: suffix) else {
+                var failure = error(QuantityUnit.reasonUnknown(suffix, noun: "number suffix"), line: line, column: j + 1)
+                failure.notes = ["note: " + QuantityKind.count.rule, "note: " + QuantityKind.bytes.rule]
+                throw failure
             }
-            let value = mantissa * scale
-            if value.rounded() == value, value < 9.2e18 { return (.integer(Int(value)), k) }
-            return (.float(value), k)
+            let value = mantissa * unit.scale
+            guard value.isFinite else { throw error("number '\(text)\(suffix)' is too large", line: line, column: start + 1) }
+            return (.quantity(Quantity(value: value, unit: unit)), k)
         }
         if isFloat { return (.float(mantissa), j) }
         guard let value = Int(text) else { throw error("integer literal '\(text)' does not fit in 64 bits", line: line, column: start + 1) }

@@ -50,6 +50,7 @@ public struct Parser {
         case .name(let n): "'\(n)'"
         case .integer(let v): "number \(v)"
         case .float(let v): "number \(v)"
+        case .quantity(let q): "number \(q.integerValue.map(String.init) ?? String(q.value))"
         case .string(let s): "string \"\(s)\""
         case .symbol(let s): "'\(s)'"
         case .newline: "end of line"
@@ -489,6 +490,9 @@ public struct Parser {
         case .float(let v):
             _ = advance()
             return .float(v, token.location)
+        case .quantity(let q):
+            _ = advance()
+            return .quantity(q, token.location)
         case .string(let s):
             _ = advance()
             return .string(s, token.location)

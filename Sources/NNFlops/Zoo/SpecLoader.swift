@@ -48,6 +48,9 @@ public enum SpecLoader {
             switch tokens[0].kind {
             case .integer(let v): return .int(negative ? -v : v)
             case .float(let v): return .float(negative ? -v : v)
+            case .quantity(let q):
+                let value = negative ? -q.value : q.value
+                return Quantity(value: value, unit: q.unit).integerValue.map(Value.int) ?? .float(value)
             default: break
             }
         }

@@ -7,6 +7,14 @@ extension Plan {
         + "(70B parameters, 1.4T tokens at 5.76e23 FLOPs; it gives 72B / 1.33T) and predicts a loss, while the "
         + "rounded constants printed by Hoffmann et al. put that optimum at 32B / 3.0T."
 
+    /// The formats `plan` writes.
+    public static let formats: [OutputFormat] = [.table, .json]
+
+    /// The report as a table or JSON.
+    public func render(_ format: OutputFormat) throws -> String {
+        format == .json ? try renderJSON() : renderTable()
+    }
+
     /// The report as pretty-printed JSON with stable, snake_case keys.
     public func renderJSON() throws -> String {
         let encoder = JSONEncoder()
@@ -26,15 +34,17 @@ extension Plan {
         }
         var out: [String] = []
         var table: [[String]]
+        // `target` holds what the flags fixed: C in compute mode, N or D in params or
+        // tokens mode, the whole run in allocation mode.
         switch mode {
         case .compute:
-            out.append("Compute-optimal allocation for C = \(sci(computeFlops!)) FLOPs (C = 6ND)")
+            out.append("Compute-optimal allocation for C = \(sci(target.computeFlops)) FLOPs (C = 6ND)")
             table = [["method", "params N", "tokens D", "D/N", "loss", "6ND"]]
             for row in methods {
                 table.append([name(row), q(row.params), q(row.tokens), PlanQuantity.threeDigits(row.tokensPerParam), loss(row.loss), check(row)])
             }
         case .params, .tokens:
-            let given = mode == .params ? "N = \(q(givenParams!)) parameters" : "D = \(q(givenTokens!)) tokens"
+            let given = mode == .params ? "N = \(q(target.params)) parameters" : "D = \(q(target.tokens)) tokens"
             out.append("Compute-optimal run for \(given) (C = 6ND)")
             table = [["method", "params N", "tokens D", "D/N", "compute C", "loss", "6ND"]]
             for row in methods {
@@ -42,13 +52,13 @@ extension Plan {
                               sci(row.computeFlops), loss(row.loss), check(row)])
             }
         case .allocation:
-            out.append("Run: \(q(givenParams!)) parameters, \(q(givenTokens!)) tokens, C = 6ND = \(sci(computeFlops!)) FLOPs, "
-                       + "\(PlanQuantity.threeDigits(givenTokens! / givenParams!)) tokens/param")
+            out.append("Run: \(q(target.params)) parameters, \(q(target.tokens)) tokens, C = 6ND = \(sci(target.computeFlops)) FLOPs, "
+                       + "\(PlanQuantity.threeDigits(target.tokens / target.params)) tokens/param")
             out.append("Compute-optimal allocation for the same C, and how far the run is from it:")
             table = [["method", "optimal N", "optimal D", "D/N", "N / optimal N", "optimal loss", "run loss", "loss gap"]]
             for row in methods {
                 table.append([name(row), q(row.params), q(row.tokens), PlanQuantity.threeDigits(row.tokensPerParam),
-                              String(format: "%.3fx", row.paramsRatio!), loss(row.loss), loss(row.givenLoss),
+                              row.paramsRatio.map { String(format: "%.3fx", $0) } ?? "—", loss(row.loss), loss(row.givenLoss),
                               row.lossGap.map { String(format: "%+.4f", $0) } ?? "—"])
             }
         }

@@ -1,0 +1,255 @@
+import ArgumentParser
+import NNFlops
+
+// The option groups the subcommands share, and the parsers of option values. Each
+// option is declared once; a command offers a group only when every option in it means
+// something for the command.
+
+/// Parsers of option values. Every bad value reads the same way, through ArgumentParser:
+/// `Error: The value '0' is invalid for '--batch <n>': must be at least 1`, and exits 2.
+enum ArgumentValue {
+    /// An integer of at least `minimum`.
+    static func integer(atLeast minimum: Int) -> @Sendable (String) throws -> Int {
+        { text in
+            guard let value = Int(text) else { throw ValidationError("not an integer") }
+            guard value >= minimum else { throw ValidationError("must be at least \(minimum)") }
+            return value
+        }
+    }
+
+    /// Ranges a decimal number option can ask for.
+    enum Range: Sendable {
+        /// > 0.
+        case positive
+        /// >= 0.
+        case nonNegative
+        /// In (0, 1].
+        case fraction
+        /// In [0, 1).
+        case fractionBelowOne
+
+        func contains(_ value: Double) -> Bool {
+            switch self {
+            case .positive: value > 0
+            case .nonNegative: value >= 0
+            case .fraction: value > 0 && value <= 1
+            case .fractionBelowOne: value >= 0 && value < 1
+            }
+        }
+
+        var requirement: String {
+            switch self {
+            case .positive: "must be a positive number"
+            case .nonNegative: "must be a non-negative number"
+            case .fraction: "must be in (0, 1]"
+            case .fractionBelowOne: "must be in [0, 1)"
+            }
+        }
+    }
+
+    /// A finite decimal number (plain or scientific notation, no unit) in `range`.
+    static func number(_ range: Range) -> @Sendable (String) throws -> Double {
+        { text in
+            let number = try quantity { try Quantity.parse(text) }
+            if let unit = number.unit { throw ValidationError("takes a plain number, not a unit ('\(unit.rawValue)')") }
+            guard range.contains(number.value) else { throw ValidationError(range.requirement) }
+            return number.value
+        }
+    }
+
+    /// A count with the vocabulary's count suffixes (`7B`, `1.28M`, `1e21`; README,
+    /// "Numbers and units"), positive.
+    @Sendable static func positiveCount(_ text: String) throws -> Double {
+        let value = try quantity { try Quantity.count(text) }
+        guard value > 0 else { throw ValidationError("must be a positive number") }
+        return value
+    }
+
+    /// A count of at least 0 (`--price-per-gpu-hour`).
+    @Sendable static func nonNegativeCount(_ text: String) throws -> Double {
+        let value = try quantity { try Quantity.count(text) }
+        guard value >= 0 else { throw ValidationError("must be a non-negative number") }
+        return value
+    }
+
+    /// A count that may be zero or negative (plan's --compute: the library names the range).
+    @Sendable static func count(_ text: String) throws -> Double {
+        try quantity { try Quantity.count(text) }
+    }
+
+    /// A byte size with the vocabulary's byte units (`24GiB`, `80GB`, bytes).
+    @Sendable static func bytes(_ text: String) throws -> Int {
+        try quantity { try Quantity.bytes(text) }
+    }
+
+    /// `NAME=VALUE` of `--set`.
+    @Sendable static func setting(_ text: String) throws -> String {
+        guard (try? SpecLoader.parseOverride(text)) != nil else { throw ValidationError("expects NAME=VALUE") }
+        return text
+    }
+
+    static func quantity<T>(_ parse: () throws -> T) throws -> T {
+        do {
+            return try parse()
+        } catch let error as NNFlopsError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// One of the output formats a command writes.
+    static func format(_ supported: [OutputFormat], command: String) -> @Sendable (String) throws -> OutputFormat {
+        { text in
+            guard let format = OutputFormat(rawValue: text), supported.contains(format) else {
+                let known = OutputFormat(rawValue: text) != nil
+                throw ValidationError("\(known ? "" : "not a format; ")\(command) writes \(OutputFormat.list(supported))")
+            }
+            return format
+        }
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+extension AttentionConvention: ExpressibleByArgument {}
+extension Optimizer: ExpressibleByArgument {}
+extension PrecisionPolicy: ExpressibleByArgument {}
+extension WeightPrecision: ExpressibleByArgument {}
+extension CheckpointPolicy: ExpressibleByArgument {
+    public static var allValueStrings: [String] { CheckpointPolicy.spellings }
+    public var defaultValueDescription: String { description }
+}
+extension ScalingMethod: ExpressibleByArgument {
+    /// Method names are case-insensitive (`--method Epoch`).
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+/// `--format` with the formats a command writes; the help lists them.
+func formatHelp(_ supported: [OutputFormat]) -> ArgumentHelp {
+    ArgumentHelp("Output format: \(OutputFormat.list(supported)).", valueName: "format")
+}
+
+/// The model: a spec file or a zoo name, and `--set` overrides (every command that reads
+/// a model).
+struct ModelOptions: ParsableArguments {
+    @Argument(help: "A .spec file, or the name of a built-in model (see `nnflops zoo`).")
+    var spec: String
+
+    @Option(name: .customLong("set"),
+            help: ArgumentHelp("Override a spec param, e.g. --set seq=2048 (repeatable). Values take the units of README, \"Numbers and units\".", valueName: "name=value"),
+            transform: ArgumentValue.setting)
+    var overrides: [String] = []
+
+    func request(batch: Int? = nil) throws -> ModelRequest {
+        try ModelRequest(spec, settings: overrides, batch: batch)
+    }
+}
+
+/// The model and `--batch` (every command that runs the model at one batch size).
+struct BatchedModelOptions: ParsableArguments {
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: ArgumentHelp("Batch size: sets the spec's `batch` param.", valueName: "n"),
+            transform: ArgumentValue.integer(atLeast: 1))
+    var batch: Int?
+
+    func request() throws -> ModelRequest { try model.request(batch: batch) }
+}
+
+/// How attention FLOPs are counted (every command that prices attention analytically;
+/// `validate` compares against what its kernels execute, so it has no choice).
+struct CountingOptions: ParsableArguments {
+    @Option(name: .customLong("attention-flops"),
+            help: "How attention is counted: dense = full n x n score matrix even when causal (FlopCounterMode, papers); executed = what the implementation runs (fused causal skips the masked half).")
+    var attention: AttentionConvention = .dense
+
+    var countOptions: CountOptions { CountOptions(attention: attention) }
+}
+
+/// How the model is trained (README, "Training and inference memory"): shared by
+/// analyze, check, roofline (inside `RunOptions`) and fit.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Optimizer: its step FLOPs and state (default adam).")
+    var optimizer: Optimizer?
+
+    @Option(help: "Precision policy: fp32, amp-bf16, amp-fp16 (autocast), bf16, fp16 (pure half + fp32 master weights). Default fp32; fit: every policy.")
+    var precision: PrecisionPolicy?
+
+    @Option(help: ArgumentHelp("Activation checkpointing over the top-level sequence: none, sqrt, segments=K. Default none; fit: none and sqrt.", valueName: "policy"))
+    var checkpoint: CheckpointPolicy?
+
+    @Option(name: .customLong("weight-decay"), help: ArgumentHelp("Weight decay (coupled optimizers add 2 FLOPs per parameter and a temporary).", valueName: "w"),
+            transform: ArgumentValue.number(.nonNegative))
+    var weightDecay: Double?
+
+    @Option(name: .customLong("grad-clip"), help: ArgumentHelp("Clip the gradient norm to this value (clip_grad_norm_).", valueName: "max-norm"),
+            transform: ArgumentValue.number(.positive))
+    var gradClip: Double?
+
+    var isActive: Bool { optimizer != nil || precision != nil || checkpoint != nil || weightDecay != nil || gradClip != nil }
+
+    /// The configuration with the defaults (adam, fp32, no checkpointing).
+    var configuration: RunConfiguration {
+        RunConfiguration(optimizer: optimizer ?? .adam, precision: precision ?? .fp32, checkpoint: checkpoint ?? .none,
+                         weightDecay: weightDecay ?? 0, gradClip: gradClip)
+    }
+}
+
+/// The whole run configuration (README, "Training and inference memory"): training,
+/// gradient accumulation and inference. Shared by analyze, check and roofline.
+struct RunOptions: ParsableArguments {
+    @OptionGroup var training: TrainingOptions
+
+    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Gradient accumulation: micro-batch size M (--batch must be a multiple of it).", valueName: "m"),
+            transform: ArgumentValue.integer(atLeast: 1))
+    var microBatch: Int?
+
+    @Flag(help: "Inference: forward only, no saved activations, gradients or optimizer state.")
+    var inference = false
+
+    @Flag(name: .customLong("fold-bn"), help: "With --inference: fold batchnorm into the preceding conv/linear.")
+    var foldBN = false
+
+    @Option(name: .customLong("weight-precision"), help: "With --inference: stored weight precision (model size): fp32, fp16, bf16, int8, int4.")
+    var weightPrecision: WeightPrecision?
+
+    /// Whether any run option was given.
+    var isActive: Bool { training.isActive || microBatch != nil || inference || foldBN || weightPrecision != nil }
+
+    func validate() throws {
+        if foldBN && !inference { throw ValidationError("--fold-bn needs --inference (batchnorm folds only with frozen statistics)") }
+        if weightPrecision != nil && !inference { throw ValidationError("--weight-precision needs --inference") }
+        if inference && (training.checkpoint != nil || microBatch != nil || training.optimizer != nil) {
+            throw ValidationError("--inference takes no --optimizer, --checkpoint or --micro-batch")
+        }
+    }
+
+    var configuration: RunConfiguration {
+        var configuration = training.configuration
+        configuration.inference = inference
+        configuration.weightPrecision = weightPrecision
+        return configuration
+    }
+
+    /// The graph one micro-batch runs and its configuration (`ModelRequest.run`).
+    func run(_ model: ModelRequest) throws -> (graph: Graph, configuration: RunConfiguration) {
+        try model.run(configuration, microBatch: microBatch, foldNormalizations: foldBN)
+    }
+}
+
+/// Where user hardware files come in (`--hardware my-gpu.json`, repeatable).
+struct HardwareOptions: ParsableArguments {
+    @Option(name: .customLong("hardware"),
+            help: ArgumentHelp("A JSON file describing your own GPU (format: README, section Roofline, \"Your own hardware\"); repeatable. Its id becomes a --gpu choice.", valueName: "file.json"))
+    var hardwareFiles: [String] = []
+
+    func profiles() throws -> [GPUProfile] {
+        var profiles: [GPUProfile] = []
+        for file in hardwareFiles {
+            let profile = try GPUProfile.load(hardwareFile: file)
+            if profiles.contains(where: { $0.id == profile.id }) {
+                throw NNFlopsError("\(file): 'id' \"\(profile.id)\" is already defined by another --hardware file")
+            }
+            profiles.append(profile)
+        }
+        return profiles
+    }
+}
