@@ -30,7 +30,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Memory size instead of a GPU: 24GiB, 80GB, or bytes.", valueName: "size"), transform: ArgumentValue.bytes)
     var memory: Int?
 
-    @Option(help: ArgumentHelp("Fraction of the memory kept for the framework (CUDA context, allocator slack), in [0, 1).", valueName: "fraction"),
+    @Option(help: ArgumentHelp("Fraction of the memory kept for the framework (CUDA context, allocator slack), in [0, 1) (default 0).", valueName: "fraction"),
             transform: ArgumentValue.number(.fractionBelowOne))
     var reserve: Double = 0
 

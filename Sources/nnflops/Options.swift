@@ -124,7 +124,7 @@ extension ScalingMethod: ExpressibleByArgument {
 
 /// `--format` with the formats a command writes; the help lists them.
 func formatHelp(_ supported: [OutputFormat]) -> ArgumentHelp {
-    ArgumentHelp("Output format: \(OutputFormat.list(supported)).", valueName: "format")
+    ArgumentHelp("Output format: \(OutputFormat.list(supported)) (default table).", valueName: "format")
 }
 
 /// The model: a spec file or a zoo name, and `--set` overrides (every command that reads

@@ -150,6 +150,7 @@ public struct Quantity: Sendable, Hashable {
             suffix.insert(last, at: suffix.startIndex)
             body = body.dropLast()
         }
+        body = Substring(body.trimmingCharacters(in: .whitespaces))  // `16 GiB`
         // Only decimal notation: Double(String) would also accept hex, "nan" and "inf".
         let allowed = Set("0123456789.eE+-")
         guard !body.isEmpty, body.allSatisfy({ allowed.contains($0) }), body.contains(where: \.isNumber), let number = Double(body) else {
