@@ -99,8 +99,8 @@ enum ArgumentValue {
     /// One of the output formats a command writes.
     static func format(_ supported: [OutputFormat], command: String) -> @Sendable (String) throws -> OutputFormat {
         { text in
-            guard let format = OutputFormat(rawValue: text), supported.contains(format) else {
-                let known = OutputFormat(rawValue: text) != nil
+            guard let format = OutputFormat(argument: text), supported.contains(format) else {
+                let known = OutputFormat(argument: text) != nil
                 throw ValidationError("\(known ? "" : "not a format; ")\(command) writes \(OutputFormat.list(supported))")
             }
             return format

@@ -23,7 +23,7 @@ import Testing
         let result = try cli.run(["roofline", "mlp", "--gpu", "a100-sxm-80gb", "--precision", "amp-bf16", "--format", "json", "--svg", svg.path])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        #expect(object["schema"] as? String == "nnflops.roofline/1")
+        #expect(object["schema"] as? String == "nnflops.roofline/2")
         #expect(object["gpu"] as? String == "a100-sxm-80gb")
         #expect(object["precision"] as? String == "amp-bf16")
         #expect((object["ridge_flops_per_byte"] as? Double).map { abs($0 - 153.0) < 0.5 } == true)

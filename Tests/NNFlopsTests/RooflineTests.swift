@@ -314,7 +314,7 @@ import Testing
         let g = try zoo("mlp", batch: 32)
         let analysis = try roofline(g, gpu: "h100-sxm")
         let report = RooflineReport(graph: g, analysis: analysis)
-        #expect(report.schema == "nnflops.roofline/1")
+        #expect(report.schema == "nnflops.roofline/2")
         #expect(zip(report.layers, report.layers.dropFirst()).allSatisfy { $0.timeS >= $1.timeS })
         #expect(abs(report.layers.map(\.timeShare).reduce(0, +) - 1) < 1e-9)
         #expect(abs(report.totals.stepTimeS - (report.totals.forwardTimeS + report.totals.backwardTimeS + report.totals.optimizerTimeS)) < 1e-15)

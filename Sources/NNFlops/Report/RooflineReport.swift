@@ -1,8 +1,8 @@
 import Foundation
 
-/// The roofline report (`nnflops roofline`, schema `nnflops.roofline/1`, README, "Roofline").
+/// The roofline report (`nnflops roofline`, schema `nnflops.roofline/2`, README, "Roofline").
 public struct RooflineReport: Sendable, Encodable {
-    public var schema = "nnflops.roofline/1"
+    public var schema = "nnflops.roofline/2"
     public var model: String
     /// GPU identifier (`h100-sxm`) and its figures.
     public var gpu: String
