@@ -72,9 +72,15 @@ enum ArgumentValue {
         return value
     }
 
-    /// A count that may be zero or negative (plan's --compute: the library names the range).
-    @Sendable static func count(_ text: String) throws -> Double {
-        try quantity { try Quantity.count(text) }
+    /// A positive count within `range` (plan's `Plan.computeRange` and the like).
+    static func count(in range: ClosedRange<Double>) -> @Sendable (String) throws -> Double {
+        { text in
+            let value = try positiveCount(text)
+            guard range.contains(value) else {
+                throw ValidationError("outside the supported range \(PlanQuantity.scientific(range.lowerBound))...\(PlanQuantity.scientific(range.upperBound))")
+            }
+            return value
+        }
     }
 
     /// A byte size with the vocabulary's byte units (`24GiB`, `80GB`, bytes).

@@ -36,13 +36,13 @@ struct PlanCommand: ParsableCommand {
 
     static let formats = Plan.formats
 
-    @Option(help: ArgumentHelp("Training compute budget C in FLOPs (e.g. 1e21).", valueName: "flops"), transform: ArgumentValue.count)
+    @Option(help: ArgumentHelp("Training compute budget C in FLOPs (e.g. 1e21).", valueName: "flops"), transform: ArgumentValue.count(in: Plan.computeRange))
     var compute: Double?
 
-    @Option(help: ArgumentHelp("Parameters N (e.g. 7B).", valueName: "count"), transform: ArgumentValue.count)
+    @Option(help: ArgumentHelp("Parameters N (e.g. 7B).", valueName: "count"), transform: ArgumentValue.count(in: Plan.paramsRange))
     var params: Double?
 
-    @Option(help: ArgumentHelp("Training tokens D (e.g. 1.4T).", valueName: "count"), transform: ArgumentValue.count)
+    @Option(help: ArgumentHelp("Training tokens D (e.g. 1.4T).", valueName: "count"), transform: ArgumentValue.count(in: Plan.tokensRange))
     var tokens: Double?
 
     @Option(help: ArgumentHelp("Method choosing the run for the fleet and spec sections: tokens20, hoffmann, epoch (default), kaplan.", valueName: "method"))

@@ -44,6 +44,9 @@ import Testing
             (["plan", "--compute", "1e21", "--seq", "0"], "Error: The value '0' is invalid for '--seq <s>': must be at least 1"),
             (["plan", "--compute", "1e21", "--vocab", "0"], "Error: The value '0' is invalid for '--vocab <v>': must be at least 1"),
             (["plan", "--compute", "lots"], "Error: The value 'lots' is invalid for '--compute <flops>': 'lots' is not a count"),
+            (["plan", "--compute=-5"], "Error: The value '-5' is invalid for '--compute <flops>': must be a positive number"),
+            (["plan", "--compute", "1e3"], "Error: The value '1e3' is invalid for '--compute <flops>': outside the supported range 1.00e6...1.00e40"),
+            (["plan", "--tokens", "1e23"], "Error: The value '1e23' is invalid for '--tokens <count>': outside the supported range 1.00e0...1.00e22"),
         ]
         for (arguments, message) in cases {
             try expectUsageError(arguments, message)

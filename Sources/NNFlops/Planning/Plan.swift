@@ -152,6 +152,9 @@ public struct Plan: Sendable, Hashable, Codable {
     /// Budgets outside this range are refused: below it no language model is meaningful,
     /// above it the arithmetic leaves the range the laws were fitted anywhere near.
     public static let computeRange: ClosedRange<Double> = 1e6...1e40
+    /// Model sizes and token counts planned for (N, D).
+    public static let paramsRange: ClosedRange<Double> = 1...1e17
+    public static let tokensRange: ClosedRange<Double> = 1...1e22
 
     public var schema: String = Plan.schema
     public var mode: PlanMode
@@ -203,8 +206,8 @@ public struct Plan: Sendable, Hashable, Codable {
             }
         }
         try check(request.compute, "--compute", range: Self.computeRange)
-        try check(request.params, "--params", range: 1...1e17)
-        try check(request.tokens, "--tokens", range: 1...1e22)
+        try check(request.params, "--params", range: Self.paramsRange)
+        try check(request.tokens, "--tokens", range: Self.tokensRange)
         guard request.vocab >= 1, request.sequence >= 1 else {
             throw NNFlopsError("--vocab and --seq must be at least 1")
         }
