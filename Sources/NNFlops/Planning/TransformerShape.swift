@@ -105,7 +105,8 @@ public struct TransformerShape: Sendable, Hashable, Codable {
                 best = (shape, error, aspect)
             }
         }
-        return best!.shape
+        guard let best else { throw NNFlopsError("no transformer shape realises \(PlanQuantity.format(N)) parameters") }
+        return best.shape
     }
 
     /// The spec text, in the language nnflops analyses.
