@@ -11,11 +11,12 @@ struct CheckCommand: ParsableCommand {
           nnflops check model.spec --batch 64 --max-peak-memory 16GiB
           nnflops check model.spec --max-params 125M --max-train-flops 5e12 --precision amp-bf16
 
-        Limits come from the flags and from the spec's `budget METRIC <= LIMIT` statements
-        (metrics: \(BudgetMetric.allCases.map(\.rawValue).joined(separator: ", "))). train_flops is one optimizer step:
-        forward + backward (+ recompute) for every micro-batch, plus the optimizer.
-        Memory limits take byte units (KiB ... TiB, KB ... TB, or bytes), the others counts
-        (K, M, B, T, 1e12): README, "Numbers and units". B is a billion, not a byte.
+        Limits come from the flags and from the spec's `budget METRIC <= LIMIT`
+        statements (metrics: \(BudgetMetric.allCases.map(\.rawValue).joined(separator: ", "))).
+        train_flops is one optimizer step: forward + backward (+ recompute) for every
+        micro-batch, plus the optimizer. Memory limits take byte units (KiB ... TiB,
+        KB ... TB, or bytes), the others counts (K, M, B, T, 1e12): README, "Numbers
+        and units". B is a billion, not a byte.
         Exit codes: 0 within budget, 1 a budget exceeded, 2 usage error or bad spec.
         """)
 

@@ -14,7 +14,7 @@ struct FitCommand: ParsableCommand {
 
         Rows: every precision policy x checkpointing none / sqrt (--precision and --checkpoint
         narrow them). Usable memory = capacity x (1 - reserve). The spec needs a `batch` param.
-        --memory takes byte units (README, "Numbers and units"): 24GiB, 80GB or bytes.
+        --memory takes byte units (README, "Numbers and units"): 24GiB, 80GB, bytes.
         Exit codes: 0 success, 2 usage error or bad spec.
         """)
 

@@ -13,7 +13,8 @@ struct RooflineCommand: ParsableCommand {
         max(FLOPs / peak, bytes / bandwidth). Matrix (multiply-accumulate) work uses the
         tensor-core peak of its type (TF32 for fp32 only with --tf32), element-wise work
         the vector peak. Dense datasheet peaks; see `nnflops gpus`.
-        --samples and --tokens take counts (1.28M, 300B, 1e12): README, "Numbers and units".
+        --samples and --tokens take counts (1.28M, 300B, 1e12): README, "Numbers and
+        units".
 
           nnflops roofline resnet50 --gpu h100-sxm --batch 32
           nnflops roofline gpt2 --gpu h100-sxm --precision amp-bf16 --svg roofline.svg
