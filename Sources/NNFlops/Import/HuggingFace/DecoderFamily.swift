@@ -322,10 +322,11 @@ enum DecoderFamily {
             lines.append("    mlp: down_proj(act_fn(gate_proj(h)) * up_proj(h)), act_fn = \(activation.configName)")
         }
         lines.append("  model.norm (RMSNorm) -> lm_head, tied to model.embed_tokens when tie_word_embeddings (here \(SpecLiteral.bool(tie)))")
-        lines.append("Activation \(activation.configName): \(activation.transformersClass).")
+        lines.append("Activation \(activation.configName): \(activation.transformersClass)"
+            + (activation.readAs.map { " (\($0))" } ?? "") + ".")
         lines.append("Attention: transformers' default attn_implementation \"sdpa\" (impl = \"fused\"), "
             + (bidirectional ? "bidirectional (use_bidirectional_attention)" : "causal")
-            + (kvHeads < heads ? ", \(heads) query heads sharing \(kvHeads) key/value heads." : "."))
+            + (kvHeads < heads ? ", \(heads) query heads sharing \(kvHeads) key/value head\(kvHeads == 1 ? "" : "s")." : "."))
         lines.append((partial ? "Partial " : "") + rope.summary.prefix(1).uppercased() + rope.summary.dropFirst()
             + (partial ? "; rotary on the first int(head_dim * partial_rotary_factor) dimensions of each head." : "."))
         lines.append(SpecNotes.sequence)

@@ -12,6 +12,8 @@ struct Activation {
     var transformersClass: String
     /// The spec's helper block, when the activation is a composite of operators.
     var helperBlock: String?
+    /// Set when the config's name was read as another (Gemma's "gelu").
+    var readAs: String?
     private var callTemplate: String
 
     /// The spec expression applying the activation to `input`, named `name`.
@@ -59,11 +61,16 @@ struct Activation {
     static func read(_ key: String, default defaultValue: String, _ reader: inout ConfigReader,
                      legacyGeluIsTanh: Bool = false) throws -> Activation {
         var name = try reader.string(key, default: defaultValue)
-        if legacyGeluIsTanh && name == "gelu" { name = "gelu_pytorch_tanh" }
-        guard let activation = supported.first(where: { $0.configName == name }) else {
+        var readAs: String?
+        if legacyGeluIsTanh && name == "gelu" {
+            name = "gelu_pytorch_tanh"
+            readAs = "\(key) \"gelu\" is read as gelu_pytorch_tanh, as \(reader.configClass).__post_init__ does"
+        }
+        guard var activation = supported.first(where: { $0.configName == name }) else {
             throw reader.error(key, "activation '\(name)' is not one nnflops can write yet",
                                notes: ["supported: " + supported.map(\.configName).joined(separator: ", ")])
         }
+        activation.readAs = readAs
         return activation
     }
 }
