@@ -14,7 +14,7 @@ meta device (no memory, no weights) and counted with sum(p.numel() for p in
 model.parameters()), which yields a tied parameter once.
 
 Configs whose file name starts with "tiny-" are also run on the CPU (batch 2, seq 16,
-eager attention, no_grad) under torch.utils.flop_counter.FlopCounterMode, which counts
+eager attention and experts, no_grad) under torch.utils.flop_counter.FlopCounterMode, which counts
 matmul-type kernels only (2 FLOPs per multiply-accumulate): nnflops's forward MACs x 2
 under the dense attention convention. Their parameter names and element counts are
 recorded too, so the test can hold nnflops's names to transformers' module names.
@@ -47,6 +47,10 @@ def build(config_dict, device):
 
 def forward_flops(config_dict):
     config_dict = dict(config_dict, attn_implementation="eager")
+    if config_dict["model_type"] == "mixtral":
+        # The default experts path (grouped matmuls) is invisible to FlopCounterMode; the
+        # eager one loops over the experts with F.linear, which it counts.
+        config_dict["experts_implementation"] = "eager"
     torch.manual_seed(0)
     model = build(config_dict, "cpu").eval()
     vocab = model.config.vocab_size

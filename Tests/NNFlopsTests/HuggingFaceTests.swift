@@ -124,6 +124,24 @@ struct HuggingFaceTests {
         #expect(Self.fixture.configs[file]?.class == "MixtralForCausalLM")
     }
 
+    /// What a mixture-of-experts operator will have to count, measured on transformers'
+    /// eager experts loop: tiny-mixtral (hidden 64, 4 heads of 16, 2 key/value heads,
+    /// intermediate 96, 4 experts, top 2, 2 layers, vocab 1000) at batch 2, seq 16 (T = 32
+    /// tokens). Per layer and token: q, o 64*64 each, k, v 64*32 each (12,288 MACs), the
+    /// router 64*4 (256), two experts of 64*192 + 96*64 (2 * 18,432); attention
+    /// 2 * (2*4*16*16*16) = 65,536 per layer; lm_head 32*64*1000. Only the routed experts
+    /// are counted: all four would add 2 * 32 * 18,432 MACs per layer.
+    @Test("the mixtral fixture counts the top-k experts per token")
+    func mixtralFixtureCountsTopK() throws {
+        let flops = try #require(Self.fixture.configs["tiny-mixtral.json"]?.forward_flops)
+        let perLayer = 32 * (12_288 + 256 + 2 * 18_432) + 65_536
+        #expect(flops == 2 * (2 * perLayer + 32 * 64 * 1000))
+        // Parameters: per layer q, k, v, o (12,288), router (256), 4 experts of gate_up
+        // 2*96*64 and down 64*96 (73,728), two norms (128); embed_tokens and lm_head 64,000
+        // each; the final norm 64.
+        #expect(Self.fixture.configs["tiny-mixtral.json"]?.params == 2 * (12_288 + 256 + 4 * (2 * 96 * 64 + 64 * 96) + 128) + 2 * 64_000 + 64)
+    }
+
     // MARK: - The same model as the zoo's hand-written specs
 
     /// gpt2, llama2-7b and bert-base in the zoo reproduce the same transformers classes; the
