@@ -205,6 +205,19 @@ struct HuggingFaceTests {
         #expect(text.contains("Reproduces transformers' \(Self.fixture.configs[file]!.class)"))
     }
 
+    /// A front end (ModelRequest) reads a config once and elaborates it at many batches.
+    @Test("HuggingFaceModel: read once, elaborated at any batch")
+    func readOnce() throws {
+        let model = try HuggingFaceModel(json: Self.bytes("tiny-llama.json"), file: "tiny-llama.json")
+        #expect(model.source == (try HuggingFaceImporter.spec(fromJSON: Self.bytes("tiny-llama.json"), file: "tiny-llama.json")))
+        for batch in [1, 3, 64] {
+            let graph = try model.graph(overrides: ["batch": .int(batch)])
+            #expect(Self.inputShape(graph) == [batch, 256])
+            #expect(graph.parameterCount.value == Self.fixture.configs["tiny-llama.json"]!.params)
+        }
+        #expect(throws: NNFlopsError.self) { try model.graph(overrides: ["num_key_value_heads": .int(3)]) }
+    }
+
     @Test("Llama-2-7b's spec: its config's values as params, defaults noted")
     func llamaSpecText() throws {
         let text = try HuggingFaceImporter.spec(fromJSON: Self.bytes("Llama-2-7b-hf.json"), file: "Llama-2-7b-hf.json")

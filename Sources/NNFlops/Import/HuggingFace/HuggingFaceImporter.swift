@@ -23,9 +23,10 @@ public enum HuggingFaceImporter {
     /// choice of nnflops: long-context models would otherwise default to 128K tokens).
     public static let defaultSequenceCap = 4096
 
-    /// The spec text for the config in `bytes` (`file` names it in errors and comments).
+    /// The spec text for the config in `bytes` (`file` names it in errors and comments):
+    /// what `nnflops import config.json -o model.spec` writes.
     public static func spec(fromJSON bytes: [UInt8], file: String) throws -> String {
-        try importSpec(bytes, file: file, overrides: [:])
+        try HuggingFaceModel(json: bytes, file: file).source
     }
 
     public static func spec(fromJSON data: Data, file: String) throws -> String {
@@ -38,9 +39,7 @@ public enum HuggingFaceImporter {
     /// is, so `--set num_attention_heads=7` that no longer divides hidden_size is the same
     /// error as in the file.
     public static func graph(fromJSON bytes: [UInt8], file: String, overrides: [String: Value] = [:]) throws -> Graph {
-        let source = try importSpec(bytes, file: file, overrides: [:])
-        if !overrides.isEmpty { _ = try importSpec(bytes, file: file, overrides: overrides) }
-        return try Elaborator.elaborate(source: source, file: specFileName(for: file), overrides: overrides)
+        try HuggingFaceModel(json: bytes, file: file).graph(overrides: overrides)
     }
 
     public static func graph(fromJSON data: Data, file: String, overrides: [String: Value] = [:]) throws -> Graph {
@@ -50,8 +49,9 @@ public enum HuggingFaceImporter {
     /// How diagnostics name the spec written for `file` (`config.json` -> `config.json.spec`).
     static func specFileName(for file: String) -> String { file + ".spec" }
 
-    static func importSpec(_ bytes: [UInt8], file: String, overrides: [String: Value]) throws -> String {
-        let root = try JSONReader.parse(bytes, file: file)
+    /// Writes the spec of the config `root` (parsed from `bytes`) with `overrides` applied
+    /// to the keys it reads; throws on the first key that breaks its class's rules.
+    static func importSpec(_ root: JSONValue, _ bytes: [UInt8], file: String, overrides: [String: Value]) throws -> String {
         guard case .object = root.kind else {
             throw NNFlopsError("a transformers config.json is a JSON object; \(file) holds \(root.summary)",
                                at: root.location, sourceLine: SourceLines(String(decoding: bytes, as: UTF8.self)).text(ofLine: root.location.line))
@@ -89,6 +89,40 @@ public enum HuggingFaceImporter {
         if stem.hasSuffix(".json") { stem = String(stem.dropLast(5)) }
         if stem != "config", let name = clean(stem) { return name }
         return modelType
+    }
+}
+
+/// A config read once: the spec text written for it, parsed, and what checks overrides
+/// against the config's rules. Front ends that elaborate a model at many batches (`fit`
+/// probes them) hold one of these and call `graph(overrides:)` for each.
+public struct HuggingFaceModel: Sendable {
+    /// The config's file name, as given.
+    public let file: String
+    /// The spec text (`nnflops import config.json -o model.spec` writes it).
+    public let source: String
+    private let root: JSONValue
+    private let bytes: [UInt8]
+    private let lines: SourceLines
+    private let program: [Statement]
+
+    public init(json bytes: [UInt8], file: String) throws {
+        self.file = file
+        self.bytes = bytes
+        root = try JSONReader.parse(bytes, file: file)
+        source = try HuggingFaceImporter.importSpec(root, bytes, file: file, overrides: [:])
+        lines = SourceLines(source)
+        program = try Parser.parse(lines: lines, file: HuggingFaceImporter.specFileName(for: file))
+    }
+
+    public init(json data: Data, file: String) throws {
+        try self.init(json: [UInt8](data), file: file)
+    }
+
+    /// The model's Graph with `overrides` (`--set`, `--batch`); an override of a key the
+    /// config gives is checked by the rules the file is.
+    public func graph(overrides: [String: Value] = [:]) throws -> Graph {
+        if !overrides.isEmpty { _ = try HuggingFaceImporter.importSpec(root, bytes, file: file, overrides: overrides) }
+        return try Elaborator.elaborate(program: program, lines: lines, file: HuggingFaceImporter.specFileName(for: file), overrides: overrides)
     }
 }
 

@@ -3,8 +3,8 @@
 /// `NaN`, `Infinity` and `-Infinity` that Python's `json.dump` writes by default (the
 /// files `transformers` saves are written by Python). Integers keep their exact value;
 /// a number with a fraction or an exponent, or one beyond 64 bits, is a float.
-struct JSONValue {
-    enum Kind {
+struct JSONValue: Sendable {
+    enum Kind: Sendable {
         case null
         case bool(Bool)
         case int(Int)
@@ -38,7 +38,7 @@ struct JSONValue {
     }
 }
 
-struct JSONMember {
+struct JSONMember: Sendable {
     var key: String
     var value: JSONValue
 }
