@@ -83,6 +83,18 @@ struct HuggingFaceTests {
         #expect(graph.parameterCount.value == expected.params)
     }
 
+    /// Commands load a `config.json` by path through `ModelRequest`, like a spec.
+    @Test("a config.json path loads through ModelRequest, with --batch and --set")
+    func loadsThroughModelRequest() throws {
+        let path = Self.directory.appendingPathComponent("configs").appendingPathComponent("gpt2.json").path
+        let request = try ModelRequest(path, settings: ["seq=128"], batch: 2)
+        let graph = try request.graph()
+        #expect(graph.parameterCount.value == 124_439_808)
+        #expect(try request.batchSize() == 2)
+        // GPT2LMHeadModel at batch 2, seq 128: the tied head's logits are [2, 128, 50257].
+        #expect(graph.nodes.last.map { graph.tensors[$0.outputs[0]].shape } == [2, 128, 50257])
+    }
+
     /// Published figures, independent of the fixture script: the model cards' counts.
     @Test("published parameter counts", arguments: [
         ("Llama-2-7b-hf.json", 6_738_415_616), ("Meta-Llama-3-8B.json", 8_030_261_248), ("Mistral-7B-v0.1.json", 7_241_732_096),

@@ -21,9 +21,13 @@ public struct ModelRequest: Sendable {
     enum LoadedModel: Sendable {
         /// A spec (a `.spec` file or a zoo name), parsed.
         case spec(file: String, lines: SourceLines, program: [Statement])
+        /// A Hugging Face `config.json` (README, "Hugging Face configs"), read once.
+        case huggingFace(HuggingFaceModel)
 
         static func load(_ reference: String) throws -> LoadedModel {
             switch (reference as NSString).pathExtension.lowercased() {
+            case "json":
+                return .huggingFace(try HuggingFaceModel(json: try SpecLoader.readFile(reference), file: reference))
             default:
                 // `.spec` files, and names of the built-in zoo (which have no extension).
                 let (source, file) = try SpecLoader.load(reference)
@@ -36,6 +40,8 @@ public struct ModelRequest: Sendable {
             switch self {
             case .spec(let file, let lines, let program):
                 try Elaborator.elaborate(program: program, lines: lines, file: file, overrides: overrides)
+            case .huggingFace(let model):
+                try model.graph(overrides: overrides)
             }
         }
     }

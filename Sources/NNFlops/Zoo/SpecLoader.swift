@@ -5,11 +5,10 @@ public enum SpecLoader {
     /// Returns (source, file name for diagnostics). A path that exists wins; otherwise a
     /// zoo model name; otherwise an error with a suggestion.
     public static func load(_ reference: String) throws -> (source: String, file: String) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) {
-            guard !isDirectory.boolValue else { throw NNFlopsError("'\(reference)' is a directory, not a spec file") }
-            guard let data = FileManager.default.contents(atPath: reference) else { throw NNFlopsError("cannot read '\(reference)'") }
-            guard let text = String(data: data, encoding: .utf8) else { throw NNFlopsError("'\(reference)' is not UTF-8 text") }
+        if FileManager.default.fileExists(atPath: reference) {
+            guard let text = String(data: Data(try readFile(reference)), encoding: .utf8) else {
+                throw NNFlopsError("'\(reference)' is not UTF-8 text")
+            }
             return (text, reference)
         }
         let name = reference.hasSuffix(".spec") ? String(reference.dropLast(5)) : reference
@@ -18,6 +17,17 @@ public enum SpecLoader {
         if let suggestion = closestMatch(to: name, in: Zoo.models.map(\.name)) { notes.append("did you mean '\(suggestion)'?") }
         notes.append("built-in models: " + Zoo.models.map(\.name).joined(separator: ", "))
         throw NNFlopsError("no spec file '\(reference)' and no built-in model of that name", notes: notes)
+    }
+
+    /// The bytes of the model file at `path`: a directory or an unreadable file is an error.
+    public static func readFile(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw NNFlopsError("no such file '\(path)'")
+        }
+        guard !isDirectory.boolValue else { throw NNFlopsError("'\(path)' is a directory, not a model file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw NNFlopsError("cannot read '\(path)'") }
+        return [UInt8](data)
     }
 
     /// Parses a `--set name=value` value: an integer (size suffixes allowed: 7B, 16GiB),
