@@ -839,8 +839,16 @@ def run_hf(family):
     data["nnflops_args"] = ["--batch", str(BATCH), "--set", "seq=%d" % HF_SEQ]
     data["loss"] = ("last_hidden_state.float().sum() + pooler_output.float().sum()"
                     if model_class.__name__ == "BertModel" else "logits.float().sum()")
-    data["notes"] = [note, "use_cache left at the config default (%s)" % config.use_cache
-                     if hasattr(config, "use_cache") else "no KV cache"]
+    if model_class.__name__ == "BertModel":
+        cache_note = ("no KV cache: use_cache only matters for a decoder and BertModel is an "
+                      "encoder (is_decoder false)")
+    else:
+        cache_note = ("use_cache left at the config default (%s): the model builds a "
+                      "DynamicCache in training too; each layer's key and value are "
+                      "concatenated onto empty tensors (DynamicLayer.update: torch.cat), so "
+                      "the attention reads new [B, kv_heads, n, head_dim] tensors that the "
+                      "returned cache also holds" % config.use_cache)
+    data["notes"] = [note, cache_note]
     data["config_file"] = os.path.relpath(path, ROOT)
     data["config"] = config_dict
     data["variants"] = OrderedDict()
