@@ -25,7 +25,10 @@ summed over every output the nnflops spec declares):
 * Node and attribute: a walk from loss.grad_fn over next_functions reads every `_saved_*`
   attribute; the unpack hook tells which pack event each attribute is, so every tensor is
   named by the node class and attribute that keeps it (ConvolutionBackward0.input). Other
-  keepers of the same storage are listed under "also".
+  keepers of the same storage are listed under "also". A node autograd wraps without
+  exposing it (an in-place op on a view lives inside CopySlices) cannot be walked: a packed
+  storage still alive after forward is then named "CopySlices(<the aten op that packed
+  it>).?" and counted; a packed storage that died (its node was dropped) is not.
 * Live after forward: a TorchDispatchMode sees every tensor an aten op returns and tracks its
   storage by weak reference; after forward and loss (model output and loss still held) the
   storages still alive are summed (parameters, buffers, inputs excluded). This is
@@ -108,7 +111,6 @@ import gc
 import json
 import math
 import os
-import sys
 from collections import OrderedDict
 
 import torch
@@ -472,7 +474,7 @@ class Recorder:
                 continue
             if sid in held:
                 output_bytes += nbytes
-            else:
+            elif nbytes:
                 other_bytes += nbytes
                 other.append({"module": module, "shape": shape, "dtype": dtype, "bytes": nbytes})
         # Saved storages the tracker never saw made (none expected) still count as live.
