@@ -66,12 +66,15 @@ def run_nnflops(model, args):
     return json.loads(out.stdout)
 
 
-def compare(fixture, variant_data, show_tensors):
+def compare(fixture, variant_data, show_tensors, hf_spec_dir=None):
     model = fixture["model"]
-    args = fixture["nnflops_args"]
-    args = variant_data.get("nnflops_args", args)
-    report = run_nnflops(model if not model.startswith("hf-") else fixture["config_file"],
-                         args)
+    args = variant_data.get("nnflops_args", fixture["nnflops_args"])
+    target = model
+    if model.startswith("hf-"):
+        target = fixture["config_file"]
+        if hf_spec_dir:
+            target = os.path.join(hf_spec_dir, model + ".spec")
+    report = run_nnflops(target, args)
     called = set(variant_data["modules_called"])
     ours = {}
     layers_of = {}
@@ -117,6 +120,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("fixtures", nargs="*", help="fixture names (default: all)")
     parser.add_argument("--tensors", action="store_true", help="list the tensors of each row")
+    parser.add_argument("--hf-spec-dir", help="read hf-<family>.spec from DIR instead of giving "
+                        "nnflops the config.json (the specs HuggingFaceImporter.spec writes)")
     args = parser.parse_args()
     paths = sorted(glob.glob(os.path.join(ROOT, "Tests", "Fixtures", "saved", "*.json")))
     if args.fixtures:
@@ -126,7 +131,7 @@ def main():
         if "variants" in fixture:
             for attn, data in fixture["variants"].items():
                 try:
-                    compare(fixture, data, args.tensors)
+                    compare(fixture, data, args.tensors, args.hf_spec_dir)
                 except SystemExit as e:
                     print("### %s %s: not compared (%s)\n" % (fixture["model"], attn, e))
         else:
