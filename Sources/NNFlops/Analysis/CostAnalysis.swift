@@ -15,6 +15,10 @@ public struct LayerCost: Sendable {
     public var parameters: Int
     public var trainableParameters: Int
     public var cost: OperatorCost
+    /// What the node was priced with: which inputs need gradients, which parameters
+    /// train, the attention convention. Built here once; memory, roofline and the
+    /// executor read it rather than rebuild it.
+    public var context: CostContext
 }
 
 /// FLOPs, MACs and parameters of a whole graph: a pure function of the graph and options.
@@ -30,6 +34,19 @@ public struct CostAnalysis: Sendable {
     public var trainStep: Work { forward + backward }
     /// For every tensor: does the backward pass need its gradient?
     public var tensorNeedsGradient: [Bool]
+    /// The attention convention every node was priced under.
+    public var attention: AttentionConvention
+
+    /// Each node's context for a run: the priced one when training; with nothing needing
+    /// a gradient in inference (same attention convention).
+    public func contexts(for configuration: RunConfiguration) -> [CostContext] {
+        configuration.inference ? layers.map(\.context.forInference) : layers.map(\.context)
+    }
+
+    /// For every tensor, under a run: does backward need its gradient (never in inference)?
+    public func tensorNeedsGradient(for configuration: RunConfiguration) -> [Bool] {
+        configuration.inference ? tensorNeedsGradient.map { _ in false } : tensorNeedsGradient
+    }
 
     public init(graph: Graph, options: CountOptions = CountOptions()) throws {
         var needsGradient = [Bool](repeating: false, count: graph.tensors.count)
@@ -70,7 +87,8 @@ public struct CostAnalysis: Sendable {
             trainable += ownedTrainable
             layers.append(LayerCost(node: index, name: node.name, kind: node.kind, detail: node.op.detail,
                                     outputShapes: node.outputs.map { graph.tensors[$0].shape },
-                                    parameters: owned.value, trainableParameters: ownedTrainable.value, cost: cost))
+                                    parameters: owned.value, trainableParameters: ownedTrainable.value, cost: cost,
+                                    context: context))
         }
         let total = forward + inputGradient + weightGradient
         if total.overflowed || parameters.overflowed {
@@ -83,5 +101,6 @@ public struct CostAnalysis: Sendable {
         self.inputGradient = inputGradient
         self.weightGradient = weightGradient
         self.tensorNeedsGradient = needsGradient
+        attention = options.attention
     }
 }

@@ -1,8 +1,8 @@
 /// Training and inference memory (design §5, README, "Training and inference memory"): a pure function of a graph
 /// and a run configuration. It never switches on operator kind: every operator declares
 /// what it keeps for backward (`savedTensors`), which outputs alias an input
-/// (`alias(ofOutput:)`) and how autocast treats it (`autocast`), and this file replays
-/// PyTorch eager execution over storages:
+/// (`alias(ofOutput:)`) and how autocast treats it (`autocast`, applied by `RuntimeTypes`
+/// in Precision.swift), and this file replays PyTorch eager execution over storages:
 ///
 /// - forward, in node order: cast copies (autocast), outputs, kept extras are allocated;
 ///   a storage is freed when no later node reads it, no backward keeps it and it is not
@@ -10,10 +10,11 @@
 /// - backward, in reverse: the seed gradient of each output, then per node its input and
 ///   parameter gradients as produced (accumulated contributions are transient); after the
 ///   node, what it kept and its output gradients are released. Checkpointed segments
-///   are recomputed (saving) just before their backward;
+///   (`CheckpointPlan` in Checkpointing.swift) are recomputed (saving) just before their
+///   backward;
 /// - optimizer step: the optimizer's parameter-sized temporaries.
 ///
-/// Library API for comparisons (the reference executor, issue 6): `layers[i].keptBytes`
+/// Library API for comparisons (the reference executor): `layers[i].keptBytes`
 /// / `layers[i].savedBytes` (what node i keeps, per node, and attributed once),
 /// `savedActivationsBytes` (live at the end of forward, graph inputs excluded),
 /// `peakBytes` (everything, static included) with `peakPhase` / `peakNode`, and
@@ -69,12 +70,19 @@ public struct MemoryAnalysis: Sendable {
     /// The largest tensors live at the peak (static memory in aggregate).
     public var peakLive: [LiveTensor]
     public var layers: [NodeMemory]
+    /// Forward work re-run by checkpointing, per micro-step: the cost analysis's forward
+    /// over the nodes `CheckpointPlan.recomputed` names.
+    public var recompute: Work
     /// Forward FLOPs re-run by checkpointing, per micro-step.
-    public var recomputeFLOPs: Count
+    public var recomputeFLOPs: Count { recompute.flops }
     public var optimizerFLOPs: Count
-    /// Units of the top-level sequence and the checkpointed segments (as node ranges).
-    public var checkpointedSegments: [Range<Int>]
+    /// The checkpointed segments (as node ranges).
+    public var checkpointedSegments: [Range<Int>] { checkpoint.segments }
     public var steps: [Step]
+    /// The runtime types the replay used (the precision policy's rules).
+    let types: RuntimeTypes
+    /// The checkpointing the replay ran.
+    let checkpoint: CheckpointPlan
 
     /// Static memory: always live.
     public var staticBytes: Int { paramsBytes + masterParamsBytes + optimizerStateBytes + buffersBytes + inputsBytes }
@@ -110,35 +118,29 @@ public struct MemoryAnalysis: Sendable {
         layers = graph.nodes.indices.map {
             NodeMemory(node: $0, name: graph.nodes[$0].name, keptBytes: first.keptBytes[$0], savedBytes: first.attributedBytes[$0])
         }
-        recomputeFLOPs = first.recomputeFLOPs
+        recompute = plan.checkpoint.recomputeWork
         optimizerFLOPs = configuration.optimizerFLOPs(elements: plan.trainableElements, tensors: plan.trainableTensors)
-        checkpointedSegments = plan.segments
+        types = plan.types
+        checkpoint = plan.checkpoint
         steps = first.steps.map { Step(phase: $0.phase, node: $0.node, liveBytes: $0.liveBytes + staticBytes) }
-        if recomputeFLOPs.overflowed || optimizerFLOPs.overflowed {
+        if recompute.overflowed || optimizerFLOPs.overflowed {
             throw NNFlopsError("the model's FLOP count overflows 64 bits; the shapes are too large")
         }
     }
 }
 
-/// Everything the replay needs, computed once: runtime types under the precision policy,
-/// casts, consumers, checkpoint segments, static sizes.
+/// Everything the replay needs, computed once: runtime types under the precision policy
+/// (`RuntimeTypes`), each node's context (the cost analysis's), checkpoint segments
+/// (`CheckpointPlan`), static sizes.
 struct MemoryPlan {
     let graph: Graph
     let configuration: RunConfiguration
-    let forwardFLOPs: [Count]
     let needsGradient: [Bool]
-    /// Does node i record anything for backward (an input needs a gradient or a
-    /// parameter is trainable)?
-    let nodeRequiresGrad: [Bool]
+    /// Each node's context: the one the cost analysis priced it with (nothing needs a
+    /// gradient in inference).
     let contexts: [CostContext]
-    /// Runtime type of every tensor.
-    let types: [DType]
-    /// Per node, per input: the type autocast casts it to (nil: read as is).
-    let inputCasts: [[DType?]]
-    /// Per node, per parameter: the type of the autocast copy (nil: used as is).
-    let parameterCasts: [[DType?]]
-    /// Parameter gradient type and bytes per element (fp32 unless pure half).
-    let parameterType: DType
+    let types: RuntimeTypes
+    let checkpoint: CheckpointPlan
     let paramsBytes: Int
     let masterBytes: Int
     let optimizerStateBytes: Int
@@ -147,10 +149,6 @@ struct MemoryPlan {
     let gradBytesTotal: Int
     let trainableElements: Int
     let trainableTensors: Int
-    /// Checkpointed segments as node ranges (the last segment is never checkpointed).
-    let segments: [Range<Int>]
-    /// Node index -> checkpointed segment index.
-    let segmentOf: [Int?]
     /// Producer node of each tensor (nil: a graph input).
     let producers: [Int?]
     /// Display name of each tensor: its producer's name (with the output index when it
@@ -158,6 +156,10 @@ struct MemoryPlan {
     let tensorLabels: [String]
 
     var staticBytes: Int { paramsBytes + masterBytes + optimizerStateBytes + buffersBytes + inputsBytes }
+    var parameterType: DType { types.parameterType }
+    /// Does node n record anything for backward (an input needs a gradient or a
+    /// parameter is trainable)?
+    func recordsForBackward(_ n: Int) -> Bool { contexts[n].recordsForBackward }
 
     init(graph: Graph, costs: CostAnalysis, configuration: RunConfiguration) throws {
         self.graph = graph
@@ -171,70 +173,14 @@ struct MemoryPlan {
         tensorLabels = labels
         let policy = configuration.precision
         let inference = configuration.inference
-        forwardFLOPs = costs.layers.map(\.cost.forward.flops)
-        let needsGradient = inference ? [Bool](repeating: false, count: graph.tensors.count) : costs.tensorNeedsGradient
-        self.needsGradient = needsGradient
-
-        var contexts: [CostContext] = []
-        var requires: [Bool] = []
-        for node in graph.nodes {
-            let inputNeeds = node.inputs.map { needsGradient[$0] }
-            let trainable = node.parameterIDs.map { !inference && !graph.parameters[$0].frozen }
-            contexts.append(CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainable))
-            requires.append(!inference && (inputNeeds.contains(true) || trainable.contains(true)))
-        }
-        self.contexts = contexts
-        nodeRequiresGrad = requires
-
-        // Runtime types.
-        let half = policy.halfType
-        var types = graph.tensors.map(\.dtype)
-        if policy.isPureHalf, let half {
-            for i in types.indices where types[i] == .float32 { types[i] = half }
-        }
-        var inputCasts: [[DType?]] = []
-        var parameterCasts: [[DType?]] = []
-        for node in graph.nodes {
-            var casts = [DType?](repeating: nil, count: node.inputs.count)
-            var paramCasts = [DType?](repeating: nil, count: node.parameterIDs.count)
-            guard policy.isAutocast, let half else {
-                inputCasts.append(casts)
-                parameterCasts.append(paramCasts)
-                continue
-            }
-            let op = node.op
-            let floatInputs = node.inputs.filter { types[$0].isFloatingPoint }
-            let compute: DType
-            switch op.autocast {
-            case .lowerPrecision: compute = half
-            case .float32: compute = .float32
-            case .promote:
-                if floatInputs.isEmpty { compute = .float32 }
-                else if floatInputs.contains(where: { types[$0] == .float32 }) { compute = .float32 }
-                else { compute = types[floatInputs[0]] }
-            }
-            if op.autocast != .promote {
-                for (i, t) in node.inputs.enumerated() where types[t].isFloatingPoint && types[t] != compute { casts[i] = compute }
-                if op.autocast == .lowerPrecision {
-                    for (k, spec) in op.parameters.enumerated() where spec.dtype == .float32 && k < paramCasts.count { paramCasts[k] = half }
-                }
-            }
-            for (j, t) in node.outputs.enumerated() where graph.tensors[t].dtype.isFloatingPoint {
-                switch op.alias(ofOutput: j) {
-                case .view(let i)?, .inPlace(let i)?: types[t] = i < node.inputs.count ? types[node.inputs[i]] : compute
-                case .parameter?: types[t] = .float32
-                case nil: types[t] = compute
-                }
-            }
-            inputCasts.append(casts)
-            parameterCasts.append(paramCasts)
-        }
+        needsGradient = costs.tensorNeedsGradient(for: configuration)
+        contexts = costs.contexts(for: configuration)
+        let types = RuntimeTypes(graph: graph, policy: policy)
         self.types = types
-        self.inputCasts = inputCasts
-        self.parameterCasts = parameterCasts
+        checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
 
         // Static memory.
-        parameterType = policy.isPureHalf ? (half ?? .float32) : .float32
+        let parameterType = types.parameterType
         var params = Count.zero, master = Count.zero, trainable = Count.zero, trainableTensors = 0
         for parameter in graph.parameters {
             if inference, let stored = configuration.weightPrecision {
@@ -250,13 +196,10 @@ struct MemoryPlan {
         }
         var buffers = Count.zero
         for node in graph.nodes {
-            for buffer in node.op.buffers {
-                let type = policy.isPureHalf && buffer.dtype == .float32 ? parameterType : buffer.dtype
-                buffers += buffer.elements * type.bytes
-            }
+            for buffer in node.op.buffers { buffers += buffer.elements * types.buffer(buffer.dtype).bytes }
         }
         var inputs = Count.zero
-        for input in graph.inputs { inputs += graph.tensors[input.tensor].elements * types[input.tensor].bytes }
+        for input in graph.inputs { inputs += graph.tensors[input.tensor].elements * types.tensors[input.tensor].bytes }
         let state = inference ? Count.zero : trainable * (configuration.optimizer.stateTensors * 4)
         let grads = inference ? Count.zero : trainable * parameterType.bytes
         for c in [params, master, trainable, buffers, inputs, state, grads] where c.overflowed {
@@ -270,71 +213,9 @@ struct MemoryPlan {
         inputsBytes = inputs.value
         optimizerStateBytes = state.value
         gradBytesTotal = grads.value
-
-        // Checkpoint segments over the top-level units (torch checkpoint_sequential: K - 1
-        // segments of L / K units are checkpointed, the last runs normally).
-        var segments: [Range<Int>] = []
-        if !inference, case let policy = configuration.checkpoint, policy != .none {
-            let units = Self.units(graph)
-            let k = policy.segmentCount(units: units.count)
-            if k > 1 {
-                let size = units.count / k
-                for s in 0..<(k - 1) {
-                    let first = units[s * size].lowerBound, last = units[(s + 1) * size - 1].upperBound
-                    segments.append(first..<last)
-                }
-            }
-        }
-        self.segments = segments
-        var segmentOf = [Int?](repeating: nil, count: graph.nodes.count)
-        for (s, range) in segments.enumerated() { for n in range { segmentOf[n] = s } }
-        self.segmentOf = segmentOf
     }
 
-    /// The top-level sequence: consecutive nodes grouped by the first component of their
-    /// names, or the first two when the second is a number (`h.3`, `layer2.1`): the
-    /// children of an nn.Sequential / ModuleList.
-    static func units(_ graph: Graph) -> [Range<Int>] {
-        var units: [Range<Int>] = []
-        var previous: Substring? = nil
-        var start = 0
-        for (i, node) in graph.nodes.enumerated() {
-            let parts = node.name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-            var key = parts[0]
-            if parts.count >= 2, Int(parts[1]) != nil {
-                key = node.name[parts[0].startIndex..<parts[1].endIndex]
-            }
-            if key != previous {
-                if i > start { units.append(start..<i) }
-                start = i
-                previous = key
-            }
-        }
-        if graph.nodes.count > start { units.append(start..<graph.nodes.count) }
-        return units
-    }
-
-    /// The runtime type of a kept extra.
-    func extraType(_ type: SavedElementType, node: Node) -> DType {
-        let outputType = node.outputs.first.map { types[$0] } ?? .float32
-        let output = outputType.isFloatingPoint ? outputType : .float32
-        switch type {
-        case .fixed(let t): return t
-        case .output: return output
-        case .autocast(let c):
-            let policy = configuration.precision
-            if policy.isAutocast, let half = policy.halfType {
-                switch c {
-                case .lowerPrecision: return half
-                case .float32: return .float32
-                case .promote: return output
-                }
-            }
-            return output
-        }
-    }
-
-    func bytes(of tensor: Int) -> Int { graph.tensors[tensor].elements.value * types[tensor].bytes }
+    func bytes(of tensor: Int) -> Int { graph.tensors[tensor].elements.value * types.tensors[tensor].bytes }
 }
 
 /// The replay itself: storages with reference counts.
@@ -365,8 +246,7 @@ struct MemoryReplay {
     var keptBytes: [Int]
     var attributedBytes: [Int]
     var attributed: Set<Int> = []
-    var recomputeFLOPs = Count.zero
-
+    
     /// Storage of each tensor (nil: static memory, or not allocated).
     var tensorStorage: [Int?]
     var gradStorage: [Int?]
@@ -386,7 +266,7 @@ struct MemoryReplay {
         parameterGrad = [Int?](repeating: nil, count: g.parameters.count)
         parameterCopy = parameterGrad
         saved = [[Int]](repeating: [], count: g.nodes.count)
-        segmentSaved = [[Int]](repeating: [], count: plan.segments.count)
+        segmentSaved = [[Int]](repeating: [], count: plan.checkpoint.segments.count)
     }
 
     // MARK: storage primitives
@@ -463,9 +343,9 @@ struct MemoryReplay {
             gradStorage[t] = s
         }
         for n in g.nodes.indices.reversed() {
-            if let s = plan.segmentOf[n], plan.segments[s].upperBound - 1 == n { recompute(segment: s) }
+            if let s = plan.checkpoint.segmentEnding(at: n) { recompute(segment: s) }
             backward(n)
-            if let s = plan.segmentOf[n], plan.segments[s].lowerBound == n {
+            if let s = plan.checkpoint.segmentStarting(at: n) {
                 for storage in segmentSaved[s] { release(storage) }
                 segmentSaved[s] = []
             }
@@ -494,13 +374,14 @@ struct MemoryReplay {
         for n in nodes {
             let node = g.nodes[n]
             let op = node.op
-            let inSegment = plan.segmentOf[n]
-            let keeps = saving && plan.nodeRequiresGrad[n] && (recomputing || inSegment == nil)
+            let inSegment = plan.checkpoint.segment(of: n)
+            let keeps = saving && plan.recordsForBackward(n) && (recomputing || inSegment == nil)
             // Checkpoint: a segment keeps the tensors it reads from outside itself.
-            if !recomputing, saving, let s = inSegment, plan.segments[s].lowerBound == n {
+            if !recomputing, saving, let s = plan.checkpoint.segmentStarting(at: n) {
+                let segment = plan.checkpoint.segments[s]
                 var inputs: Set<Int> = []
-                for m in plan.segments[s] {
-                    for t in g.nodes[m].inputs where !plan.segments[s].contains(producer(t) ?? -1) {
+                for m in segment {
+                    for t in g.nodes[m].inputs where !segment.contains(producer(t) ?? -1) {
                         if let st = tensorStorage[t], !inputs.contains(st) {
                             inputs.insert(st)
                             retain(st)
@@ -518,7 +399,7 @@ struct MemoryReplay {
             var consumed: [Int?] = node.inputs.map { tensorStorage[$0] }
             var fresh: [Int] = []
             for (i, t) in node.inputs.enumerated() {
-                if let type = plan.inputCasts[n][i] {
+                if let type = plan.types.inputCasts[n][i] {
                     let s = allocate(g.tensors[t].elements.value * type.bytes, "\(label(t)) (\(type.rawValue) copy for \(node.name))")
                     consumed[i] = s
                     fresh.append(s)
@@ -526,7 +407,7 @@ struct MemoryReplay {
             }
             var parameterUsed: [Int?] = [Int?](repeating: nil, count: node.parameterIDs.count)
             for (k, pid) in node.parameterIDs.enumerated() {
-                guard let type = plan.parameterCasts[n][k] else { continue }
+                guard let type = plan.types.parameterCasts[n][k] else { continue }
                 if parameterCopy[pid] == nil {
                     let parameter = g.parameters[pid]
                     let s = allocate(parameter.elements.value * type.bytes, "\(parameter.name) (\(type.rawValue) copy)")
@@ -565,7 +446,7 @@ struct MemoryReplay {
                     case .output(let j): storage = j < node.outputs.count ? tensorStorage[node.outputs[j]] : nil
                     case .parameter(let k): storage = k < parameterUsed.count ? parameterUsed[k] : nil
                     case .extra(let name, let shape, let type):
-                        let dtype = plan.extraType(type, node: node)
+                        let dtype = plan.types.saved(type, node: node)
                         let s = allocate(Count.product(shape).value * dtype.bytes, "\(node.name) \(name)")
                         storage = s
                         fresh.append(s)
@@ -600,20 +481,17 @@ struct MemoryReplay {
 
     func producer(_ tensor: Int) -> Int? { plan.producers[tensor] }
 
-    /// Recomputes a checkpointed segment, saving, up to its last node that keeps anything
-    /// (torch's non-reentrant checkpoint stops there).
+    /// Recomputes a checkpointed segment, saving, over the nodes the checkpoint plan says
+    /// it re-runs (up to its last node that keeps anything).
     mutating func recompute(segment s: Int) {
         let g = plan.graph
-        let range = plan.segments[s]
-        var last = range.lowerBound - 1
-        for n in range where plan.nodeRequiresGrad[n] && !g.nodes[n].op.savedTensors(plan.contexts[n]).isEmpty { last = n }
-        guard last >= range.lowerBound else { return }
-        let nodes = range.lowerBound..<(last + 1)
+        let range = plan.checkpoint.segments[s]
+        let nodes = plan.checkpoint.recomputed[s]
+        guard !nodes.isEmpty else { return }
         var reads = [Int](repeating: 0, count: g.tensors.count)
         for n in nodes { for t in g.nodes[n].inputs { reads[t] += 1 } }
         // Tensors from outside the segment are read through the checkpoint's own reference.
         for n in nodes { for t in g.nodes[n].inputs where !range.contains(producer(t) ?? -1) { retain(tensorStorage[t]) } }
-        for n in nodes { recomputeFLOPs += plan.forwardFLOPs[n] }
         forwardPass(nodes: nodes, reads: reads, pinOutputs: [], saving: true, recomputing: true)
     }
 
@@ -621,7 +499,7 @@ struct MemoryReplay {
         let g = plan.graph
         let node = g.nodes[n]
         let hasOutputGrad = node.outputs.contains { gradStorage[$0] != nil }
-        if plan.nodeRequiresGrad[n] && hasOutputGrad {
+        if plan.recordsForBackward(n) && hasOutputGrad {
             var transient: [Int] = []
             for (i, t) in node.inputs.enumerated() where plan.needsGradient[t] {
                 // A view's input gradient is a view of the output's gradient.
@@ -634,7 +512,7 @@ struct MemoryReplay {
                     if gradStorage[t] == nil { gradStorage[t] = viewed; retain(viewed) }
                     continue
                 }
-                if let type = plan.inputCasts[n][i] {
+                if let type = plan.types.inputCasts[n][i] {
                     transient.append(allocate(g.tensors[t].elements.value * type.bytes, "grad of \(label(t)) (\(type.rawValue))"))
                 }
                 if gradStorage[t] == nil {
@@ -647,7 +525,7 @@ struct MemoryReplay {
             }
             for (k, pid) in node.parameterIDs.enumerated() where plan.contexts[n].trainable(parameter: k) {
                 let parameter = g.parameters[pid]
-                if let type = plan.parameterCasts[n][k] {
+                if let type = plan.types.parameterCasts[n][k] {
                     transient.append(allocate(parameter.elements.value * type.bytes, "grad \(parameter.name) (\(type.rawValue))"))
                 }
                 let bytes = parameter.elements.value * plan.parameterType.bytes

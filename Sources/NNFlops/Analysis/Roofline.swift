@@ -109,14 +109,11 @@ public struct RooflineCost: Sendable, Hashable {
     public var attainable: Double { time > 0 ? flops / time : 0 }
 }
 
-/// An optimizer step's traffic and arithmetic per trainable parameter, from the run
-/// configuration's optimizer and precision policy.
+/// An optimizer step's traffic per trainable parameter, from the run configuration's
+/// optimizer and precision policy (its FLOPs are `OptimizerStepFLOPs`).
 struct OptimizerTraffic: Sendable, Hashable {
     var name: String
-    /// FLOPs per trainable parameter (design §4) + coupled weight decay (2) + clipping (3).
-    var flopsPerParameter: Int
-    /// Scalar FLOPs per parameter tensor (LAMB/LARS trust ratio).
-    var flopsPerTensor: Int
+    var flops: OptimizerStepFLOPs
     /// Bytes read and written per parameter: weights (or master weights), gradient,
     /// state; pure half writes the half copy too; clipping reads the gradient once more.
     var bytesPerParameter: Int
@@ -124,38 +121,16 @@ struct OptimizerTraffic: Sendable, Hashable {
     init(_ configuration: RunConfiguration) {
         let optimizer = configuration.optimizer
         name = optimizer.rawValue
-        var flops = optimizer.flopsPerParameter
-        if configuration.weightDecay > 0 && optimizer.decayIsCoupled { flops += 2 }
+        flops = OptimizerStepFLOPs(configuration)
         let states = 4 * optimizer.stateTensors
         let policy = configuration.precision
         let gradient = policy.isPureHalf ? 2 : 4
         // fp32 / autocast: read w, g, state; write w, state. Pure half: read master, g,
         // state; write master, state and the half weights.
         var bytes = 4 + gradient + states + 4 + states + (policy.isPureHalf ? 2 : 0)
-        if configuration.gradClip != nil {
-            flops += 3
-            bytes += gradient
-        }
-        flopsPerParameter = flops
-        flopsPerTensor = optimizer.flopsPerTensor
+        if configuration.gradClip != nil { bytes += gradient }
         bytesPerParameter = bytes
     }
-}
-
-/// The runtime element types of a run under its precision policy (the memory model's
-/// `MemoryPlan`, so the two analyses agree on every tensor's type).
-struct RooflineTypes {
-    let plan: MemoryPlan
-
-    func tensor(_ id: Int) -> DType { plan.types[id] }
-    /// The type in which node `node` reads its parameter `local`: the autocast copy
-    /// (half) for lower-precision ops, else the stored type.
-    func parameterRead(node: Int, local: Int) -> DType {
-        let casts = plan.parameterCasts[node]
-        return (local < casts.count ? casts[local] : nil) ?? plan.parameterType
-    }
-    var parameterGradient: DType { plan.parameterType }
-    func saved(node: Int, _ type: SavedElementType) -> DType { plan.extraType(type, node: plan.graph.nodes[node]) }
 }
 
 /// One operator in one phase on the roofline.
@@ -192,10 +167,20 @@ public struct RooflineAnalysis: Sendable {
     public var peak: Double
     public var ridge: Double
 
-    public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration(),
-                attention: AttentionConvention = .dense) throws {
-        let plan = try MemoryPlan(graph: graph, costs: costs, configuration: configuration)
-        let types = RooflineTypes(plan: plan)
+    /// The runtime types the entries were priced at (the precision policy's rules).
+    let types: RuntimeTypes
+    /// The checkpointing whose recomputation the entries include.
+    let checkpoint: CheckpointPlan
+
+    /// Each node is priced with the context the cost analysis built for it (its attention
+    /// convention included), at the precision policy's runtime types.
+    public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration()) throws {
+        let types = RuntimeTypes(graph: graph, policy: configuration.precision)
+        let checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
+        let contexts = costs.contexts(for: configuration)
+        let needsGradient = costs.tensorNeedsGradient(for: configuration)
+        self.types = types
+        self.checkpoint = checkpoint
         let training = !configuration.inference
         let optimizer = training ? OptimizerTraffic(configuration) : nil
         self.roof = roof
@@ -206,16 +191,14 @@ public struct RooflineAnalysis: Sendable {
         var forwardOf = [RooflineEntry?](repeating: nil, count: graph.nodes.count)
         var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
         var matrixByType: [DType: Int] = [:]
-        var clipConstantPending = configuration.gradClip != nil
+        var perStepPending = true
 
         for (index, node) in graph.nodes.enumerated() {
             let layer = costs.layers[index]
             let op = node.op
-            let context = CostContext(inputNeedsGradient: node.inputs.map { plan.needsGradient[$0] },
-                                      parameterTrainable: node.parameterIDs.map { training && !graph.parameters[$0].frozen },
-                                      attention: attention)
+            let context = contexts[index]
             let computeType = Self.computeType(node: node, types: types)
-            func tensorBytes(_ id: Int) -> Count { graph.tensors[id].elements * types.tensor(id).bytes }
+            func tensorBytes(_ id: Int) -> Count { graph.tensors[id].elements * types.tensors[id].bytes }
 
             // Views (reshape, transpose, split pieces) move nothing in forward.
             let aliases = node.outputs.indices.map { op.alias(ofOutput: $0) }
@@ -237,7 +220,7 @@ public struct RooflineAnalysis: Sendable {
             }
             let saved = training ? op.savedTensors(context) : []
             for case .extra(let name, let shape, let type) in saved {
-                traffic.add(.extra(name), Count.product(shape) * types.saved(node: index, type).bytes)
+                traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: node).bytes)
             }
             try Self.check(traffic.total, node)
             let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: layer.cost.forward,
@@ -259,18 +242,18 @@ public struct RooflineAnalysis: Sendable {
                 case .parameter(let i) where i < node.parameterIDs.count:
                     let id = node.parameterIDs[i]
                     traffic.add(.parameter(id), graph.parameters[id].elements * types.parameterRead(node: index, local: i).bytes)
-                case .extra(let name, let shape, let type): traffic.add(.extra(name), Count.product(shape) * types.saved(node: index, type).bytes)
+                case .extra(let name, let shape, let type): traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: node).bytes)
                 default: break
                 }
             }
             func outputGradients(into traffic: inout Traffic) {
-                for output in node.outputs where graph.tensors[output].dtype.isFloatingPoint && plan.needsGradient[output] {
+                for output in node.outputs where graph.tensors[output].dtype.isFloatingPoint && needsGradient[output] {
                     traffic.add(.gradient(output), tensorBytes(output))
                 }
             }
             var phaseEntries: [RooflineEntry] = []
             // Checkpointing: a checkpointed segment's forward runs again before its backward.
-            if plan.segmentOf[index] != nil, plan.nodeRequiresGrad[index], let forward {
+            if checkpoint.segment(of: index) != nil, context.recordsForBackward, let forward {
                 var again = forward
                 again.phase = .recompute
                 phaseEntries.append(again)
@@ -295,7 +278,7 @@ public struct RooflineAnalysis: Sendable {
                 for tensor in op.backwardReads(.weightGradient, context) { savedBytes(tensor, into: &traffic) }
                 for local in trainable {
                     let id = node.parameterIDs[local]
-                    traffic.add(.parameterGradient(id), graph.parameters[id].elements * types.parameterGradient.bytes)
+                    traffic.add(.parameterGradient(id), graph.parameters[id].elements * types.parameterType.bytes)
                 }
                 try Self.check(traffic.total, node)
                 if let entry = try Self.entry(node: index, name: node.name, op: node.kind, phase: .weightGradient,
@@ -308,8 +291,8 @@ public struct RooflineAnalysis: Sendable {
             backwardEntries.append(contentsOf: phaseEntries.reversed())
 
             // Optimizer step for the trainable parameters this node owns (tied ones once):
-            // the optimizer's arithmetic and traffic per element, + clipping's 3 per tensor
-            // (and its 4 global FLOPs, on the first entry): RunConfiguration.optimizerFLOPs.
+            // their share of OptimizerStepFLOPs (the per-step part on the first entry) and
+            // the optimizer's traffic per element.
             if let optimizer {
                 var elements = Count.zero
                 var tensors = 0
@@ -321,10 +304,10 @@ public struct RooflineAnalysis: Sendable {
                     }
                 }
                 if elements.value > 0 {
-                    var flops = elements * optimizer.flopsPerParameter + Count(optimizer.flopsPerTensor * tensors)
-                    if configuration.gradClip != nil {
-                        flops += Count(3 * tensors)
-                        if clipConstantPending { flops += 4; clipConstantPending = false }
+                    var flops = optimizer.flops.flops(elements: elements, tensors: tensors)
+                    if perStepPending {
+                        flops += optimizer.flops.perStep
+                        perStepPending = false
                     }
                     let bytes = elements * optimizer.bytesPerParameter
                     try Self.check(flops + bytes, node)
@@ -345,9 +328,9 @@ public struct RooflineAnalysis: Sendable {
     /// The type a node's work runs in: the runtime type of its first floating-point
     /// output (autocast's lower-precision ops produce half outputs), else of its first
     /// floating-point input, else fp32.
-    static func computeType(node: Node, types: RooflineTypes) -> DType {
+    static func computeType(node: Node, types: RuntimeTypes) -> DType {
         for id in node.outputs + node.inputs {
-            let dtype = types.tensor(id)
+            let dtype = types.tensors[id]
             if dtype.isFloatingPoint { return dtype }
         }
         return .float32
@@ -371,6 +354,18 @@ public struct RooflineAnalysis: Sendable {
                                 matrixPeak: matrixPeak, vectorPeak: vectorPeak, bandwidth: roof.bandwidth)
         return RooflineEntry(node: node, name: name, op: op, phase: phase, flops: work.flops.value, matrixFlops: matrixFlops,
                              bytes: bytes.value, computeType: type, cost: cost)
+    }
+
+    /// For callers that still name the convention: it must be the one `costs` was priced
+    /// with (a second, different convention would price attention's bytes and its FLOPs
+    /// under different rules).
+    @available(*, deprecated, message: "the attention convention comes from the cost analysis; drop `attention:`")
+    public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration(),
+                attention: AttentionConvention) throws {
+        guard attention == costs.attention else {
+            throw NNFlopsError("the roofline prices attention under the cost analysis's convention (\(costs.attention.rawValue)), not \(attention.rawValue)")
+        }
+        try self.init(graph: graph, costs: costs, roof: roof, configuration: configuration)
     }
 
     // MARK: Totals

@@ -1,5 +1,6 @@
-/// How a model is trained or run: the closed sets (optimizer, precision policy,
-/// checkpointing policy, stored weight precision) and the knobs that go with them.
+/// How a model is trained or run: the closed sets (optimizer, precision policy, stored
+/// weight precision; the checkpointing policy lives in Checkpointing.swift) and the knobs
+/// that go with them.
 /// Memory and step-FLOP analyses are pure functions of a graph and one of these
 /// (design §5, README, "Training and inference memory").
 
@@ -107,49 +108,6 @@ public enum PrecisionPolicy: String, Sendable, CaseIterable, Codable {
     public var isPureHalf: Bool { self == .bf16 || self == .fp16 }
 }
 
-/// Activation checkpointing (design §5), torch.utils.checkpoint.checkpoint_sequential
-/// over the model's top-level sequence of units.
-public enum CheckpointPolicy: Sendable, Hashable, CustomStringConvertible {
-    case none
-    /// K = round(sqrt(L)) segments for L units.
-    case sqrt
-    /// K segments (K >= 1).
-    case segments(Int)
-
-    public init?(argument: String) {
-        switch argument {
-        case "none": self = .none
-        case "sqrt": self = .sqrt
-        default:
-            let prefix = "segments="
-            guard argument.hasPrefix(prefix), let k = Int(argument.dropFirst(prefix.count)), k >= 1 else { return nil }
-            self = .segments(k)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .none: "none"
-        case .sqrt: "sqrt"
-        case .segments(let k): "segments=\(k)"
-        }
-    }
-
-    /// The spellings `--help` lists.
-    public static let spellings = ["none", "sqrt", "segments=K"]
-
-    /// The number of segments for `units` units.
-    public func segmentCount(units: Int) -> Int {
-        switch self {
-        case .none: return 1
-        case .sqrt:
-            let root = Int(Double(units).squareRoot().rounded())
-            return max(1, min(units, root))
-        case .segments(let k): return max(1, min(units, k))
-        }
-    }
-}
-
 /// Precision of the stored weights in inference (`--weight-precision`): the model size.
 public enum WeightPrecision: String, Sendable, CaseIterable, Codable {
     case fp32, fp16, bf16, int8, int4
@@ -194,17 +152,9 @@ public struct RunConfiguration: Sendable, Hashable {
         self.weightPrecision = weightPrecision
     }
 
-    /// Optimizer step FLOPs for `elements` trainable parameters in `tensors` tensors:
-    /// the optimizer's per-parameter count, its per-tensor count (LAMB/LARS trust ratio), + 2 per parameter for coupled weight decay
-    /// (g += wd*p), + gradient clipping: squares and sums for the norm (2 per parameter),
-    /// one sqrt per tensor, the total over tensors (2 per tensor: square, add), its sqrt,
-    /// the coefficient max_norm / (norm + eps) (2) and its clamp (1), and g *= coef (1 per
-    /// parameter): 3N + 3T + 4.
+    /// Optimizer step FLOPs for `elements` trainable parameters in `tensors` tensors
+    /// (`OptimizerStepFLOPs`); zero in inference or with nothing to train.
     public func optimizerFLOPs(elements: Int, tensors: Int) -> Count {
-        guard !inference, elements > 0 else { return .zero }
-        var flops = Count(elements) * optimizer.flopsPerParameter + Count(tensors) * optimizer.flopsPerTensor
-        if weightDecay > 0 && optimizer.decayIsCoupled { flops += Count(elements) * 2 }
-        if gradClip != nil { flops += Count(elements) * 3 + Count(tensors) * 3 + 4 }
-        return flops
+        OptimizerStepFLOPs(self).step(elements: Count(elements), tensors: tensors)
     }
 }

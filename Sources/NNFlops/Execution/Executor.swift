@@ -153,9 +153,12 @@ final class ExecutionEngine<T: KernelScalar> {
     var nodeSeconds: [Double] = []
     /// The memory model of this run (fp32, the run's optimizer and checkpointing).
     let memory: MemoryAnalysis
-    /// Checkpointed segments (node ranges) and each node's segment.
-    let segments: [Range<Int>]
-    var segmentOf: [Int?]
+    /// The checkpointing this run executes: the memory model's.
+    var checkpoint: CheckpointPlan { memory.checkpoint }
+    /// Checkpointed segments (node ranges).
+    var segments: [Range<Int>] { checkpoint.segments }
+    /// The runtime types of the run (fp32): what parameters, buffers and inputs are allocated as.
+    var types: RuntimeTypes { memory.types }
     /// Optimizer state tensors per parameter id (empty for frozen ones / SGD).
     var optimizerState: [[Tensor<T>]] = []
 
@@ -164,9 +167,6 @@ final class ExecutionEngine<T: KernelScalar> {
         self.options = options
         analysis = try CostAnalysis(graph: graph, options: CountOptions(attention: options.attention))
         memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: options.runConfiguration)
-        segments = memory.checkpointedSegments
-        segmentOf = [Int?](repeating: nil, count: graph.nodes.count)
-        for (k, range) in segments.enumerated() { for n in range { segmentOf[n] = k } }
         var kernels: [any ExecutableOperator] = []
         for node in graph.nodes {
             guard let kernel = node.op as? any ExecutableOperator else {
@@ -180,8 +180,7 @@ final class ExecutionEngine<T: KernelScalar> {
         owner = Array(repeating: -1, count: graph.parameters.count)
         for (i, node) in graph.nodes.enumerated() {
             for id in node.parameterIDs where owner[id] < 0 { owner[id] = i }
-            let trainable = node.parameterIDs.contains { !graph.parameters[$0].frozen }
-            nodeNeedsBackward.append(trainable || node.inputs.contains { analysis.tensorNeedsGradient[$0] })
+            nodeNeedsBackward.append(analysis.layers[i].context.recordsForBackward)
         }
         allocator.point = ExecutionPoint(node: nil, name: "", phase: .initialisation)
         initialise()
@@ -192,7 +191,7 @@ final class ExecutionEngine<T: KernelScalar> {
     private func initialise() {
         var random = SeededRandom(seed: options.seed)
         parameters = graph.parameters.map { parameter in
-            let tensor: Tensor<T> = allocator.tensor(parameter.shape, dtype: .float32, .parameter)
+            let tensor: Tensor<T> = allocator.tensor(parameter.shape, dtype: types.parameterType, .parameter)
             let fanIn = parameter.shape.count >= 2 ? parameter.shape.dropFirst().reduce(1, *) : max(1, parameter.shape.first ?? 1)
             let isScale = parameter.shape.count == 1 && parameter.name.hasSuffix("weight")
             let bound = parameter.shape.count >= 2 ? 1 / Double(fanIn).squareRoot() : 0.1
@@ -205,7 +204,7 @@ final class ExecutionEngine<T: KernelScalar> {
         allocateOptimizerState()
         buffers = zip(graph.nodes, kernels).map { node, kernel in
             node.op.buffers.enumerated().map { index, spec in
-                let tensor: Tensor<T> = allocator.tensor(spec.shape, dtype: spec.dtype, .buffer)
+                let tensor: Tensor<T> = allocator.tensor(spec.shape, dtype: types.buffer(spec.dtype), .buffer)
                 let value = kernel.bufferInitialValue(index)
                 if spec.dtype.isFloatingPoint { tensor.fill(T(value)) } else { tensor.indices.update(repeating: Int32(value), count: tensor.count) }
                 return tensor
@@ -217,8 +216,7 @@ final class ExecutionEngine<T: KernelScalar> {
             for (slot, tensor) in node.inputs.enumerated() { consumers[tensor, default: []].append((i, slot)) }
         }
         inputValues = graph.inputs.map { input in
-            let type = graph.tensors[input.tensor]
-            let tensor: Tensor<T> = allocator.tensor(type.shape, dtype: type.dtype, .input)
+            let tensor: Tensor<T> = allocator.tensor(graph.tensors[input.tensor].shape, dtype: types.tensors[input.tensor], .input)
             var domain = InputDomain.any
             for use in consumers[input.tensor] ?? [] {
                 let d = kernels[use.node].inputDomain(use.slot)
@@ -288,9 +286,7 @@ final class ExecutionEngine<T: KernelScalar> {
     private func forwardAllocatesNothing(_ i: Int) -> Bool {
         let node = graph.nodes[i], op = node.op
         for j in node.outputs.indices where op.alias(ofOutput: j) == nil { return false }
-        let context = CostContext(inputNeedsGradient: node.inputs.map { analysis.tensorNeedsGradient[$0] },
-                                  parameterTrainable: node.parameterIDs.map { !graph.parameters[$0].frozen })
-        for item in op.savedTensors(context) { if case .extra = item { return false } }
+        for item in op.savedTensors(analysis.layers[i].context) { if case .extra = item { return false } }
         return true
     }
 
@@ -306,8 +302,8 @@ final class ExecutionEngine<T: KernelScalar> {
         let context = ForwardContext<T>(
             inputs: inputs, parameters: node.parameterIDs.map { parameters[$0] }, buffers: buffers[i],
             needsBackward: keep,
-            inputNeedsGradient: node.inputs.map { analysis.tensorNeedsGradient[$0] },
-            parameterTrainable: node.parameterIDs.map { !graph.parameters[$0].frozen },
+            inputNeedsGradient: analysis.layers[i].context.inputNeedsGradient,
+            parameterTrainable: analysis.layers[i].context.parameterTrainable,
             canOverwrite: zip(canOverwrite, inputs).map { $0 && !$1.keptForBackward && $1.category == .activation && $1.accounted },
             random: SeededRandom(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(i) &+ 1),
             allocator: allocator, counter: counter)
@@ -373,8 +369,8 @@ final class ExecutionEngine<T: KernelScalar> {
 
         for (i, node) in nodes.enumerated() {
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .forward)
-            let segment = training ? segmentOf[i] : nil
-            if let s = segment, segments[s].lowerBound == i {
+            let segment = training ? checkpoint.segment(of: i) : nil
+            if training, let s = checkpoint.segmentStarting(at: i) {
                 // Checkpoint: store the tensors the segment reads from outside itself.
                 var stored: [Int: Tensor<T>] = [:]
                 for m in segments[s] {
@@ -422,20 +418,13 @@ final class ExecutionEngine<T: KernelScalar> {
         return pass
     }
 
-    /// Re-runs checkpointed segment `s` (saving) up to its last node that keeps anything,
-    /// as torch's non-reentrant checkpoint does, from the stored segment inputs. Its work
-    /// is returned (it belongs to no node's forward row).
+    /// Re-runs checkpointed segment `s` (saving) over the nodes the checkpoint plan names
+    /// (up to its last node that keeps anything, as torch's non-reentrant checkpoint does),
+    /// from the stored segment inputs. Its work is returned (it belongs to no node's
+    /// forward row).
     private func recompute(segment s: Int, pass: inout ForwardPass) throws -> WorkTally {
-        let range = segments[s]
-        var last = range.lowerBound - 1
-        for n in range where nodeNeedsBackward[n] {
-            let node = graph.nodes[n]
-            let context = CostContext(inputNeedsGradient: node.inputs.map { analysis.tensorNeedsGradient[$0] },
-                                      parameterTrainable: node.parameterIDs.map { !graph.parameters[$0].frozen })
-            if !node.op.savedTensors(context).isEmpty { last = n }
-        }
-        guard last >= range.lowerBound else { return WorkTally() }
-        let nodes = range.lowerBound..<(last + 1)
+        let nodes = checkpoint.recomputed[s]
+        guard !nodes.isEmpty else { return WorkTally() }
         var values = [Tensor<T>?](repeating: nil, count: graph.tensors.count)
         for (t, value) in pass.segmentInputs[s] { values[t] = value }
         for (input, tensor) in zip(graph.inputs, inputValues) { values[input.tensor] = tensor }
@@ -551,11 +540,11 @@ final class ExecutionEngine<T: KernelScalar> {
 
         for i in stride(from: nodes.count - 1, through: 0, by: -1) {
             let node = nodes[i]
-            if let s = segmentOf[i], segments[s].upperBound - 1 == i {
+            if let s = checkpoint.segmentEnding(at: i) {
                 recomputeWork += try recompute(segment: s, pass: &pass)
             }
             defer {
-                if let s = segmentOf[i], segments[s].lowerBound == i { pass.segmentInputs[s] = [:] }
+                if let s = checkpoint.segmentStarting(at: i) { pass.segmentInputs[s] = [:] }
             }
             guard nodeNeedsBackward[i] else { pass.saved[i] = nil; progress?(i); continue }
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .backward)
@@ -571,8 +560,8 @@ final class ExecutionEngine<T: KernelScalar> {
             }
             allocator.suspended = false
             for t in node.outputs { gradients[t] = nil }
-            let needs = node.inputs.map { analysis.tensorNeedsGradient[$0] }
-            let trainable = node.parameterIDs.map { !graph.parameters[$0].frozen }
+            let needs = analysis.layers[i].context.inputNeedsGradient
+            let trainable = analysis.layers[i].context.parameterTrainable
             // Input gradients that are views of an output's gradient (reshape, permute,
             // ...): PyTorch allocates nothing; a copying kernel runs unaccounted.
             var viewedBy = [Int?](repeating: nil, count: node.inputs.count)
@@ -666,9 +655,12 @@ final class ExecutionEngine<T: KernelScalar> {
             }
         }
         if !segments.isEmpty {
+            // The analytic side is the cost analysis's forward over the nodes the checkpoint
+            // plan recomputes; the executed side is what the kernels ran again.
+            let analytic = checkpoint.recomputeWork
             rows.append(PhaseComparison(node: nil, name: "checkpoint recompute", kind: "recompute", phase: .recompute,
-                                        analyticFLOPs: memory.recomputeFLOPs.value, executedFLOPs: backward.recompute.flops,
-                                        analyticMACs: backward.recompute.macs, executedMACs: backward.recompute.macs))
+                                        analyticFLOPs: analytic.flops.value, executedFLOPs: backward.recompute.flops,
+                                        analyticMACs: analytic.macs.value, executedMACs: backward.recompute.macs))
         }
         let name = options.optimizer.rawValue
         rows.append(PhaseComparison(node: nil, name: "optimizer (\(name))", kind: name, phase: .optimizer,

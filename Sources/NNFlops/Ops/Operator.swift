@@ -48,7 +48,7 @@ public struct OperatorCost: Sendable, Hashable {
 }
 
 /// What an operator needs to know to price its backward pass.
-public struct CostContext: Sendable {
+public struct CostContext: Sendable, Hashable {
     /// For each tensor input (in `Node.inputs` order): does something upstream need its gradient?
     public var inputNeedsGradient: [Bool]
     /// For each parameter (in `Operator.parameters` order): is it trainable?
@@ -62,6 +62,14 @@ public struct CostContext: Sendable {
     }
 
     public var anyInputNeedsGradient: Bool { inputNeedsGradient.contains(true) }
+    /// Does autograd record this node (an input needs a gradient or a parameter trains)?
+    public var recordsForBackward: Bool { anyInputNeedsGradient || parameterTrainable.contains(true) }
+    /// The same node in a forward-only run: nothing needs a gradient, nothing trains; the
+    /// attention convention stays.
+    public var forInference: CostContext {
+        CostContext(inputNeedsGradient: inputNeedsGradient.map { _ in false },
+                    parameterTrainable: parameterTrainable.map { _ in false }, attention: attention)
+    }
     public func needsGradient(input index: Int) -> Bool { index < inputNeedsGradient.count && inputNeedsGradient[index] }
     public func trainable(parameter index: Int) -> Bool { index < parameterTrainable.count && parameterTrainable[index] }
 }
