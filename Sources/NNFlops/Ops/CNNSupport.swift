@@ -1,5 +1,5 @@
-/// Shared pieces of the CNN operators (pooling geometry, element-wise costs, the backward
-/// pass of the standardising normalisations). Each operator still lives in its own file.
+/// Shared pieces of the CNN operators (pooling geometry, the backward pass of the
+/// standardising normalisations). Each operator still lives in its own file.
 
 /// The input tensor of an operator that only makes sense on floating-point values.
 func floatingPointInput(_ arguments: BoundArguments, kind: String, _ name: String = "input") throws -> TensorType {
@@ -22,15 +22,6 @@ func poolStride(_ arguments: BoundArguments, kernel: [Int]) throws -> [Int] {
     if case .none? = arguments.values["stride"] { return kernel }
     if arguments.values["stride"] == nil { return kernel }
     return try arguments.ints("stride", count: 2)
-}
-
-extension OperatorCost {
-    /// An element-wise operator with no parameters: `forward` FLOPs per element, and
-    /// `inputGradient` FLOPs per element when the input needs its gradient.
-    static func pointwise(_ elements: Count, forward: Int, inputGradient: Int, _ context: CostContext) -> OperatorCost {
-        OperatorCost(forward: .elementwise(elements * forward),
-                     inputGradient: context.needsGradient(input: 0) ? .elementwise(elements * inputGradient) : .zero)
-    }
 }
 
 /// Window geometry of 2-D pooling along one spatial axis, with torch's output-size rule

@@ -15,14 +15,15 @@
 ///   (3), dX = dY * d (1) = 18n.
 /// MACs: 0. Saved for backward: the input. Papers often quote ~8 FLOPs per element for
 /// GELU's forward; these are the kernels' exact counts.
-public struct GELU: Operator {
+public struct GELU: ElementwiseActivation {
     public static let kind = "gelu"
     public static let summary = "Gaussian error linear unit (exact erf or tanh approximation)"
-    public static let signature: [ArgumentSpec] = [
-        .required("input", .tensor),
+    static let extraArguments: [ArgumentSpec] = [
         .optional("approximate", .string, .string("none")),
         .optional("impl", .string, .string("fused")),
     ]
+    /// gelu_backward(grad, self): torch's gelu keeps its input.
+    static let backwardReads = ElementwiseBackwardInput.inputOrClone
 
     let input: TensorType
     let tanhApproximation: Bool
@@ -31,18 +32,14 @@ public struct GELU: Operator {
     /// pow(x, 3))))) is; the FLOPs stay those of the reference algorithm.
     let composite: Bool
 
-    public init(_ arguments: BoundArguments) throws {
-        input = try floatingPointInput(arguments, kind: Self.kind)
+    init(input: TensorType, inplace: Bool, _ arguments: BoundArguments) throws {
+        self.input = input
         tanhApproximation = try arguments.choice("approximate", ["none", "tanh"]) == "tanh"
         composite = try arguments.choice("impl", ["fused", "composite"]) == "composite"
     }
 
-    public var outputs: [TensorType] { [input] }
-
-    public func cost(_ context: CostContext) -> OperatorCost {
-        tanhApproximation
-            ? .pointwise(input.elements, forward: 9, inputGradient: 18, context)
-            : .pointwise(input.elements, forward: 5, inputGradient: 11, context)
+    var flopsPerElement: ElementwiseFLOPs {
+        tanhApproximation ? ElementwiseFLOPs(forward: 9, inputGradient: 18) : ElementwiseFLOPs(forward: 5, inputGradient: 11)
     }
 
     public var detail: String { [tanhApproximation ? "tanh" : "", composite ? "composite" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
@@ -50,11 +47,11 @@ public struct GELU: Operator {
 
 // Memory (README, "Training and inference memory").
 extension GELU {
-    /// torch's gelu keeps its input (gelu_backward(grad, self)). The composite keeps what
-    /// its ops keep. tanh form: pow (x), tanh (its result), the final product (0.5 * x
-    /// and 1 + tanh): four tensors of the input's size. erf form (x * 0.5 * (1 +
-    /// erf(x / sqrt 2))): erf (its input x / sqrt 2) and the final product (0.5 * x and
-    /// 1 + erf): three, the input itself not among them.
+    /// The fused op keeps its input. The composite keeps what its ops keep. tanh form: pow
+    /// (x), tanh (its result), the final product (0.5 * x and 1 + tanh): four tensors of
+    /// the input's size. erf form (x * 0.5 * (1 + erf(x / sqrt 2))): erf (its input
+    /// x / sqrt 2) and the final product (0.5 * x and 1 + erf): three, the input itself
+    /// not among them.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
         guard context.needsGradient(input: 0) else { return [] }
         guard composite else { return [.input(0)] }

@@ -148,3 +148,64 @@ func inputReadingOutput<T: KernelScalar>(_ context: ForwardContext<T>, inplace: 
     clone.values.update(from: x.values, count: x.count)
     return (context.inPlaceOutput(0), clone)
 }
+
+// MARK: - The element-wise activation family (Ops/ElementwiseActivation.swift)
+
+extension ElementwiseActivation {
+    /// The forward kernel of an element-wise operator: y = f(x) for every element, with
+    /// `operations` FLOPs counted per element (the operations `f`'s body executes, as the
+    /// kernel file states them). Where the output goes and what is kept follow the
+    /// operator's `backwardReads` and `inplace`:
+    /// - `.output`: the output (the input itself in place, when it may be overwritten);
+    ///   the output is kept;
+    /// - `.inputOrResult`: out of place a new output, the input kept; in place the result
+    ///   is kept (it stands for the input's storage) unless `resultGivesDerivative` is
+    ///   false (leaky_relu with a negative slope flips signs): then the input is kept and
+    ///   the result goes to an unaccounted copy standing for the input's storage;
+    /// - `.inputOrClone`: `inputReadingOutput` (in place, a clone of the input is kept).
+    @inline(__always)
+    func elementwiseForward<T: KernelScalar>(_ context: ForwardContext<T>, operations: Int,
+                                             resultGivesDerivative: Bool = true,
+                                             _ f: @escaping (T) -> T) -> ForwardResult<T> {
+        let x = context.inputs[0]
+        let keep = context.needsBackward && context.inputNeedsGradient[0]
+        let y: Tensor<T>, source: Tensor<T>, kept: Tensor<T>
+        switch Self.backwardReads {
+        case .output:
+            y = inplace ? context.inPlaceOutput(0) : context.output(x.shape)
+            source = x
+            kept = y
+        case .inputOrResult:
+            if inplace && resultGivesDerivative {
+                y = context.inPlaceOutput(0)
+                kept = y
+            } else {
+                // In place with the input kept, the executor accounts the output as the
+                // input's storage (the operator declares the alias).
+                y = context.output(x.shape)
+                kept = x
+            }
+            source = x
+        case .inputOrClone:
+            (y, source) = inputReadingOutput(context, inplace: inplace)
+            kept = source
+        }
+        let n = unaryMap(y.values, source.values, x.count, f)
+        context.count(WorkTally(flops: operations * n))
+        return ForwardResult([y], saved: keep ? SavedState([kept]) : .none)
+    }
+
+    /// The backward kernel of an element-wise operator: dX = g(dY, kept) for every
+    /// element, `kept` being what `elementwiseForward` kept (output, input or result),
+    /// with `operations` FLOPs counted per element. No gradient when the input needs none.
+    @inline(__always)
+    func elementwiseBackward<T: KernelScalar>(_ context: BackwardContext<T>, operations: Int,
+                                              _ g: @escaping (_ dy: T, _ kept: T) -> T) -> BackwardResult<T> {
+        guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
+        let dy = context.outputGradients[0], kept = context.saved.tensors[0]
+        let dx = context.inputGradient(dy.shape)
+        let n = binaryMap(dx.values, dy.values, kept.values, dy.count, g)
+        context.count(WorkTally(flops: operations * n), .inputGradient)
+        return BackwardResult(inputs: [dx])
+    }
+}

@@ -10,47 +10,39 @@ extension GELU: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(x.shape)
-        let keep = context.needsBackward && context.inputNeedsGradient[0]
-        if composite && keep { return compositeForward(context, x: x, y: y) }
-        let n: Int
+        if composite && context.needsBackward && context.inputNeedsGradient[0] {
+            let x = context.inputs[0]
+            return compositeForward(context, x: x, y: context.output(x.shape))
+        }
         if tanhApproximation {
             let k = T(0.7978845608028654), c = T(0.044715)
             // inner = k * (x + c * x^3): mul, mul, mul, add, mul; y = 0.5 * x * (1 + tanh(inner)): tanh, add, mul, mul.
-            n = unaryMap(y.values, x.values, x.count) { v in
+            return elementwiseForward(context, operations: 9) { v in
                 let inner = k * (v + c * (v * v * v))
                 return T(0.5) * v * (1 + T.tanh(inner))
             }
-            context.count(WorkTally(flops: 9 * n))
-        } else {
-            let r = T(0.7071067811865476)
-            // x * 0.5 * (1 + erf(x * 1/sqrt 2)): mul, erf, add, mul, mul.
-            n = unaryMap(y.values, x.values, x.count) { v in v * T(0.5) * (1 + T.erf(v * r)) }
-            context.count(WorkTally(flops: 5 * n))
         }
-        return ForwardResult([y], saved: context.needsBackward ? SavedState([x]) : .none)
+        let r = T(0.7071067811865476)
+        // x * 0.5 * (1 + erf(x * 1/sqrt 2)): mul, erf, add, mul, mul.
+        return elementwiseForward(context, operations: 5) { v in v * T(0.5) * (1 + T.erf(v * r)) }
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
-        guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
-        let dy = context.outputGradients[0], x = context.saved.tensors[0]
-        let dx = context.inputGradient(dy.shape)
-        let n: Int
         if composite && !tanhApproximation {
+            // The erf composite keeps u = x / sqrt 2 first.
             let sqrt2 = T(1.4142135623730951), s = T(0.3989422804014327)
-            n = binaryMap(dx.values, dy.values, x.values, dy.count) { g, u in
+            return elementwiseBackward(context, operations: 11) { g, u in
                 let cdf = T(0.5) * (1 + T.erf(u))      // 3
                 let pdf = T.exp(u * u * -1) * s        // 4
                 let v = u * sqrt2                      // 1
                 return g * (cdf + v * pdf)             // 3
             }
-            context.count(WorkTally(flops: 11 * n), .inputGradient)
-        } else if tanhApproximation {
+        }
+        if tanhApproximation {
             let k = T(0.7978845608028654), c = T(0.044715), c3 = T(3 * 0.044715)
-            n = binaryMap(dx.values, dy.values, x.values, dy.count) { g, v in
+            return elementwiseBackward(context, operations: 18) { g, v in
                 let x2 = v * v                        // 1
                 let x3 = x2 * v                       // 1
                 let inner = k * (v + c * x3)          // 3
@@ -63,17 +55,13 @@ extension GELU: ExecutableOperator {
                 let d = dleft + left * dright * dinner // 3
                 return g * d                          // 1
             }
-            context.count(WorkTally(flops: 18 * n), .inputGradient)
-        } else {
-            let r = T(0.7071067811865476), s = T(0.3989422804014327)
-            n = binaryMap(dx.values, dy.values, x.values, dy.count) { g, v in
-                let cdf = T(0.5) * (1 + T.erf(v * r))  // 4
-                let pdf = T.exp(T(-0.5) * v * v) * s   // 4
-                return g * (cdf + v * pdf)             // 3
-            }
-            context.count(WorkTally(flops: 11 * n), .inputGradient)
         }
-        return BackwardResult(inputs: [dx])
+        let r = T(0.7071067811865476), s = T(0.3989422804014327)
+        return elementwiseBackward(context, operations: 11) { g, v in
+            let cdf = T(0.5) * (1 + T.erf(v * r))  // 4
+            let pdf = T.exp(T(-0.5) * v * v) * s   // 4
+            return g * (cdf + v * pdf)             // 3
+        }
     }
 
     /// The composite's forward: the same steps, each intermediate the composite keeps

@@ -1,24 +1,15 @@
-/// Sigmoid: y = 1 / (1 + exp(-x)) (4 per element); keeps the output;
-/// dX = dY * (1 - y) * y (3 per element).
+/// Sigmoid: y = 1 / (1 + exp(-x)) (negate, exp, add, div: 4 per element); keeps the
+/// output; dX = dY * (1 - y) * y (3 per element).
 extension Sigmoid: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(x.shape)
-        let n = unaryMap(y.values, x.values, x.count) { v in 1 / (1 + T.exp(-v)) }
-        context.count(WorkTally(flops: 4 * n))
-        return ForwardResult([y], saved: context.needsBackward ? SavedState([y]) : .none)
+        elementwiseForward(context, operations: 4) { v in 1 / (1 + T.exp(-v)) }
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
-        guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
-        let dy = context.outputGradients[0], y = context.saved.tensors[0]
-        let dx = context.inputGradient(dy.shape)
-        let n = binaryMap(dx.values, dy.values, y.values, dy.count) { g, v in g * (1 - v) * v }
-        context.count(WorkTally(flops: 3 * n), .inputGradient)
-        return BackwardResult(inputs: [dx])
+        elementwiseBackward(context, operations: 3) { g, y in g * (1 - y) * y }
     }
 }
