@@ -7,24 +7,11 @@ extension Div: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(operands.output.shape)
-        let n: Int
-        var saved = SavedState<T>()
-        if let right = operands.right {
-            let other = context.inputs[1]
-            n = broadcastMap(y.values, x.values, BroadcastLayout(operand: operands.left.shape, output: operands.output.shape),
-                             other.values, BroadcastLayout(operand: right.shape, output: operands.output.shape), /)
-            if context.needsBackward {
-                let needsX = context.inputNeedsGradient[1]
-                saved = SavedState(needsX ? [other, x] : [other])
-            }
-        } else {
-            let c = T(operands.number ?? 1)
-            n = unaryMap(y.values, x.values, x.count) { $0 / c }
-        }
+        let (y, n) = broadcastingForward(context, /)
         context.count(WorkTally(flops: n))
-        return ForwardResult([y], saved: saved)
+        guard operands.right != nil, context.needsBackward else { return ForwardResult([y]) }
+        let (x, other) = (context.inputs[0], context.inputs[1])
+        return ForwardResult([y], saved: SavedState(context.inputNeedsGradient[1] ? [other, x] : [other]))
     }
 
     @_specialize(where T == Float)
@@ -32,32 +19,34 @@ extension Div: ExecutableOperator {
     public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let dy = context.outputGradients[0], output = operands.output.shape
         let identity = BroadcastLayout(operand: output, output: output)
-        guard let right = operands.right else {
+        switch operands.other {
+        case .number(let number):
             guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
-            let c = T(operands.number ?? 1)
+            let c = T(number)
             let g = context.inputGradient(output)
             let n = unaryMap(g.values, dy.values, dy.count) { $0 / c }
             context.count(WorkTally(flops: n), .inputGradient)
             return BackwardResult(inputs: [g])
+        case .tensor(let right):
+            let other = context.saved.tensors[0]
+            let otherLayout = BroadcastLayout(operand: right.shape, output: output)
+            var grads: [Tensor<T>?] = [nil, nil]
+            if context.needsGradient(input: 0) {
+                let quotient = context.temporary(output)
+                let n = broadcastMap(quotient.values, dy.values, identity, other.values, otherLayout, /)
+                context.count(WorkTally(flops: n), .inputGradient)
+                grads[0] = operandGradient(quotient, operand: operands.left.shape, context)
+            }
+            if context.needsGradient(input: 1) {
+                let x = context.saved.tensors[1]
+                let t = context.temporary(output)
+                var n = broadcastMap(t.values, x.values, BroadcastLayout(operand: operands.left.shape, output: output), other.values, otherLayout, /)
+                n += broadcastMap(t.values, t.values, identity, other.values, otherLayout, /)
+                n += 2 * binaryMap(t.values, dy.values, t.values, dy.count) { g, v in -g * v }
+                context.count(WorkTally(flops: n), .inputGradient)
+                grads[1] = operandGradient(t, operand: right.shape, context)
+            }
+            return BackwardResult(inputs: grads)
         }
-        let other = context.saved.tensors[0]
-        let otherLayout = BroadcastLayout(operand: right.shape, output: output)
-        var grads: [Tensor<T>?] = [nil, nil]
-        if context.needsGradient(input: 0) {
-            let quotient = context.temporary(output)
-            let n = broadcastMap(quotient.values, dy.values, identity, other.values, otherLayout, /)
-            context.count(WorkTally(flops: n), .inputGradient)
-            grads[0] = operands.left.shape == output ? quotient : passGradient(quotient, to: operands.left.shape, output: output, context)
-        }
-        if context.needsGradient(input: 1) {
-            let x = context.saved.tensors[1]
-            let t = context.temporary(output)
-            var n = broadcastMap(t.values, x.values, BroadcastLayout(operand: operands.left.shape, output: output), other.values, otherLayout, /)
-            n += broadcastMap(t.values, t.values, identity, other.values, otherLayout, /)
-            n += 2 * binaryMap(t.values, dy.values, t.values, dy.count) { g, v in -g * v }
-            context.count(WorkTally(flops: n), .inputGradient)
-            grads[1] = right.shape == output ? t : passGradient(t, to: right.shape, output: output, context)
-        }
-        return BackwardResult(inputs: grads)
     }
 }

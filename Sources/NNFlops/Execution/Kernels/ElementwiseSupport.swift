@@ -209,3 +209,48 @@ extension ElementwiseActivation {
         return BackwardResult(inputs: [dx])
     }
 }
+
+// MARK: - The broadcasting binary family (Ops/BroadcastingBinary.swift)
+
+extension BroadcastingBinaryOperator {
+    /// The forward kernel of a broadcasting binary operator: y = f(input, other) for every
+    /// output element, `other` broadcast or a number. Returns the output and the number of
+    /// output elements computed (one application of `f` each: the kernel counts them).
+    @inline(__always)
+    func broadcastingForward<T: KernelScalar>(_ context: ForwardContext<T>, _ f: @escaping (T, T) -> T) -> (output: Tensor<T>, elements: Int) {
+        let x = context.inputs[0]
+        let shape = operands.output.shape
+        let y = context.output(shape)
+        switch operands.other {
+        case .tensor(let right):
+            let n = broadcastMap(y.values, x.values, BroadcastLayout(operand: operands.left.shape, output: shape),
+                                 context.inputs[1].values, BroadcastLayout(operand: right.shape, output: shape), f)
+            return (y, n)
+        case .number(let number):
+            let c = T(number)
+            return (y, unaryMap(y.values, x.values, x.count) { f($0, c) })
+        }
+    }
+
+    /// The gradient of an operand of `shape` from its per-output-element gradient
+    /// `perOutput` (already computed and counted): `perOutput` itself when the operand has
+    /// the output's shape, else `perOutput` summed over the broadcast dimensions (one add
+    /// per output element, counted).
+    @inline(__always)
+    func operandGradient<T: KernelScalar>(_ perOutput: Tensor<T>, operand shape: [Int], _ context: BackwardContext<T>) -> Tensor<T> {
+        shape == operands.output.shape ? perOutput : passGradient(perOutput, to: shape, output: operands.output.shape, context)
+    }
+}
+
+/// dY for an operand of `shape`: a copy (0 FLOPs) when it has the output's shape, else
+/// dY summed over the broadcast dimensions (counted: one add per output element).
+func passGradient<T: KernelScalar>(_ dy: Tensor<T>, to shape: [Int], output: [Int], _ context: BackwardContext<T>) -> Tensor<T> {
+    let g = context.inputGradient(shape)
+    if shape == output {
+        g.values.update(from: dy.values, count: dy.count)
+    } else {
+        let n = reduceToOperand(g.values, BroadcastLayout(operand: shape, output: output), dy.values)
+        context.count(WorkTally(flops: n), .inputGradient)
+    }
+    return g
+}

@@ -6,25 +6,15 @@ extension Mul: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(operands.output.shape)
-        let n: Int
-        var keep: [Tensor<T>] = []
-        if let right = operands.right {
-            let other = context.inputs[1]
-            n = broadcastMap(y.values, x.values, BroadcastLayout(operand: operands.left.shape, output: operands.output.shape),
-                             other.values, BroadcastLayout(operand: right.shape, output: operands.output.shape), *)
-            if context.needsBackward {
-                // Slot 0: what the left gradient needs (other), slot 1: what the right needs (x).
-                keep = [other, x]
-            }
-        } else {
-            let c = T(operands.number ?? 1)
-            n = unaryMap(y.values, x.values, x.count) { $0 * c }
-        }
+        let (y, n) = broadcastingForward(context, *)
         context.count(WorkTally(flops: n))
-        let needed = keep.isEmpty ? [] : [context.inputNeedsGradient[0] ? keep[0] : nil, context.inputNeedsGradient[1] ? keep[1] : nil].compactMap { $0 }
-        return ForwardResult([y], saved: SavedState(needed, flags: keep.isEmpty ? [] : [context.inputNeedsGradient[0] ? 1 : 0, context.inputNeedsGradient[1] ? 1 : 0]))
+        guard operands.right != nil, context.needsBackward else { return ForwardResult([y]) }
+        // What the left gradient needs (other), then what the right one needs (x); the
+        // flags say which are there.
+        let (x, other) = (context.inputs[0], context.inputs[1])
+        let needs = context.inputNeedsGradient
+        return ForwardResult([y], saved: SavedState((needs[0] ? [other] : []) + (needs[1] ? [x] : []),
+                                                    flags: [needs[0] ? 1 : 0, needs[1] ? 1 : 0]))
     }
 
     @_specialize(where T == Float)
@@ -32,26 +22,27 @@ extension Mul: ExecutableOperator {
     public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let dy = context.outputGradients[0], output = operands.output.shape
         let identity = BroadcastLayout(operand: output, output: output)
-        guard let right = operands.right else {
+        switch operands.other {
+        case .number(let number):
             guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
-            let c = T(operands.number ?? 1)
+            let c = T(number)
             let g = context.inputGradient(output)
             let n = unaryMap(g.values, dy.values, dy.count) { $0 * c }
             context.count(WorkTally(flops: n), .inputGradient)
             return BackwardResult(inputs: [g])
+        case .tensor(let right):
+            var saved = context.saved.tensors[...]
+            let other = context.saved.flags.first == 1 ? saved.popFirst() : nil
+            let x = context.saved.flags.last == 1 ? saved.popFirst() : nil
+            var grads: [Tensor<T>?] = [nil, nil]
+            for (slot, (shape, factor, factorShape)) in [(operands.left.shape, other, right.shape), (right.shape, x, operands.left.shape)].enumerated() {
+                guard context.needsGradient(input: slot), let factor else { continue }
+                let product = context.temporary(output)
+                let n = broadcastMap(product.values, dy.values, identity, factor.values, BroadcastLayout(operand: factorShape, output: output), *)
+                context.count(WorkTally(flops: n), .inputGradient)
+                grads[slot] = operandGradient(product, operand: shape, context)
+            }
+            return BackwardResult(inputs: grads)
         }
-        var saved = context.saved.tensors[...]
-        let hasOther = context.saved.flags.first == 1, hasX = context.saved.flags.last == 1
-        let other = hasOther ? saved.popFirst() : nil
-        let x = hasX ? saved.popFirst() : nil
-        var grads: [Tensor<T>?] = [nil, nil]
-        for (slot, (shape, factor, factorShape)) in [(operands.left.shape, other, right.shape), (right.shape, x, operands.left.shape)].enumerated() {
-            guard context.needsGradient(input: slot), let factor else { continue }
-            let product = context.temporary(output)
-            let n = broadcastMap(product.values, dy.values, identity, factor.values, BroadcastLayout(operand: factorShape, output: output), *)
-            context.count(WorkTally(flops: n), .inputGradient)
-            grads[slot] = shape == output ? product : passGradient(product, to: shape, output: output, context)
-        }
-        return BackwardResult(inputs: grads)
     }
 }

@@ -6,16 +6,7 @@ extension Sub: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        let x = context.inputs[0]
-        let y = context.output(operands.output.shape)
-        let n: Int
-        if let right = operands.right {
-            n = broadcastMap(y.values, x.values, BroadcastLayout(operand: operands.left.shape, output: operands.output.shape),
-                             context.inputs[1].values, BroadcastLayout(operand: right.shape, output: operands.output.shape), -)
-        } else {
-            let c = T(operands.number ?? 0)
-            n = unaryMap(y.values, x.values, x.count) { $0 - c }
-        }
+        let (y, n) = broadcastingForward(context, -)
         context.count(WorkTally(flops: n))
         return ForwardResult([y])
     }
@@ -26,14 +17,14 @@ extension Sub: ExecutableOperator {
         let dy = context.outputGradients[0], output = operands.output.shape
         var grads: [Tensor<T>?] = [context.needsGradient(input: 0) ? passGradient(dy, to: operands.left.shape, output: output, context) : nil]
         if let right = operands.right {
+            var g: Tensor<T>?
             if context.needsGradient(input: 1) {
                 let negated = context.temporary(output)
                 let n = unaryMap(negated.values, dy.values, dy.count) { -$0 }
                 context.count(WorkTally(flops: n), .inputGradient)
-                grads.append(right.shape == output ? negated : passGradient(negated, to: right.shape, output: output, context))
-            } else {
-                grads.append(nil)
+                g = operandGradient(negated, operand: right.shape, context)
             }
+            grads.append(g)
         }
         return BackwardResult(inputs: grads)
     }

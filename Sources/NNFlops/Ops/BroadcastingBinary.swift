@@ -1,0 +1,95 @@
+/// NumPy/PyTorch broadcasting of two shapes, right-aligned; nil when incompatible.
+func broadcastShapes(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let rank = max(a.count, b.count)
+    var result: [Int] = []
+    for i in 0..<rank {
+        let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+        let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+        guard x == y || x == 1 || y == 1 else { return nil }
+        result.append(max(x, y))
+    }
+    return result
+}
+
+/// The family of broadcasting binary operators (add, sub, mul, div; `x + y` and the
+/// like): `input` a tensor, `other` a tensor broadcast against it or a plain number; one
+/// operation per output element. The skeleton lives here: the signature, the
+/// initialiser, the output, and the cost. An operand's gradient costs
+/// `gradientFLOPsPerElement` per output element, plus one add per output element when it
+/// was broadcast (its gradient is dY summed over the broadcast dimensions, accumulated
+/// from zero). An operator file gives those counts and its saved-tensor rule; its kernel
+/// uses `broadcastingForward` and `operandGradient` (Execution/Kernels/ElementwiseSupport.swift).
+protocol BroadcastingBinaryOperator: Operator {
+    /// FLOPs per output element of each operand's gradient before the reduction over
+    /// broadcast dimensions: (input, other). `other`'s counts only when it is a tensor.
+    static var gradientFLOPsPerElement: (input: Int, other: Int) { get }
+
+    var operands: BinaryOperands { get }
+    /// Validates anything beyond the shapes (div rejects dividing by the number 0).
+    init(operands: BinaryOperands, _ arguments: BoundArguments) throws
+}
+
+extension BroadcastingBinaryOperator {
+    public static var signature: [ArgumentSpec] { [.required("input", .tensor), .required("other", .tensorOrNumber)] }
+
+    public init(_ arguments: BoundArguments) throws {
+        try self.init(operands: BinaryOperands(arguments), arguments)
+    }
+
+    public var outputs: [TensorType] { [operands.output] }
+
+    public func cost(_ context: CostContext) -> OperatorCost {
+        let n = operands.outputElements
+        let perElement = Self.gradientFLOPsPerElement
+        var cost = OperatorCost(forward: .elementwise(n))
+        if context.needsGradient(input: 0) {
+            cost.inputGradient += .elementwise(n * perElement.input + operands.reductionFLOPs(to: operands.left.shape))
+        }
+        if case .tensor(let right) = operands.other, context.needsGradient(input: 1) {
+            cost.inputGradient += .elementwise(n * perElement.other + operands.reductionFLOPs(to: right.shape))
+        }
+        return cost
+    }
+}
+
+/// The operands of a broadcasting binary operator: a tensor, and a tensor or a number.
+struct BinaryOperands: Sendable {
+    enum Other: Sendable {
+        case tensor(TensorType)
+        case number(Double)
+    }
+
+    let left: TensorType
+    let other: Other
+    let output: TensorType
+
+    init(_ arguments: BoundArguments) throws {
+        left = try arguments.tensor("input")
+        // `other` is a tensor or a plain number (optionalTensor would reject the number).
+        if case .tensor? = arguments.values["other"] {
+            let right = try arguments.tensor("other")
+            guard let shape = broadcastShapes(left.shape, right.shape) else {
+                throw OperatorError("cannot broadcast \(left) with \(right)", argument: "other")
+            }
+            other = .tensor(right)
+            output = TensorType(shape, left.dtype)
+        } else {
+            other = .number(try arguments.float("other"))
+            output = left
+        }
+    }
+
+    /// The right operand when it is a tensor.
+    var right: TensorType? {
+        if case .tensor(let right) = other { right } else { nil }
+    }
+
+    var outputElements: Count { output.elements }
+
+    /// Gradient reaching an operand of `shape` must be summed over broadcast dimensions:
+    /// a reduction of all output elements accumulated from zero, or nothing when no
+    /// broadcasting happened.
+    func reductionFLOPs(to shape: [Int]) -> Count {
+        shape == output.shape ? .zero : outputElements
+    }
+}
