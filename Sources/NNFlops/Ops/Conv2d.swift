@@ -8,7 +8,7 @@
 /// - input gradient (col2im of W^T dY): the same MACs.
 /// - weight gradient (dY x cols^T): the same MACs; bias gradient: N*Cout*Ho*Wo adds.
 /// Output size: floor((H + 2p - d(k-1) - 1) / s) + 1.
-public struct Conv2d: Operator {
+public struct Conv2d: WeightedLayer {
     public static let kind = "conv2d"
     public static let summary = "2-D convolution (stride, padding, dilation, groups)"
     public static let signature: [ArgumentSpec] = [
@@ -68,19 +68,9 @@ public struct Conv2d: Operator {
 
     public var outputs: [TensorType] { [TensorType([input.shape[0], outChannels] + outputSize, input.dtype)] }
 
-    public var parameters: [ParameterSpec] {
-        [ParameterSpec("weight", [outChannels, input.shape[1] / groups] + kernel)] + (hasBias ? [ParameterSpec("bias", [outChannels])] : [])
-    }
-
-    public func cost(_ context: CostContext) -> OperatorCost {
-        let outputElements = Count.product(outputs[0].shape)
-        let macs = outputElements * (input.shape[1] / groups) * kernel[0] * kernel[1]
-        var cost = OperatorCost(forward: Work(flops: macs * 2 + (hasBias ? outputElements : .zero), macs: macs))
-        if context.needsGradient(input: 0) { cost.inputGradient = .mac(macs) }
-        if context.trainable(parameter: 0) { cost.weightGradient += .mac(macs) }
-        if hasBias && context.trainable(parameter: 1) { cost.weightGradient += .elementwise(outputElements) }
-        return cost
-    }
+    var weightShape: [Int] { [outChannels, input.shape[1] / groups] + kernel }
+    /// Every output element is a dot product over (C/groups) * kh * kw taps.
+    var macs: Count { Count.product(outputs[0].shape) * (input.shape[1] / groups) * kernel[0] * kernel[1] }
 
     public var detail: String {
         var text = kernel[0] == kernel[1] ? "\(kernel[0])x\(kernel[0])" : "\(kernel[0])x\(kernel[1])"
@@ -89,33 +79,5 @@ public struct Conv2d: Operator {
         if dilation != [1, 1] { text += " d\(dilation[0])" }
         if groups != 1 { text += groups == input.shape[1] ? " dw" : " g\(groups)" }
         return text
-    }
-}
-
-// Memory (README, "Training and inference memory").
-extension Conv2d {
-    /// convolution keeps the input (for the weight gradient) and the weight (for the
-    /// input gradient); under autocast both are the half copies.
-    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
-        (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
-    }
-    public var autocast: AutocastClass { .lowerPrecision }
-    public func absorbingAffine() -> (any Operator)? {
-        var folded = self
-        folded.hasBias = true
-        return folded
-    }
-}
-
-// Roofline traffic (README, "Roofline").
-extension Conv2d {
-    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
-    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
-        savedTensors(context).filter { saved in
-            switch (phase, saved) {
-            case (.inputGradient, .parameter), (.weightGradient, .input): true
-            default: false
-            }
-        }
     }
 }

@@ -14,7 +14,7 @@
 /// - input gradient (conv2d of dY with the same weight): the same MACs.
 /// - weight gradient (x^T against the unfolded dY): the same MACs; bias gradient:
 ///   N*out*Ho*Wo adds.
-public struct ConvTranspose2d: Operator {
+public struct ConvTranspose2d: WeightedLayer {
     public static let kind = "conv_transpose2d"
     public static let summary = "2-D transposed convolution (stride, padding, output padding, dilation, groups)"
     public static let signature: [ArgumentSpec] = [
@@ -83,19 +83,9 @@ public struct ConvTranspose2d: Operator {
 
     public var outputs: [TensorType] { [TensorType([input.shape[0], outChannels] + outputSize, input.dtype)] }
 
-    public var parameters: [ParameterSpec] {
-        [ParameterSpec("weight", [input.shape[1], outChannels / groups] + kernel)] + (hasBias ? [ParameterSpec("bias", [outChannels])] : [])
-    }
-
-    public func cost(_ context: CostContext) -> OperatorCost {
-        let outputElements = Count.product(outputs[0].shape)
-        let macs = input.elements * (outChannels / groups) * kernel[0] * kernel[1]
-        var cost = OperatorCost(forward: Work(flops: macs * 2 + (hasBias ? outputElements : .zero), macs: macs))
-        if context.needsGradient(input: 0) { cost.inputGradient = .mac(macs) }
-        if context.trainable(parameter: 0) { cost.weightGradient += .mac(macs) }
-        if hasBias && context.trainable(parameter: 1) { cost.weightGradient += .elementwise(outputElements) }
-        return cost
-    }
+    var weightShape: [Int] { [input.shape[1], outChannels / groups] + kernel }
+    /// Every input element is multiplied by its (out/groups) * kh * kw weights.
+    var macs: Count { input.elements * (outChannels / groups) * kernel[0] * kernel[1] }
 
     public var detail: String {
         var text = kernel[0] == kernel[1] ? "\(kernel[0])x\(kernel[0])" : "\(kernel[0])x\(kernel[1])"
@@ -105,32 +95,5 @@ public struct ConvTranspose2d: Operator {
         if dilation != [1, 1] { text += " d\(dilation[0])" }
         if groups != 1 { text += " g\(groups)" }
         return text
-    }
-}
-
-// Memory (README, "Training and inference memory").
-extension ConvTranspose2d {
-    /// As conv2d: input for the weight gradient, weight for the input gradient.
-    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
-        (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
-    }
-    public var autocast: AutocastClass { .lowerPrecision }
-    public func absorbingAffine() -> (any Operator)? {
-        var folded = self
-        folded.hasBias = true
-        return folded
-    }
-}
-
-// Roofline traffic (README, "Roofline").
-extension ConvTranspose2d {
-    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
-    public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
-        savedTensors(context).filter { saved in
-            switch (phase, saved) {
-            case (.inputGradient, .parameter), (.weightGradient, .input): true
-            default: false
-            }
-        }
     }
 }

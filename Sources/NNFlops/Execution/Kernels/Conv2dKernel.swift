@@ -54,19 +54,9 @@ extension Conv2d: ExecutableOperator {
         }
         if perItemParallel { run(0..<items) } else { parallelFor(items, cost: gm.og * gm.area * gm.ck, run) }
         var tally = total.value
-        if hasBias {
-            let b = context.parameters[1].values
-            for s in 0..<gm.n {
-                for o in 0..<outChannels {
-                    let row = y.values + (s * outChannels + o) * gm.area, v = b[o]
-                    for i in 0..<gm.area { row[i] += v }
-                    tally.flops += gm.area
-                }
-            }
-        }
+        addBias(to: y, context, outer: gm.n, inner: gm.area, tally: &tally)
         context.count(tally)
-        let keep = context.needsBackward && context.parameterTrainable[0]
-        return ForwardResult([y], saved: keep ? SavedState([x]) : .none)
+        return ForwardResult([y], saved: keptForBackward(context))
     }
 
     @_specialize(where T == Float)
@@ -76,7 +66,7 @@ extension Conv2d: ExecutableOperator {
         let gm = geometry
         let (kh, kw) = (kernel[0], kernel[1])
         let pdy = SendablePointer(dy.values), pw = SendablePointer(weight.values)
-        var dx: Tensor<T>?, dw: Tensor<T>?, db: Tensor<T>?
+        var dx: Tensor<T>?, dw: Tensor<T>?
         if context.trainable(parameter: 0) {
             let x = context.saved.tensors[0]
             let g = context.parameterGradient(parameters[0].shape)
@@ -108,21 +98,7 @@ extension Conv2d: ExecutableOperator {
             context.count(total.value, .weightGradient)
             dw = g
         }
-        if hasBias && context.trainable(parameter: 1) {
-            let g = context.parameterGradient([outChannels])
-            var tally = WorkTally()
-            for s in 0..<gm.n {
-                for o in 0..<outChannels {
-                    let row = dy.values + (s * outChannels + o) * gm.area
-                    var sum = g.values[o]
-                    for i in 0..<gm.area { sum += row[i] }
-                    g.values[o] = sum
-                    tally.flops += gm.area
-                }
-            }
-            context.count(tally, .weightGradient)
-            db = g
-        }
+        let db = biasGradient(dy, context, outer: gm.n, inner: gm.area)
         if context.needsGradient(input: 0) && isPointwise {
             // 1x1 stride 1, no padding: the scatter has one tap and no offsets, so it is
             // dX_g = W_g^T dY_g straight into dX (same N*Cout*H*W*(C/g) MACs, no padded copy).
@@ -209,6 +185,6 @@ extension Conv2d: ExecutableOperator {
             dx = g
             }
         }
-        return BackwardResult(inputs: [dx], parameters: hasBias ? [dw, db] : [dw])
+        return BackwardResult(inputs: [dx], parameters: parameterGradients(weight: dw, bias: db))
     }
 }

@@ -60,23 +60,16 @@ extension ConvTranspose2d: ExecutableOperator {
         }
         var tally = total.value
         let y = context.output(outputs[0].shape)
-        let bias = hasBias ? context.parameters[1].values : nil
         for plane in 0..<(gm.n * outChannels) {
-            let o = plane % outChannels
             for r in 0..<gm.oh {
                 let source = plane * gm.fullH * gm.fullW + (r + padding[0]) * gm.fullW + padding[1]
                 let out = y.values + (plane * gm.oh + r) * gm.ow
                 for j in 0..<gm.ow { out[j] = full[source + j] }
-                if let bias {
-                    let v = bias[o]
-                    for j in 0..<gm.ow { out[j] += v }
-                    tally.flops += gm.ow
-                }
             }
         }
+        addBias(to: y, context, outer: gm.n, inner: gm.oh * gm.ow, tally: &tally)
         context.count(tally)
-        let keep = context.needsBackward && context.parameterTrainable[0]
-        return ForwardResult([y], saved: keep ? SavedState([x]) : .none)
+        return ForwardResult([y], saved: keptForBackward(context))
     }
 
     @_specialize(where T == Float)
@@ -126,23 +119,7 @@ extension ConvTranspose2d: ExecutableOperator {
         }
         context.count(inputTally.value, .inputGradient)
         context.count(weightTally.value, .weightGradient)
-        var db: Tensor<T>?
-        if hasBias && context.trainable(parameter: 1) {
-            let g = context.parameterGradient([outChannels])
-            var tally = WorkTally()
-            let area = gm.oh * gm.ow
-            for s in 0..<gm.n {
-                for o in 0..<outChannels {
-                    let row = dy.values + (s * outChannels + o) * area
-                    var sum = g.values[o]
-                    for i in 0..<area { sum += row[i] }
-                    g.values[o] = sum
-                    tally.flops += area
-                }
-            }
-            context.count(tally, .weightGradient)
-            db = g
-        }
-        return BackwardResult(inputs: [dx], parameters: hasBias ? [dw, db] : [dw])
+        let db = biasGradient(dy, context, outer: gm.n, inner: gm.oh * gm.ow)
+        return BackwardResult(inputs: [dx], parameters: parameterGradients(weight: dw, bias: db))
     }
 }

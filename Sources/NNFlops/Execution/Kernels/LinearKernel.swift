@@ -9,17 +9,9 @@ extension Linear: ExecutableOperator {
         let y = context.output(outputs[0].shape)
         var tally = GEMM.multiply(m: rows, n: m, k: k, a: x.values, lda: k, transposeA: false,
                                   b: w.values, ldb: k, transposeB: true, c: y.values, ldc: m, accumulate: false)
-        if hasBias {
-            let b = context.parameters[1].values, out = y.values
-            for r in 0..<rows {
-                let row = out + r * m
-                for j in 0..<m { row[j] += b[j] }
-                tally.flops += m
-            }
-        }
+        addBias(to: y, context, outer: rows, inner: 1, tally: &tally)
         context.count(tally)
-        let keep = context.needsBackward && context.parameterTrainable[0]
-        return ForwardResult([y], saved: keep ? SavedState([x]) : .none)
+        return ForwardResult([y], saved: keptForBackward(context))
     }
 
     @_specialize(where T == Float)
@@ -35,7 +27,7 @@ extension Linear: ExecutableOperator {
             context.count(tally, .inputGradient)
             dx = g
         }
-        var dw: Tensor<T>?, db: Tensor<T>?
+        var dw: Tensor<T>?
         if context.trainable(parameter: 0) {
             let x = context.saved.tensors[0]
             let g = context.parameterGradient([m, k])
@@ -44,18 +36,7 @@ extension Linear: ExecutableOperator {
             context.count(tally, .weightGradient)
             dw = g
         }
-        if hasBias && context.trainable(parameter: 1) {
-            let g = context.parameterGradient([m])
-            var tally = WorkTally()
-            let out = g.values, d = dy.values
-            for r in 0..<rows {
-                let row = d + r * m
-                for j in 0..<m { out[j] += row[j] }
-                tally.flops += m
-            }
-            context.count(tally, .weightGradient)
-            db = g
-        }
-        return BackwardResult(inputs: [dx], parameters: hasBias ? [dw, db] : [dw])
+        let db = biasGradient(dy, context, outer: rows, inner: 1)
+        return BackwardResult(inputs: [dx], parameters: parameterGradients(weight: dw, bias: db))
     }
 }
