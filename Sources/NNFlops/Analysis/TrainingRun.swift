@@ -104,9 +104,11 @@ public struct TrainingRun: Sendable, Codable {
             }
             processed = tokens
             steps = tokens / Double(tokensPerStep)
-        } else {
-            processed = request.samples! * request.epochs
+        } else if let samples = request.samples {
+            processed = samples * request.epochs
             steps = processed / Double(samplesPerStep)
+        } else {
+            throw NNFlopsError("a training run needs --samples N (with --epochs E) or --tokens D")
         }
         self.stepFlops = stepFlops
         totalFlops = stepFlops * steps

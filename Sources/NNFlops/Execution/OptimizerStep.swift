@@ -50,16 +50,22 @@ extension ExecutionEngine {
     /// One optimizer step over the parameters that have gradients.
     func optimizerStep(gradients: [Tensor<T>?]) throws {
         let optimizer = options.optimizer
+        // The trainable parameters that received a gradient, with it.
         var ids: [Int] = []
-        for (id, g) in gradients.enumerated() where g != nil && !graph.parameters[id].frozen { ids.append(id) }
+        var stepped: [Tensor<T>] = []
+        for (id, g) in gradients.enumerated() where !graph.parameters[id].frozen {
+            guard let g else { continue }
+            ids.append(id)
+            stepped.append(g)
+        }
         var tally = WorkTally()
         defer { counter.add(tally, to: .optimizer) }
 
         // Gradient clipping (in place on the gradients).
         if let maxNorm = options.gradClip {
             var total: T = 0
-            for id in ids {
-                let g = gradients[id]!.values, n = gradients[id]!.count
+            for gradient in stepped {
+                let g = gradient.values, n = gradient.count
                 var s: T = 0
                 for j in 0..<n { s += g[j] * g[j] }
                 tally.flops += 2 * n
@@ -72,8 +78,8 @@ extension ExecutionEngine {
             var coef = T(maxNorm) / (norm + T(1e-6))
             coef = Swift.min(coef, 1)
             tally.flops += 4
-            for id in ids {
-                let g = gradients[id]!.values, n = gradients[id]!.count
+            for gradient in stepped {
+                let g = gradient.values, n = gradient.count
                 for j in 0..<n { g[j] *= coef }
                 tally.flops += n
             }
@@ -89,7 +95,7 @@ extension ExecutionEngine {
         func takeList() -> [Tensor<T>] { defer { nextList += 1 }; return temporaries[nextList] }
 
         // Coupled weight decay: g' = g + wd*p, a new list.
-        var grads: [UnsafeMutablePointer<T>] = ids.map { gradients[$0]!.values }
+        var grads: [UnsafeMutablePointer<T>] = stepped.map(\.values)
         if options.weightDecay > 0 && optimizer.decayIsCoupled {
             let list = takeList(), wd = T(options.weightDecay)
             for (k, id) in ids.enumerated() {

@@ -13,19 +13,35 @@ public enum ArgumentKind: Sendable, Equatable {
     case tensorOrNumber
 }
 
-/// One argument of an operator's signature. `defaultValue == nil` means required.
+/// Whether an argument must be given or has a default: exactly one of the two.
+public enum ArgumentPresence: Sendable {
+    case required
+    /// Taken when the argument is not given (`Value.none` for "absent": attention's
+    /// `kv_heads = none` means "as many as heads").
+    case defaulted(Value)
+}
+
+/// One argument of an operator's signature.
 public struct ArgumentSpec: Sendable {
     public var name: String
     public var kind: ArgumentKind
-    public var defaultValue: Value?
-    public var isRequired: Bool
+    public var presence: ArgumentPresence
 
     public static func required(_ name: String, _ kind: ArgumentKind) -> ArgumentSpec {
-        ArgumentSpec(name: name, kind: kind, defaultValue: nil, isRequired: true)
+        ArgumentSpec(name: name, kind: kind, presence: .required)
     }
 
-    public static func optional(_ name: String, _ kind: ArgumentKind, _ defaultValue: Value) -> ArgumentSpec {
-        ArgumentSpec(name: name, kind: kind, defaultValue: defaultValue, isRequired: false)
+    public static func defaulted(_ name: String, _ kind: ArgumentKind, _ value: Value) -> ArgumentSpec {
+        ArgumentSpec(name: name, kind: kind, presence: .defaulted(value))
+    }
+
+    /// The default value; nil for a required argument.
+    public var defaultValue: Value? {
+        if case .defaulted(let value) = presence { value } else { nil }
+    }
+
+    public var isRequired: Bool {
+        if case .required = presence { true } else { false }
     }
 }
 

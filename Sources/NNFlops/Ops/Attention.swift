@@ -56,11 +56,11 @@ public struct Attention: Operator {
         .required("k", .tensor),
         .required("v", .tensor),
         .required("heads", .int),
-        .optional("kv_heads", .int, .none),
-        .optional("causal", .bool, .bool(false)),
-        .optional("impl", .string, .string("fused")),
-        .optional("dropout", .float, .float(0)),
-        .optional("scale", .float, .none),
+        .defaulted("kv_heads", .int, .none),
+        .defaulted("causal", .bool, .bool(false)),
+        .defaulted("impl", .string, .string("fused")),
+        .defaulted("dropout", .float, .float(0)),
+        .defaulted("scale", .float, .none),
     ]
 
     let batch: Int

@@ -16,10 +16,10 @@ public struct AvgPool: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("kernel", .intTuple(count: 2)),
-        .optional("stride", .intTuple(count: 2), .none),
-        .optional("padding", .intTuple(count: 2), .int(0)),
-        .optional("ceil_mode", .bool, .bool(false)),
-        .optional("count_include_pad", .bool, .bool(true)),
+        .defaulted("stride", .intTuple(count: 2), .none),
+        .defaulted("padding", .intTuple(count: 2), .int(0)),
+        .defaulted("ceil_mode", .bool, .bool(false)),
+        .defaulted("count_include_pad", .bool, .bool(true)),
     ]
 
     let input: TensorType

@@ -20,7 +20,7 @@ public struct BCELoss: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("target", .tensor),
-        .optional("logits", .bool, .bool(true)),
+        .defaulted("logits", .bool, .bool(true)),
     ]
 
     let operands: ElementwiseLossOperands

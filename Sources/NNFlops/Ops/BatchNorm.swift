@@ -30,9 +30,9 @@ public struct BatchNorm: Operator {
     public static let summary = "batch normalisation over channel dimension 1 (training mode, running statistics)"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("eps", .float, .float(1e-5)),
-        .optional("momentum", .float, .float(0.1)),
-        .optional("affine", .bool, .bool(true)),
+        .defaulted("eps", .float, .float(1e-5)),
+        .defaulted("momentum", .float, .float(0.1)),
+        .defaulted("affine", .bool, .bool(true)),
     ]
 
     let input: TensorType

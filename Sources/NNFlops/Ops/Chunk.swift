@@ -8,7 +8,7 @@ public struct Chunk: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("chunks", .int),
-        .optional("dim", .int, .int(-1)),
+        .defaulted("dim", .int, .int(-1)),
     ]
 
     let input: TensorType

@@ -8,7 +8,7 @@ public struct Concat: Operator {
     public static let summary = "join tensors along a dimension"
     public static let signature: [ArgumentSpec] = [
         .required("inputs", .tensorList),
-        .optional("dim", .int, .int(1)),
+        .defaulted("dim", .int, .int(1)),
     ]
 
     let inputs: [TensorType]

@@ -15,11 +15,11 @@ public struct Conv2d: WeightedLayer {
         .required("input", .tensor),
         .required("out", .int),
         .required("kernel", .intTuple(count: 2)),
-        .optional("stride", .intTuple(count: 2), .int(1)),
-        .optional("padding", .intTuple(count: 2), .int(0)),
-        .optional("dilation", .intTuple(count: 2), .int(1)),
-        .optional("groups", .int, .int(1)),
-        .optional("bias", .bool, .bool(true)),
+        .defaulted("stride", .intTuple(count: 2), .int(1)),
+        .defaulted("padding", .intTuple(count: 2), .int(0)),
+        .defaulted("dilation", .intTuple(count: 2), .int(1)),
+        .defaulted("groups", .int, .int(1)),
+        .defaulted("bias", .bool, .bool(true)),
     ]
 
     let input: TensorType

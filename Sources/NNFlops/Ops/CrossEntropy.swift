@@ -28,7 +28,7 @@ public struct CrossEntropy: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("target", .tensor),
-        .optional("label_smoothing", .float, .float(0)),
+        .defaulted("label_smoothing", .float, .float(0)),
     ]
 
     let input: TensorType

@@ -11,8 +11,8 @@ public struct Dropout: Operator {
     public static let summary = "dropout (training mode)"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("p", .float, .float(0.5)),
-        .optional("inplace", .bool, .bool(false)),
+        .defaulted("p", .float, .float(0.5)),
+        .defaulted("inplace", .bool, .bool(false)),
     ]
 
     let input: TensorType

@@ -58,7 +58,7 @@ extension ElementwiseActivation {
     var inplace: Bool { false }
 
     public static var signature: [ArgumentSpec] {
-        [.required("input", .tensor)] + extraArguments + (hasInPlaceVariant ? [.optional("inplace", .bool, .bool(false))] : [])
+        [.required("input", .tensor)] + extraArguments + (hasInPlaceVariant ? [.defaulted("inplace", .bool, .bool(false))] : [])
     }
 
     public init(_ arguments: BoundArguments) throws {

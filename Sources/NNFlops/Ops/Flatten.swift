@@ -6,8 +6,8 @@ public struct Flatten: Operator {
     public static let summary = "merge a range of dimensions into one (a view)"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("start", .int, .int(1)),
-        .optional("end", .int, .int(-1)),
+        .defaulted("start", .int, .int(1)),
+        .defaulted("end", .int, .int(-1)),
     ]
 
     let input: TensorType

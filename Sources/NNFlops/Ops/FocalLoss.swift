@@ -20,8 +20,8 @@ public struct FocalLoss: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("target", .tensor),
-        .optional("gamma", .float, .float(2)),
-        .optional("alpha", .float, .float(0.25)),
+        .defaulted("gamma", .float, .float(2)),
+        .defaulted("alpha", .float, .float(0.25)),
     ]
 
     let operands: ElementwiseLossOperands

@@ -19,8 +19,8 @@ public struct GELU: ElementwiseActivation {
     public static let kind = "gelu"
     public static let summary = "Gaussian error linear unit (exact erf or tanh approximation)"
     static let extraArguments: [ArgumentSpec] = [
-        .optional("approximate", .string, .string("none")),
-        .optional("impl", .string, .string("fused")),
+        .defaulted("approximate", .string, .string("none")),
+        .defaulted("impl", .string, .string("fused")),
     ]
     /// gelu_backward(grad, self): torch's gelu keeps its input.
     static let backwardReads = ElementwiseBackwardInput.inputOrClone

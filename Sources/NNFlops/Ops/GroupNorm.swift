@@ -18,8 +18,8 @@ public struct GroupNorm: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("groups", .int),
-        .optional("eps", .float, .float(1e-5)),
-        .optional("affine", .bool, .bool(true)),
+        .defaulted("eps", .float, .float(1e-5)),
+        .defaulted("affine", .bool, .bool(true)),
     ]
 
     let input: TensorType

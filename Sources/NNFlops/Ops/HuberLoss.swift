@@ -12,7 +12,7 @@ public struct HuberLoss: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("target", .tensor),
-        .optional("delta", .float, .float(1)),
+        .defaulted("delta", .float, .float(1)),
     ]
 
     let operands: ElementwiseLossOperands

@@ -15,8 +15,8 @@ public struct InstanceNorm: Operator {
     public static let summary = "instance normalisation over the spatial positions of each channel"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("eps", .float, .float(1e-5)),
-        .optional("affine", .bool, .bool(false)),
+        .defaulted("eps", .float, .float(1e-5)),
+        .defaulted("affine", .bool, .bool(false)),
     ]
 
     let input: TensorType

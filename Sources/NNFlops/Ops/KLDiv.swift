@@ -14,7 +14,7 @@ public struct KLDiv: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("target", .tensor),
-        .optional("log_target", .bool, .bool(false)),
+        .defaulted("log_target", .bool, .bool(false)),
     ]
 
     let operands: ElementwiseLossOperands

@@ -20,10 +20,10 @@ public struct LayerNorm: Operator {
     public static let summary = "layer normalisation over the last dimensions"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("normalized", .int, .int(1)),
-        .optional("eps", .float, .float(1e-5)),
-        .optional("affine", .bool, .bool(true)),
-        .optional("bias", .bool, .bool(true)),
+        .defaulted("normalized", .int, .int(1)),
+        .defaulted("eps", .float, .float(1e-5)),
+        .defaulted("affine", .bool, .bool(true)),
+        .defaulted("bias", .bool, .bool(true)),
     ]
 
     let input: TensorType

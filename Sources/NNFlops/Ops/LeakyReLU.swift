@@ -7,7 +7,7 @@
 public struct LeakyReLU: ElementwiseActivation {
     public static let kind = "leaky_relu"
     public static let summary = "leaky rectified linear unit"
-    static let extraArguments: [ArgumentSpec] = [.optional("slope", .float, .float(0.01))]
+    static let extraArguments: [ArgumentSpec] = [.defaulted("slope", .float, .float(0.01))]
     static let hasInPlaceVariant = true
     /// leaky_relu_backward keeps the input (in place: the result, which aliases it).
     static let backwardReads = ElementwiseBackwardInput.inputOrResult

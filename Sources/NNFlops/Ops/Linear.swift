@@ -11,7 +11,7 @@ public struct Linear: WeightedLayer {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("out", .int),
-        .optional("bias", .bool, .bool(true)),
+        .defaulted("bias", .bool, .bool(true)),
     ]
 
     let input: TensorType

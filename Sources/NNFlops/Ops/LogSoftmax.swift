@@ -10,7 +10,7 @@ public struct LogSoftmax: Operator {
     public static let summary = "log of softmax along a dimension"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("dim", .int, .int(-1)),
+        .defaulted("dim", .int, .int(-1)),
     ]
 
     let input: TensorType

@@ -20,10 +20,10 @@ public struct MaxPool: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("kernel", .intTuple(count: 2)),
-        .optional("stride", .intTuple(count: 2), .none),
-        .optional("padding", .intTuple(count: 2), .int(0)),
-        .optional("dilation", .intTuple(count: 2), .int(1)),
-        .optional("ceil_mode", .bool, .bool(false)),
+        .defaulted("stride", .intTuple(count: 2), .none),
+        .defaulted("padding", .intTuple(count: 2), .int(0)),
+        .defaulted("dilation", .intTuple(count: 2), .int(1)),
+        .defaulted("ceil_mode", .bool, .bool(false)),
     ]
 
     let input: TensorType

@@ -9,8 +9,8 @@ public struct Mean: Operator {
     public static let summary = "mean over dimensions"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("dim", .intList, .none),
-        .optional("keepdim", .bool, .bool(false)),
+        .defaulted("dim", .intList, .none),
+        .defaulted("keepdim", .bool, .bool(false)),
     ]
 
     let reduction: Reduction

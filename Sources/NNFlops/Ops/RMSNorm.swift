@@ -19,8 +19,8 @@ public struct RMSNorm: Operator {
     public static let summary = "RMS normalisation over the last dimension (LLaMA)"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("eps", .float, .float(1e-6)),
-        .optional("affine", .bool, .bool(true)),
+        .defaulted("eps", .float, .float(1e-6)),
+        .defaulted("affine", .bool, .bool(true)),
     ]
 
     let input: TensorType

@@ -16,7 +16,7 @@ public struct Rope: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("heads", .int),
-        .optional("base", .float, .float(10000)),
+        .defaulted("base", .float, .float(10000)),
     ]
 
     let input: TensorType

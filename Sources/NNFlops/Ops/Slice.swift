@@ -12,8 +12,8 @@ public struct Slice: Operator {
         .required("input", .tensor),
         .required("dim", .int),
         .required("start", .int),
-        .optional("end", .int, .none),
-        .optional("step", .int, .int(1)),
+        .defaulted("end", .int, .none),
+        .defaulted("step", .int, .int(1)),
     ]
 
     let input: TensorType

@@ -11,7 +11,7 @@ public struct Split: Operator {
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("size", .intList),
-        .optional("dim", .int, .int(-1)),
+        .defaulted("dim", .int, .int(-1)),
     ]
 
     let input: TensorType

@@ -50,8 +50,8 @@ public struct Sum: Operator {
     public static let summary = "sum over dimensions"
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
-        .optional("dim", .intList, .none),
-        .optional("keepdim", .bool, .bool(false)),
+        .defaulted("dim", .intList, .none),
+        .defaulted("keepdim", .bool, .bool(false)),
     ]
 
     let reduction: Reduction
