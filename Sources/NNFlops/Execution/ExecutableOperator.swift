@@ -25,7 +25,12 @@
 /// 5. In backward, compute an input gradient only where `context.inputNeedsGradient[i]`
 ///    and a parameter gradient only where `context.parameterTrainable[k]`; return nil
 ///    elsewhere.
-/// 6. Remove the kind from `ExecutorTests.expectedMissingKernels` and add shapes to the
+/// 6. An operator of a family uses its kernel helpers: element-wise activations
+///    `elementwiseForward` / `elementwiseBackward`, broadcasting binary operators
+///    `broadcastingForward` / `operandGradient` (Kernels/ElementwiseSupport.swift), weighted
+///    layers `addBias` / `biasGradient` / `keptForBackward` (Kernels/WeightedLayerSupport.swift).
+///    The kernel still states the operations its loop bodies execute.
+/// 7. Remove the kind from `ExecutorTests.expectedMissingKernels` and add shapes to the
 ///    conformance catalog in `ExecutorTests`: it checks analytic == executed per phase
 ///    and gradients against central finite differences in Double.
 public protocol ExecutableOperator: Operator {
