@@ -32,10 +32,9 @@ struct HuggingFaceTests {
         return try! JSONDecoder().decode(Fixture.self, from: data)
     }()
 
-    /// Configs the importer builds (mixtral needs the moe operator: see `mixtralNeedsMoE`).
-    static let buildable = fixture.configs.keys.filter { !$0.contains("ixtral") }.sorted()
+    /// Configs the importer builds: all of them.
+    static let buildable = fixture.configs.keys.sorted()
     static let tiny = buildable.filter { $0.hasPrefix("tiny-") }
-    static let mixtral = fixture.configs.keys.filter { $0.contains("ixtral") }.sorted()
 
     static func bytes(_ file: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: directory.appendingPathComponent("configs").appendingPathComponent(file)))
@@ -126,18 +125,27 @@ struct HuggingFaceTests {
         #expect(analysis.forward.macs.value * 2 == flops, "\(file)")
     }
 
-    @Test("mixtral is a clear error: it needs a mixture-of-experts operator", arguments: mixtral)
-    func mixtralNeedsMoE(_ file: String) throws {
-        let error = try #require(throws: NNFlopsError.self) { try Self.graph(file) }
-        #expect(error.message.hasPrefix("model_type: MixtralForCausalLM needs a mixture-of-experts operator"))
-        #expect(error.location?.file == file)
-        #expect(error.sourceLine?.contains("\"model_type\"") == true)
-        // The parameter count it will have to reach is in the fixture already.
-        #expect(Self.fixture.configs[file]?.class == "MixtralForCausalLM")
+    /// Mixtral's sparse MoE layers are `moe` operators: every expert's weights count, and the
+    /// total is transformers' exactly. Mixtral-8x7B by hand: per layer q, o 4096^2 each, k, v
+    /// 4096 * 1024 each (41,943,040), the router 8 * 4096 (32,768), 8 experts of gate_up
+    /// 2 * 14336 * 4096 and down 4096 * 14336 (1,409,286,144), two norms (8,192); 32 layers,
+    /// embed_tokens and lm_head 32000 * 4096 each, the final norm 4096. (MixtralConfig's
+    /// defaults are Mixtral-8x7B's; tiny-mixtral is held to its names and FLOPs above.)
+    @Test("mixtral's parameters are transformers' exactly (all experts counted)",
+          arguments: ["Mixtral-8x7B-v0.1.json", "defaults-mixtral.json"])
+    func mixtralExactParameters(_ file: String) throws {
+        let expected = try #require(Self.fixture.configs[file])
+        #expect(expected.class == "MixtralForCausalLM")
+        let graph = try Self.graph(file)
+        #expect(graph.parameterCount.value == expected.params, "\(file)")
+        let perLayer = 41_943_040 + 32_768 + 8 * (2 * 14336 * 4096 + 4096 * 14336) + 8192
+        #expect(expected.params == 32 * perLayer + 2 * 32000 * 4096 + 4096)
+        let moe = try #require(graph.nodes.first { $0.name == "model.layers.31.mlp" })
+        #expect(moe.kind == "moe")
     }
 
-    /// What a mixture-of-experts operator will have to count, measured on transformers'
-    /// eager experts loop: tiny-mixtral (hidden 64, 4 heads of 16, 2 key/value heads,
+    /// What the mixture-of-experts layers count, measured by FlopCounterMode on transformers'
+    /// eager experts loop (the forward-FLOPs test above holds nnflops to it): tiny-mixtral (hidden 64, 4 heads of 16, 2 key/value heads,
     /// intermediate 96, 4 experts, top 2, 2 layers, vocab 1000) at batch 2, seq 16 (T = 32
     /// tokens). Per layer and token: q, o 64*64 each, k, v 64*32 each (12,288 MACs), the
     /// router 64*4 (256), two experts of 64*192 + 96*64 (2 * 18,432); attention

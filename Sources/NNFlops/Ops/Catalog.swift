@@ -51,6 +51,7 @@ public enum OperatorCatalog {
         Attention.self,
         Rope.self,
         Matmul.self,
+        MoE.self,
         // Softmax and losses
         Softmax.self,
         LogSoftmax.self,

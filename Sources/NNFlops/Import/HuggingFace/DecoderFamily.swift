@@ -125,24 +125,14 @@ enum DecoderFamily {
         let window = try readSlidingWindow(&reader, t, layers: layers)
         try reader.checkRunSizes(positionsKey: "max_position_embeddings", positions: positions, learned: false)
 
-        if t.experts {
-            let experts = try reader.int("num_local_experts", default: 8, in: 1...ConfigReader.maxHeads, aliases: ["num_experts"])
-            let topK = try reader.int("num_experts_per_tok", default: 2, in: 1...ConfigReader.maxHeads)
-            guard topK <= experts else {
-                throw reader.error("num_experts_per_tok", "\(topK) experts per token but only num_local_experts = \(experts)")
-            }
-            throw reader.error("model_type", "\(t.modelClass) needs a mixture-of-experts operator that nnflops does not have yet: "
-                + "each layer's MixtralSparseMoeBlock routes every token through \(topK) of \(experts) \(activation.configName) experts "
-                + "(router gate \(hidden) -> \(experts), experts \(hidden) -> 2 x \(intermediate) -> \(hidden)), which today's operators "
-                + "cannot count exactly: a dense layer per expert would count all \(experts) experts on every token")
-        }
+        let moe = try t.experts ? MixtureOfExperts.read(&reader, activation: activation) : nil
 
         // The spec.
         let prefix = t.modelType
         let fusedRope = rotaryDims != headDim
         var spec = SpecWriter()
         spec.comment(header(context, t, activation: activation, rope: rope, tie: tie, heads: heads, kvHeads: kvHeads,
-                            window: window, bidirectional: bidirectional, partial: fusedRope))
+                            window: window, bidirectional: bidirectional, partial: fusedRope, moe: moe))
         spec.source("model \(context.model)")
         spec.param("batch", "1")
         spec.param("vocab_size", SpecLiteral.int(vocab), note: reader.defaultNote("vocab_size"))
@@ -171,6 +161,7 @@ enum DecoderFamily {
         if let attentionBias { spec.param("attention_bias", SpecLiteral.bool(attentionBias), note: reader.defaultNote("attention_bias")) }
         if let mlpBias { spec.param("mlp_bias", SpecLiteral.bool(mlpBias), note: reader.defaultNote("mlp_bias")) }
         if let residDropout { spec.param("resid_pdrop", SpecLiteral.float(residDropout), note: reader.defaultNote("resid_pdrop")) }
+        if let moe { moe.params(&spec, reader) }
         spec.param("tie_word_embeddings", SpecLiteral.bool(tie), note: reader.defaultNote("tie_word_embeddings"))
         spec.source("input input_ids: [batch, seq] int")
         if fusedRope {
@@ -222,7 +213,9 @@ enum DecoderFamily {
 
         // MLP.
         let mlpBiasText = mlpBias != nil ? "mlp_bias" : "false"
-        if t.phi3Layout {
+        if let moe {
+            spec.source(moe.comment(t))
+        } else if t.phi3Layout {
             spec.source("""
                 # \(t.stem)MLP: gate_up_proj chunked in two, down_proj(up * \(activation.configName)(gate)).
                 block \(prefix)_mlp(x):
@@ -242,7 +235,8 @@ enum DecoderFamily {
 
         // Decoder layer, layers, model, head.
         let attentionCall = "\(prefix)_attention(rmsnorm(x, eps = rms_norm_eps, name = \"input_layernorm\"), name = \"self_attn\")"
-        let mlpCall = "\(prefix)_mlp(rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\"), name = \"mlp\")"
+        let mlpCall = moe != nil ? MixtureOfExperts.call("rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\")")
+            : "\(prefix)_mlp(rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\"), name = \"mlp\")"
         if t.phi3Layout {
             spec.source("""
                 # \(t.stem)DecoderLayer (pre-norm), with dropout on each branch before its residual add.
@@ -305,7 +299,8 @@ enum DecoderFamily {
     }
 
     static func header(_ context: SpecContext, _ t: Traits, activation: Activation, rope: RotarySettings, tie: Bool,
-                       heads: Int, kvHeads: Int, window: WindowNote, bidirectional: Bool, partial: Bool) -> String {
+                       heads: Int, kvHeads: Int, window: WindowNote, bidirectional: Bool, partial: Bool,
+                       moe: MixtureOfExperts? = nil) -> String {
         var lines: [String] = []
         lines.append("\(context.model): imported by nnflops from \(context.file) (a Hugging Face transformers config, model_type \"\(t.modelType)\").")
         lines.append("Reproduces transformers' \(t.modelClass) built from this config; absent keys take \(t.configClass)'s")
@@ -316,6 +311,9 @@ enum DecoderFamily {
         if t.phi3Layout {
             lines.append("    self_attn: o_proj(attention(rope(q), rope(k), v)), q, k, v split from qkv_proj(h)")
             lines.append("    mlp: down_proj(up * \(activation.configName)(gate)), gate, up chunked from gate_up_proj(h)")
+        } else if let moe {
+            lines.append("    self_attn: o_proj(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))")
+            lines += moe.headerLines(t)
         } else {
             lines.append("    self_attn: o_proj(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))"
                 + (t.qkvBias ? "; q, k, v projections with biases" : ""))
@@ -339,6 +337,7 @@ enum DecoderFamily {
         lines.append("- use_cache (default true): DynamicCache keeps extra copies of each layer's k and v in training.")
         lines.append("- sdpa picks its kernel by dtype and device (the math path for grouped heads in fp32); impl = \"fused\" here.")
         if let header = window.header { lines.append("- " + header + ".") }
+        if let moe { lines += moe.notModelled }
         lines.append("- The loss of \(t.modelClass)(labels=...) and its logits.float() copy are not part of this spec.")
         return lines.joined(separator: "\n")
     }
