@@ -47,7 +47,7 @@ def build(config_dict, device):
 
 def forward_flops(config_dict):
     config_dict = dict(config_dict, attn_implementation="eager")
-    if config_dict["model_type"] == "mixtral":
+    if config_dict["model_type"] in ("mixtral", "qwen2_moe"):
         # The default experts path (grouped matmuls) is invisible to FlopCounterMode; the
         # eager one loops over the experts with F.linear, which it counts.
         config_dict["experts_implementation"] = "eager"

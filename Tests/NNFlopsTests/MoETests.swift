@@ -329,4 +329,61 @@ struct MoETests {
         }
         #expect(jitter.message.hasPrefix("hidden_act: the experts of the moe operator are silu-gated"))
     }
+
+    // MARK: - Qwen2-MoE
+
+    static func config(_ name: String) throws -> Data {
+        try Data(contentsOf: fixtures.appendingPathComponent("hf/configs/" + name))
+    }
+
+    /// Qwen1.5-MoE-A2.7B ("14.3B parameters in total") by hand: per layer q, k, v 2048^2 + 2048
+    /// each and o 2048^2 (16,783,360), the router 60 * 2048 (122,880), 60 experts of
+    /// gate_up 2 * 1408 * 2048 and down 2048 * 1408 (519,045,120), the shared expert
+    /// 3 * 5632 * 2048 (34,603,008) and its gate 2048, two norms (4,096); 24 layers,
+    /// embed_tokens and lm_head 151936 * 2048 each, the final norm 2048.
+    @Test func qwenMoEParametersByHand() throws {
+        let graph = try HuggingFaceImporter.graph(fromJSON: Self.config("Qwen1.5-MoE-A2.7B.json"), file: "Qwen1.5-MoE-A2.7B.json")
+        let perLayer = 16_783_360 + 122_880 + 519_045_120 + 34_603_008 + 2048 + 4096
+        #expect(graph.parameterCount.value == 24 * perLayer + 2 * 151_936 * 2048 + 2048)
+        #expect(graph.parameterCount.value == 14_315_784_192)
+        let moe = try #require(graph.nodes.first { $0.name == "model.layers.23.mlp" }?.op as? MoE)
+        #expect(moe.detail == "E60 top4 I1408 unnormalised shared 5632 gated")
+    }
+
+    /// decoder_sparse_step 2 and mlp_only_layers [3] on 4 layers: only layer 1 is sparse
+    /// (Qwen2MoeDecoderLayer); the spec says so with a condition on the layer index.
+    @Test func qwenMoEMixedLayers() throws {
+        let text = try HuggingFaceImporter.spec(fromJSON: Self.config("tiny-qwen2_moe-mixed.json"), file: "tiny-qwen2_moe-mixed.json")
+        #expect(text.contains("block qwen2_moe_decoder_layer(x, sparse):"))
+        #expect(text.contains("x = qwen2_moe_decoder_layer(x, num_experts > 0 and (i + 1) % decoder_sparse_step == 0 and i != 3, name = i)"))
+        #expect(text.contains("param qkv_bias = false"))
+        let graph = try HuggingFaceImporter.graph(fromJSON: Self.config("tiny-qwen2_moe-mixed.json"), file: "tiny-qwen2_moe-mixed.json")
+        #expect(graph.nodes.filter { $0.kind == "moe" }.map(\.name) == ["model.layers.1.mlp"])
+        #expect(graph.nodes.contains { $0.name == "model.layers.3.mlp.gate_proj" })
+        // Sparse everywhere when the step is 1 and no layer is listed.
+        let all = try HuggingFaceImporter.graph(fromJSON: Self.config("tiny-qwen2_moe-mixed.json"), file: "m.json",
+                                                overrides: ["decoder_sparse_step": .int(1)])
+        #expect(all.nodes.filter { $0.kind == "moe" }.count == 3)
+        // num_experts = 0: every layer dense (Qwen2MoeDecoderLayer's num_experts > 0).
+        let dense = try HuggingFaceImporter.graph(fromJSON: Self.config("tiny-qwen2_moe-mixed.json"), file: "m.json",
+                                                  overrides: ["num_experts": .int(0)])
+        #expect(!dense.nodes.contains { $0.kind == "moe" })
+        #expect(dense.nodes.filter { $0.name.hasSuffix("mlp.down_proj") }.count == 4)
+    }
+
+    @Test("bad Qwen2-MoE configs name the key", arguments: [
+        (#"{"model_type": "qwen2_moe", "num_experts": 3}"#, "num_experts_per_tok (absent from config.json: Qwen2MoeConfig's default): 4 experts per token but only num_experts = 3"),
+        (#"{"model_type": "qwen2_moe", "mlp_only_layers": "all"}"#, "mlp_only_layers: must be a list of layer indices"),
+        (#"{"model_type": "qwen2_moe", "mlp_only_layers": [1, -2]}"#, "mlp_only_layers: layer indices are integers >= 0, got -2"),
+        (#"{"model_type": "qwen2_moe", "decoder_sparse_step": 0}"#, "decoder_sparse_step: must be between 1 and"),
+        (#"{"model_type": "qwen2_moe", "hidden_act": "gelu"}"#, "hidden_act: the experts of the moe operator are silu-gated"),
+    ])
+    func badQwenConfigs(_ json: String, _ message: String) throws {
+        do {
+            _ = try HuggingFaceImporter.graph(fromJSON: Array(json.utf8), file: "config.json")
+            Issue.record("imported: \(json)")
+        } catch let error as NNFlopsError {
+            #expect(error.message.hasPrefix(message), "\(error.message)")
+        }
+    }
 }

@@ -1,4 +1,4 @@
-/// The Llama-style decoder families: llama, mistral, mixtral, qwen2, gemma, phi3. One
+/// The Llama-style decoder families: llama, mistral, mixtral, qwen2, qwen2_moe, gemma, phi3. One
 /// template (embed_tokens, pre-norm decoder layers of RMSNorm, rotary attention and a
 /// gated MLP, the final norm, lm_head); each family's traits say where it departs from
 /// Llama, and hold its config class's defaults (transformers 5:
@@ -39,8 +39,10 @@ enum DecoderFamily {
         /// Gemma: embeddings scaled by sqrt(hidden_size), "gelu" meaning tanh, RMSNorm (1 + w),
         /// use_bidirectional_attention.
         var gemmaLayout = false
-        /// Mixtral: the MLP is a sparse mixture of experts.
-        var experts = false
+        /// Mixtral, Qwen2-MoE: the MLP is a sparse mixture of experts (MixtureOfExperts.swift).
+        var experts: MixtureOfExperts.Family? = nil
+        /// Qwen2-MoE: q, k, v biases from the `qkv_bias` key (default `qkvBias`), none on o.
+        var qkvBiasKey = false
 
         var configClass: String { stem + "Config" }
         var modelClass: String { stem + "ForCausalLM" }
@@ -52,6 +54,8 @@ enum DecoderFamily {
         case key(default: Int?)
         /// Qwen2: `sliding_window` only when `use_sliding_window`, on layers from `max_window_layers` on.
         case qwen2
+        /// Qwen2-MoE: `sliding_window` only when `use_sliding_window`, on the even layers below `max_window_layers`.
+        case qwen2MoE
     }
 
     static let llama = Traits(modelType: "llama", stem: "Llama", vocab: 32000, hidden: 4096, intermediate: 11008, layers: 32,
@@ -63,10 +67,13 @@ enum DecoderFamily {
                                 tie: false, theta: 10000, pad: nil, slidingWindow: .key(default: 4096))
     static let mixtral = Traits(modelType: "mixtral", stem: "Mixtral", vocab: 32000, hidden: 4096, intermediate: 14336, layers: 32,
                                 heads: 32, kvHeads: 8, kvHeadsNullable: false, headDim: nil, activation: "silu", maxPositions: 4096 * 32, eps: 1e-5,
-                                tie: false, theta: 1_000_000, pad: nil, slidingWindow: .key(default: nil), experts: true)
+                                tie: false, theta: 1_000_000, pad: nil, slidingWindow: .key(default: nil), experts: .mixtral)
     static let qwen2 = Traits(modelType: "qwen2", stem: "Qwen2", vocab: 151_936, hidden: 4096, intermediate: 22016, layers: 32,
                               heads: 32, kvHeads: 32, kvHeadsNullable: true, headDim: nil, activation: "silu", maxPositions: 32768, eps: 1e-6,
                               tie: false, theta: 10000, pad: nil, qkvBias: true, slidingWindow: .qwen2)
+    static let qwen2MoE = Traits(modelType: "qwen2_moe", stem: "Qwen2Moe", vocab: 151_936, hidden: 2048, intermediate: 5632, layers: 24,
+                                 heads: 16, kvHeads: 16, kvHeadsNullable: true, headDim: nil, activation: "silu", maxPositions: 32768, eps: 1e-6,
+                                 tie: false, theta: 10000, pad: nil, qkvBias: true, slidingWindow: .qwen2MoE, experts: .qwen2MoE, qkvBiasKey: true)
     static let gemma = Traits(modelType: "gemma", stem: "Gemma", vocab: 256_000, hidden: 3072, intermediate: 24576, layers: 28,
                               heads: 16, kvHeads: 16, kvHeadsNullable: false, headDim: 256, activation: "gelu_pytorch_tanh", maxPositions: 8192,
                               eps: 1e-6, tie: true, theta: 10000, pad: 0, attentionBiasKey: true, gemmaLayout: true)
@@ -74,7 +81,7 @@ enum DecoderFamily {
                              heads: 32, kvHeads: nil, kvHeadsNullable: true, headDim: nil, activation: "silu", maxPositions: 4096, eps: 1e-5,
                              tie: false, theta: 10000, pad: 32000, slidingWindow: .key(default: nil), phi3Layout: true)
 
-    static let families: [Family] = [llama, mistral, mixtral, qwen2, gemma, phi3].map { traits in
+    static let families: [Family] = [llama, mistral, mixtral, qwen2, qwen2MoE, gemma, phi3].map { traits in
         Family(modelType: traits.modelType, configClass: traits.configClass, modelClass: traits.modelClass) { reader, context in
             try write(&reader, context, traits)
         }
@@ -125,7 +132,9 @@ enum DecoderFamily {
         let window = try readSlidingWindow(&reader, t, layers: layers)
         try reader.checkRunSizes(positionsKey: "max_position_embeddings", positions: positions, learned: false)
 
-        let moe = try t.experts ? MixtureOfExperts.read(&reader, activation: activation) : nil
+        var moe: MixtureOfExperts?
+        if let family = t.experts { moe = try MixtureOfExperts.read(&reader, family, activation: activation, layers: layers) }
+        let qkvBiasValue = try t.qkvBiasKey ? reader.bool("qkv_bias", default: t.qkvBias) : nil
 
         // The spec.
         let prefix = t.modelType
@@ -161,6 +170,7 @@ enum DecoderFamily {
         if let attentionBias { spec.param("attention_bias", SpecLiteral.bool(attentionBias), note: reader.defaultNote("attention_bias")) }
         if let mlpBias { spec.param("mlp_bias", SpecLiteral.bool(mlpBias), note: reader.defaultNote("mlp_bias")) }
         if let residDropout { spec.param("resid_pdrop", SpecLiteral.float(residDropout), note: reader.defaultNote("resid_pdrop")) }
+        if let qkvBiasValue { spec.param("qkv_bias", SpecLiteral.bool(qkvBiasValue), note: reader.defaultNote("qkv_bias")) }
         if let moe { moe.params(&spec, reader) }
         spec.param("tie_word_embeddings", SpecLiteral.bool(tie), note: reader.defaultNote("tie_word_embeddings"))
         spec.source("input input_ids: [batch, seq] int")
@@ -179,7 +189,7 @@ enum DecoderFamily {
         }
 
         // Attention.
-        let qkvBias = attentionBias != nil ? "attention_bias" : SpecLiteral.bool(t.qkvBias)
+        let qkvBias = attentionBias != nil ? "attention_bias" : qkvBiasValue != nil ? "qkv_bias" : SpecLiteral.bool(t.qkvBias)
         let outBias = attentionBias != nil ? "attention_bias" : "false"
         func rotary(_ input: String, heads: String, name: String) -> String {
             fusedRope ? "partial_rope(\(input), \(heads), name = \"\(name)\")"
@@ -213,8 +223,11 @@ enum DecoderFamily {
 
         // MLP.
         let mlpBiasText = mlpBias != nil ? "mlp_bias" : "false"
-        if let moe {
+        if let moe, moe.hasSparseLayers {
             spec.source(moe.comment(t))
+        }
+        if let moe, !moe.writesDenseBlock {
+            // Every layer's mlp is the moe operator: no dense MLP block.
         } else if t.phi3Layout {
             spec.source("""
                 # \(t.stem)MLP: gate_up_proj chunked in two, down_proj(up * \(activation.configName)(gate)).
@@ -235,14 +248,25 @@ enum DecoderFamily {
 
         // Decoder layer, layers, model, head.
         let attentionCall = "\(prefix)_attention(rmsnorm(x, eps = rms_norm_eps, name = \"input_layernorm\"), name = \"self_attn\")"
-        let mlpCall = moe != nil ? MixtureOfExperts.call("rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\")")
-            : "\(prefix)_mlp(rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\"), name = \"mlp\")"
+        let denseCall = "\(prefix)_mlp(rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\"), name = \"mlp\")"
+        let sparseCall = moe.map { $0.call("rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\")") }
+        let mlpCall = moe?.hasSparseLayers == true ? sparseCall ?? denseCall : denseCall
+        let layerCondition = moe?.layerCondition
         if t.phi3Layout {
             spec.source("""
                 # \(t.stem)DecoderLayer (pre-norm), with dropout on each branch before its residual add.
                 block \(prefix)_decoder_layer(x):
                     x = x + dropout(\(attentionCall), resid_pdrop, name = "resid_attn_dropout")
                     return x + dropout(\(mlpCall), resid_pdrop, name = "resid_mlp_dropout")
+                """)
+        } else if let sparseCall, layerCondition != nil {
+            spec.source("""
+                # \(t.stem)DecoderLayer (pre-norm residual); its mlp is the sparse block or the dense MLP, by layer.
+                block \(prefix)_decoder_layer(x, sparse):
+                    x = x + \(attentionCall)
+                    if sparse:
+                        return x + \(sparseCall)
+                    return x + \(denseCall)
                 """)
         } else {
             spec.source("""
@@ -257,7 +281,7 @@ enum DecoderFamily {
         spec.source("""
             block \(prefix)_layers(x):
                 for i in range(num_hidden_layers):
-                    x = \(prefix)_decoder_layer(x, name = i)
+                    x = \(prefix)_decoder_layer(x, \(layerCondition.map { $0 + ", " } ?? "")name = i)
                 return x
 
             # \(t.stem)Model: embed_tokens\(t.gemmaLayout ? " (scaled by sqrt(hidden_size), GemmaTextScaledWordEmbedding)" : ""), the decoder layers, the final norm.
@@ -289,6 +313,13 @@ enum DecoderFamily {
         case .key(let defaultValue):
             guard let window = try reader.optionalInt("sliding_window", default: defaultValue, in: 1...ConfigReader.maxPositions) else { return WindowNote() }
             return note(window, which: "")
+        case .qwen2MoE:
+            let use = try reader.bool("use_sliding_window", default: false)
+            let window = try reader.optionalInt("sliding_window", default: 4096, in: 1...ConfigReader.maxPositions)
+            let below = try reader.int("max_window_layers", default: 28, in: 0...ConfigReader.maxLayers)
+            let sliding = (0..<layers).filter { $0 % 2 == 0 && $0 < below }
+            guard use, let window, !sliding.isEmpty else { return WindowNote() }
+            return note(window, which: " on the even layers below \(below) (use_sliding_window, max_window_layers = \(below))")
         case .qwen2:
             let use = try reader.bool("use_sliding_window", default: false)
             let window = try reader.optionalInt("sliding_window", default: 4096, in: 1...ConfigReader.maxPositions)
@@ -312,7 +343,8 @@ enum DecoderFamily {
             lines.append("    self_attn: o_proj(attention(rope(q), rope(k), v)), q, k, v split from qkv_proj(h)")
             lines.append("    mlp: down_proj(up * \(activation.configName)(gate)), gate, up chunked from gate_up_proj(h)")
         } else if let moe {
-            lines.append("    self_attn: o_proj(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))")
+            lines.append("    self_attn: o_proj(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))"
+                + (t.qkvBiasKey ? "; q, k, v biases when qkv_bias" : ""))
             lines += moe.headerLines(t)
         } else {
             lines.append("    self_attn: o_proj(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))"
