@@ -43,7 +43,7 @@ struct MoETests {
     /// Mixtral-style layer on 10 tokens (D 8, E 4, top 2, I 6: S = 20 rows), every gradient
     /// needed. Forward: router 10*4*8 = 320 MACs, experts 20 rows * (2*6*8 + 6*8) = 2,880
     /// MACs; softmax 5*4 per token (200), top-2 by two passes of 4 and 3 compares (70),
-    /// renormalisation 2 adds-and-divides per token... 2*2 (40), per row silu 4*6, * up 6,
+    /// renormalisation 2 adds and 2 divides per token (40), per row silu 4*6, * up 6,
     /// * weight 8, the sum 8 (46 * 20 = 920). Weight gradient: dW_d 20*6*8 = 960 MACs,
     /// dW_gu 20*12*8 = 1,920, dW_g 10*4*8 = 320; the propagation it leads to: dh 960 MACs
     /// and the activation 11*6 per row (1,320), dw 2*8 per row (320), do 8 per row (160),
