@@ -1,16 +1,21 @@
 import Foundation
 
 /// Runs a parsed spec — params, inputs, blocks, loops, conditionals, operator calls — and
-/// builds the `Graph`. All errors are `NNFlopsError`s located in the spec.
+/// builds the `Graph` through a `GraphBuilder`. All errors are `NNFlopsError`s located in
+/// the spec.
 public struct Elaborator {
     /// Limits that keep hostile or mistaken specs from hanging or exhausting memory.
-    public static let maxNodes = 5_000_000
+    public static let maxNodes = GraphBuilder.maxNodes
     public static let maxLoopIterations = 10_000_000
     public static let maxCallDepth = 64
 
     let file: String
     let lines: SourceLines
-    var graph: Graph
+    var builder: GraphBuilder
+    var graph: Graph {
+        get { builder.graph }
+        _modify { yield &builder.graph }
+    }
     var blocks: [String: (parameters: [BlockParameter], body: [Statement], location: SourceLocation)] = [:]
     var globals: [String: Value] = [:]
     var overrides: [String: Value]
@@ -21,9 +26,6 @@ public struct Elaborator {
     var frozenDepth = 0
     var freezePatterns: [(pattern: String, location: SourceLocation)] = []
     var sawModel = false
-    /// Parameters by full name, to resolve `tie=`.
-    var parameterIndex: [String: Int] = [:]
-    var nodeNames: Set<String> = []
 
     struct Scope {
         var path: [String]
@@ -58,7 +60,7 @@ public struct Elaborator {
         self.lines = lines
         self.overrides = overrides
         let stem = (file as NSString).lastPathComponent
-        self.graph = Graph(model: stem.hasSuffix(".spec") ? String(stem.dropLast(5)) : stem)
+        self.builder = GraphBuilder(model: stem.hasSuffix(".spec") ? String(stem.dropLast(5)) : stem)
     }
 
     func error(_ message: String, at location: SourceLocation, notes: [String] = []) -> NNFlopsError {
@@ -132,12 +134,10 @@ public struct Elaborator {
                 shape.append(dim)
             }
             let dtype = dtypeName.flatMap(DType.init(spelling:)) ?? .float32
-            let type = TensorType(shape, dtype)
-            try validate(type, at: location, what: "input '\(name)'")
-            let id = graph.tensors.count
-            graph.tensors.append(type)
-            graph.inputs.append(GraphInput(name: name, tensor: id, location: location))
-            globals[name] = .tensor(TensorRef(id: id, type: type))
+            let input = try located(at: location) { (builder: inout GraphBuilder) throws(GraphBuilder.Failure) in
+                try builder.addInput(name: name, type: TensorType(shape, dtype), location: location)
+            }
+            globals[name] = .tensor(input)
         case .block:
             if scopes.last!.isBlock, case .block(_, _, _, let location) = statement {
                 throw error("blocks must be defined at top level", at: location)
@@ -583,145 +583,57 @@ public struct Elaborator {
     mutating func callOperator(_ kind: String, arguments values: [Value], labels: [String?], locations: [SourceLocation]? = nil,
                                at location: SourceLocation) throws -> Value {
         guard let type = OperatorCatalog.lookup(kind) else { throw error("unknown operator '\(kind)'", at: location) }
-        let signature = type.signature
-        var bound: [String: Value] = [:]
-        var argumentLocations: [String: SourceLocation] = [:]
         var reserved: [String: Value] = [:]
-        var position = 0
         for (index, value) in values.enumerated() {
-            let argumentLocation = locations?[index] ?? location
-            if let label = labels[index] {
-                if Self.reservedKeywords.contains(label) {
-                    reserved[label] = value
-                    continue
-                }
-                guard signature.contains(where: { $0.name == label }) else {
-                    let hint = closestMatch(to: label, in: signature.map(\.name) + Self.reservedKeywords)
-                    throw error("\(kind) has no argument '\(label)'", at: argumentLocation,
-                                notes: (hint.map { ["did you mean '\($0)'?"] } ?? [])
-                                    + ["\(kind) takes: " + signature.map(\.name).joined(separator: ", ")])
-                }
-                guard bound[label] == nil else { throw error("argument '\(label)' given twice", at: argumentLocation) }
-                bound[label] = value
-                argumentLocations[label] = argumentLocation
-            } else {
-                guard position < signature.count else {
-                    throw error("\(kind) takes at most \(signature.count) arguments (\(signature.map(\.name).joined(separator: ", ")))", at: argumentLocation)
-                }
-                let name = signature[position].name
-                guard bound[name] == nil else { throw error("argument '\(name)' given twice", at: argumentLocation) }
-                bound[name] = value
-                argumentLocations[name] = argumentLocation
-                position += 1
-            }
+            if let label = labels[index], Self.reservedKeywords.contains(label) { reserved[label] = value }
         }
-        for spec in signature {
-            if let value = bound[spec.name] {
-                try checkKind(value, spec, operator: kind, at: argumentLocations[spec.name] ?? location)
-            } else if spec.isRequired {
-                throw error("\(kind) needs argument '\(spec.name)'", at: location,
-                            notes: ["\(kind) takes: " + signature.map { $0.isRequired ? $0.name : "\($0.name)=\($0.defaultValue!)" }.joined(separator: ", ")])
-            } else {
-                bound[spec.name] = spec.defaultValue!
-            }
+        // Errors point at the argument at fault when there is one.
+        func at(_ failure: GraphBuilder.Failure) -> SourceLocation {
+            failure.argument.flatMap { index in locations.map { $0[index] } } ?? location
         }
-        let arguments = BoundArguments(values: bound, signature: signature)
         let op: any Operator
+        let binding: GraphBuilder.Binding
         do {
-            op = try type.init(arguments)
-        } catch let failure as OperatorError {
-            let at = failure.argument.flatMap { argumentLocations[$0] } ?? location
-            throw error("\(kind): \(failure.message)", at: at)
+            binding = try GraphBuilder.bind(type, values: values, labels: labels, reservedLabels: Self.reservedKeywords)
+            op = try GraphBuilder.makeOperator(type, binding)
+        } catch {
+            throw self.error(error.message, at: at(error), notes: error.notes)
         }
         let name = try instanceName(explicit: reserved["name"], base: kind, at: location)
         let fullName = (currentPath + [name]).joined(separator: ".")
-        guard nodeNames.insert(fullName).inserted else { throw error("two operators are named '\(fullName)'", at: location) }
-        guard graph.nodes.count < Self.maxNodes else {
-            throw error("the model has more than \(Self.maxNodes) operators", at: location)
-        }
         let frozen = try frozenFlag(reserved["frozen"], at: location) || frozenDepth > 0
         // Parameters: new ones, or the tied operator's.
-        var parameterIDs: [Int] = []
-        var tiedTo: String?
+        var sources: [GraphBuilder.ParameterSource] = []
         switch reserved["tie"] {
         case nil, .none?: break
-        case .string(let s)?: tiedTo = s
-        case let other?: throw error("tie= takes the name of an earlier operator as a string, got \(other.typeName)", at: location)
-        }
-        for spec in op.parameters {
-            try validate(TensorType(spec.shape), at: location, what: "parameter '\(spec.name)' of \(kind)")
-            if let tiedTo {
+        case .string(let tiedTo)?:
+            for spec in op.parameters {
                 let qualified = tiedTo + "." + spec.name
-                guard let id = parameterIndex[qualified] else {
-                    let owners = Set(parameterIndex.keys.map { String($0.split(separator: ".").dropLast().joined(separator: ".")) })
+                guard let id = builder.parameterIndex[qualified] else {
+                    let owners = Set(builder.parameterIndex.keys.map { String($0.split(separator: ".").dropLast().joined(separator: ".")) })
                     let hint = closestMatch(to: tiedTo, in: owners).map { ["did you mean '\($0)'?"] } ?? []
                     throw error("tie='\(tiedTo)': no earlier operator named '\(tiedTo)' with a parameter '\(spec.name)'", at: location, notes: hint)
                 }
                 guard graph.parameters[id].shape == spec.shape else {
                     throw error("tie='\(tiedTo)': \(kind) needs \(spec.name) of shape \(TensorType(spec.shape)) but '\(qualified)' has shape \(TensorType(graph.parameters[id].shape))", at: location)
                 }
-                graph.parameters[id].uses += 1
-                parameterIDs.append(id)
-            } else {
-                let qualified = fullName + "." + spec.name
-                parameterIndex[qualified] = graph.parameters.count
-                parameterIDs.append(graph.parameters.count)
-                graph.parameters.append(Parameter(name: qualified, shape: spec.shape, frozen: frozen, uses: 1))
+                sources.append(.tied(id))
             }
+        case let other?: throw error("tie= takes the name of an earlier operator as a string, got \(other.typeName)", at: location)
         }
-        var outputIDs: [Int] = []
-        var results: [Value] = []
-        for output in op.outputs {
-            try validate(output, at: location, what: "the output of \(kind)")
-            let id = graph.tensors.count
-            graph.tensors.append(output)
-            outputIDs.append(id)
-            results.append(.tensor(TensorRef(id: id, type: output)))
+        let results = try located(at: location) { (builder: inout GraphBuilder) throws(GraphBuilder.Failure) in
+            try builder.addNode(op, arguments: binding.arguments, name: fullName, frozen: frozen, parameters: sources, location: location)
         }
-        graph.nodes.append(Node(name: fullName, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: outputIDs,
-                                parameterIDs: parameterIDs, location: location))
-        return results.count == 1 ? results[0] : .list(results)
+        let values = results.map(Value.tensor)
+        return values.count == 1 ? values[0] : .list(values)
     }
 
-    func checkKind(_ value: Value, _ spec: ArgumentSpec, operator kind: String, at location: SourceLocation) throws {
-        let ok: Bool
-        switch (spec.kind, value) {
-        case (.tensor, .tensor), (.int, .int), (.float, .float), (.float, .int), (.bool, .bool), (.string, .string),
-             (.tensorOrNumber, .tensor), (.tensorOrNumber, .int), (.tensorOrNumber, .float),
-             (.intTuple, .int), (.intTuple, .list), (.intList, .list), (.intList, .int):
-            ok = true
-        case (.tensorList, .list(let items)):
-            ok = items.allSatisfy { if case .tensor = $0 { true } else { false } }
-        case (_, .none):
-            ok = !spec.isRequired && { if case .none? = spec.defaultValue { true } else { false } }()
-        default:
-            ok = false
-        }
-        guard ok else {
-            let expected: String
-            switch spec.kind {
-            case .tensor: expected = "a tensor"
-            case .tensorList: expected = "a list of tensors"
-            case .int: expected = "an integer"
-            case .float: expected = "a number"
-            case .bool: expected = "true or false"
-            case .string: expected = "a string"
-            case .intTuple(let n): expected = "an integer or a list of \(n) integers"
-            case .intList: expected = "a list of integers"
-            case .tensorOrNumber: expected = "a tensor or a number"
-            }
-            throw error("\(kind): argument '\(spec.name)' must be \(expected), got \(value.typeName) \(value)", at: location)
-        }
-    }
-
-    /// Every tensor must have positive dimensions and a size that fits 64-bit counts.
-    func validate(_ type: TensorType, at location: SourceLocation, what: String) throws {
-        if let bad = type.shape.firstIndex(where: { $0 <= 0 }) {
-            throw error("\(what) has shape \(type), with dimension \(bad) = \(type.shape[bad]); dimensions must be positive", at: location)
-        }
-        // Leave headroom: FLOP counts multiply element counts by small factors.
-        if type.bytes.overflowed || type.bytes.value > (1 << 56) {
-            throw error("\(what) has shape \(type): its size overflows 64-bit counts", at: location)
+    /// Runs a builder step, turning its failure into an error located at `location`.
+    mutating func located<T>(at location: SourceLocation, _ body: (inout GraphBuilder) throws(GraphBuilder.Failure) -> T) throws -> T {
+        do {
+            return try body(&builder)
+        } catch {
+            throw self.error(error.message, at: location, notes: error.notes)
         }
     }
 

@@ -1,0 +1,233 @@
+/// Adds operator nodes to a `Graph`, for every front end (the spec elaborator, the model
+/// importers): binds arguments to a catalog operator's signature, runs the operator's
+/// initialiser (its shape rules), registers its parameters under hierarchical names (new,
+/// or tied to parameters registered earlier) and appends its outputs. Front ends keep
+/// their own naming, scoping and error locations; the builder reports failures as
+/// `GraphBuilder.Failure`, which they turn into located `NNFlopsError`s.
+public struct GraphBuilder {
+    /// Limit that keeps hostile or mistaken inputs from exhausting memory.
+    public static let maxNodes = 5_000_000
+
+    public var graph: Graph
+    /// Parameters by full name (`layer1.0.conv1.weight`), to resolve ties by name.
+    public private(set) var parameterIndex: [String: Int] = [:]
+    private var nodeNames: Set<String> = []
+
+    public init(model: String) { graph = Graph(model: model) }
+
+    /// Why a node could not be added. `argument` is the index, in the values handed to
+    /// `bind`, of the argument at fault (so a front end can point at it), when one is.
+    public struct Failure: Error, Sendable {
+        public var message: String
+        public var argument: Int?
+        public var notes: [String]
+        public init(_ message: String, argument: Int? = nil, notes: [String] = []) {
+            self.message = message
+            self.argument = argument
+            self.notes = notes
+        }
+    }
+
+    /// Where each parameter of a new node comes from.
+    public enum ParameterSource: Sendable, Equatable {
+        /// A new parameter named `<node name>.<local name>`.
+        case new
+        /// The graph parameter with this index, used once more (tied weights count once).
+        case tied(Int)
+    }
+
+    /// Arguments matched to an operator's signature, with the index of each bound value
+    /// in the caller's list (for locating errors).
+    public struct Binding: Sendable {
+        public var arguments: BoundArguments
+        public var argumentIndex: [String: Int]
+    }
+
+    // MARK: - Binding
+
+    /// Matches positional and labelled values to `type`'s signature, fills in defaults and
+    /// checks each value's kind. A value labelled with one of `reservedLabels` is skipped
+    /// (the front end handles it: the elaborator's `name`, `tie`, `frozen`).
+    public static func bind(_ type: any Operator.Type, values: [Value], labels: [String?],
+                            reservedLabels: [String] = []) throws(Failure) -> Binding {
+        let kind = type.kind
+        let signature = type.signature
+        var bound: [String: Value] = [:]
+        var argumentIndex: [String: Int] = [:]
+        var position = 0
+        for (index, value) in values.enumerated() {
+            if let label = index < labels.count ? labels[index] : nil {
+                if reservedLabels.contains(label) { continue }
+                guard signature.contains(where: { $0.name == label }) else {
+                    let hint = closestMatch(to: label, in: signature.map(\.name) + reservedLabels)
+                    throw Failure("\(kind) has no argument '\(label)'", argument: index,
+                                  notes: (hint.map { ["did you mean '\($0)'?"] } ?? [])
+                                      + ["\(kind) takes: " + signature.map(\.name).joined(separator: ", ")])
+                }
+                guard bound[label] == nil else { throw Failure("argument '\(label)' given twice", argument: index) }
+                bound[label] = value
+                argumentIndex[label] = index
+            } else {
+                guard position < signature.count else {
+                    throw Failure("\(kind) takes at most \(signature.count) arguments (\(signature.map(\.name).joined(separator: ", ")))", argument: index)
+                }
+                let name = signature[position].name
+                guard bound[name] == nil else { throw Failure("argument '\(name)' given twice", argument: index) }
+                bound[name] = value
+                argumentIndex[name] = index
+                position += 1
+            }
+        }
+        for spec in signature {
+            if let value = bound[spec.name] {
+                try checkKind(value, spec, operator: kind, argument: argumentIndex[spec.name])
+            } else if spec.isRequired {
+                throw Failure("\(kind) needs argument '\(spec.name)'",
+                              notes: ["\(kind) takes: " + signature.map { $0.isRequired ? $0.name : "\($0.name)=\($0.defaultValue!)" }.joined(separator: ", ")])
+            } else {
+                bound[spec.name] = spec.defaultValue!
+            }
+        }
+        return Binding(arguments: BoundArguments(values: bound, signature: signature), argumentIndex: argumentIndex)
+    }
+
+    /// Binds named values (an importer's call): `bind` with every value labelled.
+    public static func bind(_ type: any Operator.Type, _ named: KeyValuePairs<String, Value>) throws(Failure) -> Binding {
+        try bind(type, values: named.map(\.value), labels: named.map(\.key))
+    }
+
+    static func checkKind(_ value: Value, _ spec: ArgumentSpec, operator kind: String, argument: Int?) throws(Failure) {
+        let ok: Bool
+        switch (spec.kind, value) {
+        case (.tensor, .tensor), (.int, .int), (.float, .float), (.float, .int), (.bool, .bool), (.string, .string),
+             (.tensorOrNumber, .tensor), (.tensorOrNumber, .int), (.tensorOrNumber, .float),
+             (.intTuple, .int), (.intTuple, .list), (.intList, .list), (.intList, .int):
+            ok = true
+        case (.tensorList, .list(let items)):
+            ok = items.allSatisfy { if case .tensor = $0 { true } else { false } }
+        case (_, .none):
+            ok = !spec.isRequired && { if case .none? = spec.defaultValue { true } else { false } }()
+        default:
+            ok = false
+        }
+        guard ok else {
+            let expected: String
+            switch spec.kind {
+            case .tensor: expected = "a tensor"
+            case .tensorList: expected = "a list of tensors"
+            case .int: expected = "an integer"
+            case .float: expected = "a number"
+            case .bool: expected = "true or false"
+            case .string: expected = "a string"
+            case .intTuple(let n): expected = "an integer or a list of \(n) integers"
+            case .intList: expected = "a list of integers"
+            case .tensorOrNumber: expected = "a tensor or a number"
+            }
+            throw Failure("\(kind): argument '\(spec.name)' must be \(expected), got \(value.typeName) \(value)", argument: argument)
+        }
+    }
+
+    // MARK: - Building
+
+    /// Runs the operator's initialiser on bound arguments: its validation and shape rules.
+    public static func makeOperator(_ type: any Operator.Type, _ binding: Binding) throws(Failure) -> any Operator {
+        do {
+            return try type.init(binding.arguments)
+        } catch let failure as OperatorError {
+            throw Failure("\(type.kind): \(failure.message)", argument: failure.argument.flatMap { binding.argumentIndex[$0] })
+        } catch {
+            throw Failure("\(type.kind): \(error)")
+        }
+    }
+
+    /// Declares a graph input.
+    public mutating func addInput(name: String, type: TensorType, location: SourceLocation) throws(Failure) -> TensorRef {
+        try Self.validate(type, what: "input '\(name)'")
+        let id = graph.tensors.count
+        graph.tensors.append(type)
+        graph.inputs.append(GraphInput(name: name, tensor: id, location: location))
+        return TensorRef(id: id, type: type)
+    }
+
+    /// Appends `op` as a node named `name` reading `arguments`' tensors. `parameters`
+    /// gives the source of each of `op.parameters` (all new when empty); new ones are
+    /// named `<name>.<local name>` and frozen when `frozen`. Returns the output tensors.
+    public mutating func addNode(_ op: any Operator, arguments: BoundArguments, name: String, frozen: Bool = false,
+                                 parameters sources: [ParameterSource] = [], location: SourceLocation) throws(Failure) -> [TensorRef] {
+        let kind = type(of: op).kind
+        guard !nodeNames.contains(name) else { throw Failure("two operators are named '\(name)'") }
+        guard graph.nodes.count < Self.maxNodes else { throw Failure("the model has more than \(Self.maxNodes) operators") }
+        let specs = op.parameters
+        guard sources.isEmpty || sources.count == specs.count else {
+            throw Failure("internal: \(specs.count) parameters of \(kind) but \(sources.count) sources")
+        }
+        // Check everything before changing the graph, so a failure leaves it as it was.
+        for (index, spec) in specs.enumerated() {
+            try Self.validate(TensorType(spec.shape), what: "parameter '\(spec.name)' of \(kind)")
+            if case .tied(let id)? = sources.isEmpty ? nil : sources[index] {
+                guard graph.parameters.indices.contains(id) else { throw Failure("internal: no parameter \(id) to tie to") }
+                let existing = graph.parameters[id]
+                guard existing.elements == spec.elements else {
+                    throw Failure("\(kind) needs \(spec.name) of shape \(TensorType(spec.shape)) but the tied parameter '\(existing.name)' has shape \(TensorType(existing.shape))")
+                }
+            }
+        }
+        for output in op.outputs {
+            try Self.validate(output, what: "the output of \(kind)")
+        }
+        nodeNames.insert(name)
+        var parameterIDs: [Int] = []
+        for (index, spec) in specs.enumerated() {
+            switch sources.isEmpty ? .new : sources[index] {
+            case .tied(let id):
+                graph.parameters[id].uses += 1
+                parameterIDs.append(id)
+            case .new:
+                let qualified = name + "." + spec.name
+                parameterIndex[qualified] = graph.parameters.count
+                parameterIDs.append(graph.parameters.count)
+                graph.parameters.append(Parameter(name: qualified, shape: spec.shape, frozen: frozen, uses: 1))
+            }
+        }
+        var results: [TensorRef] = []
+        for output in op.outputs {
+            let id = graph.tensors.count
+            graph.tensors.append(output)
+            results.append(TensorRef(id: id, type: output))
+        }
+        graph.nodes.append(Node(name: name, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: results.map(\.id),
+                                parameterIDs: parameterIDs, location: location))
+        return results
+    }
+
+    /// Renames a node (front ends that settle names after building, such as importers);
+    /// its parameters named after it follow.
+    public mutating func renameNode(_ index: Int, to newName: String) throws(Failure) {
+        let oldName = graph.nodes[index].name
+        guard newName != oldName else { return }
+        guard !nodeNames.contains(newName) else { throw Failure("two operators are named '\(newName)'") }
+        nodeNames.remove(oldName)
+        nodeNames.insert(newName)
+        graph.nodes[index].name = newName
+        for id in graph.nodes[index].parameterIDs where graph.parameters[id].name.hasPrefix(oldName + ".") {
+            let local = graph.parameters[id].name.dropFirst(oldName.count + 1)
+            // Only a parameter this node created carries its name; a tied one keeps its owner's.
+            guard parameterIndex[graph.parameters[id].name] == id, !local.contains(".") else { continue }
+            parameterIndex[graph.parameters[id].name] = nil
+            let renamed = newName + "." + local
+            parameterIndex[renamed] = id
+            graph.parameters[id].name = renamed
+        }
+    }
+
+    /// Every tensor must have positive dimensions and a size that fits 64-bit counts.
+    public static func validate(_ type: TensorType, what: String) throws(Failure) {
+        if let bad = type.shape.firstIndex(where: { $0 <= 0 }) {
+            throw Failure("\(what) has shape \(type), with dimension \(bad) = \(type.shape[bad]); dimensions must be positive")
+        }
+        // Leave headroom: FLOP counts multiply element counts by small factors.
+        if type.bytes.overflowed || type.bytes.value > (1 << 56) {
+            throw Failure("\(what) has shape \(type): its size overflows 64-bit counts")
+        }
+    }
+}
