@@ -231,7 +231,7 @@ struct ONNXTensorProto: Sendable {
                 var packed = reader.reader(over: range)
                 while !packed.isAtEnd { floats.append(try packed.readFloat()) }
             }
-            if floats.count == count { values = .floats(floats.map(Double.init)) }
+            if floats.count == count { values = .floats(floats.map { Double(decimal: $0) }) }
         } else if !doubleData.isEmpty || !unpackedDoubles.isEmpty {
             var doubles = unpackedDoubles
             for range in doubleData {
@@ -281,7 +281,7 @@ struct ONNXTensorProto: Sendable {
         }
         let offsets = stride(from: range.lowerBound, to: range.upperBound, by: size)
         switch element {
-        case .float: return .floats(offsets.map { Double(Float(bitPattern: UInt32(little($0, 4)))) })
+        case .float: return .floats(offsets.map { Double(decimal: Float(bitPattern: UInt32(little($0, 4)))) })
         case .double: return .floats(offsets.map { Double(bitPattern: little($0, 8)) })
         case .float16, .bfloat16: return .floats(offsets.map { halfToDouble(UInt16(little($0, 2)), bfloat: element == .bfloat16) })
         case .int64: return .ints(offsets.map { Int(Int64(bitPattern: little($0, 8))) })

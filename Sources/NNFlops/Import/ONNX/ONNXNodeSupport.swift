@@ -15,7 +15,7 @@ extension ONNXGraphImporter {
 
     func float(_ name: String, default value: Double) throws -> Double {
         guard let a = attribute(name) else { return value }
-        if let f = a.float { return Double(f) }
+        if let f = a.float { return Double(decimal: f) }
         if let i = a.int { return Double(i) }
         throw failure("attribute '\(name)' must be a number")
     }
@@ -124,6 +124,8 @@ extension ONNXGraphImporter {
         do {
             let binding = try GraphBuilder.bind(type, arguments)
             let op = try GraphBuilder.makeOperator(type, binding)
+            // A layer is named after the weights it introduces, not those it shares.
+            let introduced = weights.lazy.compactMap { $0 }.first { self.parameterOfSource[$0.name] == nil }
             var sources: [GraphBuilder.ParameterSource] = []
             for index in op.parameters.indices {
                 if index < weights.count, let source = weights[index], let id = parameterOfSource[source.name] {
@@ -140,9 +142,7 @@ extension ONNXGraphImporter {
                 if let source = weights[index], parameterOfSource[source.name] == nil { parameterOfSource[source.name] = id }
             }
             var naming = hint ?? NameHint()
-            if naming.weight == nil {
-                naming.weight = weights.lazy.compactMap { $0 }.first.map(\.name)
-            }
+            if naming.weight == nil { naming.weight = introduced?.name }
             naming.node = entry.node.name
             naming.opType = entry.node.opType
             naming.index = entry.index
@@ -189,9 +189,9 @@ extension ONNXGraphImporter {
             constant = try StaticTensor(tensor, source: source, file: file)
         case "value_float":
             guard let f = a.float else { throw failure("attribute 'value_float' is not a float") }
-            constant = StaticTensor(shape: [], element: .float, values: .floats([Double(f)]), source: source)
+            constant = StaticTensor(shape: [], element: .float, values: .floats([Double(decimal: f)]), source: source)
         case "value_floats":
-            constant = StaticTensor(shape: [a.floats.count], element: .float, values: StaticTensor.holds(a.floats.count) ? .floats(a.floats.map(Double.init)) : nil, source: source)
+            constant = StaticTensor(shape: [a.floats.count], element: .float, values: StaticTensor.holds(a.floats.count) ? .floats(a.floats.map { Double(decimal: $0) }) : nil, source: source)
         case "value_int":
             guard let i = a.int else { throw failure("attribute 'value_int' is not an integer") }
             constant = StaticTensor(shape: [], element: .int64, values: .ints([Int(truncatingIfNeeded: i)]), source: source)
@@ -298,4 +298,13 @@ struct NameHint: Sendable {
     var node = ""
     var opType = ""
     var index = 0
+}
+
+extension Double {
+    /// A float32 value as the decimal it was written as (0.3f is 0.30000001192092896 in
+    /// binary; its shortest decimal form is 0.3): ONNX stores attributes and constants in
+    /// float32, the catalog takes doubles.
+    init(decimal value: Float) {
+        self = value.isFinite ? Double(value.description) ?? Double(value) : Double(value)
+    }
 }
