@@ -8,16 +8,17 @@
    data, and is marked data_location = EXTERNAL with a pointer into a weights file that
    is never written, so the committed files are graph-only and also prove that the
    importer never opens external data. Small integer initializers (shape tensors) keep
-   their values.
+   their values. Values between nodes get short names (node and parameter names stay).
    torchvision.json records, measured here once, what the Swift tests compare with:
    - parameters: sum(p.numel()) of the module (torchvision's own count),
    - eval_parameters: the same after torch.fx.experimental.optimization.fuse, which folds
      each batchnorm that follows a convolution into it, as the exporter does in eval mode,
    - forward_flops: torch.utils.flop_counter.FlopCounterMode at batch 1 in eval mode
      (matmul, convolution and attention kernels, 2 FLOPs per multiply-accumulate), with
-     nn.MultiheadAttention's inference fast path off: FlopCounterMode does not count the
-     fused _native_multi_head_attention kernel it takes, which would leave out the
-     attention matmuls,
+     nn.MultiheadAttention's inference fast path off and scaled_dot_product_attention on
+     its math backend: FlopCounterMode has no formula for the fused CPU kernels
+     (_native_multi_head_attention, _scaled_dot_product_flash_attention_for_cpu) and would
+     leave the attention matmuls out,
    - the exported file's node count and op types.
 2. hand/: small graphs built with onnx.helper, one per supported op (odd shapes,
    attributes and opsets), plus malformed ones (unknown op, unsupported opset, cycle,
@@ -81,6 +82,27 @@ def strip_weights(model, weights_file):
                 raise SystemExit(f"{node.name}: a Constant of {element_count(attribute.t)} elements; strip it too")
 
 
+def shorten_value_names(model):
+    """Renames the values between nodes (`/encoder/layers/encoder_layer_0/Add_output_0`)
+    to short ones: graph inputs, outputs, initializers and node names (the module paths
+    layers are named after) keep theirs, the graph is the same, the file is half the size."""
+    keep = {v.name for v in model.graph.input} | {v.name for v in model.graph.output}
+    keep |= {t.name for t in model.graph.initializer}
+    renamed = {}
+    for node in model.graph.node:
+        for i, output in enumerate(node.output):
+            if output and output not in keep:
+                renamed[output] = renamed.get(output) or f"v{len(renamed)}"
+                node.output[i] = renamed[output]
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            if name in renamed:
+                node.input[i] = renamed[name]
+    for info in model.graph.value_info:
+        if info.name in renamed:
+            info.name = renamed[info.name]
+
+
 def randomise(module, torch):
     """Distinct values in every parameter and buffer: with torchvision's default initialisation
     many folded tensors are equal (e.g. every folded batchnorm bias is zero) and the exporter
@@ -122,6 +144,7 @@ def export_torchvision():
     import torch
     import torchvision
     from torch.fx.experimental.optimization import fuse
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
     warnings.filterwarnings("ignore")
@@ -134,7 +157,7 @@ def export_torchvision():
         module.eval()
         parameters = sum(p.numel() for p in module.parameters())
         eval_parameters = sum(p.numel() for p in fuse(module).parameters())
-        with FlopCounterMode(display=False) as counter:
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
             module(torch.randn(1, 3, size, size))
         entry = {"parameters": parameters, "eval_parameters": eval_parameters,
                  "forward_flops": counter.get_total_flops(), "image": size}
@@ -149,6 +172,7 @@ def export_torchvision():
             model = onnx.load_from_string(buffer.getvalue())
             stem = f"{name}_{mode}"
             strip_weights(model, stem + ".weights")
+            shorten_value_names(model)
             data = model.SerializeToString()
             with open(os.path.join(TORCHVISION, stem + ".onnx"), "wb") as f:
                 f.write(data)

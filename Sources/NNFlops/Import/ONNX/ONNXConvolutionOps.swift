@@ -26,9 +26,11 @@ extension ONNXGraphImporter {
         case "VALID":
             return Array(repeating: AxisPadding(begin: 0, end: 0), count: n)
         case let mode where mode == "SAME_UPPER" || mode == "SAME_LOWER":
-            return (0..<n).map { axis in
+            return try (0..<n).map { axis in
                 let output = (input[axis] + strides[axis] - 1) / strides[axis]
-                let total = max(0, (output - 1) * strides[axis] + (kernel[axis] - 1) * dilations[axis] + 1 - input[axis])
+                let span = Count(output - 1) * strides[axis] + Count(kernel[axis] - 1) * dilations[axis] + 1
+                guard !span.overflowed else { throw failure("window sizes overflow") }
+                let total = max(0, span.value - input[axis])
                 let small = total / 2
                 return mode == "SAME_UPPER" ? AxisPadding(begin: small, end: total - small) : AxisPadding(begin: total - small, end: small)
             }
@@ -37,10 +39,13 @@ extension ONNXGraphImporter {
         }
     }
 
-    /// Output size of a window sweep (floor mode).
+    /// Output size of a window sweep (floor mode); 0 when no window fits (or the sizes
+    /// are absurd).
     static func windowOutput(_ input: Int, _ padding: Int, _ kernel: Int, _ stride: Int, _ dilation: Int) -> Int {
-        let available = input + padding - dilation * (kernel - 1) - 1
-        return available < 0 ? 0 : available / stride + 1
+        let span = Count(dilation) * Count(kernel - 1) + 1
+        let padded = Count(input) + Count(padding)
+        guard !span.overflowed, !padded.overflowed, padded.value >= span.value, stride >= 1 else { return 0 }
+        return (padded.value - span.value) / stride + 1
     }
 
     /// The even padding of a convolution that gives the output of `padding` (see above).
@@ -115,15 +120,22 @@ extension ONNXGraphImporter {
         if let outputShape = try ints("output_shape") {
             guard outputShape.count == 2 else { throw failure("output_shape \(outputShape) must give 2 sizes") }
             let upper = try string("auto_pad", default: "NOTSET") == "SAME_UPPER"
-            pads = (0..<2).map { axis in
-                let total = strides[axis] * (input[axis] - 1) + outputPadding[axis] + (kernel[axis] - 1) * dilations[axis] + 1 - outputShape[axis]
+            pads = try (0..<2).map { axis in
+                let full = Count(strides[axis]) * Count(input[axis] - 1) + outputPadding[axis] + Count(kernel[axis] - 1) * dilations[axis] + 1
+                guard !full.overflowed, outputShape[axis] >= 1, full.value >= outputShape[axis] else {
+                    throw failure("output_shape \(outputShape) cannot be reached from \(x.type)")
+                }
+                let total = full.value - outputShape[axis]
                 return upper ? AxisPadding(begin: total / 2, end: total - total / 2) : AxisPadding(begin: total - total / 2, end: total / 2)
             }
         } else {
             let mode = try string("auto_pad", default: "NOTSET")
             if mode == "SAME_UPPER" || mode == "SAME_LOWER" {
-                pads = (0..<2).map { axis in
-                    let total = max(0, strides[axis] * (input[axis] - 1) + outputPadding[axis] + (kernel[axis] - 1) * dilations[axis] + 1 - input[axis] * strides[axis])
+                pads = try (0..<2).map { axis in
+                    let full = Count(strides[axis]) * Count(input[axis] - 1) + outputPadding[axis] + Count(kernel[axis] - 1) * dilations[axis] + 1
+                    let wanted = Count(input[axis]) * strides[axis]
+                    guard !full.overflowed, !wanted.overflowed else { throw failure("transposed convolution sizes overflow") }
+                    let total = max(0, full.value - wanted.value)
                     return mode == "SAME_UPPER" ? AxisPadding(begin: total / 2, end: total - total / 2) : AxisPadding(begin: total - total / 2, end: total / 2)
                 }
             } else {
@@ -132,6 +144,9 @@ extension ONNXGraphImporter {
         }
         // Even padding p and output padding op' with op' - 2p = op - (begin + end): the same output.
         var padding = [0, 0]
+        guard kernel.allSatisfy({ $0 >= 1 }), outputPadding.allSatisfy({ $0 >= 0 }) else {
+            throw failure("kernel_shape \(kernel) and output_padding \(outputPadding) must be positive and non-negative")
+        }
         for axis in 0..<2 {
             let total = pads[axis].begin + pads[axis].end - outputPadding[axis]
             guard pads[axis].begin >= 0, pads[axis].end >= 0 else { throw failure("negative padding \(pads[axis])") }

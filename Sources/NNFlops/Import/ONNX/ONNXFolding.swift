@@ -77,9 +77,12 @@ extension ONNXGraphImporter {
         case "Tile":
             let data = try argument(0)
             let repeats = try staticInts(1, "the repeats") ?? []
-            guard repeats.count == data.rank, repeats.allSatisfy({ $0 >= 0 }) else { throw failure("repeats \(repeats) do not fit \(shapeText(data.shape))") }
-            result = [StaticTensor(shape: try checkedShape(zip(data.shape, repeats).map { $0 * $1 }), element: data.element,
-                                   uniform: data.uniform)]
+            guard repeats.count == data.rank, repeats.allSatisfy({ $0 >= 0 && $0 <= 1 << 40 }) else {
+                throw failure("repeats \(repeats) do not fit \(shapeText(data.shape))")
+            }
+            let tiled = zip(data.shape, repeats).map { Count($0) * $1 }
+            guard !tiled.contains(where: \.overflowed) else { throw failure("Tile sizes overflow") }
+            result = [StaticTensor(shape: try checkedShape(tiled.map(\.value)), element: data.element, uniform: data.uniform)]
         case "ConstantOfShape":
             let shape = try checkedShape(try staticInts(0, "the shape") ?? [])
             var element = ONNXElementType.float
@@ -291,6 +294,10 @@ extension ONNXGraphImporter {
         }
         shape = try checkedShape(shape)
         var result = StaticTensor(shape: shape, element: first.element)
+        if Count.product(shape).value == 0 {
+            result.values = first.element.isFloatingPoint ? .floats([]) : .ints([])
+            return result
+        }
         let outer = Count.product(shape[..<axis]).value
         guard StaticTensor.holds(Count.product(shape).value), parts.allSatisfy({ $0.values != nil || $0.elements == 0 }) else {
             if let u = first.uniform, parts.allSatisfy({ $0.uniform == u }) { result.uniform = u }
@@ -347,7 +354,8 @@ extension ONNXGraphImporter {
             let axis = try normalizedAxis(axes[i], rank: shape.count)
             guard !result.contains(where: { $0.axis == axis }) else { throw failure("axis \(axis) is sliced twice") }
             let size = shape[axis]
-            let step = steps[i]
+            // Steps beyond the size take one element; bounding them keeps -step finite.
+            let step = Swift.min(Swift.max(steps[i], -(size + 1)), size + 1)
             guard step != 0 else { throw failure("a slice step is 0") }
             func clamp(_ v: Int, _ low: Int, _ high: Int) -> Int { Swift.min(Swift.max(v, low), high) }
             var start = starts[i] < 0 ? starts[i] &+ size : starts[i]
@@ -372,7 +380,7 @@ extension ONNXGraphImporter {
     func splitSizes(length: Int) throws -> [Int] {
         let outputs = node.outputs.count
         if let sizes = try ints("split") ?? (opset >= 13 ? try staticInts(1, "the split sizes") : nil) {
-            guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == length else {
+            guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 && $0 <= length }), Count.sum(sizes.map { Count($0) }).value == length else {
                 throw failure("split sizes \(sizes) do not cut \(length) into \(outputs) parts")
             }
             return sizes
@@ -414,7 +422,9 @@ extension ONNXGraphImporter {
 
     func filled(_ shape: [Int], _ element: ONNXElementType, _ value: Double) -> StaticTensor {
         let count = Count.product(shape).value
-        guard StaticTensor.holds(count) else { return StaticTensor(shape: shape, element: element, uniform: value) }
+        guard StaticTensor.holds(count), element.isFloatingPoint || (value.isFinite && abs(value) < 9e15) else {
+            return StaticTensor(shape: shape, element: element, uniform: value)
+        }
         let values: ONNXTensorValues = element.isFloatingPoint ? .floats(Array(repeating: value, count: count))
             : .ints(Array(repeating: Int(value), count: count))
         return StaticTensor(shape: shape, element: element, values: values, uniform: value)
@@ -424,12 +434,15 @@ extension ONNXGraphImporter {
         guard let a = start.scalar, let b = limit.scalar, let d = delta.scalar, d != 0, a.isFinite, b.isFinite else {
             throw failure("Range needs known start, limit and a non-zero delta")
         }
-        let count = max(0, Int(((b - a) / d).rounded(.up)))
+        let length = ((b - a) / d).rounded(.up)
+        guard length < Double(1 << 56) else { throw failure("Range of \(length) elements") }
+        let count = max(0, Int(length))
         let shape = try checkedShape([count])
         guard StaticTensor.holds(count) else { return StaticTensor(shape: shape, element: start.element) }
         let items = (0..<count).map { a + Double($0) * d }
-        return StaticTensor(shape: shape, element: start.element,
-                            values: start.element.isFloatingPoint ? .floats(items) : .ints(items.map { Int($0) }))
+        if start.element.isFloatingPoint { return StaticTensor(shape: shape, element: start.element, values: .floats(items)) }
+        guard items.allSatisfy({ abs($0) < 9e15 }) else { return StaticTensor(shape: shape, element: start.element) }
+        return StaticTensor(shape: shape, element: start.element, values: .ints(items.map { Int($0) }))
     }
 
     func cast(_ data: StaticTensor, to element: ONNXElementType) throws -> StaticTensor {
@@ -466,7 +479,7 @@ extension ONNXGraphImporter {
             if axes.contains(i) { if keep { shape.append(1) } } else { shape.append(size) }
         }
         var result = StaticTensor(shape: shape, element: data.element)
-        guard let values = data.doubles else { return result }
+        guard let values = data.doubles, StaticTensor.holds(Count.product(shape).value) else { return result }
         let kept = data.shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         let target = StaticTensor.strides(kept)
         var groups = [[Double]](repeating: [], count: max(Count.product(kept).value, 1))
@@ -481,7 +494,11 @@ extension ONNXGraphImporter {
             default: g.min() ?? .infinity
             }
         }
-        result.values = data.element.isFloatingPoint ? .floats(reduced) : .ints(reduced.map { $0.isFinite ? Int($0) : 0 })
+        if data.element.isFloatingPoint {
+            result.values = .floats(reduced)
+        } else if reduced.allSatisfy({ $0.isFinite && abs($0) < 9e15 }) {
+            result.values = .ints(reduced.map { Int($0) })
+        }
         return result
     }
 

@@ -6,11 +6,15 @@ extension ONNXGraphImporter {
 
     func attribute(_ name: String) -> ONNXAttributeProto? { node.attribute(name) }
 
+    /// Integer attributes (sizes, axes, flags) beyond this are taken as corrupt, which
+    /// keeps every size computation far from overflowing.
+    static let maxAttributeMagnitude: Int64 = 1 << 40
+
     func int(_ name: String, default value: Int) throws -> Int {
         guard let a = attribute(name) else { return value }
         guard let i = a.int else { throw failure("attribute '\(name)' must be an integer") }
-        guard let v = Int(exactly: i) else { throw failure("attribute '\(name)' = \(i) is out of range") }
-        return v
+        guard abs(i) <= Self.maxAttributeMagnitude else { throw failure("attribute '\(name)' = \(i) is out of range") }
+        return Int(i)
     }
 
     func float(_ name: String, default value: Double) throws -> Double {
@@ -29,8 +33,11 @@ extension ONNXGraphImporter {
     /// An INTS attribute, or nil when absent.
     func ints(_ name: String) throws -> [Int]? {
         guard let a = attribute(name) else { return nil }
-        if a.ints.isEmpty, let single = a.int { return [Int(truncatingIfNeeded: single)] }
-        return a.ints.map { Int(truncatingIfNeeded: $0) }
+        let values = a.ints.isEmpty ? (a.int.map { [$0] } ?? []) : a.ints
+        guard values.count <= Self.maxRank * 2, values.allSatisfy({ abs($0) <= Self.maxAttributeMagnitude }) else {
+            throw failure("attribute '\(name)' = \(values.prefix(8)) is out of range")
+        }
+        return values.map { Int($0) }
     }
 
     // MARK: - Inputs
