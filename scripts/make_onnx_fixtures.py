@@ -26,6 +26,7 @@
    importer's skipping of inline data is exercised too.
 
     /work/venv-torch/bin/python scripts/make_onnx_fixtures.py [--only-hand]
+    /work/venv-torch/bin/python scripts/make_onnx_fixtures.py --benchmark /tmp/llama7b.onnx
 """
 import collections
 import io
@@ -548,7 +549,77 @@ def hand_graphs():
     ], [tensor_info("x", [2, 3])], [Y()], [ints("shape", [4, 2])], opset=13, check=False)
 
 
+def benchmark_graph(path, layers=32, hidden=4096, heads=32, intermediate=11008, vocab=32000):
+    """A graph shaped like Llama-2-7B (not committed; for timing the importer): 32 blocks of
+    attention (q, k, v, o projections, no bias) and a SwiGLU MLP, written the way the
+    TorchScript exporter writes a 3-D linear layer (Transpose of the weight, MatMul) and a
+    reshape (Shape -> Gather -> Unsqueeze -> Concat -> Reshape). RMSNorm is written as a
+    LayerNormalization without bias, which has the same parameters; rotary embeddings and
+    the causal mask are left out. 6,738,415,616 parameters, all external, never written."""
+    nodes, inits = [], []
+    head = hidden // heads
+
+    def w(name, shape):
+        t = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=shape)
+        t.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", "llama7b.weights"), ("offset", "0"), ("length", "0")):
+            e = t.external_data.add()
+            e.key, e.value = key, value
+        inits.append(t)
+        return name
+
+    def n(op, inputs, name, **attributes):
+        out = name + "_output_0"
+        nodes.append(helper.make_node(op, inputs, [out], name=name, **attributes))
+        return out
+
+    def linear(x, weight, scope):
+        t = n("Transpose", [weight], scope + "/Transpose", perm=[1, 0])
+        return n("MatMul", [x, t], scope + "/MatMul")
+
+    def split_heads(x, scope):
+        shape = n("Shape", [x], scope + "/Shape")
+        batch = n("Gather", [shape, "zero"], scope + "/Gather", axis=0)
+        seq = n("Gather", [shape, "one"], scope + "/Gather_1", axis=0)
+        dims = [n("Unsqueeze", [batch, "axes0"], scope + "/Unsqueeze"), n("Unsqueeze", [seq, "axes0"], scope + "/Unsqueeze_1")]
+        target = n("Concat", dims + ["heads_head"], scope + "/Concat", axis=0)
+        return n("Transpose", [n("Reshape", [x, target], scope + "/Reshape")], scope + "/Transpose_1", perm=[0, 2, 1, 3])
+
+    inits += [scalar_int("zero", 0), scalar_int("one", 1), ints("axes0", [0]), ints("heads_head", [heads, head]),
+              ints("merge", [0, 0, hidden])]
+    nodes.append(constant("scale", helper.make_tensor("scale_value", TensorProto.FLOAT, [], [float(head) ** 0.5])))
+    x = n("Gather", [w("model.embed_tokens.weight", [vocab, hidden]), "input_ids"], "/model/embed_tokens/Gather")
+    for i in range(layers):
+        p, s = f"model.layers.{i}", f"/model/layers.{i}"
+        h = n("LayerNormalization", [x, w(p + ".input_layernorm.weight", [hidden])], s + "/input_layernorm/LayerNormalization", axis=-1)
+        q = split_heads(linear(h, w(p + ".self_attn.q_proj.weight", [hidden, hidden]), s + "/self_attn/q_proj"), s + "/self_attn/q")
+        k = split_heads(linear(h, w(p + ".self_attn.k_proj.weight", [hidden, hidden]), s + "/self_attn/k_proj"), s + "/self_attn/k")
+        v = split_heads(linear(h, w(p + ".self_attn.v_proj.weight", [hidden, hidden]), s + "/self_attn/v_proj"), s + "/self_attn/v")
+        scores = n("Div", [n("MatMul", [q, n("Transpose", [k], s + "/self_attn/Transpose", perm=[0, 1, 3, 2])], s + "/self_attn/MatMul"),
+                           "scale"], s + "/self_attn/Div")
+        a = n("MatMul", [n("Softmax", [scores], s + "/self_attn/Softmax", axis=-1), v], s + "/self_attn/MatMul_1")
+        a = n("Reshape", [n("Transpose", [a], s + "/self_attn/Transpose_1", perm=[0, 2, 1, 3]), "merge"], s + "/self_attn/Reshape")
+        x = n("Add", [x, linear(a, w(p + ".self_attn.o_proj.weight", [hidden, hidden]), s + "/self_attn/o_proj")], s + "/Add")
+        h = n("LayerNormalization", [x, w(p + ".post_attention_layernorm.weight", [hidden])], s + "/post_attention_layernorm/LayerNormalization", axis=-1)
+        gate = linear(h, w(p + ".mlp.gate_proj.weight", [intermediate, hidden]), s + "/mlp/gate_proj")
+        gate = n("Mul", [gate, n("Sigmoid", [gate], s + "/mlp/act_fn/Sigmoid")], s + "/mlp/act_fn/Mul")
+        up = linear(h, w(p + ".mlp.up_proj.weight", [intermediate, hidden]), s + "/mlp/up_proj")
+        down = linear(n("Mul", [gate, up], s + "/mlp/Mul"), w(p + ".mlp.down_proj.weight", [hidden, intermediate]), s + "/mlp/down_proj")
+        x = n("Add", [x, down], s + "/Add_1")
+    x = n("LayerNormalization", [x, w("model.norm.weight", [hidden])], "/model/norm/LayerNormalization", axis=-1)
+    logits = linear(x, w("lm_head.weight", [vocab, hidden]), "/lm_head")
+    graph = helper.make_graph(nodes, "llama7b", [tensor_info("input_ids", ["batch", "seq"], TensorProto.INT64)],
+                              [tensor_info(logits, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_onnx_fixtures")
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    print(f"{path}: {len(nodes)} nodes, {sum(element_count(t) for t in inits if t.data_type == TensorProto.FLOAT):,} parameters")
+
+
 if __name__ == "__main__":
+    if "--benchmark" in sys.argv:
+        benchmark_graph(sys.argv[sys.argv.index("--benchmark") + 1])
+        sys.exit()
     hand_graphs()
     if "--only-hand" not in sys.argv:
         export_torchvision()
