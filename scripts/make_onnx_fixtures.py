@@ -544,6 +544,13 @@ def hand_graphs():
     save("bad_undefined_input", [
         helper.make_node("Add", ["x", "nowhere"], ["y"], name="add"),
     ], [tensor_info("x", [2, 3])], [Y()], opset=13, check=False)
+    save("where_on_activations", [
+        helper.make_node("Greater", ["x", "zero"], ["positive"], name="greater"),
+        helper.make_node("Where", ["positive", "x", "zero"], ["y"], name="/mask/Where"),
+    ], [tensor_info("x", [2, 3])], [Y()], [helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])], opset=13)
+    save("cast_to_half", [
+        helper.make_node("Cast", ["x"], ["y"], name="/half/Cast", to=TensorProto.FLOAT16),
+    ], [tensor_info("x", [2, 3])], [tensor_info("y", None, TensorProto.FLOAT16)], opset=13)
     save("bad_reshape_mismatch", [
         helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape"),
     ], [tensor_info("x", [2, 3])], [Y()], [ints("shape", [4, 2])], opset=13, check=False)

@@ -35,6 +35,8 @@ struct ONNXBadInputTests {
         ("rsub_constant", ["(Sub, opset 14)", "constant first operand"]),
         ("slice_negative_step", ["(Slice, opset 13)", "step -1"]),
         ("groupnorm_opset18_per_group", ["scale per group"]),
+        ("where_on_activations", ["node 0 'greater' (Greater, opset 13)", "reads an activation"]),
+        ("cast_to_half", ["node 0 '/half/Cast' (Cast, opset 13)", "to float16", "no cast operator"]),
     ])
     func badFixture(fixture: String, fragments: [String]) throws {
         let text = try #require(Self.message(fixture), "\(fixture) imported")
