@@ -92,8 +92,8 @@ extension ONNXGraphImporter {
         let source = lift ? try addReshape(x, [x.type.shape[0], x.type.shape[1], 1, input[0]], role: "unsqueeze") : x
         let y = try add("conv2d", [
             "input": .tensor(source), "out": .int(out),
-            "kernel": ints2(lift ? [1] + kernel : kernel), "stride": ints2(lift ? [1] + strides : strides),
-            "padding": ints2(lift ? [0] + padding : padding), "dilation": ints2(lift ? [1] + dilations : dilations),
+            "kernel": Self.intList(lift ? [1] + kernel : kernel), "stride": Self.intList(lift ? [1] + strides : strides),
+            "padding": Self.intList(lift ? [0] + padding : padding), "dilation": Self.intList(lift ? [1] + dilations : dilations),
             "groups": .int(group), "bias": .bool(bias != nil),
         ], weights: [kernelWeight.source, bias?.source])[0]
         try define(.tensor(lift ? try addReshape(y, [y.type.shape[0], y.type.shape[1], y.type.shape[3]], role: "squeeze") : y))
@@ -161,8 +161,8 @@ extension ONNXGraphImporter {
         let out = kernelWeight.shape[1] * group
         if let bias, bias.shape != [out] { throw failure("bias of shape \(shapeText(bias.shape)) for \(out) output channels") }
         let y = try add("conv_transpose2d", [
-            "input": .tensor(x), "out": .int(out), "kernel": ints2(kernel), "stride": ints2(strides),
-            "padding": ints2(padding), "output_padding": ints2(outputPadding), "dilation": ints2(dilations),
+            "input": .tensor(x), "out": .int(out), "kernel": Self.intList(kernel), "stride": Self.intList(strides),
+            "padding": Self.intList(padding), "output_padding": Self.intList(outputPadding), "dilation": Self.intList(dilations),
             "groups": .int(group), "bias": .bool(bias != nil),
         ], weights: [kernelWeight.source, bias?.source])[0]
         try define(.tensor(y))
@@ -202,7 +202,7 @@ extension ONNXGraphImporter {
         }
         let lift = spatial == 1
         let source = lift ? try addReshape(x, [x.type.shape[0], x.type.shape[1], 1, input[0]], role: "unsqueeze") : x
-        let lifted: ([Int], Int) -> Value = { values, fill in ints2(lift ? [fill] + values : values) }
+        let lifted: ([Int], Int) -> Value = { values, fill in ONNXGraphImporter.intList(lift ? [fill] + values : values) }
         let y: TensorRef
         if isMax {
             y = try add("maxpool", ["input": .tensor(source), "kernel": lifted(kernel, 1), "stride": lifted(strides, 1),
@@ -221,12 +221,12 @@ extension ONNXGraphImporter {
         try define(.tensor(try add("globalavgpool", ["input": .tensor(x)])[0]))
     }
 
+    /// Sizes as an argument value (`kernel = [3, 5]`).
+    static func intList(_ values: [Int]) -> Value { .list(values.map(Value.int)) }
+
     /// A reshape the mapping adds around the operator (a view: no cost), named after it.
     mutating func addReshape(_ x: TensorRef, _ shape: [Int], role: String) throws -> TensorRef {
         if x.type.shape == shape { return x }
         return try add("reshape", ["input": .tensor(x), "shape": .list(shape.map(Value.int))], hint: NameHint(role: role))[0]
     }
 }
-
-/// Two sizes as a spec list value.
-func ints2(_ values: [Int]) -> Value { .list(values.map(Value.int)) }

@@ -262,7 +262,7 @@ struct ONNXGraphImporter {
                 }
             }
         }
-        var ready = Heap(graph.nodes.indices.filter { pending[$0] == 0 })
+        var ready = ReadyNodes(graph.nodes.indices.filter { pending[$0] == 0 })
         var order: [Int] = []
         order.reserveCapacity(graph.nodes.count)
         while let index = ready.popMin() {
@@ -337,7 +337,7 @@ struct ONNXGraphImporter {
 }
 
 /// A binary min-heap of node indices (the topological sort's ready set).
-struct Heap {
+private struct ReadyNodes {
     private var items: [Int] = []
 
     init(_ values: [Int]) {

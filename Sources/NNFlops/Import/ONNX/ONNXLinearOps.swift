@@ -5,7 +5,7 @@ extension ONNXGraphImporter {
         var a = try tensorInput(0)
         guard a.type.rank == 2 else { throw failure("Gemm's A must be 2-D, got \(a.type)") }
         if try int("transA", default: 0) == 1 {
-            a = try add("permute", ["input": .tensor(a), "dims": ints2([1, 0])], hint: NameHint(role: "transpose"))[0]
+            a = try add("permute", ["input": .tensor(a), "dims": Self.intList([1, 0])], hint: NameHint(role: "transpose"))[0]
         }
         let transB = try int("transB", default: 0) == 1
         let alpha = try float("alpha", default: 1)
@@ -30,7 +30,7 @@ extension ONNXGraphImporter {
         } else {
             var b = try tensorInput(1)
             guard b.type.rank == 2 else { throw failure("Gemm's B must be 2-D, got \(b.type)") }
-            if transB { b = try add("permute", ["input": .tensor(b), "dims": ints2([1, 0])], hint: NameHint(role: "transpose"))[0] }
+            if transB { b = try add("permute", ["input": .tensor(b), "dims": Self.intList([1, 0])], hint: NameHint(role: "transpose"))[0] }
             y = try add("matmul", ["input": .tensor(a), "other": .tensor(b)])[0]
         }
         if alpha != 1 { y = try add("mul", ["input": .tensor(y), "other": .float(alpha)], hint: NameHint(role: "alpha"))[0] }
@@ -54,8 +54,8 @@ extension ONNXGraphImporter {
             var bias: (source: WeightSource, add: Int)?
             if !isOutput, readers.count == 1, nodes[readers[0]].node.opType == "Add", isDefaultDomain(nodes[readers[0]].node) {
                 let addNode = nodes[readers[0]].node
-                if addNode.inputs.count == 2, let other = addNode.inputs.first(where: { $0 != output }) ?? nil,
-                   addNode.inputs.filter({ $0 == output }).count == 1,
+                if addNode.inputs.count == 2, addNode.inputs.filter({ $0 == output }).count == 1,
+                   let other = addNode.inputs.first(where: { $0 != output }),
                    case .constant(let c)? = values[other], c.isLearned, c.shape == [n], let cs = c.source {
                     bias = (cs, readers[0])
                 }

@@ -101,14 +101,6 @@ struct ONNXNodeProto: Sendable {
     var domain = ""
     var attributes: [ONNXAttributeProto] = []
 
-    init(opType: String, inputs: [String], outputs: [String], name: String = "", attributes: [ONNXAttributeProto] = []) {
-        self.opType = opType
-        self.inputs = inputs
-        self.outputs = outputs
-        self.name = name
-        self.attributes = attributes
-    }
-
     init(_ reader: inout ProtobufReader) throws(ProtobufError) {
         while let (number, wireType) = try reader.nextField() {
             switch (number, wireType) {
@@ -164,11 +156,6 @@ struct ONNXAttributeProto: Sendable {
             }
         }
     }
-
-    /// AttributeProto.AttributeType values.
-    static let typeNames = [1: "FLOAT", 2: "INT", 3: "STRING", 4: "TENSOR", 5: "GRAPH", 6: "FLOATS", 7: "INTS",
-                            8: "STRINGS", 9: "TENSORS", 10: "GRAPHS", 11: "SPARSE_TENSOR", 12: "SPARSE_TENSORS",
-                            13: "TYPE_PROTO", 14: "TYPE_PROTOS"]
 }
 
 /// TensorProto: an initializer or a constant. The data fields are located, not copied;
@@ -180,13 +167,6 @@ struct ONNXTensorProto: Sendable {
     var isExternal = false
     var externalLocation: String?
     var values: ONNXTensorValues?
-
-    init(name: String, dims: [Int64], dataType: Int, values: ONNXTensorValues?) {
-        self.name = name
-        self.dims = dims
-        self.dataType = dataType
-        self.values = values
-    }
 
     init(_ reader: inout ProtobufReader) throws(ProtobufError) {
         var raw: Range<Int>?
