@@ -23,19 +23,24 @@ public enum ONNXImporter {
     /// Builds the graph of the ONNX model in `data`; `file` names it in messages and gives
     /// the model its name. `overrides` set symbolic dimensions (`batch`, or a `dim_param`).
     public static func graph(data: [UInt8], file: String, overrides: [String: Value] = [:]) throws -> Graph {
-        let model: ONNXModelProto
-        do {
-            model = try ONNXModelProto(bytes: data)
-        } catch {
-            throw NNFlopsError("\(file) is not a readable ONNX model: \(error)",
-                               notes: ["the file is truncated, corrupted, or not in the ONNX (protocol buffers) format"])
-        }
+        let model = try data.withUnsafeBytes { try decode($0, file: file) }
         var importer = try ONNXGraphImporter(model: model, file: file, overrides: overrides)
         return try importer.run()
     }
 
     public static func graph(data: Data, file: String, overrides: [String: Value] = [:]) throws -> Graph {
-        try graph(data: [UInt8](data), file: file, overrides: overrides)
+        let model = try data.withUnsafeBytes { try decode($0, file: file) }
+        var importer = try ONNXGraphImporter(model: model, file: file, overrides: overrides)
+        return try importer.run()
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, file: String) throws -> ONNXModelProto {
+        do {
+            return try ONNXModelProto(bytes: bytes)
+        } catch {
+            throw NNFlopsError("\(file) is not a readable ONNX model: \(error)",
+                               notes: ["the file is truncated, corrupted, or not in the ONNX (protocol buffers) format"])
+        }
     }
 
     /// Reads the file at `path` (mapped, not copied, where the system allows).

@@ -16,7 +16,7 @@ struct ONNXModelProto: Sendable {
     /// shape operands as small int64 tensors).
     static let maxDecodedElements = 4096
 
-    init(bytes: [UInt8]) throws(ProtobufError) {
+    init(bytes: UnsafeRawBufferPointer) throws(ProtobufError) {
         var reader = ProtobufReader(bytes)
         while let (number, wireType) = try reader.nextField() {
             switch (number, wireType) {

@@ -1,9 +1,12 @@
 /// A reader of the protocol buffers wire format (https://protobuf.dev/programming-guides/encoding/),
-/// the encoding of ONNX files. It walks one message's fields over a shared byte buffer
-/// without copying: a length-delimited field is handed out as a range or a sub-reader.
-/// Every read is bounds-checked; malformed input (a truncated varint, a length past the
-/// end, an unknown wire type, unbalanced or too deeply nested groups) throws
-/// `ProtobufError` with the byte offset, and never traps.
+/// the encoding of ONNX files. It walks one message's fields over the file's bytes
+/// without copying them (a memory-mapped file is only touched where its messages are:
+/// skipped weights are never paged in); a length-delimited field is handed out as a range
+/// or a sub-reader. The buffer is borrowed for the duration of one decode
+/// (`withUnsafeBytes`); nothing decoded keeps a reference to it. Every read is checked
+/// against the end of its message before it is made; malformed input (a truncated varint,
+/// a length past the end, an unknown wire type, unbalanced or too deeply nested groups)
+/// throws `ProtobufError` with the byte offset, and never traps.
 struct ProtobufReader {
     /// The wire types of the format. 6 and 7 are invalid.
     enum WireType: UInt8 {
@@ -19,16 +22,16 @@ struct ProtobufReader {
     /// taken as hostile.
     static let maxDepth = 64
 
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     private(set) var position: Int
     let end: Int
     let depth: Int
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: UnsafeRawBufferPointer) {
         self.init(bytes, range: 0..<bytes.count, depth: 0)
     }
 
-    private init(_ bytes: [UInt8], range: Range<Int>, depth: Int) {
+    private init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, depth: Int) {
         self.bytes = bytes
         self.position = range.lowerBound
         self.end = range.upperBound
