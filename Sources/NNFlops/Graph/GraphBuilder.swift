@@ -81,11 +81,14 @@ public struct GraphBuilder {
         for spec in signature {
             if let value = bound[spec.name] {
                 try checkKind(value, spec, operator: kind, argument: argumentIndex[spec.name])
-            } else if spec.isRequired {
+                continue
+            }
+            switch spec.presence {
+            case .required:
                 throw Failure("\(kind) needs argument '\(spec.name)'",
-                              notes: ["\(kind) takes: " + signature.map { $0.isRequired ? $0.name : "\($0.name)=\($0.defaultValue!)" }.joined(separator: ", ")])
-            } else {
-                bound[spec.name] = spec.defaultValue!
+                              notes: ["\(kind) takes: " + signature.map { s in s.defaultValue.map { "\(s.name)=\($0)" } ?? s.name }.joined(separator: ", ")])
+            case .defaulted(let value):
+                bound[spec.name] = value
             }
         }
         return Binding(arguments: BoundArguments(values: bound, signature: signature), argumentIndex: argumentIndex)
@@ -106,7 +109,7 @@ public struct GraphBuilder {
         case (.tensorList, .list(let items)):
             ok = items.allSatisfy { if case .tensor = $0 { true } else { false } }
         case (_, .none):
-            ok = !spec.isRequired && { if case .none? = spec.defaultValue { true } else { false } }()
+            ok = { if case .defaulted(.none) = spec.presence { true } else { false } }()
         default:
             ok = false
         }
