@@ -89,13 +89,20 @@ struct ONNXTorchvisionTests {
         }
     }
 
-    @Test("the batch axis is the batch setting: MACs scale with --batch")
+    @Test("the batch axis is the batch setting: MACs scale with the batch; a model decoded once gives every batch")
     func batch() throws {
         let one = try CostAnalysis(graph: try Self.export("resnet18", "train"))
         let graph = try Self.export("resnet18", "train", batch: 4)
         #expect(graph.settings.map(\.name) == ["batch"])
         #expect(graph.tensors[graph.inputs[0].tensor].shape == [4, 3, 224, 224])
         #expect(try CostAnalysis(graph: graph).forward.macs.value == 4 * one.forward.macs.value)
+        let model = try ONNXModel(contentsOf: ONNXFixtures.path("torchvision/resnet18_train.onnx"))
+        #expect(model.file.hasSuffix("resnet18_train.onnx"))
+        for batch in [1, 3, 16] {
+            let macs = try CostAnalysis(graph: try model.graph(overrides: ["batch": .int(batch)])).forward.macs.value
+            #expect(macs == batch * one.forward.macs.value)
+        }
+        #expect(try model.graph().model == "resnet18_train")
     }
 
     @Test("eval exports fold batchnorm: each folded one leaves C parameters of its 2C")

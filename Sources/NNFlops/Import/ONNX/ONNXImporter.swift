@@ -23,14 +23,52 @@ public enum ONNXImporter {
     /// Builds the graph of the ONNX model in `data`; `file` names it in messages and gives
     /// the model its name. `overrides` set symbolic dimensions (`batch`, or a `dim_param`).
     public static func graph(data: [UInt8], file: String, overrides: [String: Value] = [:]) throws -> Graph {
-        let model = try data.withUnsafeBytes { try decode($0, file: file) }
-        var importer = try ONNXGraphImporter(model: model, file: file, overrides: overrides)
-        return try importer.run()
+        try ONNXModel(data: data, file: file).graph(overrides: overrides)
     }
 
     public static func graph(data: Data, file: String, overrides: [String: Value] = [:]) throws -> Graph {
-        let model = try data.withUnsafeBytes { try decode($0, file: file) }
-        var importer = try ONNXGraphImporter(model: model, file: file, overrides: overrides)
+        try ONNXModel(data: data, file: file).graph(overrides: overrides)
+    }
+
+    /// Reads the file at `path` (mapped, not copied, where the system allows).
+    public static func graph(contentsOf path: String, overrides: [String: Value] = [:]) throws -> Graph {
+        try ONNXModel(contentsOf: path).graph(overrides: overrides)
+    }
+}
+
+/// An ONNX file read and decoded once, giving graphs at any settings (a command that
+/// probes many batches decodes the file once). It holds the decoded messages only, no
+/// reference to the file's bytes.
+public struct ONNXModel: Sendable {
+    /// The file name used in messages and for the model's name.
+    public let file: String
+    let proto: ONNXModelProto
+
+    public init(data: [UInt8], file: String) throws {
+        self.file = file
+        proto = try data.withUnsafeBytes { try Self.decode($0, file: file) }
+    }
+
+    public init(data: Data, file: String) throws {
+        self.file = file
+        proto = try data.withUnsafeBytes { try Self.decode($0, file: file) }
+    }
+
+    /// Reads the file at `path` (mapped, not copied, where the system allows: skipped
+    /// inline weights are never read from disk).
+    public init(contentsOf path: String) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw NNFlopsError("cannot read '\(path)': \(error.localizedDescription)")
+        }
+        try self.init(data: data, file: path)
+    }
+
+    /// The graph with the symbolic dimensions set by `overrides` (`batch`, or a `dim_param`).
+    public func graph(overrides: [String: Value] = [:]) throws -> Graph {
+        var importer = try ONNXGraphImporter(model: proto, file: file, overrides: overrides)
         return try importer.run()
     }
 
@@ -41,17 +79,6 @@ public enum ONNXImporter {
             throw NNFlopsError("\(file) is not a readable ONNX model: \(error)",
                                notes: ["the file is truncated, corrupted, or not in the ONNX (protocol buffers) format"])
         }
-    }
-
-    /// Reads the file at `path` (mapped, not copied, where the system allows).
-    public static func graph(contentsOf path: String, overrides: [String: Value] = [:]) throws -> Graph {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw NNFlopsError("cannot read '\(path)': \(error.localizedDescription)")
-        }
-        return try graph(data: data, file: path, overrides: overrides)
     }
 }
 
