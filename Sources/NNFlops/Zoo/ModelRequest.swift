@@ -23,9 +23,13 @@ public struct ModelRequest: Sendable {
         case spec(file: String, lines: SourceLines, program: [Statement])
         /// A Hugging Face `config.json` (README, "Hugging Face configs"), read once.
         case huggingFace(HuggingFaceModel)
+        /// An ONNX file (README, "Reading ONNX files"), decoded once: shapes only.
+        case onnx(ONNXModel)
 
         static func load(_ reference: String) throws -> LoadedModel {
             switch (reference as NSString).pathExtension.lowercased() {
+            case "onnx":
+                return .onnx(try ONNXModel(contentsOf: reference))
             case "json":
                 return .huggingFace(try HuggingFaceModel(json: try SpecLoader.readFile(reference), file: reference))
             default:
@@ -41,6 +45,8 @@ public struct ModelRequest: Sendable {
             case .spec(let file, let lines, let program):
                 try Elaborator.elaborate(program: program, lines: lines, file: file, overrides: overrides)
             case .huggingFace(let model):
+                try model.graph(overrides: overrides)
+            case .onnx(let model):
                 try model.graph(overrides: overrides)
             }
         }

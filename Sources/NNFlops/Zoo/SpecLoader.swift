@@ -21,13 +21,19 @@ public enum SpecLoader {
 
     /// The bytes of the model file at `path`: a directory or an unreadable file is an error.
     public static func readFile(_ path: String) throws -> [UInt8] {
+        try checkReadableFile(path)
+        guard let data = FileManager.default.contents(atPath: path) else { throw NNFlopsError("cannot read '\(path)'") }
+        return [UInt8](data)
+    }
+
+    /// A model file must exist, be a file and be readable: each failure in plain words.
+    public static func checkReadableFile(_ path: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw NNFlopsError("no such file '\(path)'")
         }
         guard !isDirectory.boolValue else { throw NNFlopsError("'\(path)' is a directory, not a model file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw NNFlopsError("cannot read '\(path)'") }
-        return [UInt8](data)
+        guard FileManager.default.isReadableFile(atPath: path) else { throw NNFlopsError("cannot read '\(path)': permission denied") }
     }
 
     /// Parses a `--set name=value` value: an integer (size suffixes allowed: 7B, 16GiB),

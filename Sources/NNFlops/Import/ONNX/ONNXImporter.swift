@@ -57,11 +57,12 @@ public struct ONNXModel: Sendable {
     /// Reads the file at `path` (mapped, not copied, where the system allows: skipped
     /// inline weights are never read from disk).
     public init(contentsOf path: String) throws {
+        try SpecLoader.checkReadableFile(path)
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw NNFlopsError("cannot read '\(path)': \(error.localizedDescription)")
+            throw NNFlopsError("cannot read '\(path)'")
         }
         try self.init(data: data, file: path)
     }
