@@ -24,8 +24,10 @@ struct FitCommand: ParsableCommand {
     @OptionGroup var counting: CountingOptions
     @OptionGroup(title: "Training configuration") var training: TrainingOptions
 
-    @Option(help: ArgumentHelp("GPU whose memory to fill: \(GPUProfile.builtinIDs.joined(separator: ", ")).", valueName: "id"))
+    @Option(help: ArgumentHelp("GPU whose memory to fill: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.", valueName: "id"))
     var gpu: String?
+
+    @OptionGroup var hardware: HardwareOptions
 
     @Option(help: ArgumentHelp("Memory size instead of a GPU: 24GiB, 80GB, or bytes.", valueName: "size"), transform: ArgumentValue.bytes)
     var memory: Int?
@@ -39,25 +41,39 @@ struct FitCommand: ParsableCommand {
 
     func validate() throws {
         if (gpu == nil) == (memory == nil) { throw ValidationError("give exactly one of --gpu and --memory") }
+        if gpu == nil && !hardware.hardwareFiles.isEmpty { throw ValidationError("--hardware adds a GPU for --gpu; with --memory it means nothing") }
     }
 
     func run() throws {
         let capacity: Int
+        var profile: GPUProfile?
         if let gpu {
-            capacity = Int(try GPUProfile.named(gpu).memoryBytes)
+            let named = try GPUProfile.named(gpu, extra: try hardware.profiles())
+            capacity = Int(named.usableMemoryBytes)
+            profile = named
         } else if let memory {
             capacity = memory
         } else {
             throw ValidationError("give exactly one of --gpu and --memory")
         }
+        // The precisions the GPU computes in (no bf16 on a V100), as `roofline` allows.
+        var precisions = training.precision.map { [$0] } ?? PrecisionPolicy.allCases
+        var unsupported: [PrecisionPolicy] = []
+        if let profile {
+            if let asked = training.precision { try profile.check(asked) }
+            unsupported = precisions.filter { !profile.supports($0) }
+            precisions = precisions.filter(profile.supports)
+        }
         let usable = Int((Double(capacity) * (1 - reserve)).rounded(.down))
         let request = try model.request()
         let rows = try BatchFit.search(model: request, capacity: usable, base: training.configuration,
-                                       precisions: training.precision.map { [$0] } ?? PrecisionPolicy.allCases,
+                                       precisions: precisions,
                                        checkpoints: training.checkpoint.map { [$0] } ?? [.none, .sqrt],
                                        attention: counting.attention)
+        let source: FitReport.CapacitySource = profile.map { $0.reportedMemoryBytes != nil ? .reported : .datasheet } ?? .memory
         let report = FitReport(model: try request.graph().model, capacityBytes: capacity, usableBytes: usable,
-                               optimizer: training.configuration.optimizer, rows: rows, device: gpu, reserve: reserve)
+                               optimizer: training.configuration.optimizer, rows: rows, gpu: profile?.id,
+                               capacitySource: source, reserve: reserve, unsupportedPrecisions: unsupported.map(\.rawValue))
         emit(try report.render(format))
     }
 }

@@ -36,7 +36,7 @@ struct NNFlopsCommand: ParsableCommand {
 
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(try CommandLineWords.prepare(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as NNFlopsError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
@@ -50,6 +50,50 @@ struct NNFlopsCommand: ParsableCommand {
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
             Foundation.exit(ExitCodes.usage)
         }
+    }
+}
+
+/// What the words of a command line mean before ArgumentParser reads them: a misspelled
+/// command is named as one (`nnflops rooflin ...` would otherwise be read as the
+/// default command's model and fail on its first option), and a negative number after an
+/// option is that option's value (`--batch -1` gets "must be at least 1", not "missing
+/// value").
+enum CommandLineWords {
+    static var commandNames: [String] {
+        NNFlopsCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
+    }
+
+    static func prepare(_ words: [String]) throws -> [String] {
+        let names = commandNames
+        if words.count >= 2, words[0] == "help", !words[1].hasPrefix("-"), !names.contains(words[1]) {
+            throw unknownCommand(words[1], names)
+        }
+        if let first = words.first, !first.hasPrefix("-"), !names.contains(first), first != "help",
+           !FileManager.default.fileExists(atPath: first), Zoo.source(named: first) == nil,
+           closestMatch(to: first, in: names) != nil {
+            throw unknownCommand(first, names)
+        }
+        var prepared: [String] = []
+        for word in words {
+            if let option = prepared.last, option.hasPrefix("--"), !option.contains("="), isNegativeNumber(word),
+               !prepared.contains("--") {
+                prepared[prepared.count - 1] = option + "=" + word
+            } else {
+                prepared.append(word)
+            }
+        }
+        return prepared
+    }
+
+    /// `-1`, `-0.5`, `-1e3`, `-.5`: never an option (no option is a digit).
+    static func isNegativeNumber(_ word: String) -> Bool {
+        guard word.hasPrefix("-"), let next = word.dropFirst().first else { return false }
+        return next.isNumber || (next == "." && word.dropFirst(2).first?.isNumber == true)
+    }
+
+    static func unknownCommand(_ word: String, _ names: [String]) -> NNFlopsError {
+        let hint = closestMatch(to: word, in: names).map { "; did you mean '\($0)'?" } ?? ""
+        return NNFlopsError("unknown command '\(word)'\(hint)", notes: ["note: commands: " + names.joined(separator: ", ") + "; see 'nnflops --help'"])
     }
 }
 

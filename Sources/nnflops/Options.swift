@@ -11,10 +11,29 @@ enum ArgumentValue {
     /// An integer of at least `minimum`.
     static func integer(atLeast minimum: Int) -> @Sendable (String) throws -> Int {
         { text in
-            guard let value = Int(text) else { throw ValidationError("not an integer") }
+            guard let value = Int(text) else { throw ValidationError(notAnInteger(text)) }
             guard value >= minimum else { throw ValidationError("must be at least \(minimum)") }
             return value
         }
+    }
+
+    /// An integer in `range` (plan's `Plan.vocabRange` and the like).
+    static func integer(in range: ClosedRange<Int>) -> @Sendable (String) throws -> Int {
+        { text in
+            guard let value = Int(text) else { throw ValidationError(notAnInteger(text)) }
+            guard value >= range.lowerBound else { throw ValidationError("must be at least \(range.lowerBound)") }
+            guard value <= range.upperBound else {
+                throw ValidationError("'\(text)' is out of range (\(range.lowerBound) to \(range.upperBound.formatted(.number.grouping(.automatic))))")
+            }
+            return value
+        }
+    }
+
+    /// Why `text` is not an Int: too many digits for 64 bits, or not a whole number.
+    static func notAnInteger(_ text: String) -> String {
+        let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber)
+            ? "'\(text)' is out of range (beyond 64 bits)" : "not an integer"
     }
 
     /// Ranges a decimal number option can ask for.

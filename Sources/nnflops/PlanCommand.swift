@@ -48,8 +48,10 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Method choosing the run for the fleet and spec sections: tokens20, hoffmann, epoch (default), kaplan.", valueName: "method"))
     var method: ScalingMethod = .default
 
-    @Option(help: ArgumentHelp("GPU for the fleet section: \(GPUProfile.builtinIDs.joined(separator: ", ")).", valueName: "id"))
+    @Option(help: ArgumentHelp("GPU for the fleet section: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.", valueName: "id"))
     var gpu: String?
+
+    @OptionGroup var hardware: HardwareOptions
 
     @Option(help: ArgumentHelp("Number of GPUs (default 1).", valueName: "n"), transform: ArgumentValue.integer(atLeast: 1))
     var gpus: Int?
@@ -62,13 +64,13 @@ struct PlanCommand: ParsableCommand {
     var pricePerGPUHour: Double?
 
     @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Sequences per GPU per micro-step, for the activation estimate (default 1).", valueName: "b"),
-            transform: ArgumentValue.integer(atLeast: 1))
+            transform: ArgumentValue.integer(in: Plan.microBatchRange))
     var microBatch: Int?
 
-    @Option(help: ArgumentHelp("Sequence length of the emitted spec and the activation estimate.", valueName: "s"), transform: ArgumentValue.integer(atLeast: 1))
+    @Option(help: ArgumentHelp("Sequence length of the emitted spec and the activation estimate.", valueName: "s"), transform: ArgumentValue.integer(in: Plan.sequenceRange))
     var seq: Int = TransformerShape.defaultSequence
 
-    @Option(help: ArgumentHelp("Vocabulary size of the emitted spec.", valueName: "v"), transform: ArgumentValue.integer(atLeast: 1))
+    @Option(help: ArgumentHelp("Vocabulary size of the emitted spec.", valueName: "v"), transform: ArgumentValue.integer(in: Plan.vocabRange))
     var vocab: Int = TransformerShape.defaultVocab
 
     @Option(name: .customLong("emit-spec"), help: ArgumentHelp("Write a decoder-only transformer spec with about N parameters to this file.", valueName: "file"))
@@ -78,9 +80,10 @@ struct PlanCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
+        if let emitSpec { try OutputFile(path: emitSpec, role: "the spec").checkWritable() }
         if gpu == nil {
             let orphans = [("--gpus", gpus != nil), ("--mfu", mfu != nil), ("--price-per-gpu-hour", pricePerGPUHour != nil),
-                           ("--micro-batch", microBatch != nil)].filter(\.1).map(\.0)
+                           ("--micro-batch", microBatch != nil), ("--hardware", !hardware.hardwareFiles.isEmpty)].filter(\.1).map(\.0)
             if !orphans.isEmpty {
                 throw ValidationError("\(orphans.joined(separator: ", ")) \(orphans.count == 1 ? "needs" : "need") --gpu (e.g. --gpu h100-sxm --gpus 1024 --mfu 0.4)")
             }
@@ -88,22 +91,20 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        var plan = try Plan(request)
+        var plan = try Plan(try request())
         if let path = emitSpec, let spec = plan.spec {
-            do {
-                try spec.source.write(toFile: path, atomically: true, encoding: .utf8)
-            } catch {
-                throw NNFlopsError("cannot write \(path): \(error.localizedDescription)")
-            }
+            try OutputFile(path: path, role: "the spec").write(spec.source)
             plan.spec?.path = path
         }
         emit(try plan.render(format))
     }
 
     /// The library request from the flags.
-    var request: PlanRequest {
+    func request() throws -> PlanRequest {
+        let extra = try hardware.profiles()
         let fleet = gpu.map {
-            FleetRequest(gpu: $0, gpus: gpus ?? 1, mfu: mfu ?? FleetRequest.defaultMFU, pricePerGPUHour: pricePerGPUHour, microBatch: microBatch ?? 1)
+            FleetRequest(gpu: $0, gpus: gpus ?? 1, mfu: mfu ?? FleetRequest.defaultMFU, pricePerGPUHour: pricePerGPUHour,
+                         microBatch: microBatch ?? 1, hardware: extra)
         }
         return PlanRequest(compute: compute, params: params, tokens: tokens, method: method, fleet: fleet,
                            emitSpec: emitSpec != nil, vocab: vocab, sequence: seq)

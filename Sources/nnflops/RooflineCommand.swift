@@ -64,6 +64,7 @@ struct RooflineCommand: ParsableCommand {
     var describesTrainingRun: Bool { samples != nil || tokens != nil || epochs != nil || gpus != nil || utilization != nil }
 
     func validate() throws {
+        if let svg { try OutputFile(path: svg, role: "the roofline chart").checkWritable() }
         if describesTrainingRun && runOptions.inference { throw ValidationError("--samples/--tokens describe a training run; drop --inference") }
     }
 
@@ -80,13 +81,7 @@ struct RooflineCommand: ParsableCommand {
                                              utilization: utilization ?? TrainingRunRequest.defaultUtilization)
             trainingRun = try TrainingRun(request: request, graph: graph, costs: costs, roofline: analysis)
         }
-        if let svg {
-            do {
-                try SVGRoofline.render(analysis, model: graph.model).write(toFile: svg, atomically: true, encoding: .utf8)
-            } catch {
-                throw NNFlopsError("cannot write '\(svg)': \(error.localizedDescription)")
-            }
-        }
+        if let svg { try OutputFile(path: svg, role: "the roofline chart").write(SVGRoofline.render(analysis, model: graph.model)) }
         emit(try RooflineRenderer.render(RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun), format: format, top: top))
     }
 }

@@ -11,7 +11,9 @@ import Darwin
 /// `@_specialize(where T == Float)` / `@_specialize(where T == Double)` so that calls
 /// through `any ExecutableOperator` land in fully specialised (vectorisable) code.
 /// Transcendentals are static functions here; each counts as one FLOP (design §4).
-public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
+/// `Codable` is stated because `SIMDScalar`'s storage types require it of `Self`; left
+/// implicit, the compiler warns that the protocol should declare the refinement.
+public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func erf(_ x: Self) -> Self

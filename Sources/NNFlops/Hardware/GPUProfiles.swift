@@ -13,10 +13,16 @@ public enum NumericFormat: String, Sendable, CaseIterable, Codable {
 /// GPU has no such unit (the V100 has no BF16, no TF32 and no FP64 tensor cores; the A100
 /// has no FP8) or that the datasheet does not print it (the H100 PCIe non-tensor FP16).
 ///
-/// Memory sizes are the datasheet's "GB" figure read as 10^9 bytes (80 GB = 80e9 bytes),
-/// the full device memory with nothing reserved: the share an allocator can really use
-/// is a separate setting of whatever analysis needs it. Bandwidth is the datasheet's
-/// GB/s, also 10^9 bytes per second.
+/// Memory sizes are the datasheet's "GB" figure read as 10^9 bytes (80 GB = 80e9 bytes).
+/// What a program can allocate is another figure: the total the CUDA driver reports
+/// (`cudaMemGetInfo`'s total, `cudaDeviceProp.totalGlobalMem`, PyTorch's
+/// `torch.cuda.get_device_properties(0).total_memory`, deviceQuery's "Total amount of
+/// global memory"), 85,017,493,504 bytes on an H100 80GB HBM3 rather than 80e9. It
+/// depends a little on the driver (deviceQuery logs of the same GPU differ by tens of
+/// MiB across driver versions). `reportedMemoryBytes` holds it where a published report
+/// was found, with its source; `fit` fills `usableMemoryBytes`. `nvidia-smi`'s
+/// "memory.total" is larger again (it counts memory the driver keeps for itself).
+/// Bandwidth is the datasheet's GB/s, also 10^9 bytes per second.
 public struct GPUProfile: Sendable, Hashable, Codable, Identifiable {
     /// Stable identifier used on the command line and in JSON (`h100-sxm`).
     public var id: String
@@ -48,6 +54,11 @@ public struct GPUProfile: Sendable, Hashable, Codable, Identifiable {
 
     /// Device memory in bytes (datasheet GB x 10^9).
     public var memoryBytes: Double
+    /// The total memory the CUDA driver reports for the device (`cudaMemGetInfo`), in
+    /// bytes; nil where no published report was found.
+    public var reportedMemoryBytes: Double?
+    /// Where `reportedMemoryBytes` comes from, or why it is missing.
+    public var reportedMemorySource: String
     /// Peak memory bandwidth in bytes per second (datasheet GB/s x 10^9).
     public var memoryBandwidth: Double
     /// Where the figures come from.
@@ -56,7 +67,8 @@ public struct GPUProfile: Sendable, Hashable, Codable, Identifiable {
     public init(id: String, name: String, formFactor: String, memoryType: String,
                 fp64: Double, fp64Tensor: Double?, fp32: Double, tf32Tensor: Double?,
                 fp16Tensor: Double, bf16Tensor: Double?, fp8Tensor: Double?, int8Tensor: Double?,
-                fp16NonTensor: Double?, memoryBytes: Double, memoryBandwidth: Double, source: String) {
+                fp16NonTensor: Double?, memoryBytes: Double, memoryBandwidth: Double, source: String,
+                reportedMemoryBytes: Double? = nil, reportedMemorySource: String = GPUProfile.noReportedMemory) {
         self.id = id
         self.name = name
         self.formFactor = formFactor
@@ -73,7 +85,15 @@ public struct GPUProfile: Sendable, Hashable, Codable, Identifiable {
         self.memoryBytes = memoryBytes
         self.memoryBandwidth = memoryBandwidth
         self.source = source
+        self.reportedMemoryBytes = reportedMemoryBytes
+        self.reportedMemorySource = reportedMemorySource
     }
+
+    /// `reportedMemorySource` of a profile without a reported figure.
+    public static let noReportedMemory = "no published report of the driver's total found: the datasheet figure is used"
+
+    /// The memory a training run can fill: the reported total, else the datasheet figure.
+    public var usableMemoryBytes: Double { reportedMemoryBytes ?? memoryBytes }
 
     /// Dense peak for matrix work in `format`: the tensor-core figure where the GPU has
     /// tensor cores for that format, else the vector (CUDA-core) figure; nil when the GPU
@@ -104,6 +124,18 @@ public struct GPUProfile: Sendable, Hashable, Codable, Identifiable {
     /// The half-precision format mixed-precision training uses on this GPU: BF16 where
     /// the tensor cores support it, else FP16 (the V100).
     public var trainingHalfFormat: NumericFormat { bf16Tensor != nil ? .bf16 : .fp16 }
+
+    /// Whether the GPU computes in a precision policy's half type (bf16 policies need bf16
+    /// units, which the V100 lacks): the rule `roofline` applies, so `fit` offers the same.
+    public func supports(_ precision: PrecisionPolicy) -> Bool { precision.halfType != .bfloat16 || bf16Tensor != nil }
+
+    /// Throws the error `roofline` gives for a precision the GPU cannot compute in.
+    public func check(_ precision: PrecisionPolicy) throws {
+        guard supports(precision) else {
+            throw NNFlopsError("\(name) cannot compute in bf16 (--precision \(precision.rawValue)): it has no bf16 units",
+                               notes: ["note: use fp16 (amp-fp16 / fp16) on this GPU; bf16 needs an A100 or newer"])
+        }
+    }
 }
 
 private let tera = 1e12
@@ -144,13 +176,17 @@ extension GPUProfile {
                    fp64: 9.7 * tera, fp64Tensor: 19.5 * tera, fp32: 19.5 * tera, tf32Tensor: 156 * tera,
                    fp16Tensor: 312 * tera, bf16Tensor: 312 * tera, fp8Tensor: nil, int8Tensor: 624 * tera,
                    fp16NonTensor: 78 * tera, memoryBytes: 40 * giga, memoryBandwidth: 1_555 * giga,
-                   source: "NVIDIA A100 datasheet (r4), A100 40GB SXM column"),
+                   source: "NVIDIA A100 datasheet (r4), A100 40GB SXM column",
+                   reportedMemoryBytes: 42_405_855_232,
+                   reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-40GB: 40441 MBytes (42405855232 bytes); Paderborn Center for Parallel Computing, https://upb-pc2.atlassian.net/wiki/spaces/PC2DOK/pages/1900609/NVIDIA+A100+40GB+with+NVLINK"),
         // NVIDIA A100 datasheet (r4), "A100 80GB SXM" column (HBM2e, 2,039 GB/s).
         GPUProfile(id: "a100-sxm-80gb", name: "NVIDIA A100 SXM4 80GB", formFactor: "SXM4", memoryType: "HBM2e",
                    fp64: 9.7 * tera, fp64Tensor: 19.5 * tera, fp32: 19.5 * tera, tf32Tensor: 156 * tera,
                    fp16Tensor: 312 * tera, bf16Tensor: 312 * tera, fp8Tensor: nil, int8Tensor: 624 * tera,
                    fp16NonTensor: 78 * tera, memoryBytes: 80 * giga, memoryBandwidth: 2_039 * giga,
-                   source: "NVIDIA A100 datasheet (r4), A100 80GB SXM column"),
+                   source: "NVIDIA A100 datasheet (r4), A100 80GB SXM column",
+                   reportedMemoryBytes: 85_100_068_864,
+                   reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-80GB, CUDA 12.5 driver: 81158 MBytes (85100068864 bytes); github.com/thamada/nvidia-smi, nvsim/A100SXMx4_deviceQuery.py"),
         // NVIDIA A100 datasheet (r4), "A100 40GB PCIe" column (1,555 GB/s).
         GPUProfile(id: "a100-pcie-40gb", name: "NVIDIA A100 PCIe 40GB", formFactor: "PCIe", memoryType: "HBM2",
                    fp64: 9.7 * tera, fp64Tensor: 19.5 * tera, fp32: 19.5 * tera, tf32Tensor: 156 * tera,
@@ -169,7 +205,9 @@ extension GPUProfile {
                    fp64: 34 * tera, fp64Tensor: 67 * tera, fp32: 67 * tera, tf32Tensor: 494.7 * tera,
                    fp16Tensor: 989.4 * tera, bf16Tensor: 989.4 * tera, fp8Tensor: 1_978.9 * tera, int8Tensor: 1_978.9 * tera,
                    fp16NonTensor: 133.8 * tera, memoryBytes: 80 * giga, memoryBandwidth: 3_350 * giga,
-                   source: "NVIDIA H100 datasheet, H100 SXM column"),
+                   source: "NVIDIA H100 datasheet, H100 SXM column",
+                   reportedMemoryBytes: 85_017_493_504,
+                   reportedMemorySource: "cudaMemGetInfo total of an NVIDIA H100 80GB HBM3 (PyTorch total_memory 81079 MiB); deviceQuery under CUDA 12.7 prints 85045477376 bytes (github.com/thamada/nvidia-smi, nvsim/H100SXMx8_deviceQuery.py)"),
         // NVIDIA H100 datasheet, "H100 PCIe" column (80 GB HBM2e, 2 TB/s); the datasheet
         // prints no non-tensor FP16 figure for it.
         GPUProfile(id: "h100-pcie", name: "NVIDIA H100 PCIe 80GB", formFactor: "PCIe", memoryType: "HBM2e",
@@ -190,13 +228,19 @@ extension GPUProfile {
     public static var builtinIDs: [String] { builtins.map(\.id) }
 
     /// The built-in profile with this identifier (case-insensitive), or an error that
-    /// suggests the closest identifier and lists them all.
-    public static func named(_ id: String) throws -> GPUProfile {
+    /// suggests the nearest identifiers and lists them all.
+    public static func named(_ id: String) throws -> GPUProfile { try named(id, extra: []) }
+
+    /// The profile named `id` (case-insensitive) among `extra` (user profiles, `--hardware`)
+    /// and the built-ins, or an error that suggests the nearest identifiers by name
+    /// (`h100` -> `h100-sxm`, `h100-pcie`) and lists them all.
+    public static func named(_ id: String, extra: [GPUProfile]) throws -> GPUProfile {
         let key = id.lowercased()
-        if let profile = builtins.first(where: { $0.id == key }) { return profile }
+        if let profile = extra.first(where: { $0.id == key }) ?? builtins.first(where: { $0.id == key }) { return profile }
         var notes: [String] = []
-        if let guess = closestMatch(to: key, in: builtinIDs) { notes.append("did you mean '\(guess)'?") }
+        if let hint = didYouMean(suggestions(for: key, in: extra.map(\.id) + builtinIDs)) { notes.append(hint) }
         notes.append("note: known GPUs: " + builtinIDs.joined(separator: ", "))
+        if !extra.isEmpty { notes.append("note: from --hardware: " + extra.map(\.id).joined(separator: ", ")) }
         throw NNFlopsError("unknown GPU '\(id)'", notes: notes)
     }
 }

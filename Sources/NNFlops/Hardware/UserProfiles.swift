@@ -23,13 +23,20 @@ import Foundation
 /// Required: `id`, `name`, `memory_gb`, `bandwidth_gb_s`, `tflops.fp64`, `tflops.fp32`,
 /// `tflops.fp16` (the tensor-core figure, or the plain FP16 rate on a GPU without tensor
 /// cores). Optional: `source` (defaults to the file's path), `form_factor`, `memory_type`,
+/// `reported_memory_bytes` (the total `cudaMemGetInfo` reports: what `fit` fills),
 /// and in `tflops`: `fp64_tensor`, `tf32`, `bf16`, `fp8`, `int8`, `fp16_non_tensor`;
 /// a missing or `null` optional figure means the GPU lacks that format, so asking the
 /// roofline for it is an error, exactly as for bf16 on a V100. Unknown keys, wrong types,
 /// non-positive or non-finite figures, and an `id` that names a built-in GPU are errors.
 extension GPUProfile {
-    static let userTopLevelKeys = ["id", "name", "source", "form_factor", "memory_type", "memory_gb", "bandwidth_gb_s", "tflops"]
+    static let userTopLevelKeys = ["id", "name", "source", "form_factor", "memory_type", "memory_gb", "reported_memory_bytes",
+                                   "bandwidth_gb_s", "tflops"]
     static let userFigureKeys = ["fp64", "fp64_tensor", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp16_non_tensor"]
+
+    /// The largest figures a hardware file may give: a thousand times beyond any device
+    /// built (an H200 has 141 GB at 4.8 TB/s and 1,979 dense FP8 TFLOP/s). Past them a
+    /// figure is a typo, and products of figures could leave the range of Int or Double.
+    static let largestMemoryGB = 1e6, largestBandwidthGBs = 1e7, largestTFLOPs = 1e7
 
     /// Reads a user hardware file. Every problem is an `NNFlopsError` naming the file and
     /// the key at fault.
@@ -64,9 +71,15 @@ extension GPUProfile {
             guard let text = value as? String, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw fail("'\(key)' must be a non-empty string")
             }
+            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw fail("'\(key)' must be one line of text (no newlines, tabs or other control characters)")
+            }
             return text
         }
-        func number(_ dictionary: [String: Any], _ key: String, path: String, unit: String, required: Bool) throws -> Double? {
+        /// `largest`: the most the key may hold, so that every figure and what is
+        /// computed from it (bytes as an integer, times, ratios) stays finite and in range.
+        func number(_ dictionary: [String: Any], _ key: String, path: String, unit: String, largest: Double,
+                    required: Bool) throws -> Double? {
             guard let value = dictionary[key], !(value is NSNull) else {
                 if required { throw fail("missing required key '\(path)' (\(unit))") }
                 return nil
@@ -77,6 +90,9 @@ extension GPUProfile {
             }
             let v = n.doubleValue
             guard v.isFinite, v > 0 else { throw fail("'\(path)' must be a positive number (\(unit)), got \(describe(value))") }
+            guard v <= largest else {
+                throw fail("'\(path)' is \(describe(value)), more than the largest accepted figure, \(PlanQuantity.scientific(largest)) (\(unit))")
+            }
             return v
         }
 
@@ -91,8 +107,11 @@ extension GPUProfile {
         let source = try string("source", required: false) ?? "user hardware file \(file)"
         let formFactor = try string("form_factor", required: false) ?? "unspecified"
         let memoryType = try string("memory_type", required: false) ?? "unspecified"
-        let memoryGB = try number(top, "memory_gb", path: "memory_gb", unit: "GB, 10^9 bytes", required: true)!
-        let bandwidth = try number(top, "bandwidth_gb_s", path: "bandwidth_gb_s", unit: "GB/s, 10^9 bytes/s", required: true)!
+        let memoryGB = try number(top, "memory_gb", path: "memory_gb", unit: "GB, 10^9 bytes", largest: largestMemoryGB, required: true)!
+        let reported = try number(top, "reported_memory_bytes", path: "reported_memory_bytes", unit: "bytes, as cudaMemGetInfo reports",
+                                  largest: largestMemoryGB * 1e9, required: false)
+        let bandwidth = try number(top, "bandwidth_gb_s", path: "bandwidth_gb_s", unit: "GB/s, 10^9 bytes/s",
+                                   largest: largestBandwidthGBs, required: true)!
 
         guard let rawFigures = top["tflops"] else { throw fail("missing required key 'tflops' (an object of dense TFLOP/s per format)") }
         guard let figures = rawFigures as? [String: Any] else {
@@ -101,7 +120,7 @@ extension GPUProfile {
         try checkKeys(figures, allowed: userFigureKeys, prefix: "tflops.", fail: fail)
         func figure(_ key: String, required: Bool = false) throws -> Double? {
             let unit = key == "int8" ? "dense TOPS" : "dense TFLOP/s"
-            return try number(figures, key, path: "tflops." + key, unit: unit, required: required).map { $0 * 1e12 }
+            return try number(figures, key, path: "tflops." + key, unit: unit, largest: largestTFLOPs, required: required).map { $0 * 1e12 }
         }
         let fp64 = try figure("fp64", required: true)!
         let fp32 = try figure("fp32", required: true)!
@@ -110,18 +129,9 @@ extension GPUProfile {
                           fp64: fp64, fp64Tensor: try figure("fp64_tensor"), fp32: fp32, tf32Tensor: try figure("tf32"),
                           fp16Tensor: fp16, bf16Tensor: try figure("bf16"), fp8Tensor: try figure("fp8"),
                           int8Tensor: try figure("int8"), fp16NonTensor: try figure("fp16_non_tensor"),
-                          memoryBytes: memoryGB * 1e9, memoryBandwidth: bandwidth * 1e9, source: source)
-    }
-
-    /// The profile named `id` among the built-ins and `extra` (user profiles).
-    public static func named(_ id: String, extra: [GPUProfile]) throws -> GPUProfile {
-        if let profile = extra.first(where: { $0.id == id.lowercased() }) { return profile }
-        do {
-            return try named(id)
-        } catch var error as NNFlopsError {
-            if !extra.isEmpty { error.notes.append("note: from --hardware: " + extra.map(\.id).joined(separator: ", ")) }
-            throw error
-        }
+                          memoryBytes: memoryGB * 1e9, memoryBandwidth: bandwidth * 1e9, source: source,
+                          reportedMemoryBytes: reported.map { $0.rounded(.down) },
+                          reportedMemorySource: reported == nil ? noReportedMemory : "reported_memory_bytes in \(file)")
     }
 
     private static func checkKeys(_ dictionary: [String: Any], allowed: [String], prefix: String,

@@ -9,11 +9,15 @@ public struct FleetRequest: Sendable, Hashable {
     public var pricePerGPUHour: Double?
     /// Sequences per GPU per micro-step, for the activation estimate.
     public var microBatch: Int
+    /// User profiles (`--hardware`) that `gpu` may name besides the built-ins.
+    public var hardware: [GPUProfile]
 
     public static let defaultMFU = 0.4
 
-    public init(gpu: String, gpus: Int = 1, mfu: Double = FleetRequest.defaultMFU, pricePerGPUHour: Double? = nil, microBatch: Int = 1) {
+    public init(gpu: String, gpus: Int = 1, mfu: Double = FleetRequest.defaultMFU, pricePerGPUHour: Double? = nil, microBatch: Int = 1,
+                hardware: [GPUProfile] = []) {
         self.gpu = gpu
+        self.hardware = hardware
         self.gpus = gpus
         self.mfu = mfu
         self.pricePerGPUHour = pricePerGPUHour
@@ -160,7 +164,7 @@ public struct FleetEstimate: Sendable, Hashable, Codable {
     }
 
     public init(request: FleetRequest, compute: Double, params: Double, shape: TransformerShape) throws {
-        let profile = try GPUProfile.named(request.gpu)
+        let profile = try GPUProfile.named(request.gpu, extra: request.hardware)
         guard request.gpus >= 1 else { throw NNFlopsError("--gpus must be at least 1 (got \(request.gpus))") }
         guard request.mfu.isFinite, request.mfu > 0, request.mfu <= 1 else {
             throw NNFlopsError("--mfu must be in (0, 1] (got \(request.mfu))",

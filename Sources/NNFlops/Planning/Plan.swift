@@ -155,6 +155,12 @@ public struct Plan: Sendable, Hashable, Codable {
     /// Model sizes and token counts planned for (N, D).
     public static let paramsRange: ClosedRange<Double> = 1...1e17
     public static let tokensRange: ClosedRange<Double> = 1...1e22
+    /// The emitted spec's vocabulary, sequence length and the fleet's micro-batch: far
+    /// beyond any model trained (vocabularies of 256K, contexts of 10M tokens), and small
+    /// enough that the shape's and the activation estimate's products stay within 64 bits.
+    public static let vocabRange: ClosedRange<Int> = 1...1_000_000_000
+    public static let sequenceRange: ClosedRange<Int> = 1...100_000_000
+    public static let microBatchRange: ClosedRange<Int> = 1...1_000_000
 
     public var schema: String = Plan.schema
     public var mode: PlanMode
@@ -208,8 +214,9 @@ public struct Plan: Sendable, Hashable, Codable {
         try check(request.compute, "--compute", range: Self.computeRange)
         try check(request.params, "--params", range: Self.paramsRange)
         try check(request.tokens, "--tokens", range: Self.tokensRange)
-        guard request.vocab >= 1, request.sequence >= 1 else {
-            throw NNFlopsError("--vocab and --seq must be at least 1")
+        for (flag, value, range) in [("--vocab", request.vocab, Self.vocabRange), ("--seq", request.sequence, Self.sequenceRange),
+                                     ("--micro-batch", request.fleet?.microBatch ?? 1, Self.microBatchRange)] where !range.contains(value) {
+            throw NNFlopsError("\(flag) \(value) is out of range (\(range.lowerBound) to \(range.upperBound))")
         }
 
         // What the flags fix: one of C, N, D, or a whole run (N, D and C = 6ND).

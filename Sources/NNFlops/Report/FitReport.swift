@@ -1,35 +1,66 @@
 /// `nnflops fit`'s report (schema `nnflops.fit/1`, README, "`nnflops fit`"): the largest
 /// batch per precision and checkpoint policy within a memory size.
 public struct FitReport: Encodable, Sendable {
+    /// Where the capacity comes from.
+    public enum CapacitySource: String, Encodable, Sendable {
+        /// The total the GPU's driver reports (`GPUProfile.reportedMemoryBytes`).
+        case reported
+        /// The datasheet's GB figure: no report of the driver's total was found.
+        case datasheet
+        /// `--memory`.
+        case memory
+    }
+
     public var schema = "nnflops.fit/1"
     public var model: String
+    /// The GPU id, nil for a `--memory` size.
+    public var gpu: String?
     public var capacityBytes: Int
+    public var capacitySource: CapacitySource
     public var usableBytes: Int
     public var optimizer: Optimizer
     public var rows: [BatchFit.Row]
-    /// What the capacity is (a GPU id, or nil for a `--memory` size) and the fraction
-    /// reserved: the table's heading (not in the JSON).
-    public var device: String?
+    /// The fraction reserved (the table's heading; not in the JSON, which has usable_bytes).
     public var reserve: Double
+    /// Precision policies left out because the GPU cannot compute in them (bf16 on a V100).
+    public var unsupportedPrecisions: [String]
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, optimizer, rows
+        case schema, model, gpu, optimizer, rows
         case capacityBytes = "capacity_bytes"
+        case capacitySource = "capacity_source"
         case usableBytes = "usable_bytes"
+        case unsupportedPrecisions = "unsupported_precisions"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(model, forKey: .model)
+        try c.encode(gpu, forKey: .gpu)
+        try c.encode(capacityBytes, forKey: .capacityBytes)
+        try c.encode(capacitySource, forKey: .capacitySource)
+        try c.encode(usableBytes, forKey: .usableBytes)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(rows, forKey: .rows)
+        try c.encode(unsupportedPrecisions, forKey: .unsupportedPrecisions)
     }
 
     /// The formats `fit` writes.
     public static let formats: [OutputFormat] = [.table, .json]
 
     public init(model: String, capacityBytes: Int, usableBytes: Int, optimizer: Optimizer, rows: [BatchFit.Row],
-                device: String? = nil, reserve: Double = 0) {
+                gpu: String? = nil, capacitySource: CapacitySource = .memory, reserve: Double = 0,
+                unsupportedPrecisions: [String] = []) {
         self.model = model
+        self.gpu = gpu
         self.capacityBytes = capacityBytes
+        self.capacitySource = capacitySource
         self.usableBytes = usableBytes
         self.optimizer = optimizer
         self.rows = rows
-        self.device = device
         self.reserve = reserve
+        self.unsupportedPrecisions = unsupportedPrecisions
     }
 
     public func render(_ format: OutputFormat) throws -> String {
@@ -37,10 +68,29 @@ public struct FitReport: Encodable, Sendable {
         case .json: return try AnalysisRenderer.json(self)
         default:
             var table = TextTable(headers: ["precision", "checkpoint", "max batch", "peak"], alignments: [.left, .left, .right, .right])
-            for r in rows { table.add([r.precision, r.checkpoint, String(r.maxBatch), Units.bytes(r.peakBytes)]) }
-            let reserveText = reserve > 0 ? ", \(reserve * 100)% reserved" : ""
-            return "\(model): largest batch within \(Units.bytes(usableBytes)) (\(device ?? Units.bytes(capacityBytes))\(reserveText)), \(optimizer.rawValue)\n\n"
+            for r in rows {
+                // max_batch 0: the peak is batch 1's, and it does not fit.
+                let batch = r.maxBatch == 0 ? "none" : String(r.maxBatch)
+                let peak = r.maxBatch == 0 ? "batch 1 needs \(Units.bytes(r.peakBytes))" : Units.bytes(r.peakBytes)
+                table.add([r.precision, r.checkpoint, batch, peak])
+            }
+            // The capacity's size is repeated only when a reserve makes it differ.
+            let size = reserve > 0 ? "\(Units.bytes(capacityBytes)), " : ""
+            var capacity: String
+            switch capacitySource {
+            case .reported: capacity = "\(gpu ?? "GPU"): \(size)the total its driver reports"
+            case .datasheet: capacity = "\(gpu ?? "GPU"): \(size)the datasheet figure, no report of its driver's total is known"
+            case .memory: capacity = "--memory \(Units.bytes(capacityBytes))"
+            }
+            let percent = reserve * 100
+            if reserve > 0 { capacity += ", \(percent == percent.rounded() ? String(Int(percent)) : Units.format(percent))% reserved" }
+            var out = "\(model), \(optimizer.rawValue): largest batch within \(Units.bytes(usableBytes)) (\(capacity))\n\n"
                 + table.render()
+            if rows.contains(where: { $0.maxBatch == 0 }) { out += "\nnone: not even batch 1 fits.\n" }
+            if !unsupportedPrecisions.isEmpty {
+                out += "\nLeft out: \(unsupportedPrecisions.joined(separator: ", ")) (\(gpu ?? "this GPU") has no bf16 units).\n"
+            }
+            return out
         }
     }
 }

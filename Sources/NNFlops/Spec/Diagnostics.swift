@@ -59,6 +59,34 @@ public func closestMatch(to word: String, in candidates: some Sequence<String>) 
     return distance <= allowed ? name : nil
 }
 
+/// Every plausible meaning of a partial or misspelled name, for "did you mean": the
+/// candidates whose `-`/`_`-separated parts include all of the word's (`h100` ->
+/// `h100-sxm`, `h100-pcie`; `a100-80gb-sxm` -> `a100-sxm-80gb`), else those the word
+/// begins (`llama2` -> `llama2-7b`), else the closest one by edit distance. In candidate
+/// order, at most `limit`.
+public func suggestions(for word: String, in candidates: [String], limit: Int = 6) -> [String] {
+    func parts(_ text: String) -> Set<Substring> { Set(text.lowercased().split(whereSeparator: { $0 == "-" || $0 == "_" })) }
+    let wanted = parts(word)
+    if !wanted.isEmpty {
+        let containing = candidates.filter { wanted.isSubset(of: parts($0)) }
+        if !containing.isEmpty { return Array(containing.prefix(limit)) }
+    }
+    let lower = word.lowercased()
+    if !lower.isEmpty {
+        let extending = candidates.filter { $0.lowercased().hasPrefix(lower) }
+        if !extending.isEmpty { return Array(extending.prefix(limit)) }
+    }
+    return closestMatch(to: word, in: candidates).map { [$0] } ?? []
+}
+
+/// `did you mean 'a'?`, `did you mean 'a' or 'b'?`, `did you mean 'a', 'b' or 'c'?`; nil
+/// for no suggestions.
+public func didYouMean(_ suggestions: [String]) -> String? {
+    guard let last = suggestions.last else { return nil }
+    let quoted = suggestions.dropLast().map { "'\($0)'" }
+    return "did you mean " + (quoted.isEmpty ? "" : quoted.joined(separator: ", ") + " or ") + "'\(last)'?"
+}
+
 func editDistance(_ a: [Character], _ b: [Character]) -> Int {
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }

@@ -48,7 +48,7 @@ public struct Lexer {
 
     public func tokenize() throws -> [Token] {
         var tokens: [Token] = []
-        var indents = [0]
+        var indents: [ArraySlice<UInt8>] = [[]]
         var depth = 0  // bracket nesting: newlines inside brackets are not statement ends
         var lastOpenLocation: SourceLocation?
         let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), hash = UInt8(ascii: "#")
@@ -58,27 +58,30 @@ public struct Lexer {
             var chars = Array(rawLine)
             if chars.last == UInt8(ascii: "\r") { chars.removeLast() }
             var i = 0
-            // Indentation at the start of a logical line.
+            // Indentation at the start of a logical line: its exact whitespace. A tab is
+            // never converted to spaces (README, "The spec language"): a block's lines
+            // begin with the same whitespace, a nested block's with its parent's and more.
             if depth == 0 {
-                var width = 0
-                while i < chars.count, chars[i] == space || chars[i] == tab {
-                    width += chars[i] == tab ? 4 : 1
-                    i += 1
-                }
+                while i < chars.count, chars[i] == space || chars[i] == tab { i += 1 }
                 if i == chars.count || chars[i] == hash { continue }  // blank or comment-only line
+                let prefix = chars[0..<i]
                 let location = SourceLocation(file: file, line: lineNumber, column: i + 1)
-                // indents starts as [0] and only pops entries wider than `width` >= 0.
-                if width > indents.last ?? 0 {
-                    indents.append(width)
+                // indents starts as [""]: every prefix extends it.
+                let current = indents[indents.count - 1]
+                if prefix.elementsEqual(current) {
+                    // Same block.
+                } else if prefix.starts(with: current) {
+                    indents.append(prefix)
                     tokens.append(Token(kind: .indent, location: location))
+                } else if let level = indents.lastIndex(where: { $0.elementsEqual(prefix) }) {
+                    for _ in level + 1..<indents.count { tokens.append(Token(kind: .dedent, location: location)) }
+                    indents.removeLast(indents.count - level - 1)
+                } else if (prefix + current).contains(space) && (prefix + current).contains(tab) {
+                    throw error("inconsistent use of tabs and spaces in indentation: this line is indented with \(Self.describe(prefix)), "
+                                + "the block around it with \(Self.describe(current)); indent with one or the other",
+                                line: lineNumber, column: i + 1)
                 } else {
-                    while indents.count > 1, width < indents.last ?? 0 {
-                        indents.removeLast()
-                        tokens.append(Token(kind: .dedent, location: location))
-                    }
-                    if width != indents.last ?? 0 {
-                        throw error("indentation does not match any enclosing block", line: lineNumber, column: i + 1)
-                    }
+                    throw error("indentation does not match any enclosing block", line: lineNumber, column: i + 1)
                 }
             }
             // `model NAME`: model names are free-form (`llama2-7b`, `bert-base`), so the
@@ -168,6 +171,17 @@ public struct Lexer {
         }
         tokens.append(Token(kind: .end, location: endLocation))
         return tokens
+    }
+
+    /// Indentation in words: `4 spaces`, `1 tab`, `1 tab and 2 spaces`, `no indentation`.
+    static func describe(_ whitespace: ArraySlice<UInt8>) -> String {
+        guard !whitespace.isEmpty else { return "no indentation" }
+        var runs: [(UInt8, Int)] = []
+        for c in whitespace {
+            if let last = runs.last, last.0 == c { runs[runs.count - 1].1 += 1 } else { runs.append((c, 1)) }
+        }
+        let words = runs.map { c, n in "\(n) \(c == UInt8(ascii: "\t") ? (n == 1 ? "tab" : "tabs") : (n == 1 ? "space" : "spaces"))" }
+        return words.count == 1 ? words[0] : words.dropLast().joined(separator: ", ") + " and " + words[words.count - 1]
     }
 
     /// Recognises `model NAME [# comment]` at `start`: NAME is letters, digits, `_`, `-`, `.`.

@@ -67,6 +67,12 @@ public struct ModelRequest: Sendable {
         var values: [String: Value] = [:]
         for text in settings {
             let (name, value) = try SpecLoader.parseOverride(text)
+            if let batch, name == "batch" {
+                throw NNFlopsError("--batch \(batch) and --set \(text) both set the batch: give one of them")
+            }
+            if let earlier = values[name], earlier.description != value.description {
+                throw NNFlopsError("--set gives '\(name)' twice (\(earlier) and \(value)): give it once")
+            }
             values[name] = value
         }
         try self.init(reference, overrides: values, batch: batch)

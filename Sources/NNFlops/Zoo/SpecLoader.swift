@@ -14,7 +14,7 @@ public enum SpecLoader {
         let name = reference.hasSuffix(".spec") ? String(reference.dropLast(5)) : reference
         if let source = Zoo.source(named: name) { return (source, name + ".spec") }
         var notes: [String] = []
-        if let suggestion = closestMatch(to: name, in: Zoo.models.map(\.name)) { notes.append("did you mean '\(suggestion)'?") }
+        if let hint = didYouMean(suggestions(for: name, in: Zoo.models.map(\.name))) { notes.append(hint) }
         notes.append("built-in models: " + Zoo.models.map(\.name).joined(separator: ", "))
         throw NNFlopsError("no spec file '\(reference)' and no built-in model of that name", notes: notes)
     }
