@@ -232,7 +232,7 @@ public enum RooflineRenderer {
             return t == t.rounded() ? String(Int(t)) : String(t)
         }
         let headers = ["id", "name", "fp64", "fp64 TC", "fp32", "tf32 TC", "fp16 TC", "bf16 TC", "fp8 TC", "int8 TC", "fp16 non-TC",
-                       "memory", "bandwidth", "source"]
+                       "memory", "reported", "bandwidth", "source"]
         switch format {
         case .json:
             struct GPUList: Encodable {
@@ -241,26 +241,33 @@ public enum RooflineRenderer {
                 var gpus: [Entry]
             }
             struct Entry: Encodable {
-                var id, name, form_factor, memory_type, source: String
+                var id, name, form_factor, memory_type, source, reported_memory_source: String
                 var fp64, fp32, fp16_tensor, memory_bytes, bandwidth_bytes_per_s: Double
-                var fp64_tensor, tf32_tensor, bf16_tensor, fp8_tensor, int8_tensor, fp16_non_tensor: Double?
+                var fp64_tensor, tf32_tensor, bf16_tensor, fp8_tensor, int8_tensor, fp16_non_tensor, reported_memory_bytes: Double?
             }
             return try AnalysisRenderer.json(GPUList(gpus: profiles.map {
                 Entry(id: $0.id, name: $0.name, form_factor: $0.formFactor, memory_type: $0.memoryType, source: $0.source,
+                      reported_memory_source: $0.reportedMemorySource,
                       fp64: $0.fp64, fp32: $0.fp32, fp16_tensor: $0.fp16Tensor, memory_bytes: $0.memoryBytes,
                       bandwidth_bytes_per_s: $0.memoryBandwidth, fp64_tensor: $0.fp64Tensor, tf32_tensor: $0.tf32Tensor,
-                      bf16_tensor: $0.bf16Tensor, fp8_tensor: $0.fp8Tensor, int8_tensor: $0.int8Tensor, fp16_non_tensor: $0.fp16NonTensor)
+                      bf16_tensor: $0.bf16Tensor, fp8_tensor: $0.fp8Tensor, int8_tensor: $0.int8Tensor, fp16_non_tensor: $0.fp16NonTensor,
+                      reported_memory_bytes: $0.reportedMemoryBytes)
             }))
         case .csv, .table, .markdown:
+            // Tables cut long names and sources (a hardware file may hold any text); CSV
+            // keeps them whole.
+            let cut = format != .csv
             let rows = profiles.map { p in
-                [p.id, p.name, tera(p.fp64), tera(p.fp64Tensor), tera(p.fp32), tera(p.tf32Tensor), tera(p.fp16Tensor), tera(p.bf16Tensor),
-                 tera(p.fp8Tensor), tera(p.int8Tensor), tera(p.fp16NonTensor),
-                 "\(Int((p.memoryBytes / 1e9).rounded())) GB \(p.memoryType)", "\(Int((p.memoryBandwidth / 1e9).rounded())) GB/s", p.source]
+                [p.id, cut ? TextTable.shortened(p.name, to: 40) : p.name, tera(p.fp64), tera(p.fp64Tensor), tera(p.fp32), tera(p.tf32Tensor),
+                 tera(p.fp16Tensor), tera(p.bf16Tensor), tera(p.fp8Tensor), tera(p.int8Tensor), tera(p.fp16NonTensor),
+                 "\(tera(p.memoryBytes * 1e3)) GB \(p.memoryType)", p.reportedMemoryBytes.map { Units.bytes($0) } ?? "—",
+                 "\(tera(p.memoryBandwidth * 1e3)) GB/s", cut ? TextTable.shortened(p.source, to: 60) : p.source]
             }
             if format == .csv { return CSV.render(headers: headers, rows: rows) }
-            var table = TextTable(headers: headers, alignments: [.left, .left] + Array(repeating: .right, count: 11) + [.left])
+            var table = TextTable(headers: headers, alignments: [.left, .left] + Array(repeating: .right, count: 12) + [.left])
             for row in rows { table.add(row) }
-            let note = "Dense peaks in TFLOP/s (int8: TOPS); NVIDIA prints tensor-core (TC) figures with 2:4 sparsity, halved here. — = no such unit / not published. Memory and bandwidth in 10^9 bytes.\n"
+            let note = "Dense peaks in TFLOP/s (int8: TOPS); NVIDIA prints tensor-core (TC) figures with 2:4 sparsity, halved here. — = no such unit / not published.\n"
+                + "Memory and bandwidth: datasheet figures in 10^9 bytes. Reported: the total the driver reports (cudaMemGetInfo), what `fit` fills; — = no published report found (fit uses the datasheet figure).\n"
             return (format == .table ? table.render() : table.renderMarkdown()) + "\n" + note
         }
     }

@@ -12,6 +12,12 @@ public struct TextTable {
 
     public mutating func add(_ row: [String]) { rows.append(row) }
 
+    /// `text` cut to at most `limit` characters, ending in `…` when cut.
+    public static func shortened(_ text: String, to limit: Int) -> String {
+        guard limit > 1, text.count > limit else { return text }
+        return String(text.prefix(limit - 1)) + "…"
+    }
+
     public func render() -> String {
         var widths = headers.map(\.count)
         for row in rows {
@@ -20,6 +26,8 @@ public struct TextTable {
         func line(_ cells: [String]) -> String {
             var parts: [String] = []
             for (i, cell) in cells.enumerated() {
+                // The last column, left-aligned, needs no padding (it would be trimmed).
+                if i == cells.count - 1 && alignments[i] == .left { parts.append(cell); continue }
                 let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
                 parts.append(alignments[i] == .left ? cell + pad : pad + cell)
             }

@@ -20,15 +20,19 @@ public enum Units {
         return String(value)
     }
 
-    /// A count that may be fractional or beyond 64 bits (a budget's limit).
+    /// A count that may be fractional or beyond 64 bits (a budget's limit); past 1000T
+    /// in scientific notation (`1.00e19`).
     public static func count(_ value: Double) -> String {
+        if abs(value) >= 1e15 { return PlanQuantity.scientific(value) }
         for (scale, suffix) in [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")] where abs(value) >= scale {
             return format(value / scale) + suffix
         }
         return value == value.rounded() ? String(Int(value)) : format(value)
     }
 
+    /// `8.18 GFLOPs`; past the largest prefix in scientific notation (`1.00e300 FLOPs`).
     public static func si(_ value: Double, unit: String) -> String {
+        if abs(value) >= 1e27 { return PlanQuantity.scientific(value) + " " + unit }
         for (scale, prefix) in siPrefixes where abs(value) >= scale {
             return format(value / scale) + " " + prefix + unit
         }
@@ -44,9 +48,12 @@ public enum Units {
         return "\(value) B"
     }
 
-    /// Bytes that may be fractional or beyond 64 bits (a budget's limit).
+    /// Bytes that may be fractional or beyond 64 bits (a budget's limit): up to EiB, then
+    /// in scientific notation (`1.00e308 B`).
     public static func bytes(_ value: Double) -> String {
-        for (scale, unit) in [(1099511627776.0, "TiB"), (1073741824.0, "GiB"), (1048576.0, "MiB"), (1024.0, "KiB")] where abs(value) >= scale {
+        if abs(value) >= 1024 * 1152921504606846976.0 { return PlanQuantity.scientific(value) + " B" }
+        for (scale, unit) in [(1152921504606846976.0, "EiB"), (1125899906842624.0, "PiB"), (1099511627776.0, "TiB"), (1073741824.0, "GiB"),
+                              (1048576.0, "MiB"), (1024.0, "KiB")] where abs(value) >= scale {
             return format(value / scale) + " " + unit
         }
         return (value == value.rounded() ? String(Int(value)) : format(value)) + " B"

@@ -60,13 +60,27 @@ public struct ValidationReport: Encodable, Sendable {
     public var memory: Memory
     public var loss: Double
     public var gradientAccumulationFlops: Int
-    public var seconds: Double
+    /// Wall-clock seconds of the run, with `--timing` only (JSON null otherwise), so that
+    /// two runs of the same spec write the same bytes.
+    public var seconds: Double?
     enum CodingKeys: String, CodingKey {
         case schema, model, ok, layers, memory, loss, seconds
         case gradientAccumulationFlops = "gradient_accumulation_flops"
     }
 
-    public init(_ report: ExecutionReport, seconds: Double) {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(model, forKey: .model)
+        try c.encode(ok, forKey: .ok)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(memory, forKey: .memory)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(gradientAccumulationFlops, forKey: .gradientAccumulationFlops)
+        try c.encode(seconds, forKey: .seconds)
+    }
+
+    public init(_ report: ExecutionReport, seconds: Double?) {
         model = report.model
         ok = report.ok
         layers = report.rows.map {
@@ -93,8 +107,10 @@ public enum ValidationRenderer {
     public static let formats: [OutputFormat] = [.table, .json]
 
     /// `report` as JSON or a table. `optimizer` names the step that ran; `mismatchesOnly`
-    /// leaves the agreeing rows out of the table.
-    public static func render(_ report: ExecutionReport, seconds: Double, optimizer: Optimizer, format: OutputFormat,
+    /// leaves the agreeing rows out of the table. `seconds` (`--timing`) adds the run's
+    /// wall-clock time and the kernel times by kind; without it the output of a run is the
+    /// same every time.
+    public static func render(_ report: ExecutionReport, seconds: Double?, optimizer: Optimizer, format: OutputFormat,
                               mismatchesOnly: Bool = false) throws -> String {
         switch format {
         case .json: try AnalysisRenderer.json(ValidationReport(report, seconds: seconds))
@@ -102,7 +118,7 @@ public enum ValidationRenderer {
         }
     }
 
-    public static func table(_ report: ExecutionReport, seconds: Double, optimizer: Optimizer, mismatchesOnly: Bool = false) -> String {
+    public static func table(_ report: ExecutionReport, seconds: Double?, optimizer: Optimizer, mismatchesOnly: Bool = false) -> String {
         var table = TextTable(headers: ["layer", "kind", "phase", "analytic", "executed", "saved (analytic)", "saved (exec)", ""],
                               alignments: [.left, .left, .left, .right, .right, .right, .right, .left])
         for row in report.rows where !mismatchesOnly || !row.matches {
@@ -112,12 +128,16 @@ public enum ValidationRenderer {
         }
         let executed = report.rows.reduce(0) { $0 + $1.executedFLOPs }
         var text = table.render()
-        text += "\nmodel \(report.model): \(report.rows.count) layer-phases, executed \(Units.flops(executed)) in \(String(format: "%.2f", seconds)) s"
-        text += " (\(Units.flops(Double(executed) / max(seconds, 1e-9)))/s)\n"
-        let kinds = report.kernelTime.sorted { $0.value.seconds > $1.value.seconds }.prefix(5)
-        text += "kernel time by kind: " + kinds.map { kind, t in
-            "\(kind) \(String(format: "%.2f", t.seconds)) s (\(Units.flops(Double(t.flops) / max(t.seconds, 1e-9)))/s)"
-        }.joined(separator: ", ") + "\n"
+        text += "\nmodel \(report.model): \(report.rows.count) layer-phases, executed \(Units.flops(executed))"
+        if let seconds {
+            text += " in \(String(format: "%.2f", seconds)) s (\(Units.flops(Double(executed) / max(seconds, 1e-9)))/s)\n"
+            let kinds = report.kernelTime.sorted { $0.value.seconds > $1.value.seconds }.prefix(5)
+            text += "kernel time by kind: " + kinds.map { kind, t in
+                "\(kind) \(String(format: "%.2f", t.seconds)) s (\(Units.flops(Double(t.flops) / max(t.seconds, 1e-9)))/s)"
+            }.joined(separator: ", ") + "\n"
+        } else {
+            text += "\n"
+        }
         let memory = report.memory
         text += "peak memory: analytic \(memory.analyticPeakBytes) B (\(Units.bytes(memory.analyticPeakBytes)), at \(memory.analyticPeakLayer), \(memory.analyticPeakPhase))"
         text += ", executed \(memory.peakBytes) B"

@@ -224,7 +224,8 @@ public struct Lexer {
         var k = j
         while k < chars.count, Self.isLetter(chars[k]), chars[k] != UInt8(ascii: "_") { k += 1 }
         let suffix = String(decoding: chars[j..<k], as: UTF8.self)
-        guard let mantissa = Double(text), mantissa.isFinite else { throw error("malformed number '\(text)'", line: line, column: start + 1) }
+        guard let mantissa = Double(text) else { throw error("malformed number '\(text)'", line: line, column: start + 1) }
+        guard mantissa.isFinite else { throw error("number '\(text)' is too large (beyond 1.8e308)", line: line, column: start + 1) }
         if !suffix.isEmpty {
             // Suffixes are the vocabulary of Quantity.swift, the same as on every flag.
             guard let unit = QuantityUnit(suffix: suffix) else {
