@@ -62,7 +62,8 @@ struct CheckCommand: ParsableCommand {
         }
         let costs = try CostAnalysis(graph: graph, options: counting.countOptions)
         let memory = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration)
-        let report = BudgetReport(model: graph.model, metrics: try RunMetrics(costs: costs, memory: memory), limits: limits)
+        let report = BudgetReport(model: graph.model, run: RunDescription.text(graph: graph, configuration: configuration),
+                                  metrics: try RunMetrics(costs: costs, memory: memory), limits: limits)
         emit(try report.render(format))
         if !report.ok { throw ExitCode(1) }
     }

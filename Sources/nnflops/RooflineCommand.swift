@@ -81,7 +81,8 @@ struct RooflineCommand: ParsableCommand {
                                              utilization: utilization ?? TrainingRunRequest.defaultUtilization)
             trainingRun = try TrainingRun(request: request, graph: graph, costs: costs, roofline: analysis)
         }
-        if let svg { try OutputFile(path: svg, role: "the roofline chart").write(SVGRoofline.render(analysis, model: graph.model)) }
-        emit(try RooflineRenderer.render(RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun), format: format, top: top))
+        let report = RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun)
+        if let svg { try OutputFile(path: svg, role: "the roofline chart").write(SVGRoofline.render(analysis, report: report)) }
+        emit(try RooflineRenderer.render(report, format: format, top: top))
     }
 }

@@ -51,6 +51,7 @@
 public struct Attention: Operator {
     public static let kind = "attention"
     public static let summary = "scaled dot-product attention core (causal, GQA/MQA, naive or fused)"
+    public var countsUnderAttentionConvention: Bool { true }
     public static let signature: [ArgumentSpec] = [
         .required("q", .tensor),
         .required("k", .tensor),

@@ -114,6 +114,9 @@ public protocol Operator: Sendable {
     func cost(_ context: CostContext) -> OperatorCost
     /// Short configuration text for tables, e.g. `3x3/2 p1`.
     var detail: String { get }
+    /// True when `cost` reads `CostContext.attention` (README, "Counting conventions"):
+    /// reports state the attention convention only for models that have such an operator.
+    var countsUnderAttentionConvention: Bool { get }
 
     // Memory (README, "Training and inference memory"). Defaults in the extension below; every operator file
     // states its own.
@@ -143,6 +146,7 @@ extension Operator {
     public var parameters: [ParameterSpec] { [] }
     public var buffers: [ParameterSpec] { [] }
     public var detail: String { "" }
+    public var countsUnderAttentionConvention: Bool { false }
 }
 
 /// An error from an operator's validation; the elaborator attaches the source location.

@@ -41,7 +41,7 @@ public enum AnalysisRenderer {
         for layer in report.layers {
             let op = layer.detail.isEmpty ? layer.op : "\(layer.op) \(layer.detail)"
             var row = [layer.name, layer.operators > 1 ? "\(op) (\(layer.operators) ops)" : op, shape(layer.outputShape),
-                       layer.params == 0 ? "" : Units.count(layer.params), Units.flops(layer.forwardFlops),
+                       layer.params == 0 ? layer.tiedTo.map { "tied to \($0)" } ?? "" : Units.count(layer.params), Units.flops(layer.forwardFlops),
                        layer.forwardMacs == 0 ? "" : Units.macs(layer.forwardMacs)]
             if withBackward { row.append(Units.flops(layer.backwardFlops)) }
             if withMemory { row.append((layer.savedBytes ?? 0) == 0 ? "" : Units.bytes(layer.savedBytes ?? 0)) }
@@ -53,8 +53,8 @@ public enum AnalysisRenderer {
     static func heading(_ report: AnalysisReport) -> String {
         var parts: [String] = []
         if let batch = report.config.batch { parts.append("batch \(batch)") }
-        parts.append("attention FLOPs: \(report.config.attentionFlops)")
-        return "\(report.model) (\(parts.joined(separator: ", ")))"
+        if report.config.hasAttention { parts.append("attention FLOPs: \(report.config.attentionFlops)") }
+        return parts.isEmpty ? report.model : "\(report.model) (\(parts.joined(separator: ", ")))"
     }
 
     static func totalsLines(_ report: AnalysisReport) -> [(String, String)] {

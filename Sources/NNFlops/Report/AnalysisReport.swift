@@ -11,6 +11,9 @@ public struct AnalysisReport: Codable, Sendable {
     public struct Config: Codable, Sendable {
         public var batch: Int?
         public var attentionFlops: String
+        /// Whether any operator is counted under the attention convention (the table states
+        /// the convention only then; not in the JSON, which always has `attention_flops`).
+        public var hasAttention = true
         public var depth: Int?
         /// Final values of the spec's params.
         public var params: [String: String]
@@ -129,10 +132,13 @@ public struct AnalysisReport: Codable, Sendable {
         /// With a run configuration: bytes this layer keeps for backward (each tensor
         /// attributed once, to its first keeper).
         public var savedBytes: Int?
+        /// The layer whose parameters this one uses (`tie = "wte"`): its own count is 0.
+        public var tiedTo: String?
 
         enum CodingKeys: String, CodingKey {
             case name, op, detail, params, operators
             case savedBytes = "saved_bytes"
+            case tiedTo = "tied_to"
             case outputShape = "output_shape"
             case forwardFlops = "forward_flops"
             case forwardMacs = "forward_macs"
@@ -176,6 +182,7 @@ extension AnalysisReport {
             if name == "batch", case .int(let b) = value { batch = b }
         }
         config = Config(batch: batch, attentionFlops: options.attention.rawValue, depth: depth, params: params)
+        config.hasAttention = graph.nodes.contains { $0.op.countsUnderAttentionConvention }
         totals = Totals(params: analysis.parameters, trainableParams: analysis.trainableParameters,
                         forwardFlops: analysis.forward.flops.value, forwardMacs: analysis.forward.macs.value,
                         backwardFlops: analysis.backward.flops.value, backwardMacs: analysis.backward.macs.value,
@@ -192,12 +199,19 @@ extension AnalysisReport {
             byOp[layer.kind] = entry
         }
         self.byOp = byOp
+        // The first node to use each parameter owns it; a later user is tied to that node.
+        var owner = [Int?](repeating: nil, count: graph.parameters.count)
+        for (index, node) in graph.nodes.enumerated() {
+            for id in node.parameterIDs where owner[id] == nil { owner[id] = index }
+        }
         var rows = analysis.layers.map { layer in
-            Layer(name: layer.name, op: layer.kind, detail: layer.detail, outputShape: layer.outputShapes.first ?? [],
-                  params: layer.parameters, forwardFlops: layer.cost.forward.flops.value, forwardMacs: layer.cost.forward.macs.value,
-                  backwardFlops: layer.cost.backward.flops.value, backwardMacs: layer.cost.backward.macs.value,
-                  inputGradFlops: layer.cost.inputGradient.flops.value, weightGradFlops: layer.cost.weightGradient.flops.value,
-                  operators: 1)
+            let node = graph.nodes[layer.node]
+            let tiedTo = node.parameterIDs.compactMap { owner[$0] }.first { $0 != layer.node }.map { graph.nodes[$0].name }
+            return Layer(name: layer.name, op: layer.kind, detail: layer.detail, outputShape: layer.outputShapes.first ?? [],
+                         params: layer.parameters, forwardFlops: layer.cost.forward.flops.value, forwardMacs: layer.cost.forward.macs.value,
+                         backwardFlops: layer.cost.backward.flops.value, backwardMacs: layer.cost.backward.macs.value,
+                         inputGradFlops: layer.cost.inputGradient.flops.value, weightGradFlops: layer.cost.weightGradient.flops.value,
+                         operators: 1, tiedTo: tiedTo)
         }
         if let memory {
             let c = memory.configuration
@@ -249,6 +263,7 @@ extension AnalysisReport {
             group.inputGradFlops += row.inputGradFlops
             group.weightGradFlops += row.weightGradFlops
             group.operators += row.operators
+            if group.tiedTo == nil { group.tiedTo = row.tiedTo }
             if let saved = row.savedBytes { group.savedBytes = (group.savedBytes ?? 0) + saved }
             merged[at] = group
         }

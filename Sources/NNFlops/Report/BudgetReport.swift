@@ -10,6 +10,8 @@ public struct BudgetReport: Encodable, Sendable {
 
     public var schema = "nnflops.check/1"
     public var model: String
+    /// What was run (`batch 64, adamw, amp-bf16, checkpoint none`): the table's heading.
+    public var run: String
     public var ok: Bool
     public var violations: [BudgetViolation]
     public var checked: Int
@@ -17,14 +19,15 @@ public struct BudgetReport: Encodable, Sendable {
     public var lines: [Line]
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, ok, violations, checked
+        case schema, model, run, ok, violations, checked
     }
 
     /// The formats `check` writes.
     public static let formats: [OutputFormat] = [.table, .json]
 
-    public init(model: String, metrics: RunMetrics, limits: [BudgetLimit]) {
+    public init(model: String, run: String, metrics: RunMetrics, limits: [BudgetLimit]) {
         self.model = model
+        self.run = run
         violations = BudgetCheck.violations(metrics, limits)
         ok = violations.isEmpty
         checked = limits.count
@@ -35,7 +38,7 @@ public struct BudgetReport: Encodable, Sendable {
         switch format {
         case .json: return try AnalysisRenderer.json(self)
         default:
-            var out = ""
+            var out = "\(model): \(run)\n"
             for line in lines {
                 let metric = line.limit.metric
                 out += "\(line.exceeded ? "FAIL" : "ok  ")  \(metric.rawValue) \(Self.show(Double(line.actual), metric.unit))"

@@ -143,7 +143,7 @@ public enum RooflineRenderer {
         return Units.format(s / 86400) + " days"
     }
 
-    static func rate(_ flopsPerSecond: Double) -> String { Units.si(flopsPerSecond, unit: "FLOP/s") }
+    static func rate(_ flopsPerSecond: Double) -> String { Units.flopRate(flopsPerSecond) }
     static func intensity(_ value: Double?) -> String {
         guard let value else { return "inf" }
         return value >= 1000 ? String(Int(value.rounded())) : value >= 1 ? Units.format(value) : String(format: "%.3g", value)
@@ -167,15 +167,68 @@ public enum RooflineRenderer {
         }
     }
 
+    /// One operator kind's share of a step (the optimizer's entries under its name).
+    public struct KindSummary: Sendable {
+        public var op: String
+        public var entries: Int
+        public var flops: Int
+        public var bytes: Int
+        public var time: Double
+        public var share: Double
+        /// `compute` or `memory` when every entry is bound the same way, else `mixed`.
+        public var bound: String
+    }
+
+    /// The entries grouped by operator kind, largest time first (ties by first appearance).
+    public static func kinds(_ report: RooflineReport) -> [KindSummary] {
+        var summaries: [KindSummary] = []
+        var index: [String: Int] = [:]
+        for layer in report.layers {
+            let i = index[layer.op] ?? summaries.count
+            if i == summaries.count {
+                index[layer.op] = i
+                summaries.append(KindSummary(op: layer.op, entries: 0, flops: 0, bytes: 0, time: 0, share: 0, bound: layer.bound.rawValue))
+            }
+            summaries[i].entries += 1
+            summaries[i].flops &+= layer.flops
+            summaries[i].bytes &+= layer.bytes
+            summaries[i].time += layer.timeS
+            summaries[i].share += layer.timeShare
+            if summaries[i].bound != layer.bound.rawValue { summaries[i].bound = "mixed" }
+        }
+        return summaries.enumerated().sorted { a, b in a.element.time != b.element.time ? a.element.time > b.element.time : a.offset < b.offset }
+            .map(\.element)
+    }
+
+    /// What was run: `resnet50 on h100-sxm (NVIDIA H100 SXM5 80GB): batch 32, adam, fp32, checkpoint none`.
+    static func heading(_ report: RooflineReport) -> String {
+        "\(report.model) on \(report.gpu) (\(report.gpuProfile.name)): " + run(report)
+    }
+
+    static func run(_ report: RooflineReport) -> String {
+        RunDescription.text(microBatch: report.batch, microBatches: report.totals.microBatches, optimizer: report.optimizer,
+                            precision: report.precision.replacingOccurrences(of: "inference-", with: ""), tf32: report.tf32,
+                            checkpoint: report.checkpoint)
+    }
+
     static func text(_ report: RooflineReport, markdown: Bool, top: Int?) -> String {
+        var out = markdown ? "### " + heading(report) + "\n\n" : heading(report) + "\n\n"
+        var byKind = TextTable(headers: ["kind", "entries", "FLOPs", "bytes", "time", "share", "bound"],
+                               alignments: [.left, .right, .right, .right, .right, .right, .left])
+        for kind in kinds(report) {
+            byKind.add([kind.op, String(kind.entries), Units.flops(kind.flops), Units.bytes(kind.bytes), seconds(kind.time), percent(kind.share), kind.bound])
+        }
+        out += (markdown ? "**By operator kind**\n\n" + byKind.renderMarkdown() : "By operator kind\n" + byKind.render()) + "\n"
         var table = TextTable(headers: ["layer", "op", "phase", "FLOPs", "bytes", "FLOP/B", "bound", "attainable", "time", "share"],
                               alignments: [.left, .left, .left, .right, .right, .right, .left, .right, .right, .right])
         let shown = top.map { $0 > 0 ? Array(report.layers.prefix($0)) : report.layers } ?? report.layers
+        let title = shown.count < report.layers.count ? "Largest entries (\(shown.count) of \(report.layers.count))" : "Every entry, largest first"
+        out += markdown ? "**\(title)**\n\n" : title + "\n"
         for l in shown {
             table.add([l.name, l.op, l.phase.rawValue, Units.flops(l.flops), Units.bytes(l.bytes), intensity(l.intensity), l.bound.rawValue,
                        rate(l.attainableFlopsPerS), seconds(l.timeS), percent(l.timeShare)])
         }
-        var out = markdown ? table.renderMarkdown() : table.render()
+        out += markdown ? table.renderMarkdown() : table.render()
         if shown.count < report.layers.count {
             let rest = report.layers.dropFirst(shown.count)
             let share = rest.map(\.timeShare).reduce(0, +)

@@ -8,6 +8,8 @@ public enum Units {
     /// `8.18 GFLOPs`, `512 FLOPs`.
     public static func flops(_ value: Int) -> String { si(Double(value), unit: "FLOPs") }
     public static func flops(_ value: Double) -> String { si(value, unit: "FLOPs") }
+    /// A throughput: `15.6 MFLOP/s`, `67.0 TFLOP/s` (one spelling everywhere: FLOP/s).
+    public static func flopRate(_ value: Double) -> String { si(value, unit: "FLOP/s") }
     /// `4.09 GMACs`.
     public static func macs(_ value: Int) -> String { si(Double(value), unit: "MACs") }
 

@@ -130,10 +130,10 @@ public enum ValidationRenderer {
         var text = table.render()
         text += "\nmodel \(report.model): \(report.rows.count) layer-phases, executed \(Units.flops(executed))"
         if let seconds {
-            text += " in \(String(format: "%.2f", seconds)) s (\(Units.flops(Double(executed) / max(seconds, 1e-9)))/s)\n"
+            text += " in \(String(format: "%.2f", seconds)) s (\(Units.flopRate(Double(executed) / max(seconds, 1e-9))))\n"
             let kinds = report.kernelTime.sorted { $0.value.seconds > $1.value.seconds }.prefix(5)
             text += "kernel time by kind: " + kinds.map { kind, t in
-                "\(kind) \(String(format: "%.2f", t.seconds)) s (\(Units.flops(Double(t.flops) / max(t.seconds, 1e-9)))/s)"
+                "\(kind) \(String(format: "%.2f", t.seconds)) s (\(Units.flopRate(Double(t.flops) / max(t.seconds, 1e-9))))"
             }.joined(separator: ", ") + "\n"
         } else {
             text += "\n"
@@ -171,7 +171,7 @@ public enum ValidationRenderer {
 
     /// `--peak`: this machine's FMA and mul+add peaks and the executor's GEMM rate.
     public static func peakLine(_ p: MeasuredPeak) -> String {
-        "peak (\(p.threads) threads): FMA \(Units.flops(p.fmaFLOPsPerSecond))/s, mul+add \(Units.flops(p.mulAddFLOPsPerSecond))/s; "
-            + "executor GEMM 512^3 \(Units.flops(p.gemmFLOPsPerSecond))/s (\(String(format: "%.0f", 100 * p.gemmFLOPsPerSecond / p.fmaFLOPsPerSecond))% of FMA peak)\n"
+        "peak (\(p.threads) threads): FMA \(Units.flopRate(p.fmaFLOPsPerSecond)), mul+add \(Units.flopRate(p.mulAddFLOPsPerSecond)); "
+            + "executor GEMM 512^3 \(Units.flopRate(p.gemmFLOPsPerSecond)) (\(String(format: "%.0f", 100 * p.gemmFLOPsPerSecond / p.fmaFLOPsPerSecond))% of FMA peak)\n"
     }
 }
