@@ -4,20 +4,32 @@ import NNFlops
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Per-layer FLOPs, MACs, parameters and totals (the default command).")
+        abstract: "Per-layer FLOPs, MACs, parameters and totals: the default command.",
+        discussion: """
+          nnflops analyze resnet50 --depth 1
+          nnflops gpt2 --batch 8 --set seq=512 --format json
+          nnflops resnet50 --batch 32 --optimizer adam --precision amp-bf16
+          nnflops model.spec --memory
+
+        analyze is the default command: `nnflops SPEC` runs it. Backward is counted per phase: the input gradient only where something upstream needs it, the weight gradient only for trainable parameters.
+
+        A run option adds the memory each layer keeps, the memory totals and the optimizer step: --optimizer, --precision, --checkpoint, --micro-batch, --inference and the others under Run configuration.
+
+        Exit codes: 0 success, 2 a usage error or a bad spec.
+        """)
 
     static let formats = OutputFormat.allCases
 
     @OptionGroup var model: BatchedModelOptions
     @OptionGroup var counting: CountingOptions
 
-    @Option(help: ArgumentHelp("Aggregate layers by the first N components of their names (layer1.0.conv1 at depth 2 -> layer1.0).", valueName: "n"),
+    @Option(help: ArgumentHelp("Aggregate layers by the first N components of their names: layer1.0.conv1 at depth 2 is part of layer1.0.", valueName: "n"),
             transform: ArgumentValue.integer(atLeast: 1))
     var depth: Int?
 
-    @OptionGroup(title: "Run configuration (memory, optimizer step)") var runOptions: RunOptions
+    @OptionGroup(title: "Run configuration") var runOptions: RunOptions
 
-    @Flag(help: "Show memory with the default run configuration (adam, fp32).")
+    @Flag(help: "Show memory with the default run configuration: adam, fp32.")
     var memory = false
 
     @Option(help: formatHelp(formats), transform: ArgumentValue.format(formats, command: "analyze"))
@@ -43,7 +55,13 @@ struct AnalyzeCommand: ParsableCommand {
 struct ZooCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zoo",
-        abstract: "List the built-in models with their parameter counts and forward FLOPs at their default sizes.")
+        abstract: "The built-in models: parameters and forward FLOPs at their default input.",
+        discussion: """
+          nnflops zoo
+          nnflops zoo --format json
+
+        Every built-in model works by name from any directory: `nnflops resnet50`. Its spec is in the repository's specs/ folder.
+        """)
 
     static let formats = OutputFormat.allCases
 

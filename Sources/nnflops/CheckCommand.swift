@@ -6,18 +6,17 @@ import NNFlops
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Fail (exit 1) when the model exceeds a memory, parameter or FLOP budget.",
+        abstract: "Exit 1 when the model exceeds a memory, parameter or FLOP budget.",
         discussion: """
           nnflops check model.spec --batch 64 --max-peak-memory 16GiB
-          nnflops check model.spec --max-params 125M --max-train-flops 5e12 --precision amp-bf16
+          nnflops check model.spec --max-params 125M --max-train-flops 5e12
+          nnflops check model.spec --precision amp-bf16 --format json
 
-        Limits come from the flags and from the spec's `budget METRIC <= LIMIT`
-        statements (metrics: \(BudgetMetric.allCases.map(\.rawValue).joined(separator: ", "))).
-        train_flops is one optimizer step: forward + backward (+ recompute) for every
-        micro-batch, plus the optimizer. Memory limits take byte units (KiB ... TiB,
-        KB ... TB, or bytes), the others counts (K, M, B, T, 1e12): README, "Numbers
-        and units". B is a billion, not a byte.
-        Exit codes: 0 within budget, 1 a budget exceeded, 2 usage error or bad spec.
+        Limits come from the flags and from the spec's `budget METRIC <= LIMIT` statements. Metrics: \(BudgetMetric.allCases.map(\.rawValue).joined(separator: ", ")). train_flops is one optimizer step: forward, backward and recompute for every micro-batch, plus the optimizer.
+
+        Memory limits take byte units, KiB to TiB, KB to TB or bytes; the others take counts, K, M, B, T or 1e12. B is a billion, not a byte: see "Numbers and units" in the README.
+
+        Exit codes: 0 within budget, 1 a budget exceeded, 2 a usage error or a bad spec.
         """)
 
     static let formats = BudgetReport.formats

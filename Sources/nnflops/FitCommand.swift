@@ -6,16 +6,21 @@ import NNFlops
 struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit",
-        abstract: "Largest batch that fits a GPU's memory, per precision and checkpoint policy.",
+        abstract: "The largest batch that fits a GPU's memory, per precision and checkpoint policy.",
+        usage: """
+        nnflops fit <spec> --gpu <id> [<options>]
+        nnflops fit <spec> --memory <size> [<options>]
+        """,
         discussion: """
           nnflops fit resnet50 --gpu h100-sxm
           nnflops fit gpt2 --memory 24GiB --optimizer adamw --reserve 0.1
-          nnflops fit model.spec --gpu a100-80gb-sxm --precision amp-bf16 --checkpoint sqrt
+          nnflops fit model.spec --gpu a100-sxm-80gb --precision amp-bf16
 
-        Rows: every precision policy x checkpointing none / sqrt (--precision and --checkpoint
-        narrow them). Usable memory = capacity x (1 - reserve). The spec needs a `batch` param.
-        --memory takes byte units (README, "Numbers and units"): 24GiB, 80GB, bytes.
-        Exit codes: 0 success, 2 usage error or bad spec.
+        Rows: every precision policy with checkpointing none and sqrt; --precision and --checkpoint narrow them. A GPU gets only the policies it computes in: no bf16 on a V100. The spec needs a `batch` param.
+
+        The usable memory is the capacity times 1 - reserve. A GPU's capacity is the total its driver reports, where a report is known, else its datasheet figure: see `nnflops gpus`. --memory takes byte units, 24GiB, 80GB or bytes: see "Numbers and units" in the README.
+
+        Exit codes: 0 success, 2 a usage error or a bad spec.
         """)
 
     static let formats = FitReport.formats
@@ -29,10 +34,10 @@ struct FitCommand: ParsableCommand {
 
     @OptionGroup var hardware: HardwareOptions
 
-    @Option(help: ArgumentHelp("Memory size instead of a GPU: 24GiB, 80GB, or bytes.", valueName: "size"), transform: ArgumentValue.bytes)
+    @Option(help: ArgumentHelp("Memory size instead of a GPU: 24GiB, 80GB or bytes.", valueName: "size"), transform: ArgumentValue.bytes)
     var memory: Int?
 
-    @Option(help: ArgumentHelp("Fraction of the memory kept for the framework (CUDA context, allocator slack), in [0, 1) (default 0).", valueName: "fraction"),
+    @Option(help: ArgumentHelp("Fraction of the memory kept for the framework, such as the CUDA context and allocator slack: at least 0, below 1.", valueName: "fraction"),
             transform: ArgumentValue.number(.fractionBelowOne))
     var reserve: Double = 0
 

@@ -4,7 +4,13 @@ import NNFlops
 struct GPUsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpus",
-        abstract: "List the GPU profiles (dense datasheet peaks, memory, bandwidth, sources) and any --hardware files.")
+        abstract: "The GPU profiles: dense datasheet peaks, memory, bandwidth and sources.",
+        discussion: """
+          nnflops gpus
+          nnflops gpus --hardware my-gpu.json --format json
+
+        Tensor-core figures are dense: NVIDIA prints them with 2:4 sparsity, halved here. The reported column is the memory the GPU's driver reports, what `nnflops fit` fills. A --hardware file adds a profile; the README describes its format under "Your own hardware".
+        """)
 
     static let formats = OutputFormat.allCases
 

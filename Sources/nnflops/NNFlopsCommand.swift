@@ -21,13 +21,13 @@ struct NNFlopsCommand: ParsableCommand {
           nnflops resnet50                      per-layer table and totals
           nnflops gpt2 --batch 8 --set seq=512  override the spec's params
           nnflops resnet50 --depth 1 --format markdown
-          nnflops model.spec --format json      machine-readable (schema nnflops.report/1)
-          nnflops zoo                           list the built-in models
-          nnflops plan --compute 1e21           compute-optimal model and data size
+          nnflops model.spec --format json      schema nnflops.report/1
+          nnflops zoo                           the built-in models
+          nnflops plan --compute 1e21           compute-optimal model and data
 
-        A FLOP is one scalar operation; a MAC (multiply-accumulate) is 2 FLOPs. Backward is
-        counted per phase (input gradient, weight gradient), not guessed as 2x forward.
-        Exit codes: 0 success, 1 budget exceeded / validation mismatch, 2 usage error or bad spec.
+        A FLOP is one scalar operation; a MAC, a multiply-accumulate, is 2 FLOPs. Backward is counted per phase, input gradient and weight gradient, never guessed as 2x forward.
+
+        Exit codes: 0 success, 1 a budget exceeded or a validation mismatch, 2 a usage error or a bad spec.
         """,
         version: version,
         subcommands: [AnalyzeCommand.self, ZooCommand.self] + extraSubcommands,

@@ -133,33 +133,70 @@ enum ArgumentValue {
     }
 }
 
+// Closed sets list their values once, one per line with what each means (ArgumentParser's
+// enumerated help, from `allValueDescriptions`); the option's own help does not repeat them.
 extension OutputFormat: ExpressibleByArgument {}
-extension AttentionConvention: ExpressibleByArgument {}
-extension Optimizer: ExpressibleByArgument {}
-extension PrecisionPolicy: ExpressibleByArgument {}
-extension WeightPrecision: ExpressibleByArgument {}
+extension AttentionConvention: ExpressibleByArgument {
+    public static var allValueDescriptions: [String: String] {
+        ["dense": "the full n x n score matrix even when causal, as FlopCounterMode and papers count",
+         "executed": "what the implementation runs: fused causal attention skips the masked half"]
+    }
+}
+extension Optimizer: ExpressibleByArgument {
+    /// State tensors and step FLOPs per parameter, from the optimizer's own figures.
+    public static var allValueDescriptions: [String: String] {
+        Dictionary(uniqueKeysWithValues: allCases.map { optimizer in
+            let state = optimizer.stateTensors == 0 ? "no state" : optimizer.stateTensors == 1 ? "1 state tensor" : "\(optimizer.stateTensors) state tensors"
+            return (optimizer.rawValue, "\(state), \(optimizer.flopsPerParameter) FLOPs per parameter")
+        })
+    }
+}
+extension PrecisionPolicy: ExpressibleByArgument {
+    public static var allValueDescriptions: [String: String] {
+        ["fp32": "every tensor as declared",
+         "amp-bf16": "torch.autocast to bf16: matmuls and convolutions in bf16, fp32 weights and state",
+         "amp-fp16": "torch.autocast to fp16, as amp-bf16",
+         "bf16": "pure bf16 weights, activations and gradients, fp32 master weights",
+         "fp16": "pure fp16, as bf16"]
+    }
+}
+extension WeightPrecision: ExpressibleByArgument {
+    public static var allValueDescriptions: [String: String] {
+        ["fp32": "4 bytes per weight", "fp16": "2 bytes per weight", "bf16": "2 bytes per weight",
+         "int8": "1 byte per weight", "int4": "half a byte per weight, rounded up per tensor"]
+    }
+}
 extension CheckpointPolicy: ExpressibleByArgument {
     public static var allValueStrings: [String] { CheckpointPolicy.spellings }
     public var defaultValueDescription: String { description }
+    public static var allValueDescriptions: [String: String] {
+        ["none": "keep every activation",
+         "sqrt": "round(sqrt(L)) segments of the L top-level units",
+         "segments=K": "K segments; all but the last are recomputed in backward"]
+    }
 }
 extension ScalingMethod: ExpressibleByArgument {
     /// Method names are case-insensitive (`--method Epoch`).
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+    public static var allValueDescriptions: [String: String] {
+        ["tokens20": "D = 20N, the rule of thumb", "hoffmann": "Hoffmann et al. 2022 approach 3, constants as printed",
+         "epoch": "the Epoch AI refit of approach 3, Besiroglu et al. 2024", "kaplan": "Kaplan et al. 2020"]
+    }
 }
 
 /// `--format` with the formats a command writes; the help lists them.
 func formatHelp(_ supported: [OutputFormat]) -> ArgumentHelp {
-    ArgumentHelp("Output format: \(OutputFormat.list(supported)) (default table).", valueName: "format")
+    ArgumentHelp("Output format: \(OutputFormat.list(supported)); default table.", valueName: "format")
 }
 
 /// The model: a spec file or a zoo name, and `--set` overrides (every command that reads
 /// a model).
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "A .spec file, or the name of a built-in model (see `nnflops zoo`).")
+    @Argument(help: "A .spec file or the name of a built-in model: see `nnflops zoo`.")
     var spec: String
 
     @Option(name: .customLong("set"),
-            help: ArgumentHelp("Override a spec param, e.g. --set seq=2048 (repeatable). Values take the units of README, \"Numbers and units\".", valueName: "name=value"),
+            help: ArgumentHelp("Override a spec param: --set seq=2048; repeatable. Values take the units of \"Numbers and units\" in the README.", valueName: "name=value"),
             transform: ArgumentValue.setting)
     var overrides: [String] = []
 
@@ -183,7 +220,7 @@ struct BatchedModelOptions: ParsableArguments {
 /// `validate` compares against what its kernels execute, so it has no choice).
 struct CountingOptions: ParsableArguments {
     @Option(name: .customLong("attention-flops"),
-            help: "How attention is counted: dense = full n x n score matrix even when causal (FlopCounterMode, papers); executed = what the implementation runs (fused causal skips the masked half).")
+            help: ArgumentHelp("How attention is counted.", valueName: "convention"))
     var attention: AttentionConvention = .dense
 
     var countOptions: CountOptions { CountOptions(attention: attention) }
@@ -192,20 +229,20 @@ struct CountingOptions: ParsableArguments {
 /// How the model is trained (README, "Training and inference memory"): shared by
 /// analyze, check, roofline (inside `RunOptions`) and fit.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Optimizer: its step FLOPs and state (default adam).")
+    @Option(help: "Optimizer: its step FLOPs and state. Default adam.")
     var optimizer: Optimizer?
 
-    @Option(help: "Precision policy: fp32, amp-bf16, amp-fp16 (autocast), bf16, fp16 (pure half + fp32 master weights). Default fp32; fit: every policy.")
+    @Option(help: "Precision policy. Default fp32; fit tries every policy.")
     var precision: PrecisionPolicy?
 
-    @Option(help: ArgumentHelp("Activation checkpointing over the top-level sequence: none, sqrt, segments=K. Default none; fit: none and sqrt.", valueName: "policy"))
+    @Option(help: ArgumentHelp("Activation checkpointing over the top-level sequence. Default none; fit tries none and sqrt.", valueName: "policy"))
     var checkpoint: CheckpointPolicy?
 
-    @Option(name: .customLong("weight-decay"), help: ArgumentHelp("Weight decay (coupled optimizers add 2 FLOPs per parameter and a temporary).", valueName: "w"),
+    @Option(name: .customLong("weight-decay"), help: ArgumentHelp("Weight decay: coupled optimizers add 2 FLOPs per parameter and a temporary.", valueName: "w"),
             transform: ArgumentValue.number(.nonNegative))
     var weightDecay: Double?
 
-    @Option(name: .customLong("grad-clip"), help: ArgumentHelp("Clip the gradient norm to this value (clip_grad_norm_).", valueName: "max-norm"),
+    @Option(name: .customLong("grad-clip"), help: ArgumentHelp("Clip the gradient norm to this value, as clip_grad_norm_ does.", valueName: "max-norm"),
             transform: ArgumentValue.number(.positive))
     var gradClip: Double?
 
@@ -223,17 +260,17 @@ struct TrainingOptions: ParsableArguments {
 struct RunOptions: ParsableArguments {
     @OptionGroup var training: TrainingOptions
 
-    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Gradient accumulation: micro-batch size M (--batch must be a multiple of it).", valueName: "m"),
+    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Gradient accumulation: micro-batch size M; --batch must be a multiple of it.", valueName: "m"),
             transform: ArgumentValue.integer(atLeast: 1))
     var microBatch: Int?
 
     @Flag(help: "Inference: forward only, no saved activations, gradients or optimizer state.")
     var inference = false
 
-    @Flag(name: .customLong("fold-bn"), help: "With --inference: fold batchnorm into the preceding conv/linear.")
+    @Flag(name: .customLong("fold-bn"), help: "With --inference: fold batchnorm into the preceding conv or linear.")
     var foldBN = false
 
-    @Option(name: .customLong("weight-precision"), help: "With --inference: stored weight precision (model size): fp32, fp16, bf16, int8, int4.")
+    @Option(name: .customLong("weight-precision"), help: ArgumentHelp("With --inference: the precision weights are stored in, the model's size.", valueName: "precision"))
     var weightPrecision: WeightPrecision?
 
     /// Whether any run option was given.
@@ -263,7 +300,7 @@ struct RunOptions: ParsableArguments {
 /// Where user hardware files come in (`--hardware my-gpu.json`, repeatable).
 struct HardwareOptions: ParsableArguments {
     @Option(name: .customLong("hardware"),
-            help: ArgumentHelp("A JSON file describing your own GPU (format: README, section Roofline, \"Your own hardware\"); repeatable. Its id becomes a --gpu choice.", valueName: "file.json"))
+            help: ArgumentHelp("A JSON file describing your own GPU, repeatable; its id becomes a --gpu choice. The README describes the format under \"Your own hardware\".", valueName: "file.json"))
     var hardwareFiles: [String] = []
 
     func profiles() throws -> [GPUProfile] {

@@ -6,46 +6,43 @@ import NNFlops
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Compute-optimal parameters and tokens for a compute budget (Chinchilla planning), training time, memory and a spec.",
+        abstract: "Chinchilla planning: compute-optimal parameters and tokens for a budget, training time, memory and a spec.",
+        usage: """
+        nnflops plan --compute <flops> [<options>]
+        nnflops plan --params <count> [--tokens <count>] [<options>]
+        nnflops plan --tokens <count> [<options>]
+        """,
         discussion: """
-        Give one or two of --compute, --params, --tokens (C = 6ND fixes the third):
+        Give one or two of --compute, --params and --tokens: C = 6ND fixes the third.
 
-          nnflops plan --compute 1e21                 compute-optimal N and D per method
-          nnflops plan --params 7B                    compute-optimal tokens and compute for N
-          nnflops plan --tokens 1.4T                  the model for which D is compute-optimal
-          nnflops plan --params 7B --tokens 2T        a fixed run vs the compute-optimal one
-          nnflops plan --compute 5.76e23 --gpu h100-sxm --gpus 1024 --mfu 0.4 --price-per-gpu-hour 2
+          nnflops plan --compute 1e21            compute-optimal N and D per method
+          nnflops plan --params 7B               compute-optimal tokens and compute
+          nnflops plan --tokens 1.4T             the N for which D is optimal
+          nnflops plan --params 7B --tokens 2T   a fixed run against the optimal one
+          nnflops plan --compute 5.76e23 --gpu h100-sxm --gpus 1024 --mfu 0.4
           nnflops plan --compute 1e21 --emit-spec plan.spec
 
-        --compute, --params and --tokens are counts: plain or scientific form or a suffix:
-        1e21, 2.5e9, 7B, 1.4T, 70M, 1.5K (README, "Numbers and units").
+        --compute, --params and --tokens are counts, plain or scientific or with a suffix: 1e21, 2.5e9, 7B, 1.4T, 70M, 1.5K. See "Numbers and units" in the README.
 
-        Methods, side by side: tokens20 (D = 20N), hoffmann (Hoffmann et al. 2022 approach 3,
-        constants as printed), epoch (the Epoch AI refit, Besiroglu et al. 2024), kaplan
-        (Kaplan et al. 2020, N = 1.3e9 (C / 8.64e19)^0.73). The default is epoch: it
-        reproduces Chinchilla's own allocation (70B parameters, 1.4T tokens at 5.76e23 FLOPs;
-        it gives 72B / 1.33T) and predicts a loss, while the rounded printed constants put
-        that optimum at 32B / 3.0T. --method picks the run the fleet and spec sections use.
+        Methods, side by side: tokens20 is D = 20N; hoffmann is Hoffmann et al. 2022 approach 3, constants as printed; epoch is the Epoch AI refit, Besiroglu et al. 2024; kaplan is Kaplan et al. 2020, N = 1.3e9 x (C/8.64e19)^0.73. The default is epoch: it reproduces Chinchilla's own allocation, 70B parameters and 1.4T tokens at 5.76e23 FLOPs, with 72B and 1.33T, and predicts a loss, while the rounded printed constants put that optimum at 32B and 3.0T. --method picks the run that the fleet and spec sections use.
 
-        Fleet time = C / (GPUs x dense bf16 tensor peak x MFU) (fp16 on the V100). Memory:
-        16 bytes/param (Adam, mixed precision) sharded over GPUs (ZeRO-3 / FSDP), plus
-        activations of 34 s b h bytes per layer (fused attention) and 4 s b V for fp32 logits.
-        GPUs: \(GPUProfile.builtinIDs.joined(separator: ", ")).
-        Exit codes: 0 success, 2 usage error.
+        Fleet time is C divided by GPUs x MFU x the GPU's dense bf16 tensor peak, fp16 on the V100. Memory: 16 bytes per parameter for Adam in mixed precision, sharded over the GPUs as ZeRO-3 and FSDP do, plus activations of 34 s b h bytes per layer with fused attention and 4 s b V for the fp32 logits. GPUs: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.
+
+        Exit codes: 0 success, 2 a usage error.
         """)
 
     static let formats = Plan.formats
 
-    @Option(help: ArgumentHelp("Training compute budget C in FLOPs (e.g. 1e21).", valueName: "flops"), transform: ArgumentValue.count(in: Plan.computeRange))
+    @Option(help: ArgumentHelp("Training compute budget C in FLOPs, e.g. 1e21.", valueName: "flops"), transform: ArgumentValue.count(in: Plan.computeRange))
     var compute: Double?
 
-    @Option(help: ArgumentHelp("Parameters N (e.g. 7B).", valueName: "count"), transform: ArgumentValue.count(in: Plan.paramsRange))
+    @Option(help: ArgumentHelp("Parameters N, e.g. 7B.", valueName: "count"), transform: ArgumentValue.count(in: Plan.paramsRange))
     var params: Double?
 
-    @Option(help: ArgumentHelp("Training tokens D (e.g. 1.4T).", valueName: "count"), transform: ArgumentValue.count(in: Plan.tokensRange))
+    @Option(help: ArgumentHelp("Training tokens D, e.g. 1.4T.", valueName: "count"), transform: ArgumentValue.count(in: Plan.tokensRange))
     var tokens: Double?
 
-    @Option(help: ArgumentHelp("Method choosing the run for the fleet and spec sections: tokens20, hoffmann, epoch (default), kaplan.", valueName: "method"))
+    @Option(help: ArgumentHelp("The method whose run the fleet and spec sections use.", valueName: "method"))
     var method: ScalingMethod = .default
 
     @Option(help: ArgumentHelp("GPU for the fleet section: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.", valueName: "id"))
@@ -53,17 +50,17 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var hardware: HardwareOptions
 
-    @Option(help: ArgumentHelp("Number of GPUs (default 1).", valueName: "n"), transform: ArgumentValue.integer(atLeast: 1))
+    @Option(help: ArgumentHelp("Number of GPUs; default 1.", valueName: "n"), transform: ArgumentValue.integer(atLeast: 1))
     var gpus: Int?
 
-    @Option(help: ArgumentHelp("Model FLOPs utilisation in (0, 1] (default 0.4).", valueName: "fraction"), transform: ArgumentValue.number(.fraction))
+    @Option(help: ArgumentHelp("Model FLOPs utilisation, above 0 and at most 1; default 0.4.", valueName: "fraction"), transform: ArgumentValue.number(.fraction))
     var mfu: Double?
 
     @Option(name: .customLong("price-per-gpu-hour"), help: ArgumentHelp("Price of one GPU-hour, for the cost.", valueName: "dollars"),
             transform: ArgumentValue.nonNegativeCount)
     var pricePerGPUHour: Double?
 
-    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Sequences per GPU per micro-step, for the activation estimate (default 1).", valueName: "b"),
+    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Sequences per GPU per micro-step, for the activation estimate; default 1.", valueName: "b"),
             transform: ArgumentValue.integer(in: Plan.microBatchRange))
     var microBatch: Int?
 

@@ -6,29 +6,28 @@ struct RooflineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roofline",
         abstract: "Where each operator sits on a GPU's roofline, and a lower bound on the step time.",
+        usage: "nnflops roofline <spec> --gpu <id> [<options>]",
         discussion: """
-        For every operator and phase (forward, input_gradient, weight_gradient, recompute,
-        optimizer): FLOPs, minimum bytes moved at the run's types, arithmetic intensity,
-        bound (compute or memory), attainable FLOP/s and the lower-bound time
-        max(FLOPs / peak, bytes / bandwidth). Matrix (multiply-accumulate) work uses the
-        tensor-core peak of its type (TF32 for fp32 only with --tf32), element-wise work
-        the vector peak. Dense datasheet peaks; see `nnflops gpus`.
-        --samples and --tokens take counts (1.28M, 300B, 1e12): README, "Numbers and
-        units".
-
           nnflops roofline resnet50 --gpu h100-sxm --batch 32
-          nnflops roofline gpt2 --gpu h100-sxm --precision amp-bf16 --svg roofline.svg
-          nnflops roofline resnet50 --gpu v100-sxm2 --precision amp-fp16 --batch 256 --samples 1.28M --epochs 90 --gpus 8
+          nnflops roofline gpt2 --gpu h100-sxm --precision amp-bf16 --svg gpt2.svg
+          nnflops roofline resnet50 --gpu v100-sxm2 --precision amp-fp16 \\
+              --batch 256 --samples 1.28M --epochs 90 --gpus 8
           nnflops roofline model.spec --hardware my-gpu.json --gpu my-gpu
+
+        For every operator and phase, forward, input_gradient, weight_gradient, recompute and optimizer, the report gives the FLOPs, the minimum bytes moved at the run's types, the arithmetic intensity, the bound, the attainable FLOP/s and the lower-bound time: the larger of FLOPs / peak and bytes / bandwidth.
+
+        Matrix work, the multiply-accumulates, runs at the dense tensor-core peak of its type; fp32 uses TF32 tensor cores only with --tf32. Element-wise work runs at the vector peak. Peaks are dense datasheet figures: see `nnflops gpus`. --samples and --tokens take counts: 1.28M, 300B, 1e12.
+
+        Exit codes: 0 success, 2 a usage error or a bad spec.
         """)
 
     static let formats = OutputFormat.allCases
 
     @OptionGroup var model: BatchedModelOptions
     @OptionGroup var counting: CountingOptions
-    @OptionGroup(title: "Run configuration (the same as analyze)") var runOptions: RunOptions
+    @OptionGroup(title: "Run configuration, as for analyze") var runOptions: RunOptions
 
-    @Flag(help: "Run fp32 matmuls and convolutions on TF32 tensor cores (torch allow_tf32).")
+    @Flag(help: "Run fp32 matmuls and convolutions on TF32 tensor cores, as torch's allow_tf32 does.")
     var tf32 = false
     @OptionGroup var hardware: HardwareOptions
 
@@ -38,26 +37,26 @@ struct RooflineCommand: ParsableCommand {
     @Option(help: formatHelp(formats), transform: ArgumentValue.format(formats, command: "roofline"))
     var format: OutputFormat = .table
 
-    @Option(help: ArgumentHelp("Rows of the table (largest time share first); 0 lists every entry.", valueName: "n"),
+    @Option(help: ArgumentHelp("Rows of the entry table, largest time share first; 0 lists every entry.", valueName: "n"),
             transform: ArgumentValue.integer(atLeast: 0))
     var top: Int = 25
 
     @Option(help: ArgumentHelp("Also write a log-log roofline chart to this SVG file.", valueName: "file.svg"))
     var svg: String?
 
-    @Option(help: ArgumentHelp("Training run: dataset size in samples (1.28M, 1281167).", valueName: "N"), transform: ArgumentValue.positiveCount)
+    @Option(help: ArgumentHelp("Training run: dataset size in samples, 1.28M or 1281167.", valueName: "N"), transform: ArgumentValue.positiveCount)
     var samples: Double?
 
     @Option(help: ArgumentHelp("Training run: passes over the --samples.", valueName: "E"), transform: ArgumentValue.number(.positive))
     var epochs: Double?
 
-    @Option(help: ArgumentHelp("Training run: total tokens processed (sequence models), e.g. 300B.", valueName: "D"), transform: ArgumentValue.positiveCount)
+    @Option(help: ArgumentHelp("Training run: total tokens a sequence model processes, e.g. 300B.", valueName: "D"), transform: ArgumentValue.positiveCount)
     var tokens: Double?
 
     @Option(help: ArgumentHelp("Training run: GPUs in data parallel.", valueName: "n"), transform: ArgumentValue.integer(atLeast: 1))
     var gpus: Int?
 
-    @Option(help: ArgumentHelp("Training run: fraction of the precision's dense matrix peak sustained, in (0, 1] (default 0.5).", valueName: "fraction"),
+    @Option(help: ArgumentHelp("Training run: fraction of the precision's dense matrix peak sustained, above 0 and at most 1; default 0.5.", valueName: "fraction"),
             transform: ArgumentValue.number(.fraction))
     var utilization: Double?
 

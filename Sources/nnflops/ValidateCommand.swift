@@ -9,21 +9,25 @@ import NNFlops
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Run the spec on the CPU reference executor and compare executed with analytic FLOPs, saved bytes and peak memory (exit 1 on mismatch).",
+        abstract: "Run the spec on the CPU reference executor and compare executed with analytic FLOPs, saved bytes and peak memory; exit 1 on a mismatch.",
+        usage: "nnflops validate <spec> [<options>]",
         discussion: """
-        --scale S multiplies the spec params named `image` and `seq` by S (rounded, at least 1)
-        for a quick check of a big model, e.g. `nnflops validate resnet50 --scale 0.25`.
-        Attention is priced under the `executed` convention (what the kernels run; fused
-        causal attention skips the masked entries), so there is no --attention-flops. Memory
-        is compared in fp32: per layer the bytes kept for backward, and the peak (static
-        memory included) against the memory model under the same optimizer and checkpointing.
+          nnflops validate mlp
+          nnflops validate resnet50 --scale 0.25
+          nnflops validate gpt2 --scale 0.03 --checkpoint segments=4 --format json
+
+        --scale S multiplies the spec params named image and seq by S, rounded and at least 1, for a quick check of a big model. Attention is priced under the executed convention, what the kernels run: fused causal attention skips the masked entries, so there is no --attention-flops.
+
+        Memory is compared in fp32: per layer the bytes kept for backward, and the peak, static memory included, against the memory model under the same optimizer and checkpointing. Timings are left out unless --timing asks for them, so that two runs print the same bytes.
+
+        Exit codes: 0 every count agrees, 1 a mismatch, 2 a usage error or a bad spec.
         """)
 
     static let formats = ValidationRenderer.formats
 
     @OptionGroup var model: BatchedModelOptions
 
-    @Option(help: ArgumentHelp("Multiply the spec's `image` and `seq` params by this factor (0 < S <= 1 for a quick check).", valueName: "s"),
+    @Option(help: ArgumentHelp("Multiply the spec's image and seq params by this factor: 0 < S <= 1 for a quick check.", valueName: "s"),
             transform: ArgumentValue.number(.positive))
     var scale: Double = 1
 
@@ -33,10 +37,10 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: formatHelp(formats), transform: ArgumentValue.format(formats, command: "validate"))
     var format: OutputFormat = .table
 
-    @Option(help: "Optimizer whose update step runs (default sgd).")
+    @Option(help: "Optimizer whose update step runs.")
     var optimizer: Optimizer = .sgd
 
-    @Option(name: .customLong("weight-decay"), help: ArgumentHelp("Weight decay of the step (coupled optimizers add 2 FLOPs per parameter and a temporary).", valueName: "w"),
+    @Option(name: .customLong("weight-decay"), help: ArgumentHelp("Weight decay of the step: coupled optimizers add 2 FLOPs per parameter and a temporary.", valueName: "w"),
             transform: ArgumentValue.number(.nonNegative))
     var weightDecay: Double = 0
 
@@ -44,16 +48,16 @@ struct ValidateCommand: ParsableCommand {
             transform: ArgumentValue.number(.positive))
     var gradClip: Double?
 
-    @Option(help: ArgumentHelp("Activation checkpointing, executed: none, sqrt, segments=K.", valueName: "policy"))
+    @Option(help: ArgumentHelp("Activation checkpointing, executed.", valueName: "policy"))
     var checkpoint: CheckpointPolicy = .none
 
-    @Flag(help: "Show only mismatching rows (table format).")
+    @Flag(help: "Show only the rows that disagree, in the table.")
     var mismatchesOnly = false
 
-    @Flag(help: "First measure this machine's FMA / mul+add peak and the executor's GEMM rate (printed to stderr).")
+    @Flag(help: "First measure this machine's FMA and mul+add peaks and the executor's GEMM rate, printed on stderr.")
     var peak = false
 
-    @Flag(help: "Add the run's wall-clock time and the kernel times by kind (JSON: seconds). Without it, two runs print the same bytes.")
+    @Flag(help: "Add the run's wall-clock time and the kernel times by kind; in JSON, seconds. Without it, two runs print the same bytes.")
     var timing = false
 
     func run() throws {
