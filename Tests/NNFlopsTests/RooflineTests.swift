@@ -331,9 +331,9 @@ import Testing
     @Test func svgChart() throws {
         let g = try zoo("resnet18", batch: 8)
         let analysis = try roofline(g, gpu: "a100-sxm-80gb", configuration: RunConfiguration(precision: .ampBF16))
-        let svg = SVGRoofline.render(analysis, model: g.model)
+        let svg = SVGRoofline.render(analysis, report: RooflineReport(graph: g, analysis: analysis))
         #expect(svg.hasPrefix("<svg"))
-        #expect(svg.contains("resnet18 on NVIDIA A100 SXM4 80GB, amp-bf16: step lower bound"))
+        #expect(svg.contains("resnet18, batch 8, adam, amp-bf16 on NVIDIA A100 SXM4 80GB: step lower bound"))
         #expect(svg.hasSuffix("</svg>\n"))
         #expect(svg.contains("Arithmetic intensity"))
         #expect(svg.contains("ridge 153 FLOP/B"))

@@ -198,49 +198,57 @@ public enum SVGRoofline {
         svg += "<line x1=\"\(f(x(ridge)))\" y1=\"\(f(y(peak)))\" x2=\"\(f(x(ridge)))\" y2=\"\(f(top + plotH))\" stroke=\"#c00\" stroke-dasharray=\"3 3\"/>\n"
 
         // Labels of the roofs, placed first: they claim their boxes before any point label.
+        // Each takes the first of its spots clear of the lines, the other labels and the
+        // points, else the first clear of lines and labels, else its first spot.
         var roofLabels = ""
-        func roofLabel(_ text: String, x px: Double, y py: Double, anchor: String, attributes: String) {
-            let b = box(text, x: px, y: py, anchor: anchor, fontSize: 13)
-            layout.boxes.append(b)
-            roofLabels += "<text class=\"label\" x=\"\(f(px))\" y=\"\(f(py))\" text-anchor=\"\(anchor)\" \(attributes) \(halo)>\(escape(text))</text>\n"
+        func roofLabel(_ text: String, _ spots: [(Double, Double, String)], attributes: String) {
+            func at(_ spot: (Double, Double, String)) -> Box { box(text, x: spot.0, y: spot.1, anchor: spot.2, fontSize: 13) }
+            let spot = spots.first { layout.fits(at($0), clearOfPoints: true) } ?? spots.first { layout.fits(at($0)) } ?? spots[0]
+            layout.boxes.append(at(spot))
+            roofLabels += "<text class=\"label\" x=\"\(f(spot.0))\" y=\"\(f(spot.1))\" text-anchor=\"\(spot.2)\" \(attributes) \(halo)>\(escape(text))</text>\n"
         }
         let formatName = roof.matrixFormat(for: analysis.mainType).rawValue
-        let peakText = "\(formatName) matrix peak \(RooflineRenderer.rate(peak)) (dense)"
-        // Above the flat roof at its right end, else just right of the knee, else below
-        // it: the first spot clear of the points (else the first, drawn over them).
-        let peakSpots: [(Double, Double, String)] = [(x(xMax) - 6, y(peak) - 8, "end"), (x(ridge) + 10, y(peak) - 8, "start"),
-                                                     (x(xMax) - 6, y(peak) + 18, "end"), (x(ridge) - 10, y(peak) - 8, "end")]
-        let peakSpot = peakSpots.first { layout.fits(box(peakText, x: $0.0, y: $0.1, anchor: $0.2, fontSize: 13), clearOfPoints: true) } ?? peakSpots[0]
-        roofLabel(peakText, x: peakSpot.0, y: peakSpot.1, anchor: peakSpot.2, attributes: "font-weight=\"bold\"")
+        // Corner labels first: they have the fewest places to go.
+        roofLabel("memory-bound ←", [(left + 10, top + 20, "start"), (left + 10, top + plotH - 10, "start")], attributes: "fill=\"#d9480f\"")
+        roofLabel("→ compute-bound", [(left + plotW - 10, top + 20, "end"), (left + plotW - 10, y(peak) + 30, "end"), (left + plotW - 10, top + plotH - 28, "end")],
+                  attributes: "fill=\"#1c5fb8\"")
+        // The matrix peak above its flat roof at the right end, else right of the knee,
+        // else below the roof.
+        roofLabel("\(formatName) matrix peak \(RooflineRenderer.rate(peak)) (dense)",
+                  [(x(xMax) - 6, y(peak) - 8, "end"), (x(ridge) + 10, y(peak) - 8, "start"), (x(xMax) - 6, y(peak) + 18, "end"),
+                   (x(ridge) - 10, y(peak) - 8, "end"), (x(xMax) - 6, y(peak) - 26, "end")],
+                  attributes: "font-weight=\"bold\"")
         if showsVector {
-            // Below its line when the matrix peak's label sits just above it.
-            let vectorText = "vector (element-wise) peak \(RooflineRenderer.rate(vector))"
-            let above = box(vectorText, x: x(xMax) - 6, y: y(vector) - 6, anchor: "end", fontSize: 13)
-            let vy = layout.fits(above) ? y(vector) - 6 : y(vector) + 17
-            roofLabel(vectorText, x: x(xMax) - 6, y: vy, anchor: "end", attributes: "fill=\"#555\"")
+            let knee = x(vector / bandwidth)
+            roofLabel("vector (element-wise) peak \(RooflineRenderer.rate(vector))",
+                      [(x(xMax) - 6, y(vector) - 6, "end"), (x(xMax) - 6, y(vector) + 17, "end"), (knee + 10, y(vector) + 17, "start"),
+                       (x(xMax) - 6, y(vector) + 34, "end")],
+                      attributes: "fill=\"#555\"")
         }
-        roofLabel("ridge \(Units.format(ridge)) FLOP/B", x: x(ridge) + 6, y: top + plotH - 8, anchor: "start", attributes: "fill=\"#c00\"")
-        roofLabel("memory-bound ←", x: left + 10, y: top + 20, anchor: "start", attributes: "fill=\"#d9480f\"")
-        roofLabel("→ compute-bound", x: left + plotW - 10, y: top + 20, anchor: "end", attributes: "fill=\"#1c5fb8\"")
-        // Bandwidth along the diagonal, a decade or more left of the ridge, where it clears the labels above.
+        roofLabel("ridge \(Units.format(ridge)) FLOP/B", [(x(ridge) + 6, top + plotH - 8, "start"), (x(ridge) - 6, top + plotH - 8, "end"),
+                                                          (x(ridge) + 6, top + plotH - 26, "start"), (x(ridge) - 6, top + plotH - 26, "end")],
+                  attributes: "fill=\"#c00\"")
+        // Bandwidth along the diagonal.
         let bandwidthText = "memory \(Units.si(bandwidth, unit: "B/s"))"
         let angle = atan2(y(start * 10 * bandwidth) - y(start * bandwidth), x(start * 10) - x(start)) * 180 / .pi
         // Positions along the diagonal from a decade or more left of the ridge down to its
-        // start; the first clear of the points and the other labels, else the first clear
-        // of the labels.
+        // start, then up towards the ridge; the first clear of the points and the other
+        // labels, else the first clear of the labels.
         var spots: [Double] = []
         var along = max(start * 3, min(ridge / 30, xMax))
         while along > start * 1.2 { spots.append(along); along /= 1.25 }
+        along = max(start * 3, min(ridge / 30, xMax)) * 1.25
+        while along < ridge / 3 { spots.append(along); along *= 1.25 }
+        let lift = 11.0
         func clear(_ at: Double, ofPoints: Bool) -> Bool {
-            rotatedBoxes(bandwidthText, x: x(at), y: y(at * bandwidth) - 8, degrees: angle, fontSize: 13).allSatisfy { cell in
-                layout.area.contains(cell.x0, cell.y0) && layout.area.contains(cell.x1, cell.y1) && !layout.boxes.contains(where: cell.intersects)
-                    && (!ofPoints || !layout.points.contains(where: cell.intersects))
+            rotatedBoxes(bandwidthText, x: x(at), y: y(at * bandwidth) - lift, degrees: angle, fontSize: 13).allSatisfy { cell in
+                layout.fits(cell, clearOfPoints: ofPoints)
             }
         }
         let labelAt = spots.first { clear($0, ofPoints: true) } ?? spots.first { clear($0, ofPoints: false) } ?? max(start * 3, min(ridge / 30, xMax))
-        let bandwidthCells = rotatedBoxes(bandwidthText, x: x(labelAt), y: y(labelAt * bandwidth) - 8, degrees: angle, fontSize: 13)
+        let bandwidthCells = rotatedBoxes(bandwidthText, x: x(labelAt), y: y(labelAt * bandwidth) - lift, degrees: angle, fontSize: 13)
         layout.boxes += bandwidthCells
-        roofLabels += "<text class=\"label\" transform=\"translate(\(f(x(labelAt))) \(f(y(labelAt * bandwidth) - 8))) rotate(\(f(angle)))\" fill=\"#333\" \(halo)>\(escape(bandwidthText))</text>\n"
+        roofLabels += "<text class=\"label\" transform=\"translate(\(f(x(labelAt))) \(f(y(labelAt * bandwidth) - lift))) rotate(\(f(angle)))\" fill=\"#333\" \(halo)>\(escape(bandwidthText))</text>\n"
 
         // Legend, top left under the corner label.
         let lx = left + 14, ly = top + 44
