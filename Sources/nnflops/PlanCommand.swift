@@ -77,7 +77,6 @@ struct PlanCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        if let emitSpec { try OutputFile(path: emitSpec, role: "the spec").checkWritable() }
         if gpu == nil {
             let orphans = [("--gpus", gpus != nil), ("--mfu", mfu != nil), ("--price-per-gpu-hour", pricePerGPUHour != nil),
                            ("--micro-batch", microBatch != nil), ("--hardware", !hardware.hardwareFiles.isEmpty)].filter(\.1).map(\.0)
@@ -88,6 +87,8 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A spec path that cannot be written is refused before the plan is made.
+        if let emitSpec { try OutputFile(path: emitSpec, role: "the spec").checkWritable() }
         var plan = try Plan(try request())
         if let path = emitSpec, let spec = plan.spec {
             try OutputFile(path: path, role: "the spec").write(spec.source)

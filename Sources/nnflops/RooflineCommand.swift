@@ -63,11 +63,12 @@ struct RooflineCommand: ParsableCommand {
     var describesTrainingRun: Bool { samples != nil || tokens != nil || epochs != nil || gpus != nil || utilization != nil }
 
     func validate() throws {
-        if let svg { try OutputFile(path: svg, role: "the roofline chart").checkWritable() }
         if describesTrainingRun && runOptions.inference { throw ValidationError("--samples/--tokens describe a training run; drop --inference") }
     }
 
     func run() throws {
+        // A chart path that cannot be written is refused before the analysis runs.
+        if let svg { try OutputFile(path: svg, role: "the roofline chart").checkWritable() }
         let profile = try GPUProfile.named(gpu, extra: try hardware.profiles())
         let roof = try Roof(gpu: profile, tf32: tf32)
         let (graph, configuration) = try runOptions.run(try model.request())

@@ -62,7 +62,7 @@ import Testing
         #expect(upper.stdout.contains("\"selected_method\" : \"epoch\""))
         try expectUsageError(["mlp", "--precision", "fp8"], "Error: The value 'fp8' is invalid for '--precision <precision>'. Please provide one of 'fp32'")
         try expectUsageError(["mlp", "--checkpoint", "segments=0"], "Error: The value 'segments=0' is invalid for '--checkpoint <policy>'")
-        try expectUsageError(["mlp", "--attention-flops", "sparse"], "Error: The value 'sparse' is invalid for '--attention-flops <attention-flops>'")
+        try expectUsageError(["mlp", "--attention-flops", "sparse"], "Error: The value 'sparse' is invalid for '--attention-flops <convention>'. Please provide one of 'dense' and 'executed'.")
     }
 
     /// One `OutputFormat`; each command takes the formats it writes.

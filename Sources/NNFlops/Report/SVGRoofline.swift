@@ -201,31 +201,41 @@ public enum SVGRoofline {
         // Each takes the first of its spots clear of the lines, the other labels and the
         // points, else the first clear of lines and labels, else its first spot.
         var roofLabels = ""
-        func roofLabel(_ text: String, _ spots: [(Double, Double, String)], attributes: String) {
-            func at(_ spot: (Double, Double, String)) -> Box { box(text, x: spot.0, y: spot.1, anchor: spot.2, fontSize: 13) }
-            let spot = spots.first { layout.fits(at($0), clearOfPoints: true) } ?? spots.first { layout.fits(at($0)) } ?? spots[0]
-            layout.boxes.append(at(spot))
+        /// `texts`: the label, then shorter forms of it, tried where the long one finds no place.
+        func roofLabel(_ texts: [String], _ spots: [(Double, Double, String)], attributes: String) {
+            func at(_ text: String, _ spot: (Double, Double, String)) -> Box { box(text, x: spot.0, y: spot.1, anchor: spot.2, fontSize: 13) }
+            var chosen: (String, (Double, Double, String))?
+            search: for clearOfPoints in [true, false] {
+                for text in texts {
+                    if let spot = spots.first(where: { layout.fits(at(text, $0), clearOfPoints: clearOfPoints) }) {
+                        chosen = (text, spot)
+                        break search
+                    }
+                }
+            }
+            let (text, spot) = chosen ?? (texts[texts.count - 1], spots[0])
+            layout.boxes.append(at(text, spot))
             roofLabels += "<text class=\"label\" x=\"\(f(spot.0))\" y=\"\(f(spot.1))\" text-anchor=\"\(spot.2)\" \(attributes) \(halo)>\(escape(text))</text>\n"
         }
         let formatName = roof.matrixFormat(for: analysis.mainType).rawValue
         // Corner labels first: they have the fewest places to go.
-        roofLabel("memory-bound ←", [(left + 10, top + 20, "start"), (left + 10, top + plotH - 10, "start")], attributes: "fill=\"#d9480f\"")
-        roofLabel("→ compute-bound", [(left + plotW - 10, top + 20, "end"), (left + plotW - 10, y(peak) + 30, "end"), (left + plotW - 10, top + plotH - 28, "end")],
+        roofLabel(["memory-bound ←"], [(left + 10, top + 20, "start"), (left + 10, top + plotH - 10, "start")], attributes: "fill=\"#d9480f\"")
+        roofLabel(["→ compute-bound"], [(left + plotW - 10, top + 20, "end"), (left + plotW - 10, y(peak) + 30, "end"), (left + plotW - 10, top + plotH - 28, "end")],
                   attributes: "fill=\"#1c5fb8\"")
         // The matrix peak above its flat roof at the right end, else right of the knee,
         // else below the roof.
-        roofLabel("\(formatName) matrix peak \(RooflineRenderer.rate(peak)) (dense)",
+        roofLabel(["\(formatName) matrix peak \(RooflineRenderer.rate(peak)) (dense)", "\(formatName) peak \(RooflineRenderer.rate(peak))"],
                   [(x(xMax) - 6, y(peak) - 8, "end"), (x(ridge) + 10, y(peak) - 8, "start"), (x(xMax) - 6, y(peak) + 18, "end"),
                    (x(ridge) - 10, y(peak) - 8, "end"), (x(xMax) - 6, y(peak) - 26, "end")],
                   attributes: "font-weight=\"bold\"")
         if showsVector {
             let knee = x(vector / bandwidth)
-            roofLabel("vector (element-wise) peak \(RooflineRenderer.rate(vector))",
+            roofLabel(["vector (element-wise) peak \(RooflineRenderer.rate(vector))", "vector peak \(RooflineRenderer.rate(vector))"],
                       [(x(xMax) - 6, y(vector) - 6, "end"), (x(xMax) - 6, y(vector) + 17, "end"), (knee + 10, y(vector) + 17, "start"),
                        (x(xMax) - 6, y(vector) + 34, "end")],
                       attributes: "fill=\"#555\"")
         }
-        roofLabel("ridge \(Units.format(ridge)) FLOP/B", [(x(ridge) + 6, top + plotH - 8, "start"), (x(ridge) - 6, top + plotH - 8, "end"),
+        roofLabel(["ridge \(Units.format(ridge)) FLOP/B"], [(x(ridge) + 6, top + plotH - 8, "start"), (x(ridge) - 6, top + plotH - 8, "end"),
                                                           (x(ridge) + 6, top + plotH - 26, "start"), (x(ridge) - 6, top + plotH - 26, "end")],
                   attributes: "fill=\"#c00\"")
         // Bandwidth along the diagonal.
@@ -285,26 +295,31 @@ public enum SVGRoofline {
             let p = group.first
             let px = x(p.intensity), py = y(p.performance)
             let share = group.time / max(total, .leastNonzeroMagnitude)
-            let text = (group.count > 1 ? "\(p.op) x\(group.count) (e.g. \(p.name))" : p.name) + " " + RooflineRenderer.percent(share)
+            let percent = RooflineRenderer.percent(share)
+            // The full label, then a shorter one where it finds no place.
+            let texts = group.count > 1 ? ["\(p.op) x\(group.count) (e.g. \(p.name)) \(percent)", "\(p.op) x\(group.count) \(percent)"]
+                : [p.name + " " + percent, TextTable.shortened(p.name, to: 24) + " " + percent]
             let r = radius(p)
-            var chosen: (x: Double, y: Double, anchor: String, box: Box, far: Bool)?
+            var chosen: (x: Double, y: Double, anchor: String, box: Box, far: Bool, text: String)?
+            // The point's own square does not count against its label.
+            var others = layout
+            others.points.removeAll { $0.contains(px, py) }
             search: for clearOfPoints in [true, false] {
-                for gap in [4.0, 14.0, 28.0, 48.0, 76.0, 110.0] {
-                    let d = r + gap
-                    // Right, left, above, below, then the diagonals.
-                    let candidates: [(Double, Double, String)] = [
-                        (px + d, py + 4, "start"), (px - d, py + 4, "end"), (px, py - d, "middle"), (px, py + d + 10, "middle"),
-                        (px + d * 0.7, py - d * 0.7, "start"), (px - d * 0.7, py - d * 0.7, "end"),
-                        (px + d * 0.7, py + d * 0.7 + 10, "start"), (px - d * 0.7, py + d * 0.7 + 10, "end"),
-                    ]
-                    for (cx, cy, anchor) in candidates {
-                        let b = box(text, x: cx, y: cy, anchor: anchor, fontSize: 12)
-                        // The point's own square does not count against its label.
-                        var others = layout
-                        others.points.removeAll { $0.contains(px, py) }
-                        if others.fits(b, clearOfPoints: clearOfPoints) {
-                            chosen = (cx, cy, anchor, b, gap > 14)
-                            break search
+                for text in texts {
+                    for gap in [4.0, 14.0, 28.0, 48.0, 76.0, 110.0] {
+                        let d = r + gap
+                        // Right, left, above, below, then the diagonals.
+                        let candidates: [(Double, Double, String)] = [
+                            (px + d, py + 4, "start"), (px - d, py + 4, "end"), (px, py - d, "middle"), (px, py + d + 10, "middle"),
+                            (px + d * 0.7, py - d * 0.7, "start"), (px - d * 0.7, py - d * 0.7, "end"),
+                            (px + d * 0.7, py + d * 0.7 + 10, "start"), (px - d * 0.7, py + d * 0.7 + 10, "end"),
+                        ]
+                        for (cx, cy, anchor) in candidates {
+                            let b = box(text, x: cx, y: cy, anchor: anchor, fontSize: 12)
+                            if others.fits(b, clearOfPoints: clearOfPoints) {
+                                chosen = (cx, cy, anchor, b, gap > 14, text)
+                                break search
+                            }
                         }
                     }
                 }
@@ -317,7 +332,7 @@ public enum SVGRoofline {
                 let dx = tx - px, dy = ty - py, length = max(1, (dx * dx + dy * dy).squareRoot())
                 pointLabels += "<line x1=\"\(f(px + dx / length * r))\" y1=\"\(f(py + dy / length * r))\" x2=\"\(f(tx))\" y2=\"\(f(ty))\" stroke=\"#999\" stroke-width=\"0.8\"/>\n"
             }
-            pointLabels += "<text class=\"label\" x=\"\(f(label.x))\" y=\"\(f(label.y))\" text-anchor=\"\(label.anchor)\" font-size=\"12\" fill=\"#222\" \(halo)>\(escape(text))</text>\n"
+            pointLabels += "<text class=\"label\" x=\"\(f(label.x))\" y=\"\(f(label.y))\" text-anchor=\"\(label.anchor)\" font-size=\"12\" fill=\"#222\" \(halo)>\(escape(label.text))</text>\n"
         }
         svg += pointLabels + roofLabels
         svg += "<circle cx=\"\(f(x(ridge)))\" cy=\"\(f(y(peak)))\" r=\"4\" fill=\"#c00\"/>\n"
