@@ -18,6 +18,12 @@ let nativeKernels: [SwiftSetting] = {
     #endif
 }()
 
+// CI (.ci/run) sets NNFLOPS_WARNINGS_AS_ERRORS=1: then a compiler warning in any of this
+// package's targets fails the build. Only ours: `-Xswiftc -warnings-as-errors` would apply
+// to swift-argument-parser too, whose next release must not break this build.
+let warningsAsErrors: [SwiftSetting] = Context.environment["NNFLOPS_WARNINGS_AS_ERRORS"] == "1"
+    ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
 let package = Package(
     name: "nnflops",
     products: [
@@ -31,7 +37,7 @@ let package = Package(
         // The analytic library: no package dependencies (design.md §2).
         .target(
             name: "NNFlops",
-            swiftSettings: nativeKernels,
+            swiftSettings: nativeKernels + warningsAsErrors,
             plugins: ["EmbedZoo"]
         ),
         // The CLI: argument parsing and exit codes only.
@@ -40,11 +46,12 @@ let package = Package(
             dependencies: [
                 "NNFlops",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: warningsAsErrors
         ),
         // Build-time tool that turns specs/*.spec into Swift source, so the zoo is
         // embedded in the binary while specs/ stays the single source.
-        .executableTarget(name: "ZooEmbedder"),
+        .executableTarget(name: "ZooEmbedder", swiftSettings: warningsAsErrors),
         .plugin(
             name: "EmbedZoo",
             capability: .buildTool(),
@@ -52,7 +59,8 @@ let package = Package(
         ),
         .testTarget(
             name: "NNFlopsTests",
-            dependencies: ["NNFlops"]
+            dependencies: ["NNFlops"],
+            swiftSettings: warningsAsErrors
         ),
     ]
 )
