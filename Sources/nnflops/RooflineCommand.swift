@@ -73,8 +73,7 @@ struct RooflineCommand: ParsableCommand {
         let roof = try Roof(gpu: profile, tf32: tf32)
         let (graph, configuration) = try runOptions.run(try model.request())
         let costs = try CostAnalysis(graph: graph, options: counting.countOptions)
-        let analysis = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration,
-                                            attention: counting.attention)
+        let analysis = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration)
         var trainingRun: TrainingRun? = nil
         if describesTrainingRun {
             let request = TrainingRunRequest(samples: samples, epochs: epochs ?? 1, tokens: tokens, gpus: gpus ?? 1,

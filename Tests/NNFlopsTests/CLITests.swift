@@ -249,8 +249,9 @@ import Testing
     }
 
     /// A directory holding the files the README's commands name: `model.spec` (and
-    /// `my-model.spec`, `specs/model.spec`), the README's own language example, and
-    /// `rtx-4090.json`, its hardware-file example.
+    /// `my-model.spec`, `specs/model.spec`), the README's own language example;
+    /// `rtx-4090.json`, its hardware-file example; `config.json`, a transformers config
+    /// from the fixtures (Qwen2-0.5B).
     static func workingDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nnflops-readme-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("specs"), withIntermediateDirectories: true)
@@ -261,6 +262,8 @@ import Testing
         }
         let hardware = try #require(stride(from: 1, to: parts.count, by: 2).map { parts[$0] }.first { $0.hasPrefix("json") && $0.contains("\"rtx-4090\"") })
         try String(hardware.dropFirst("json".count)).write(to: directory.appendingPathComponent("rtx-4090.json"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: CLITests.packageRoot.appendingPathComponent("Tests/Fixtures/hf/configs/Qwen2-0.5B.json"),
+                                         to: directory.appendingPathComponent("config.json"))
         return directory
     }
 
