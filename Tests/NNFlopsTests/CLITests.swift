@@ -251,7 +251,7 @@ import Testing
     /// A directory holding the files the README's commands name: `model.spec` (and
     /// `my-model.spec`, `specs/model.spec`), the README's own language example;
     /// `rtx-4090.json`, its hardware-file example; `config.json`, a transformers config
-    /// from the fixtures (Qwen2-0.5B).
+    /// from the fixtures (Qwen2-0.5B); `model.onnx`, torchvision's resnet18 from the fixtures.
     static func workingDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nnflops-readme-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("specs"), withIntermediateDirectories: true)
@@ -264,6 +264,8 @@ import Testing
         try String(hardware.dropFirst("json".count)).write(to: directory.appendingPathComponent("rtx-4090.json"), atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(at: CLITests.packageRoot.appendingPathComponent("Tests/Fixtures/hf/configs/Qwen2-0.5B.json"),
                                          to: directory.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: CLITests.packageRoot.appendingPathComponent("Tests/Fixtures/onnx/torchvision/resnet18_train.onnx"),
+                                         to: directory.appendingPathComponent("model.onnx"))
         return directory
     }
 
