@@ -27,7 +27,7 @@ struct KernelCase: Sendable, CustomTestStringConvertible {
 
     /// Specs per kind. A 1x1 conv (or linear) in front gives the operator an input that
     /// needs its gradient, so the input-gradient phase runs and is checked.
-    static let cases: [KernelCase] = transformerCases + moeCases + [
+    static let cases: [KernelCase] = transformerCases + moeCases + cnnCases + [
         KernelCase("linear", "[3, 5]", "y = linear(x, 4)\noutput linear(y, 3, bias = false)"),
         KernelCase("linear", "[2, 3, 7]", "y = linear(x, 5)\noutput linear(y, 2)"),
         KernelCase("relu", "[2, 7]", "y = linear(x, 9)\noutput relu(y)"),

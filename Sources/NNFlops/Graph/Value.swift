@@ -42,15 +42,21 @@ public enum DType: String, Sendable, Hashable, Codable, CaseIterable {
                                    "i64", "int", "int64", "long", "i32", "int32", "u8", "uint8", "byte", "bool"]
 }
 
-/// The type of a tensor: its shape and element type. Every dimension is positive and the
-/// element count fits in 64 bits (checked where tensors are made).
+/// The type of a tensor: its shape, element type and memory layout. Every dimension is
+/// positive and the element count fits in 64 bits (checked where tensors are made).
 public struct TensorType: Sendable, Hashable, CustomStringConvertible {
     public var shape: [Int]
     public var dtype: DType
+    /// Element strides per dimension (torch's `stride()`) when the tensor is not
+    /// contiguous: a transposed, permuted, expanded or sliced view, or an element-wise
+    /// result that follows such a view's layout. nil: contiguous, row-major. Set only
+    /// through `TensorType(_:_:strides:)`, which normalises (Graph/TensorLayout.swift).
+    public internal(set) var strides: [Int]?
 
     public init(_ shape: [Int], _ dtype: DType = .float32) {
         self.shape = shape
         self.dtype = dtype
+        strides = nil
     }
 
     public var rank: Int { shape.count }

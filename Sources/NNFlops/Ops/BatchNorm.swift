@@ -61,7 +61,8 @@ public struct BatchNorm: Operator {
     /// Values per channel: every dimension but 1.
     var perChannel: Count { Count.product(input.shape.enumerated().filter { $0.offset != 1 }.map(\.element)) }
 
-    public var outputs: [TensorType] { [input] }
+    /// A new contiguous tensor of the input's shape (torch's kernel allocates it so).
+    public var outputs: [TensorType] { [input.contiguousCopy] }
 
     public var parameters: [ParameterSpec] {
         affine ? [ParameterSpec("weight", [channels]), ParameterSpec("bias", [channels])] : []

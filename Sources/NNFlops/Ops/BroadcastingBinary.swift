@@ -72,10 +72,10 @@ struct BinaryOperands: Sendable {
                 throw OperatorError("cannot broadcast \(left) with \(right)", argument: "other")
             }
             other = .tensor(right)
-            output = TensorType(shape, left.dtype)
+            output = .elementwiseResult(shape, left.dtype, operands: [left, right])
         } else {
             other = .number(try arguments.float("other"))
-            output = left
+            output = .elementwiseResult(left.shape, left.dtype, operands: [left])
         }
     }
 

@@ -45,6 +45,7 @@ public enum OperatorCatalog {
         Select.self,
         Slice.self,
         Expand.self,
+        Contiguous.self,
         // Embeddings, learned tensors, attention, matmul
         Embedding.self,
         LearnedParameter.self,

@@ -27,7 +27,8 @@ public struct Dropout: Operator {
         guard p >= 0, p < 1 else { throw OperatorError("p must be in [0, 1), got \(p)", argument: "p") }
     }
 
-    public var outputs: [TensorType] { [input] }
+    /// In place (or p = 0) the input itself; otherwise an element-wise result.
+    public var outputs: [TensorType] { [inplace || p == 0 ? input : .elementwiseResult(input.shape, input.dtype, operands: [input])] }
 
     public func cost(_ context: CostContext) -> OperatorCost {
         p == 0 ? OperatorCost(forward: .zero) : .pointwise(input.elements, forward: 3, inputGradient: 2, context)

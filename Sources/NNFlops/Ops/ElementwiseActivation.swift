@@ -67,7 +67,9 @@ extension ElementwiseActivation {
         try self.init(input: input, inplace: inplace, arguments)
     }
 
-    public var outputs: [TensorType] { [input] }
+    /// The input's shape and type; in place the input itself, otherwise laid out as
+    /// TensorIterator lays out a unary result (Graph/TensorLayout.swift).
+    public var outputs: [TensorType] { [inplace ? input : .elementwiseResult(input.shape, input.dtype, operands: [input])] }
 
     public func cost(_ context: CostContext) -> OperatorCost {
         .pointwise(input.elements, forward: flopsPerElement.forward, inputGradient: flopsPerElement.inputGradient, context)

@@ -42,7 +42,7 @@ public struct Expand: Operator {
                 throw OperatorError("cannot expand \(input) to \(shapeText(requested)): dimension \(i) has size \(old), which is not 1 and not \(size)", argument: "shape")
             }
         }
-        output = TensorType(shape, input.dtype)
+        output = input.expanded(to: shape)
     }
 
     public var outputs: [TensorType] { [output] }

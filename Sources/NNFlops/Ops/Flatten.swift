@@ -1,6 +1,7 @@
 /// `flatten(input, start=1, end=-1)`: merges dimensions `start...end` into one
-/// (torch.flatten). A view: no arithmetic forward, and the gradient is reshaped back:
-/// 0 FLOPs in every phase.
+/// (torch.flatten, a reshape): a view, or a contiguous copy when the merged dimensions of
+/// a strided input cannot be viewed as one (as `reshape`). No arithmetic forward, and the
+/// gradient is reshaped back: 0 FLOPs in every phase.
 public struct Flatten: Operator {
     public static let kind = "flatten"
     public static let summary = "merge a range of dimensions into one (a view)"
@@ -12,6 +13,8 @@ public struct Flatten: Operator {
 
     let input: TensorType
     let output: TensorType
+    /// The merged dimensions cannot be viewed as one: the output is a new contiguous tensor.
+    let copies: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try arguments.tensor("input")
@@ -22,15 +25,16 @@ public struct Flatten: Operator {
             throw OperatorError("start dimension \(start) comes after end dimension \(end) for \(input)", argument: "start")
         }
         let merged = try dimensionProduct(input.shape[start...end], argument: "input")
-        output = TensorType(Array(input.shape[..<start]) + [merged] + Array(input.shape[(end + 1)...]), input.dtype)
+        (output, copies) = reshapeLayout(of: input, to: Array(input.shape[..<start]) + [merged] + Array(input.shape[(end + 1)...]))
     }
 
     public var outputs: [TensorType] { [output] }
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
-    public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
+    public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" + (copies ? " copy" : "") }
 }
 
 // Memory (README, "Training and inference memory").
 extension Flatten {
-    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+    /// A view of the input, or a new tensor when it copies.
+    public func alias(ofOutput index: Int) -> OutputAlias? { copies ? nil : .view(input: 0) }
 }

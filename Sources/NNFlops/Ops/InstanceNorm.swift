@@ -38,7 +38,8 @@ public struct InstanceNorm: Operator {
 
     var channels: Int { input.shape[1] }
 
-    public var outputs: [TensorType] { [input] }
+    /// A new contiguous tensor of the input's shape (torch's kernel allocates it so).
+    public var outputs: [TensorType] { [input.contiguousCopy] }
 
     public var parameters: [ParameterSpec] {
         affine ? [ParameterSpec("weight", [channels]), ParameterSpec("bias", [channels])] : []

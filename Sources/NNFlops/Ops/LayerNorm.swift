@@ -48,7 +48,8 @@ public struct LayerNorm: Operator {
     var normalizedShape: [Int] { Array(input.shape.suffix(normalized)) }
     var rows: Count { Count.product(input.shape.dropLast(normalized)) }
 
-    public var outputs: [TensorType] { [input] }
+    /// A new contiguous tensor of the input's shape (torch's kernel allocates it so).
+    public var outputs: [TensorType] { [input.contiguousCopy] }
 
     public var parameters: [ParameterSpec] {
         (affine ? [ParameterSpec("weight", normalizedShape)] : []) + (hasBias ? [ParameterSpec("bias", normalizedShape)] : [])

@@ -30,7 +30,8 @@ public struct Permute: Operator {
         self.order = order
     }
 
-    public var outputs: [TensorType] { [TensorType(order.map { input.shape[$0] }, input.dtype)] }
+    /// A strided view (not contiguous unless the order only moves size-1 dimensions).
+    public var outputs: [TensorType] { [input.permuted(order)] }
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { shapeText(order) }
 }

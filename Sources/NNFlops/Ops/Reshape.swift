@@ -1,5 +1,8 @@
 /// `reshape(input, shape)`: the same elements in a new shape (torch.reshape); at most one
-/// dimension may be -1 and is inferred. A view (or a copy): 0 FLOPs in every phase.
+/// dimension may be -1 and is inferred. As torch does, it is a view when strides can
+/// describe the new shape (always for a contiguous input) and otherwise a contiguous copy
+/// (`_unsafe_view(self.clone(contiguous))`): a transposed or permuted tensor merged across
+/// the moved dimensions, a slice merged with its neighbours. 0 FLOPs in every phase.
 public struct Reshape: Operator {
     public static let kind = "reshape"
     public static let summary = "same elements, new shape (one -1 inferred)"
@@ -10,6 +13,8 @@ public struct Reshape: Operator {
 
     let input: TensorType
     let output: TensorType
+    /// The input cannot be viewed as the new shape: the output is a new contiguous tensor.
+    let copies: Bool
 
     public init(_ arguments: BoundArguments) throws {
         input = try arguments.tensor("input")
@@ -34,16 +39,24 @@ public struct Reshape: Operator {
                 throw OperatorError("cannot reshape \(input) (\(elements) elements) to \(shapeText(requested)) (\(known) elements)", argument: "shape")
             }
         }
-        output = TensorType(shape, input.dtype)
+        (output, copies) = reshapeLayout(of: input, to: shape)
     }
 
     public var outputs: [TensorType] { [output] }
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
-    public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" }
+    public var detail: String { "\(shapeText(input.shape))->\(shapeText(output.shape))" + (copies ? " copy" : "") }
+}
+
+/// The output of torch.reshape (and flatten, which is a reshape) of `input` to `shape`:
+/// the view when strides can describe it, else a contiguous copy.
+func reshapeLayout(of input: TensorType, to shape: [Int]) -> (output: TensorType, copies: Bool) {
+    if let view = input.viewed(as: shape) { return (view, false) }
+    return (TensorType(shape, input.dtype), true)
 }
 
 // Memory (README, "Training and inference memory").
 extension Reshape {
-    /// A view (the input is contiguous in this model of execution).
-    public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
+    /// A view of the input, or a new tensor when it copies (the copy keeps nothing:
+    /// clone's gradient is the identity).
+    public func alias(ofOutput index: Int) -> OutputAlias? { copies ? nil : .view(input: 0) }
 }

@@ -28,11 +28,8 @@ public struct Select: Operator {
         index = normalized
     }
 
-    public var outputs: [TensorType] {
-        var shape = input.shape
-        shape.remove(at: axis)
-        return [TensorType(shape, input.dtype)]
-    }
+    /// A strided view (contiguous when every dimension before `axis` has size 1).
+    public var outputs: [TensorType] { [input.selecting(axis: axis)] }
 
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "dim \(axis) [\(index)]" }

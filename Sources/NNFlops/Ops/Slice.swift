@@ -40,11 +40,9 @@ public struct Slice: Operator {
         length = (end - start - 1) / step + 1
     }
 
-    public var outputs: [TensorType] {
-        var shape = input.shape
-        shape[axis] = length
-        return [TensorType(shape, input.dtype)]
-    }
+    /// A strided view: contiguous only when the slice keeps whole rows of the leading
+    /// dimensions (e.g. a range of the first dimension with step 1).
+    public var outputs: [TensorType] { [input.sliced(axis: axis, length: length, step: step)] }
 
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "dim \(axis) [\(start):\(end)\(step == 1 ? "" : ":\(step)")]" }

@@ -23,7 +23,8 @@ public struct Softmax: Operator {
         axis = try arguments.axis("dim", of: input)
     }
 
-    public var outputs: [TensorType] { [input] }
+    /// A new contiguous tensor of the input's shape (torch's kernel allocates it so).
+    public var outputs: [TensorType] { [input.contiguousCopy] }
 
     public func cost(_ context: CostContext) -> OperatorCost {
         OperatorCost(forward: .elementwise(input.elements * 5),

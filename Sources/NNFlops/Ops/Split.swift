@@ -60,13 +60,8 @@ public struct Split: Operator {
         return result
     }
 
-    public var outputs: [TensorType] {
-        sizes.map { size in
-            var shape = input.shape
-            shape[axis] = size
-            return TensorType(shape, input.dtype)
-        }
-    }
+    /// Strided views (pieces along the first dimension of a contiguous tensor stay contiguous).
+    public var outputs: [TensorType] { sizes.map { input.sliced(axis: axis, length: $0) } }
 
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "\(shapeText(sizes)) on dim \(axis)" }

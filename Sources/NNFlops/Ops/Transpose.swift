@@ -17,10 +17,11 @@ public struct Transpose: Operator {
         dims = (try arguments.axis("dim0", of: input), try arguments.axis("dim1", of: input))
     }
 
+    /// A strided view (not contiguous unless a swapped dimension has size 1).
     public var outputs: [TensorType] {
-        var shape = input.shape
-        shape.swapAt(dims.0, dims.1)
-        return [TensorType(shape, input.dtype)]
+        var order = Array(0..<input.rank)
+        order.swapAt(dims.0, dims.1)
+        return [input.permuted(order)]
     }
 
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }

@@ -1,16 +1,18 @@
-/// Reshape: a view of the (contiguous) input with the new shape (no copy, 0 FLOPs); the
-/// input gradient is a view of dY with the input's shape (0 FLOPs). Saves nothing.
+/// Reshape: a view of the input with the new shape, or, when the operator copies (a
+/// strided input that cannot be viewed), a new tensor holding the same elements (0 FLOPs
+/// either way); the input gradient is dY with the input's shape, a view or a copy likewise
+/// (0 FLOPs). Saves nothing.
 extension Reshape: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
-        ForwardResult([context.inputs[0].view(output.shape)])
+        ForwardResult([copyOrView(context.inputs[0], shape: output.shape, copies: copies, context)])
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
-        return BackwardResult(inputs: [context.outputGradients[0].view(input.shape)])
+        return BackwardResult(inputs: [gradientCopyOrView(context.outputGradients[0], shape: input.shape, copies: copies, context)])
     }
 }
