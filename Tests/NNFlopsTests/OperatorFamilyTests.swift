@@ -85,10 +85,23 @@ import Testing
         #expect(folded.cost(all).forward == Work(flops: 2 * 1944 + 72, macs: 1944))
         let transposed = try Self.node("input x: [1, 2, 3, 3]\noutput conv_transpose2d(x, 4, kernel = 2, groups = 2, name = \"t\")\n", "t")
         #expect(transposed.op.parameters.map(\.shape) == [[2, 2, 2, 2], [4]])
-        #expect(transposed.op.savedTensors(CostContext(inputNeedsGradient: [false], parameterTrainable: [true, true])) == [.input(0)])
+        // derivatives.yaml's `convolution` has one formula for input, weight and bias:
+        // autograd keeps both whenever anything needs a gradient, even for a first layer
+        // whose input needs none (under autocast the weight is its half copy), or when
+        // only the bias trains. The roofline's phases read only what they compute from.
+        let firstLayer = CostContext(inputNeedsGradient: [false], parameterTrainable: [true, true])
+        #expect(transposed.op.savedTensors(firstLayer) == [.input(0), .parameter(0)])
+        #expect(conv.op.savedTensors(CostContext(inputNeedsGradient: [true], parameterTrainable: [false])) == [.input(0), .parameter(0)])
+        #expect(conv.op.savedTensors(CostContext(inputNeedsGradient: [false], parameterTrainable: [false])).isEmpty)
+        #expect(transposed.op.backwardReads(.inputGradient, firstLayer).isEmpty)
+        #expect(transposed.op.backwardReads(.weightGradient, firstLayer) == [.input(0)])
         #expect(transposed.op.autocast == .lowerPrecision)
         let linear = try Self.node("input x: [3, 5]\noutput linear(x, 2, name = \"l\")\n", "l")
         #expect(linear.op.parameters.map(\.shape) == [[2, 5], [2]])
+        // addmm's per-operand formulas: mat1 (the input) for the weight gradient, mat2
+        // (the weight) for the input gradient.
+        #expect(linear.op.savedTensors(firstLayer) == [.input(0)])
+        #expect(linear.op.savedTensors(CostContext(inputNeedsGradient: [true], parameterTrainable: [false, true])) == [.parameter(0)])
         #expect(linear.op.backwardReads(.inputGradient, all) == [.parameter(0)])
         #expect(linear.op.backwardReads(.weightGradient, all) == [.input(0)])
     }

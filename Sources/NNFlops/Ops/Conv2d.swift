@@ -11,6 +11,8 @@
 public struct Conv2d: WeightedLayer {
     public static let kind = "conv2d"
     public static let summary = "2-D convolution (stride, padding, dilation, groups)"
+    /// derivatives.yaml's `convolution`: one formula for input, weight and bias.
+    static let savesInputAndWeightTogether = true
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("out", .int),

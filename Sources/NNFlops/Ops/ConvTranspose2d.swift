@@ -17,6 +17,8 @@
 public struct ConvTranspose2d: WeightedLayer {
     public static let kind = "conv_transpose2d"
     public static let summary = "2-D transposed convolution (stride, padding, output padding, dilation, groups)"
+    /// derivatives.yaml's `convolution` (transposed = true): one formula for input, weight and bias.
+    static let savesInputAndWeightTogether = true
     public static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("out", .int),

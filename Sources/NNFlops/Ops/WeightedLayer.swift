@@ -20,9 +20,17 @@ protocol WeightedLayer: Operator {
     var macs: Count { get }
     /// Settable so batchnorm folding can give the layer a bias.
     var hasBias: Bool { get set }
+    /// Whether autograd computes every gradient with one formula, and so saves the input
+    /// and the weight whenever anything needs a gradient (derivatives.yaml's
+    /// `convolution` entry: `input, weight, bias: convolution_backward(...)`). False:
+    /// per-operand formulas that save only what the needed gradients read (addmm / mm:
+    /// `mat1` for the weight gradient, `mat2` for the input gradient). Default false.
+    static var savesInputAndWeightTogether: Bool { get }
 }
 
 extension WeightedLayer {
+    static var savesInputAndWeightTogether: Bool { false }
+
     public var parameters: [ParameterSpec] {
         [ParameterSpec("weight", weightShape)] + (hasBias ? [ParameterSpec("bias", [outChannels])] : [])
     }
@@ -38,10 +46,15 @@ extension WeightedLayer {
     }
 
     // Memory (README, "Training and inference memory").
-    /// addmm / convolution keep the input (for the weight gradient) and the weight (for
-    /// the input gradient); under autocast both are the half copies. The bias is not kept.
+    /// addmm keeps the input (for the weight gradient) and the weight (for the input
+    /// gradient), each only when that gradient is needed; convolution keeps both whenever
+    /// the node records anything (`savesInputAndWeightTogether`): under autocast the first
+    /// convolution, whose input needs no gradient, still keeps its half weight copy. Under
+    /// autocast both are the half copies (in fp32 the weight is the parameter: free). The
+    /// bias is not kept.
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
-        (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
+        if Self.savesInputAndWeightTogether { return context.recordsForBackward ? [.input(0), .parameter(0)] : [] }
+        return (context.trainable(parameter: 0) ? [.input(0)] : []) + (context.needsGradient(input: 0) ? [.parameter(0)] : [])
     }
     public var autocast: AutocastClass { .lowerPrecision }
     /// Folding a per-channel affine transform (batchnorm) changes the weight's values and
@@ -53,11 +66,13 @@ extension WeightedLayer {
     }
 
     // Roofline traffic (README, "Roofline").
-    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY).
+    /// dX = dY W reads the weight; dW = dY^T X reads the input (the bias gradient only dY),
+    /// each when that gradient is computed.
     public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] {
         savedTensors(context).filter { saved in
             switch (phase, saved) {
-            case (.inputGradient, .parameter), (.weightGradient, .input): true
+            case (.inputGradient, .parameter): context.needsGradient(input: 0)
+            case (.weightGradient, .input): context.trainable(parameter: 0)
             default: false
             }
         }

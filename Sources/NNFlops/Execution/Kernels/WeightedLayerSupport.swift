@@ -53,11 +53,13 @@ extension WeightedLayer {
         return g
     }
 
-    /// What backward needs from forward: the input, when the weight trains (dW reads it;
-    /// dX reads only the weight, which the executor hands to every kernel).
+    /// What backward keeps from forward: the input, when the weight trains (dW reads it;
+    /// dX reads only the weight, which the executor hands to every kernel), or for a
+    /// convolution whenever backward runs (`savesInputAndWeightTogether`: autograd saves
+    /// input and weight for its one formula; the weight is a parameter, not counted).
     @inline(__always)
     func keptForBackward<T: KernelScalar>(_ context: ForwardContext<T>) -> SavedState<T> {
-        context.needsBackward && context.parameterTrainable[0] ? SavedState([context.inputs[0]]) : .none
+        context.needsBackward && (Self.savesInputAndWeightTogether || context.parameterTrainable[0]) ? SavedState([context.inputs[0]]) : .none
     }
 
     /// The gradients in `Operator.parameters` order (weight, then bias when there is one).
