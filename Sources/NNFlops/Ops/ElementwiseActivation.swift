@@ -43,11 +43,14 @@ enum ElementwiseBackwardInput: Sendable, Hashable {
     /// relu's `threshold_backward(grad, result, 0)`). In place the output is the input's
     /// storage: nothing new is kept.
     case output
-    /// Its input; in place its result, which gives the same derivative (the in-place
-    /// `hardtanh_` and `leaky_relu_` entries read `result`): relu6, leaky_relu.
+    /// Its input; in place its result, which gives the same derivative: the in-place op
+    /// has a derivatives.yaml entry of its own that reads `result` (`leaky_relu_`):
+    /// leaky_relu.
     case inputOrResult
     /// Its input; in place, a clone of the original input (`SavedTensor.inputOrInPlaceClone`:
-    /// autograd's `original_self`): gelu, silu, hardswish, hardsigmoid.
+    /// autograd's `original_self`), because the in-place op has no entry of its own and the
+    /// out-of-place formula reads `self`: gelu, silu, hardswish, hardsigmoid, relu6
+    /// (`hardtanh_`).
     case inputOrClone
 }
 

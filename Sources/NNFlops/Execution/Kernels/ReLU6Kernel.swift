@@ -1,6 +1,6 @@
-/// ReLU6: y = min(max(x, 0), 6) (2 per element); keeps the input, or in place the
-/// output (0 < y < 6 exactly where 0 < x < 6). dX = dY where 0 < v < 6 else 0: two
-/// compares per element.
+/// ReLU6: y = min(max(x, 0), 6) (2 per element); keeps the input, or in place a clone of
+/// the input (`hardtanh_`'s `original_self`; the result is the input's storage). dX = dY
+/// where 0 < v < 6 else 0: two compares per element.
 extension ReLU6: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
