@@ -19,6 +19,7 @@ public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable
     static func erf(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
     static func sqrt(_ x: Self) -> Self
+    static func pow(_ x: Self, _ y: Self) -> Self
 }
 
 extension Float: KernelScalar {
@@ -27,6 +28,7 @@ extension Float: KernelScalar {
     @inline(__always) public static func erf(_ x: Float) -> Float { erff(x) }
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inline(__always) public static func sqrt(_ x: Float) -> Float { x.squareRoot() }
+    @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
 }
 
 extension Double: KernelScalar {
@@ -35,4 +37,5 @@ extension Double: KernelScalar {
     @inline(__always) public static func erf(_ x: Double) -> Double { Glibc.erf(x) }
     @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
     @inline(__always) public static func sqrt(_ x: Double) -> Double { x.squareRoot() }
+    @inline(__always) public static func pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
 }

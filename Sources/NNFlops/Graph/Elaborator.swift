@@ -457,9 +457,15 @@ public struct Elaborator {
         if Builtins.names.contains(callee) {
             var values: [Value] = []
             var keywords: [String: Value] = [:]
+            var all: [(value: Value, label: String?, location: SourceLocation)] = []
             for argument in arguments {
                 let value = try evaluate(argument.value)
+                all.append((value, argument.label, argument.location))
                 if let label = argument.label { keywords[label] = value } else { values.append(value) }
+            }
+            // `sqrt` and `abs` of a number are functions, of a tensor operators.
+            if OperatorCatalog.lookup(callee) != nil, case .tensor? = values.first {
+                return try callOperator(callee, arguments: all.map(\.value), labels: all.map(\.label), locations: all.map(\.location), at: location)
             }
             do {
                 return try Builtins.call(callee, values, keywords)

@@ -23,20 +23,40 @@ protocol BroadcastingBinaryOperator: Operator {
     /// FLOPs per output element of each operand's gradient before the reduction over
     /// broadcast dimensions: (input, other). `other`'s counts only when it is a tensor.
     static var gradientFLOPsPerElement: (input: Int, other: Int) { get }
+    /// Whether it takes `inplace = true` (torch's `x += y`, `add_`): the result is written
+    /// into `input`'s storage, which must then have the broadcast shape. Default: false.
+    static var hasInPlaceVariant: Bool { get }
 
     var operands: BinaryOperands { get }
+    /// In place (only when `hasInPlaceVariant`): changes memory, not FLOPs.
+    var inplace: Bool { get }
     /// Validates anything beyond the shapes (div rejects dividing by the number 0).
     init(operands: BinaryOperands, _ arguments: BoundArguments) throws
 }
 
 extension BroadcastingBinaryOperator {
-    public static var signature: [ArgumentSpec] { [.required("input", .tensor), .required("other", .tensorOrNumber)] }
+    static var hasInPlaceVariant: Bool { false }
+    var inplace: Bool { false }
 
-    public init(_ arguments: BoundArguments) throws {
-        try self.init(operands: BinaryOperands(arguments), arguments)
+    public static var signature: [ArgumentSpec] {
+        [.required("input", .tensor), .required("other", .tensorOrNumber)] + (hasInPlaceVariant ? [.defaulted("inplace", .bool, .bool(false))] : [])
     }
 
-    public var outputs: [TensorType] { [operands.output] }
+    public init(_ arguments: BoundArguments) throws {
+        let operands = try BinaryOperands(arguments)
+        if Self.hasInPlaceVariant, try arguments.bool("inplace"), operands.output.shape != operands.left.shape {
+            throw OperatorError("in place, the result must keep the input's shape \(operands.left); broadcasting with the other operand gives \(shapeText(operands.output.shape))", argument: "other")
+        }
+        try self.init(operands: operands, arguments)
+    }
+
+    /// The broadcast result; in place, the input itself (its storage and layout).
+    public var outputs: [TensorType] { [inplace ? operands.left : operands.output] }
+
+    public var detail: String { inplace ? "inplace" : "" }
+
+    /// In place the result is the input's storage.
+    public func alias(ofOutput index: Int) -> OutputAlias? { inplace ? .inPlace(input: 0) : nil }
 
     public func cost(_ context: CostContext) -> OperatorCost {
         let n = operands.outputElements
@@ -63,18 +83,19 @@ struct BinaryOperands: Sendable {
     let other: Other
     let output: TensorType
 
-    init(_ arguments: BoundArguments) throws {
+    /// Reads `input` and the argument named `otherName` (`other`; pow's `exponent`).
+    init(_ arguments: BoundArguments, otherName: String = "other") throws {
         left = try arguments.tensor("input")
         // `other` is a tensor or a plain number (optionalTensor would reject the number).
-        if case .tensor? = arguments.values["other"] {
-            let right = try arguments.tensor("other")
+        if case .tensor? = arguments.values[otherName] {
+            let right = try arguments.tensor(otherName)
             guard let shape = broadcastShapes(left.shape, right.shape) else {
-                throw OperatorError("cannot broadcast \(left) with \(right)", argument: "other")
+                throw OperatorError("cannot broadcast \(left) with \(right)", argument: otherName)
             }
             other = .tensor(right)
             output = .elementwiseResult(shape, left.dtype, operands: [left, right])
         } else {
-            other = .number(try arguments.float("other"))
+            other = .number(try arguments.float(otherName))
             output = .elementwiseResult(left.shape, left.dtype, operands: [left])
         }
     }

@@ -11,6 +11,16 @@ public enum OperatorCatalog {
         Sub.self,
         Mul.self,
         Div.self,
+        // Element-wise math
+        Pow.self,
+        Sqrt.self,
+        Rsqrt.self,
+        Exp.self,
+        Log.self,
+        Abs.self,
+        Neg.self,
+        Reciprocal.self,
+        Erf.self,
         // Activations
         ReLU.self,
         ReLU6.self,
@@ -34,6 +44,7 @@ public enum OperatorCatalog {
         GlobalAvgPool.self,
         // Regularisation
         Dropout.self,
+        DropPath.self,
         // Shape and data movement
         Flatten.self,
         Reshape.self,
@@ -46,6 +57,8 @@ public enum OperatorCatalog {
         Slice.self,
         Expand.self,
         Contiguous.self,
+        Roll.self,
+        Pad.self,
         // Embeddings, learned tensors, attention, matmul
         Embedding.self,
         LearnedParameter.self,

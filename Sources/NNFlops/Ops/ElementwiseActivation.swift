@@ -1,5 +1,6 @@
 /// The family of element-wise operators of one tensor (relu, relu6, gelu, silu, sigmoid,
-/// tanh, leaky_relu, hardswish, hardsigmoid): y = f(x) per element, the output of the
+/// tanh, leaky_relu, hardswish, hardsigmoid, and the math functions exp, log, sqrt, rsqrt,
+/// abs, neg, reciprocal, erf): y = f(x) per element, the output of the
 /// input's shape and type. The skeleton lives here: the signature (`input`, the
 /// operator's own arguments, then `inplace` when it has an in-place variant), the
 /// initialiser, the outputs, the cost (FLOPs per element, forward and input gradient), the
@@ -52,6 +53,8 @@ enum ElementwiseBackwardInput: Sendable, Hashable {
     /// out-of-place formula reads `self`: gelu, silu, hardswish, hardsigmoid, relu6
     /// (`hardtanh_`).
     case inputOrClone
+    /// Nothing: the derivative is a constant (neg: `grad.neg()`).
+    case nothing
 }
 
 extension ElementwiseActivation {
@@ -87,6 +90,7 @@ extension ElementwiseActivation {
         case .output: return [.output(0)]
         case .inputOrResult: return [inplace ? .output(0) : .input(0)]
         case .inputOrClone: return [.inputOrInPlaceClone(of: input, inplace: inplace)]
+        case .nothing: return []
         }
     }
 

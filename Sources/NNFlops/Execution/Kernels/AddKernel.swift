@@ -1,4 +1,5 @@
-/// Add: one add per output element (broadcasting; `other` may be a number).
+/// Add: one add per output element (broadcasting; `other` may be a number); in place the
+/// sum is written into the input (`inPlaceOutput`).
 /// Backward: an operand of the output's shape gets dY itself (no FLOPs; a fresh copy
 /// so the executor may free and accumulate independently), a broadcast operand gets dY
 /// summed over the broadcast dimensions (one add per output element). Saves nothing.

@@ -162,7 +162,8 @@ extension ElementwiseActivation {
     ///   is kept (it stands for the input's storage) unless `resultGivesDerivative` is
     ///   false (leaky_relu with a negative slope flips signs): then the input is kept and
     ///   the result goes to an unaccounted copy standing for the input's storage;
-    /// - `.inputOrClone`: `inputReadingOutput` (in place, a clone of the input is kept).
+    /// - `.inputOrClone`: `inputReadingOutput` (in place, a clone of the input is kept);
+    /// - `.nothing`: the output (the input itself in place); nothing is kept.
     @inline(__always)
     func elementwiseForward<T: KernelScalar>(_ context: ForwardContext<T>, operations: Int,
                                              resultGivesDerivative: Bool = true,
@@ -189,6 +190,11 @@ extension ElementwiseActivation {
         case .inputOrClone:
             (y, source) = inputReadingOutput(context, inplace: inplace)
             kept = source
+        case .nothing:
+            y = inplace ? context.inPlaceOutput(0) : context.output(x.shape)
+            let n = unaryMap(y.values, x.values, x.count, f)
+            context.count(WorkTally(flops: operations * n))
+            return ForwardResult([y])
         }
         let n = unaryMap(y.values, source.values, x.count, f)
         context.count(WorkTally(flops: operations * n))
@@ -198,11 +204,12 @@ extension ElementwiseActivation {
     /// The backward kernel of an element-wise operator: dX = g(dY, kept) for every
     /// element, `kept` being what `elementwiseForward` kept (output, input or result),
     /// with `operations` FLOPs counted per element. No gradient when the input needs none.
+    /// An operator that keeps nothing (`.nothing`) gets dY as `kept`.
     @inline(__always)
     func elementwiseBackward<T: KernelScalar>(_ context: BackwardContext<T>, operations: Int,
                                               _ g: @escaping (_ dy: T, _ kept: T) -> T) -> BackwardResult<T> {
         guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
-        let dy = context.outputGradients[0], kept = context.saved.tensors[0]
+        let dy = context.outputGradients[0], kept = context.saved.tensors.first ?? dy
         let dx = context.inputGradient(dy.shape)
         let n = binaryMap(dx.values, dy.values, kept.values, dy.count, g)
         context.count(WorkTally(flops: operations * n), .inputGradient)
@@ -215,12 +222,14 @@ extension ElementwiseActivation {
 extension BroadcastingBinaryOperator {
     /// The forward kernel of a broadcasting binary operator: y = f(input, other) for every
     /// output element, `other` broadcast or a number. Returns the output and the number of
-    /// output elements computed (one application of `f` each: the kernel counts them).
+    /// output elements computed (one application of `f` each: the kernel counts them). In
+    /// place the output is `ForwardContext.inPlaceOutput(0)` (the input itself when it may
+    /// be overwritten: each element is read before it is written).
     @inline(__always)
     func broadcastingForward<T: KernelScalar>(_ context: ForwardContext<T>, _ f: @escaping (T, T) -> T) -> (output: Tensor<T>, elements: Int) {
         let x = context.inputs[0]
         let shape = operands.output.shape
-        let y = context.output(shape)
+        let y = inplace ? context.inPlaceOutput(0) : context.output(shape)
         switch operands.other {
         case .tensor(let right):
             let n = broadcastMap(y.values, x.values, BroadcastLayout(operand: operands.left.shape, output: shape),

@@ -1,0 +1,14 @@
+/// Log: y = log(x) (1 per element); keeps the input; dX = dY / x (1 per element).
+extension Log: ExecutableOperator {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+        elementwiseForward(context, operations: 1) { v in T.log(v) }
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+        elementwiseBackward(context, operations: 1) { g, x in g / x }
+    }
+}
