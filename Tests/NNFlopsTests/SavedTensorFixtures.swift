@@ -170,6 +170,8 @@ struct SavedTensorFixtureTests {
         "bert-base-fp32", "bert-base-amp-bf16",
         // ReLU6(inplace=True) keeps a clone of its input (hardtanh_ has no formula of its own).
         "mobilenet_v2-fp32", "mobilenet_v2-amp-bf16",
+        // StochasticDepth keeps its per-sample noise (drop_path).
+        "efficientnet_b0-fp32", "efficientnet_b0-amp-bf16",
         // The first convolution keeps its bf16 weight copy (convolution's one formula).
         "alexnet-amp-bf16", "vgg16-amp-bf16",
         "resnet18-amp-bf16", "resnet34-amp-bf16", "resnet50-amp-bf16", "resnet101-amp-bf16", "resnet152-amp-bf16",

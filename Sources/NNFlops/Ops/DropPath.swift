@@ -50,7 +50,8 @@ public struct DropPath: Operator {
                             inputGradient: context.needsGradient(input: 0) ? .elementwise(input.elements) : .zero)
     }
 
-    public var detail: String { "p=\(p) \(perSample ? "row" : "batch")" }
+    /// p to six decimals (a computed 0.2 * 3 / 16 reads 0.0375).
+    public var detail: String { "p=\((p * 1e6).rounded() / 1e6) \(perSample ? "row" : "batch")" }
 }
 
 // Memory (README, "Training and inference memory").
