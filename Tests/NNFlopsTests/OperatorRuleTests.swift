@@ -122,4 +122,28 @@ import Testing
         // abs and sqrt of numbers stay functions.
         #expect(try output("[2, 3]", "x * sqrt(4.0) + abs(-1)") == [2, 3])
     }
+
+    /// In-place add (README, "add"): the sum is the input's storage, so at the add's
+    /// forward moment one activation fewer is live (y, z and s out of place; y and z in
+    /// place: 2*4*4*4 fp32 = 512 bytes); what is kept is the same either way (the relu
+    /// keeps the sum, a storage of the same size).
+    @Test func inPlaceAddAllocatesNothing() throws {
+        func memory(_ inplace: Bool) throws -> (atAdd: Int, saved: Int, kept: Int) {
+            let graph = try Elaborator.elaborate(source: """
+                input x: [2, 3, 4, 4]
+                y = conv2d(x, 4, kernel = 1)
+                z = conv2d(x, 4, kernel = 1)
+                s = add(y, z, inplace = \(inplace), name = "sum")
+                output relu(s, inplace = true)
+                """, file: "t.spec")
+            let memory = try MemoryAnalysis(graph: graph, costs: try CostAnalysis(graph: graph), configuration: RunConfiguration(optimizer: .sgd))
+            let add = try #require(graph.nodes.firstIndex { $0.name == "sum" })
+            let step = try #require(memory.steps.first { $0.phase == .forward && $0.node == add })
+            return (step.liveBytes, memory.savedActivationsBytes, memory.layers[add].keptBytes)
+        }
+        let (outOfPlace, inPlace) = (try memory(false), try memory(true))
+        #expect(outOfPlace.atAdd - inPlace.atAdd == 2 * 4 * 4 * 4 * 4)
+        #expect(outOfPlace.saved == inPlace.saved)
+        #expect(inPlace.kept == 0 && outOfPlace.kept == 0)
+    }
 }

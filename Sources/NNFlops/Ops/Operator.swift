@@ -104,7 +104,9 @@ public protocol Operator: Sendable {
     /// Validates the bound arguments and computes the output types.
     /// Throws `OperatorError` for bad arguments or incompatible shapes.
     init(_ arguments: BoundArguments) throws
-    /// The tensors it produces.
+    /// The tensors it produces, with their layouts (Graph/TensorLayout.swift): a view
+    /// derives its strides from its input's, an element-wise operator lays its result out
+    /// as TensorIterator does, every other operator produces contiguous tensors.
     var outputs: [TensorType] { get }
     /// The learnable parameters it owns.
     var parameters: [ParameterSpec] { get }
