@@ -46,7 +46,7 @@ ids = rng.integers(0, V, (B, N))
 targets = rng.integers(0, V, (B, N))
 params = {
     "wte.weight": rng.uniform(-0.8, 0.8, (V, D)),
-    "wpe.weight": rng.uniform(-0.3, 0.3, (N, D)),
+    "wpe": rng.uniform(-0.3, 0.3, (N, D)),
     "ln_1.weight": rng.uniform(0.7, 1.3, (D,)),
     "ln_1.bias": rng.uniform(-0.2, 0.2, (D,)),
     "c_attn.weight": rng.uniform(-0.6, 0.6, (16, D)),
@@ -112,7 +112,7 @@ def attention(q, k, v, heads, kv_heads, causal):
 
 
 def loss_of(p):
-    x = p["wte.weight"][ids] + p["wpe.weight"][None]
+    x = p["wte.weight"][ids] + p["wpe"][None]
     h = layernorm(x, p["ln_1.weight"], p["ln_1.bias"])
     qkv = linear(h, p["c_attn.weight"], p["c_attn.bias"])
     q, k, v = qkv[..., :8], qkv[..., 8:12], qkv[..., 12:]

@@ -133,9 +133,11 @@ struct ONNXTorchvisionTests {
     /// ONNX has no in-place operators, so torchvision's ReLU(inplace=True) and
     /// ReLU6(inplace=True) import out of place. With the zoo spec's activations made out
     /// of place too, the training peak is the same to the byte; as written (in place) it
-    /// is within 1% for every model but MobileNetV2, whose out-of-place relu6 keeps its
-    /// input for backward (hardtanh_backward reads it) where the in-place one keeps only
-    /// its output.
+    /// is within 1% for every model (MobileNetV2's in-place relu6 keeps a clone of its
+    /// input, `hardtanh_` having no formula of its own, as the out-of-place one keeps its
+    /// input). EfficientNet's stochastic depth imports as a multiply by a number, keeping
+    /// no noise, where the zoo spec's drop_path keeps its [batch, 1, 1, 1] noise (4 bytes
+    /// per block here): the peaks differ by at most those bytes.
     @Test("training memory of a train export equals the zoo spec's with activations out of place", arguments: zooModels)
     func trainingMemory(_ model: String) throws {
         let source = try #require(Zoo.source(named: model))
@@ -143,14 +145,16 @@ struct ONNXTorchvisionTests {
             try MemoryAnalysis(graph: graph, costs: try CostAnalysis(graph: graph), configuration: RunConfiguration()).peakBytes
         }
         let imported = try peak(try Self.export(model, "train"))
-        let outOfPlace = source.replacingOccurrences(of: "inplace = true", with: "inplace = false")
-        #expect(imported == (try peak(try Elaborator.elaborate(source: outOfPlace, file: model + ".spec"))))
-        let asWritten = Double(try peak(try Elaborator.elaborate(source: source, file: model + ".spec")))
-        if model == "mobilenet_v2" {
-            #expect(Double(imported) > 1.1 * asWritten)
+        let outOfPlace = try Elaborator.elaborate(source: source.replacingOccurrences(of: "inplace = true", with: "inplace = false"), file: model + ".spec")
+        let noise = outOfPlace.nodes.filter { $0.kind == "drop_path" }.count * 4
+        let outOfPlacePeak = try peak(outOfPlace)
+        if noise > 0 {
+            #expect(outOfPlacePeak > imported && outOfPlacePeak - imported <= noise, "\(model): \(imported) against \(outOfPlacePeak)")
         } else {
-            #expect(abs(Double(imported) - asWritten) <= 0.01 * asWritten, "\(model): \(imported) against \(asWritten)")
+            #expect(imported == outOfPlacePeak)
         }
+        let asWritten = Double(try peak(try Elaborator.elaborate(source: source, file: model + ".spec")))
+        #expect(abs(Double(imported) - asWritten) <= 0.01 * asWritten, "\(model): \(imported) against \(asWritten)")
     }
 
     @Test("the patterns exporters write are recognised: exact GELU in ViT, SiLU in EfficientNet")

@@ -31,6 +31,9 @@ public struct Elaborator {
         var path: [String]
         var variables: [String: Value] = [:]
         var usedNames: Set<String> = []
+        /// Names given explicitly to operators: one may be given again to call the same
+        /// module again (GraphBuilder checks that it is the same).
+        var operatorNames: Set<String> = []
         /// Next suffix to try for each automatic base name, so naming stays O(1) per call.
         var nextSuffix: [String: Int] = [:]
         var isBlock: Bool { !path.isEmpty }
@@ -494,7 +497,7 @@ public struct Elaborator {
     }
 
     /// Resolves the instance name of a call in the current scope.
-    mutating func instanceName(explicit: Value?, base: String, at location: SourceLocation) throws -> String {
+    mutating func instanceName(explicit: Value?, base: String, operatorCall: Bool = false, at location: SourceLocation) throws -> String {
         let name: String
         switch explicit {
         case .string(let s)?:
@@ -514,9 +517,13 @@ public struct Elaborator {
         case let other?:
             throw error("name must be a string or an integer, got \(other.typeName)", at: location)
         }
+        let isExplicit: Bool = { if case .string? = explicit { true } else if case .int? = explicit { true } else { false } }()
         guard scopes[scopes.count - 1].usedNames.insert(name).inserted else {
+            // An operator's name given again: the same module called again.
+            if operatorCall && isExplicit && scopes[scopes.count - 1].operatorNames.contains(name) { return name }
             throw error("name '\(name)' is already used in this scope", at: location)
         }
+        if operatorCall && isExplicit { scopes[scopes.count - 1].operatorNames.insert(name) }
         return name
     }
 
@@ -605,7 +612,7 @@ public struct Elaborator {
         } catch {
             throw self.error(error.message, at: at(error), notes: error.notes)
         }
-        let name = try instanceName(explicit: reserved["name"], base: kind, at: location)
+        let name = try instanceName(explicit: reserved["name"], base: kind, operatorCall: true, at: location)
         let fullName = (currentPath + [name]).joined(separator: ".")
         let frozen = try frozenFlag(reserved["frozen"], at: location) || frozenDepth > 0
         // Parameters: new ones, or the tied operator's.
@@ -614,7 +621,7 @@ public struct Elaborator {
         case nil, .none?: break
         case .string(let tiedTo)?:
             for spec in op.parameters {
-                let qualified = tiedTo + "." + spec.name
+                let qualified = spec.qualifiedName(under: tiedTo)
                 guard let id = builder.parameterIndex[qualified] else {
                     let owners = Set(builder.parameterIndex.keys.map { String($0.split(separator: ".").dropLast().joined(separator: ".")) })
                     let hint = closestMatch(to: tiedTo, in: owners).map { ["did you mean '\($0)'?"] } ?? []

@@ -4,6 +4,14 @@
 /// or tied to parameters registered earlier) and appends its outputs. Front ends keep
 /// their own naming, scoping and error locations; the builder reports failures as
 /// `GraphBuilder.Failure`, which they turn into located `NNFlopsError`s.
+///
+/// Names are PyTorch's, in one namespace: operators (modules), the blocks that contain
+/// them (every dotted prefix of an operator's name) and parameters (`<module>.weight`, or a
+/// bare learned tensor's own name) never name two different things. A node name used
+/// again is one module called again (torchvision's Bottleneck calls its `relu` three
+/// times): the same kind and configuration, and the same parameters (a module with
+/// parameters is called again only with all of them tied to the first call's); reports
+/// then sum its calls.
 public struct GraphBuilder {
     /// Limit that keeps hostile or mistaken inputs from exhausting memory.
     public static let maxNodes = 5_000_000
@@ -11,7 +19,11 @@ public struct GraphBuilder {
     public var graph: Graph
     /// Parameters by full name (`layer1.0.conv1.weight`), to resolve ties by name.
     public private(set) var parameterIndex: [String: Int] = [:]
-    private var nodeNames: Set<String> = []
+    /// The first node of each name (a module called several times has several).
+    private var nodeNames: [String: Int] = [:]
+    /// Every dotted prefix of a node name (`layer1.0` of `layer1.0.conv1`): the blocks,
+    /// with the number of distinct node names under each.
+    private var blockNames: [String: Int] = [:]
 
     public init(model: String) { graph = Graph(model: model) }
 
@@ -158,11 +170,15 @@ public struct GraphBuilder {
     public mutating func addNode(_ op: any Operator, arguments: BoundArguments, name: String, frozen: Bool = false,
                                  parameters sources: [ParameterSource] = [], location: SourceLocation) throws(Failure) -> [TensorRef] {
         let kind = type(of: op).kind
-        guard !nodeNames.contains(name) else { throw Failure("two operators are named '\(name)'") }
         guard graph.nodes.count < Self.maxNodes else { throw Failure("the model has more than \(Self.maxNodes) operators") }
         let specs = op.parameters
         guard sources.isEmpty || sources.count == specs.count else {
             throw Failure("internal: \(specs.count) parameters of \(kind) but \(sources.count) sources")
+        }
+        if let first = nodeNames[name] {
+            try Self.checkCalledAgain(graph.nodes[first], by: op, sources: sources)
+        } else {
+            try checkNamespace(name, parameters: specs, sources: sources)
         }
         // Check everything before changing the graph, so a failure leaves it as it was.
         for (index, spec) in specs.enumerated() {
@@ -178,7 +194,10 @@ public struct GraphBuilder {
         for output in op.outputs {
             try Self.validate(output, what: "the output of \(kind)")
         }
-        nodeNames.insert(name)
+        if nodeNames[name] == nil {
+            nodeNames[name] = graph.nodes.count
+            countBlocks(of: name, by: 1)
+        }
         var parameterIDs: [Int] = []
         for (index, spec) in specs.enumerated() {
             switch sources.isEmpty ? .new : sources[index] {
@@ -186,7 +205,7 @@ public struct GraphBuilder {
                 graph.parameters[id].uses += 1
                 parameterIDs.append(id)
             case .new:
-                let qualified = name + "." + spec.name
+                let qualified = spec.qualifiedName(under: name)
                 parameterIndex[qualified] = graph.parameters.count
                 parameterIDs.append(graph.parameters.count)
                 graph.parameters.append(Parameter(name: qualified, shape: spec.shape, frozen: frozen, uses: 1))
@@ -203,21 +222,83 @@ public struct GraphBuilder {
         return results
     }
 
+    /// A node named like an earlier one is that module called again: the same kind,
+    /// configuration (`detail`) and parameters, every parameter tied to the first call's.
+    static func checkCalledAgain(_ first: Node, by op: any Operator, sources: [ParameterSource]) throws(Failure) {
+        let kind = type(of: op).kind, name = first.name
+        guard first.kind == kind, first.op.detail == op.detail, first.op.parameters == op.parameters else {
+            let was = ([first.kind] + (first.op.detail.isEmpty ? [] : [first.op.detail])).joined(separator: " ")
+            let now = ([kind] + (op.detail.isEmpty ? [] : [op.detail])).joined(separator: " ")
+            throw Failure("name '\(name)' is already used by another operator (\(was)); a name used again calls the same module, and \(now) is not it")
+        }
+        guard sources == first.parameterIDs.map(ParameterSource.tied) else {
+            throw Failure("name '\(name)' is already used by a module with parameters; calling the same module again needs tie = \"\(name)\" (its parameters are then shared and count once)")
+        }
+    }
+
+    /// A new node name and the new parameters it brings must not name anything else:
+    /// parameters are leaves, so no node lies under one, and a bare tensor's name (the node's
+    /// own) must not be a block.
+    func checkNamespace(_ name: String, parameters specs: [ParameterSpec], sources: [ParameterSource]) throws(Failure) {
+        var prefix = name[...]
+        while true {
+            if let id = parameterIndex[String(prefix)] {
+                throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[id].name)'; operators, blocks and parameters share one namespace")
+            }
+            guard let dot = prefix.lastIndex(of: ".") else { break }
+            prefix = prefix[..<dot]
+        }
+        for (index, spec) in specs.enumerated() where sources.isEmpty || sources[index] == .new {
+            let qualified = spec.qualifiedName(under: name)
+            if parameterIndex[qualified] != nil { throw Failure("two parameters are named '\(qualified)'") }
+            if qualified != name, nodeNames[qualified] != nil || blockNames[qualified] != nil {
+                throw Failure("the parameter '\(qualified)' would have the name of an operator or block; operators, blocks and parameters share one namespace")
+            }
+            if qualified == name, blockNames[name] != nil {
+                throw Failure("the learned tensor '\(name)' would have the name of a block; operators, blocks and parameters share one namespace")
+            }
+        }
+    }
+
+    /// Adds `delta` to the count of every block (dotted prefix) above node name `name`.
+    private mutating func countBlocks(of name: String, by delta: Int) {
+        var prefix = name[...]
+        while let dot = prefix.lastIndex(of: ".") {
+            prefix = prefix[..<dot]
+            let count = (blockNames[String(prefix)] ?? 0) + delta
+            blockNames[String(prefix)] = count > 0 ? count : nil
+        }
+    }
+
     /// Renames a node (front ends that settle names after building, such as importers);
     /// its parameters named after it follow.
     public mutating func renameNode(_ index: Int, to newName: String) throws(Failure) {
         let oldName = graph.nodes[index].name
         guard newName != oldName else { return }
-        guard !nodeNames.contains(newName) else { throw Failure("two operators are named '\(newName)'") }
-        nodeNames.remove(oldName)
-        nodeNames.insert(newName)
+        guard nodeNames[newName] == nil, parameterIndex[newName] == nil else {
+            throw Failure("two operators are named '\(newName)'")
+        }
+        guard nodeNames[oldName] == index, !graph.nodes.indices.contains(where: { $0 != index && graph.nodes[$0].name == oldName }) else {
+            throw Failure("internal: '\(oldName)' is a module called several times and cannot be renamed")
+        }
+        nodeNames[oldName] = nil
+        nodeNames[newName] = index
+        countBlocks(of: oldName, by: -1)
+        countBlocks(of: newName, by: 1)
         graph.nodes[index].name = newName
-        for id in graph.nodes[index].parameterIDs where graph.parameters[id].name.hasPrefix(oldName + ".") {
-            let local = graph.parameters[id].name.dropFirst(oldName.count + 1)
+        for id in graph.nodes[index].parameterIDs {
+            let full = graph.parameters[id].name
             // Only a parameter this node created carries its name; a tied one keeps its owner's.
-            guard parameterIndex[graph.parameters[id].name] == id, !local.contains(".") else { continue }
-            parameterIndex[graph.parameters[id].name] = nil
-            let renamed = newName + "." + local
+            guard parameterIndex[full] == id else { continue }
+            let renamed: String
+            if full == oldName {
+                renamed = newName                        // a bare learned tensor
+            } else if full.hasPrefix(oldName + "."), !full.dropFirst(oldName.count + 1).contains(".") {
+                renamed = newName + "." + full.dropFirst(oldName.count + 1)
+            } else {
+                continue
+            }
+            parameterIndex[full] = nil
             parameterIndex[renamed] = id
             graph.parameters[id].name = renamed
         }

@@ -25,7 +25,7 @@ extension Graph {
             let before = producer.op.parameters.count
             producer.op = absorbed
             for spec in absorbed.parameters.dropFirst(before) {
-                newParameters.append(Parameter(name: producer.name + "." + spec.name, shape: spec.shape, frozen: false, uses: 1))
+                newParameters.append(Parameter(name: spec.qualifiedName(under: producer.name), shape: spec.shape, frozen: false, uses: 1))
                 producer.parameterIDs.append(newParameters.count - 1)
             }
             folded.nodes[p] = producer

@@ -1,6 +1,7 @@
 /// `parameter(shape)`: a learned tensor with no inputs — class token, position embedding,
-/// layer scale (nn.Parameter). Its parameter is named `weight` (the graph calls it
-/// `<instance name>.weight`); the output is that tensor, float32.
+/// layer scale (nn.Parameter). The tensor is named by the instance name itself, as
+/// PyTorch names a bare `nn.Parameter` attribute (`class_token`, `encoder.pos_embedding`,
+/// `layer_scale`); the output is that tensor, float32.
 ///
 /// Reference algorithm: forward returns the parameter itself, 0 FLOPs; the gradient that
 /// reaches the output is the weight gradient, 0 FLOPs (uses elsewhere add theirs in the
@@ -23,7 +24,8 @@ public struct LearnedParameter: Operator {
     }
 
     public var outputs: [TensorType] { [TensorType(shape, .float32)] }
-    public var parameters: [ParameterSpec] { [ParameterSpec("weight", shape)] }
+    /// A bare tensor: the empty local name (`ParameterSpec.qualifiedName(under:)`).
+    public var parameters: [ParameterSpec] { [ParameterSpec("", shape)] }
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { shapeText(shape) }
 }

@@ -76,7 +76,9 @@ public struct CostContext: Sendable, Hashable {
 
 /// A learnable parameter an operator owns, by local name ("weight", "bias"); also used
 /// for buffers. `dtype` is float32 except for integer buffers such as batchnorm's int64
-/// `num_batches_tracked`.
+/// `num_batches_tracked`. An empty local name is a bare learned tensor (`parameter`): the
+/// tensor is named by its operator's name itself, as PyTorch names an `nn.Parameter`
+/// attribute (`encoder.pos_embedding`, `layer_scale`), not `<name>.weight`.
 public struct ParameterSpec: Sendable, Hashable {
     public var name: String
     public var shape: [Int]
@@ -89,6 +91,10 @@ public struct ParameterSpec: Sendable, Hashable {
 
     public var elements: Count { Count.product(shape) }
     public var bytes: Count { elements * dtype.bytes }
+
+    /// The parameter's full name under the node (module) named `node`: `node.weight`, or
+    /// `node` itself for a bare learned tensor.
+    public func qualifiedName(under node: String) -> String { name.isEmpty ? node : node + "." + name }
 }
 
 /// An operator kind. Each conforming type lives in its own file under Ops/ and is listed

@@ -172,6 +172,8 @@ public struct AnalysisReport: Codable, Sendable {
 extension AnalysisReport {
     /// Builds the report from a graph's cost analysis. `depth` merges layers whose names
     /// share their first `depth` components (`layer1.0.conv1` at depth 2 -> `layer1.0`).
+    /// Nodes of one name (a module called several times, torchvision's `relu`) are always
+    /// one row, their calls summed.
     public init(graph: Graph, analysis: CostAnalysis, options: CountOptions, depth: Int? = nil,
                 memory: MemoryAnalysis? = nil, foldBN: Bool = false) {
         model = graph.model
@@ -235,7 +237,7 @@ extension AnalysisReport {
                                    peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive))
             for i in rows.indices where i < memory.layers.count { rows[i].savedBytes = memory.layers[i].savedBytes }
         }
-        layers = depth.map { Self.aggregate(rows, depth: $0) } ?? rows
+        layers = Self.aggregate(rows, depth: depth ?? Int.max)
     }
 
     static func aggregate(_ rows: [Layer], depth: Int) -> [Layer] {
@@ -253,7 +255,7 @@ extension AnalysisReport {
             }
             var group = merged[at]
             if group.op != row.op { group.op = "block" }
-            group.detail = ""
+            if key != row.name || group.detail != row.detail { group.detail = "" }
             group.outputShape = row.outputShape
             group.params += row.params
             group.forwardFlops += row.forwardFlops
