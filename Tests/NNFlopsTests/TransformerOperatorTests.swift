@@ -281,8 +281,9 @@ import Testing
 
     @Test func causalWithMoreQueriesThanKeys() throws {
         // nq = 5, nk = 3, one head of d = 2, B = 1: top-left causal rows see min(i+1, 3)
-        // keys: 1 + 2 + 3 + 3 + 3 = 12 of 15.
-        let layer = try layer("input q: [1, 5, 2]\ninput k: [1, 3, 2]\ny = attention(q, k, k, 1, causal=true)\n", kind: "attention", attention: .executed)
+        // keys: 1 + 2 + 3 + 3 + 3 = 12 of 15 in a fused kernel (impl = "fused": with d = 2
+        // auto picks math in fp32, which computes all 15).
+        let layer = try layer("input q: [1, 5, 2]\ninput k: [1, 3, 2]\ny = attention(q, k, k, 1, causal=true, impl=\"fused\")\n", kind: "attention", attention: .executed)
         #expect(layer.cost.forward.macs.value == 12 * (2 + 2))
         #expect(layer.cost.inputGradient.flops.value == 0)
     }

@@ -113,7 +113,7 @@ public struct CheckpointPlan: Sendable, Equatable {
         var segmentOf = [Int?](repeating: nil, count: graph.nodes.count)
         for (s, range) in segments.enumerated() { for n in range { segmentOf[n] = s } }
 
-        let contexts = costs.contexts(for: configuration)
+        let contexts = costs.contexts(for: configuration, graph: graph)
         var recomputed: [Range<Int>] = []
         var work = Work.zero
         for range in segments {

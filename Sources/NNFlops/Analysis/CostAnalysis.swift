@@ -1,7 +1,20 @@
-/// Options for counting.
+/// Options for counting: the attention convention, and the run whose implementation
+/// choices the counts follow (attention's kernel is chosen by dtype: `precision`; the KV
+/// cache of transformers' `use_cache`).
 public struct CountOptions: Sendable {
     public var attention: AttentionConvention
-    public init(attention: AttentionConvention = .dense) { self.attention = attention }
+    public var precision: PrecisionPolicy
+    public var useCache: Bool
+    public init(attention: AttentionConvention = .dense, precision: PrecisionPolicy = .fp32, useCache: Bool = true) {
+        self.attention = attention
+        self.precision = precision
+        self.useCache = useCache
+    }
+
+    /// The counting options of `configuration`'s run, at this attention convention.
+    public func run(_ configuration: RunConfiguration) -> CountOptions {
+        CountOptions(attention: attention, precision: configuration.precision, useCache: configuration.useCache)
+    }
 }
 
 /// Costs of one operator instance.
@@ -36,11 +49,25 @@ public struct CostAnalysis: Sendable {
     public var tensorNeedsGradient: [Bool]
     /// The attention convention every node was priced under.
     public var attention: AttentionConvention
+    /// The precision policy and cache setting the nodes were priced under.
+    public var precision: PrecisionPolicy
+    public var useCache: Bool
 
     /// Each node's context for a run: the priced one when training; with nothing needing
-    /// a gradient in inference (same attention convention).
-    public func contexts(for configuration: RunConfiguration) -> [CostContext] {
-        configuration.inference ? layers.map(\.context.forInference) : layers.map(\.context)
+    /// a gradient in inference (same attention convention). A run at another precision or
+    /// cache setting than the one priced gets its own runtime types.
+    public func contexts(for configuration: RunConfiguration, graph: Graph? = nil) -> [CostContext] {
+        var contexts = layers.map(\.context)
+        if let graph, configuration.precision != precision || configuration.useCache != useCache {
+            let types = RuntimeTypes(graph: graph, policy: configuration.precision)
+            for index in contexts.indices {
+                contexts[index].precision = configuration.precision
+                contexts[index].useCache = configuration.useCache
+                contexts[index].inputTypes = types.inputTypes(graph, node: index)
+                contexts[index].computeType = types.computeTypes[index]
+            }
+        }
+        return configuration.inference ? contexts.map(\.forInference) : contexts
     }
 
     /// For every tensor, under a run: does backward need its gradient (never in inference)?
@@ -55,11 +82,14 @@ public struct CostAnalysis: Sendable {
         layers.reserveCapacity(graph.nodes.count)
         var forward = Work.zero, inputGradient = Work.zero, weightGradient = Work.zero
         var parameters = Count.zero, trainable = Count.zero
+        let types = RuntimeTypes(graph: graph, policy: options.precision)
 
         for (index, node) in graph.nodes.enumerated() {
             let inputNeeds = node.inputs.map { needsGradient[$0] }
             let trainableFlags = node.parameterIDs.map { !graph.parameters[$0].frozen }
-            let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention)
+            let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention,
+                                      precision: options.precision, inputTypes: types.inputTypes(graph, node: index),
+                                      computeType: types.computeTypes[index], useCache: options.useCache)
             var cost = node.op.cost(context)
             var owned = Count.zero, ownedTrainable = Count.zero
             for id in node.parameterIDs {
@@ -102,5 +132,7 @@ public struct CostAnalysis: Sendable {
         self.weightGradient = weightGradient
         self.tensorNeedsGradient = needsGradient
         attention = options.attention
+        precision = options.precision
+        useCache = options.useCache
     }
 }

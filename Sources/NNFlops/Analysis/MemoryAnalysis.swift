@@ -174,7 +174,7 @@ struct MemoryPlan {
         let policy = configuration.precision
         let inference = configuration.inference
         needsGradient = costs.tensorNeedsGradient(for: configuration)
-        contexts = costs.contexts(for: configuration)
+        contexts = costs.contexts(for: configuration, graph: graph)
         let types = RuntimeTypes(graph: graph, policy: policy)
         self.types = types
         checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
@@ -254,6 +254,9 @@ struct MemoryReplay {
     var parameterCopy: [Int?]
     var saved: [[Int]]
     var segmentSaved: [[Int]]
+    /// Per node: the storages of its held tensors (`Operator.heldTensors`), which the
+    /// model's outputs keep until they are dropped.
+    var held: [[Int]]
 
     init(plan: MemoryPlan, capture: Int?) {
         self.plan = plan
@@ -266,6 +269,7 @@ struct MemoryReplay {
         parameterGrad = [Int?](repeating: nil, count: g.parameters.count)
         parameterCopy = parameterGrad
         saved = [[Int]](repeating: [], count: g.nodes.count)
+        held = saved
         segmentSaved = [[Int]](repeating: [], count: plan.checkpoint.segments.count)
     }
 
@@ -332,6 +336,7 @@ struct MemoryReplay {
         savedAtEndOfForward = storages.filter { $0.live && !$0.isParameterGrad }.reduce(0) { $0 + $1.bytes }
         guard training else {
             for t in g.outputs { release(tensorStorage[t]) }
+            releaseHeld()
             return
         }
 
@@ -354,6 +359,7 @@ struct MemoryReplay {
             release(tensorStorage[t])
             if let s = gradStorage[t] { release(s); gradStorage[t] = nil }
         }
+        releaseHeld()
 
         // Optimizer step: its temporaries (fp32), and with pure half the fp32 copy of the
         // gradients the master weights are updated from.
@@ -365,6 +371,14 @@ struct MemoryReplay {
     }
 
     func label(_ tensor: Int) -> String { plan.tensorLabels[tensor] }
+
+    /// The model's outputs are dropped: so are the tensors they hold.
+    mutating func releaseHeld() {
+        for n in held.indices {
+            for s in held[n] { release(s) }
+            held[n] = []
+        }
+    }
 
     /// Runs nodes forward. `reads` counts the reads each tensor will get in this pass;
     /// `saving` is false inside checkpointed segments on the first forward.
@@ -418,6 +432,16 @@ struct MemoryReplay {
                 parameterUsed[k] = parameterCopy[pid]
             }
 
+            // Tensors the model's outputs will hold (made once, in the first forward).
+            if !recomputing {
+                for item in op.heldTensors(plan.contexts[n]) {
+                    let dtype = plan.types.saved(item.type, node: n, in: g)
+                    let s = allocate(Count.product(item.shape).value * dtype.bytes, "\(node.name) \(item.name)")
+                    retain(s)
+                    held[n].append(s)
+                }
+            }
+
             // Outputs.
             for (j, t) in node.outputs.enumerated() {
                 switch op.alias(ofOutput: j) {
@@ -446,13 +470,41 @@ struct MemoryReplay {
                     case .output(let j): storage = j < node.outputs.count ? tensorStorage[node.outputs[j]] : nil
                     case .parameter(let k): storage = k < parameterUsed.count ? parameterUsed[k] : nil
                     case .extra(let name, let shape, let type):
-                        let dtype = plan.types.saved(type, node: node)
+                        let dtype = plan.types.saved(type, node: n, in: g)
                         let s = allocate(Count.product(shape).value * dtype.bytes, "\(node.name) \(name)")
                         storage = s
                         fresh.append(s)
+                    case .inputAs(let i, let type):
+                        guard i < node.inputs.count else { break }
+                        let dtype = plan.types.saved(type, node: n, in: g)
+                        let t = node.inputs[i]
+                        if plan.types.tensors[t] == dtype {
+                            storage = consumed[i]
+                        } else {
+                            let s = allocate(g.tensors[t].elements.value * dtype.bytes, "\(label(t)) (\(dtype.rawValue) copy in \(node.name))")
+                            storage = s
+                            fresh.append(s)
+                        }
+                    case .held(let i):
+                        if !recomputing, i < held[n].count {
+                            storage = held[n][i]
+                        } else {
+                            // A recomputed segment makes the tensor anew; backward keeps that copy.
+                            let items = op.heldTensors(plan.contexts[n])
+                            guard i < items.count else { break }
+                            let dtype = plan.types.saved(items[i].type, node: n, in: g)
+                            let s = allocate(Count.product(items[i].shape).value * dtype.bytes, "\(node.name) \(items[i].name)")
+                            storage = s
+                            fresh.append(s)
+                        }
                     }
                     if let storage, !kept.contains(storage) { kept.append(storage) }
                 }
+            }
+            // Workspace live only while the node runs.
+            for item in op.forwardWorkspace(plan.contexts[n]) {
+                let dtype = plan.types.saved(item.type, node: n, in: g)
+                fresh.append(allocate(Count.product(item.shape).value * dtype.bytes, "\(node.name) \(item.name)"))
             }
             for s in kept {
                 retain(s)
@@ -537,6 +589,10 @@ struct MemoryReplay {
                 } else {
                     transient.append(allocate(bytes, "grad \(parameter.name) (contribution)"))
                 }
+            }
+            for item in node.op.backwardWorkspace(plan.contexts[n]) {
+                let dtype = plan.types.saved(item.type, node: n, in: g)
+                transient.append(allocate(Count.product(item.shape).value * dtype.bytes, "\(node.name) \(item.name)"))
             }
             moment(.backward, n)
             for s in transient { freeIfUnused(s) }

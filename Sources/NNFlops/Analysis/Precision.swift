@@ -13,6 +13,14 @@
 ///   ops compute in the widest float input type without casts of their own. Outputs take
 ///   the compute type, except views and in-place outputs (their input's type) and
 ///   parameter outputs (fp32).
+/// - composites (`Operator.autocastPrimitives`: an operator that runs as several torch
+///   ops, such as transformers' `gelu_new`): autocast applies to each op, not to the
+///   composite. Nothing is cast on the way in; the running type starts at the widest
+///   floating input, a lower-precision op moves it to half, an fp32-listed op (CUDA
+///   autocast's `pow`, `rsqrt`, `exp`, ...) to fp32, a promoting op keeps it; the output
+///   takes the type after the last op, and `SavedElementType.primitive(k)` the type after
+///   op k. (So `pow` inside `gelu_new` makes its result and everything computed from it
+///   fp32, as torch does.)
 struct RuntimeTypes: Sendable, Equatable {
     let policy: PrecisionPolicy
     /// Runtime type of every tensor, by tensor id.
@@ -23,6 +31,10 @@ struct RuntimeTypes: Sendable, Equatable {
     let parameterCasts: [[DType?]]
     /// Type of the stored parameters and of their gradients: half under pure half, else fp32.
     let parameterType: DType
+    /// Per node: the floating-point type it computes in (`CostContext.computeType`).
+    let computeTypes: [DType]
+    /// Per node: a composite's running type after each of its ops (empty for one op).
+    let primitiveTypes: [[DType]]
 
     init(graph: Graph, policy: PrecisionPolicy) {
         self.policy = policy
@@ -33,30 +45,51 @@ struct RuntimeTypes: Sendable, Equatable {
         }
         var inputCasts: [[DType?]] = []
         var parameterCasts: [[DType?]] = []
+        var computeTypes: [DType] = []
+        var primitiveTypes: [[DType]] = []
         inputCasts.reserveCapacity(graph.nodes.count)
         parameterCasts.reserveCapacity(graph.nodes.count)
         for node in graph.nodes {
             var casts = [DType?](repeating: nil, count: node.inputs.count)
             var paramCasts = [DType?](repeating: nil, count: node.parameterIDs.count)
+            let op = node.op
+            let floatInputs = node.inputs.filter { types[$0].isFloatingPoint }
+            // The widest floating input (fp32 when there is none, or when any is fp32).
+            let widest: DType = floatInputs.first.map { first in
+                floatInputs.contains(where: { types[$0] == .float32 }) ? .float32 : types[first]
+            } ?? (policy.isPureHalf ? (half ?? .float32) : .float32)
+            // A composite: autocast per op, no casts of the composite's inputs.
+            var running: [DType] = []
+            var current = widest
+            for primitive in op.autocastPrimitives {
+                if policy.isAutocast, let half {
+                    switch primitive {
+                    case .lowerPrecision: current = half
+                    case .float32: current = .float32
+                    case .promote: break
+                    }
+                }
+                running.append(current)
+            }
+            primitiveTypes.append(running)
             guard policy.isAutocast, let half else {
+                computeTypes.append(running.last ?? widest)
                 inputCasts.append(casts)
                 parameterCasts.append(paramCasts)
                 continue
             }
-            let op = node.op
-            let floatInputs = node.inputs.filter { types[$0].isFloatingPoint }
             let compute: DType
-            switch op.autocast {
-            case .lowerPrecision: compute = half
-            case .float32: compute = .float32
-            case .promote:
-                if let first = floatInputs.first, !floatInputs.contains(where: { types[$0] == .float32 }) {
-                    compute = types[first]
-                } else {
-                    compute = .float32
+            if let last = running.last {
+                compute = last
+            } else {
+                switch op.autocast {
+                case .lowerPrecision: compute = half
+                case .float32: compute = .float32
+                case .promote: compute = widest
                 }
             }
-            if op.autocast != .promote {
+            computeTypes.append(compute)
+            if running.isEmpty && op.autocast != .promote {
                 for (i, t) in node.inputs.enumerated() where types[t].isFloatingPoint && types[t] != compute { casts[i] = compute }
                 if op.autocast == .lowerPrecision {
                     for (k, spec) in op.parameters.enumerated() where spec.dtype == .float32 && k < paramCasts.count { paramCasts[k] = half }
@@ -75,8 +108,14 @@ struct RuntimeTypes: Sendable, Equatable {
         tensors = types
         self.inputCasts = inputCasts
         self.parameterCasts = parameterCasts
+        self.computeTypes = computeTypes
+        self.primitiveTypes = primitiveTypes
         parameterType = policy.isPureHalf ? (half ?? .float32) : .float32
     }
+
+    /// Node `node`'s context facts under this policy: each input's runtime type (before
+    /// the node's own casts) and the type it computes in.
+    func inputTypes(_ graph: Graph, node: Int) -> [DType] { graph.nodes[node].inputs.map { tensors[$0] } }
 
     /// The type in which node `node` reads its parameter `local`: autocast's half copy for
     /// lower-precision ops, else the stored type.
@@ -91,12 +130,18 @@ struct RuntimeTypes: Sendable, Equatable {
     }
 
     /// The runtime type of a tensor an operator keeps for backward that is not one of its
-    /// inputs or outputs.
-    func saved(_ type: SavedElementType, node: Node) -> DType {
+    /// inputs or outputs (node `index` of `graph`).
+    func saved(_ type: SavedElementType, node index: Int, in graph: Graph) -> DType {
+        let node = graph.nodes[index]
         let outputType = node.outputs.first.map { tensors[$0] } ?? .float32
         let output = outputType.isFloatingPoint ? outputType : .float32
         switch type {
         case .fixed(let t): return t
+        case .input(let i): return i < node.inputs.count ? tensors[node.inputs[i]] : output
+        case .primitive(let k):
+            let running = primitiveTypes[index]
+            return k < running.count ? running[k] : (running.last ?? output)
+        case .compute: return computeTypes[index]
         case .output: return output
         case .autocast(let c):
             if policy.isAutocast, let half = policy.halfType {

@@ -177,7 +177,7 @@ public struct RooflineAnalysis: Sendable {
     public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration()) throws {
         let types = RuntimeTypes(graph: graph, policy: configuration.precision)
         let checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
-        let contexts = costs.contexts(for: configuration)
+        let contexts = costs.contexts(for: configuration, graph: graph)
         let needsGradient = costs.tensorNeedsGradient(for: configuration)
         self.types = types
         self.checkpoint = checkpoint
@@ -220,7 +220,7 @@ public struct RooflineAnalysis: Sendable {
             }
             let saved = training ? op.savedTensors(context) : []
             for case .extra(let name, let shape, let type) in saved {
-                traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: node).bytes)
+                traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: index, in: graph).bytes)
             }
             try Self.check(traffic.total, node)
             let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: layer.cost.forward,
@@ -242,7 +242,7 @@ public struct RooflineAnalysis: Sendable {
                 case .parameter(let i) where i < node.parameterIDs.count:
                     let id = node.parameterIDs[i]
                     traffic.add(.parameter(id), graph.parameters[id].elements * types.parameterRead(node: index, local: i).bytes)
-                case .extra(let name, let shape, let type): traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: node).bytes)
+                case .extra(let name, let shape, let type): traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: index, in: graph).bytes)
                 default: break
                 }
             }

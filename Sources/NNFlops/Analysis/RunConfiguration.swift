@@ -138,10 +138,16 @@ public struct RunConfiguration: Sendable, Hashable {
     public var inference: Bool
     /// Stored weight precision (inference model size); nil = the policy's parameter type.
     public var weightPrecision: WeightPrecision?
+    /// transformers' `use_cache` (`--use-cache`): the model builds a DynamicCache in
+    /// training too, unless gradient checkpointing turns it off; attention marked
+    /// `cache = true` then reads the cache's new copies of k and v, which the returned
+    /// output holds until after backward (README, attention).
+    public var useCache: Bool
 
     public init(optimizer: Optimizer = .adam, precision: PrecisionPolicy = .fp32, checkpoint: CheckpointPolicy = .none,
                 accumulationSteps: Int = 1, weightDecay: Double = 0, gradClip: Double? = nil,
-                inference: Bool = false, weightPrecision: WeightPrecision? = nil) {
+                inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true) {
+        self.useCache = useCache
         self.optimizer = optimizer
         self.precision = precision
         self.checkpoint = checkpoint

@@ -79,9 +79,15 @@ public struct SavedState<T: KernelScalar> {
 public struct ForwardResult<T: KernelScalar> {
     public var outputs: [Tensor<T>]
     public var saved: SavedState<T>
-    public init(_ outputs: [Tensor<T>], saved: SavedState<T> = .none) {
+    /// The operator's `heldTensors`: the executor keeps them until the outputs are dropped.
+    public var held: [Tensor<T>]
+    /// The operator's `forwardWorkspace`, alive at the node's memory moment, then dropped.
+    public var workspace: [Tensor<T>]
+    public init(_ outputs: [Tensor<T>], saved: SavedState<T> = .none, held: [Tensor<T>] = [], workspace: [Tensor<T>] = []) {
         self.outputs = outputs
         self.saved = saved
+        self.held = held
+        self.workspace = workspace
     }
 }
 
@@ -90,9 +96,12 @@ public struct BackwardResult<T: KernelScalar> {
     public var inputs: [Tensor<T>?]
     /// One entry per parameter (nil where frozen).
     public var parameters: [Tensor<T>?]
-    public init(inputs: [Tensor<T>?], parameters: [Tensor<T>?] = []) {
+    /// The operator's `backwardWorkspace`, alive at the node's memory moment, then dropped.
+    public var workspace: [Tensor<T>]
+    public init(inputs: [Tensor<T>?], parameters: [Tensor<T>?] = [], workspace: [Tensor<T>] = []) {
         self.inputs = inputs
         self.parameters = parameters
+        self.workspace = workspace
     }
 }
 
@@ -112,12 +121,16 @@ public final class ForwardContext<T: KernelScalar> {
     public let canOverwrite: [Bool]
     /// The number operand of binary operators given a number, etc. come from the op itself.
     public var random: SeededRandom
+    /// The node's context in this run (the cost analysis's): what the memory model was
+    /// asked, so a kernel whose implementation depends on the run (attention) runs the same.
+    public let run: CostContext
     let allocator: TrackingAllocator
     let counter: OpCounter
 
     init(inputs: [Tensor<T>], parameters: [Tensor<T>], buffers: [Tensor<T>], needsBackward: Bool,
          inputNeedsGradient: [Bool], parameterTrainable: [Bool], canOverwrite: [Bool], random: SeededRandom,
-         allocator: TrackingAllocator, counter: OpCounter) {
+         run: CostContext, allocator: TrackingAllocator, counter: OpCounter) {
+        self.run = run
         self.inputs = inputs
         self.parameters = parameters
         self.buffers = buffers
@@ -163,11 +176,14 @@ public final class BackwardContext<T: KernelScalar> {
     public let buffers: [Tensor<T>]
     public let inputNeedsGradient: [Bool]
     public let parameterTrainable: [Bool]
+    /// The node's context in this run (as `ForwardContext.run`).
+    public let run: CostContext
     let allocator: TrackingAllocator
     let counter: OpCounter
 
     init(outputGradients: [Tensor<T>], saved: SavedState<T>, parameters: [Tensor<T>], buffers: [Tensor<T>],
-         inputNeedsGradient: [Bool], parameterTrainable: [Bool], allocator: TrackingAllocator, counter: OpCounter) {
+         inputNeedsGradient: [Bool], parameterTrainable: [Bool], run: CostContext, allocator: TrackingAllocator, counter: OpCounter) {
+        self.run = run
         self.outputGradients = outputGradients
         self.saved = saved
         self.parameters = parameters

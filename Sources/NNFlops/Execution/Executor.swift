@@ -22,6 +22,9 @@ public struct ExecutionOptions: Sendable {
     /// Activation checkpointing, executed as configured (segment inputs stored, segments
     /// recomputed during backward).
     public var checkpoint: CheckpointPolicy = .none
+    /// transformers' `use_cache`: attention marked `cache = true` makes (and the outputs
+    /// hold) copies of k and v.
+    public var useCache = true
     /// Called after each node of the forward and of the backward pass:
     /// (steps done, total steps, node name).
     public var progress: (@Sendable (Int, Int, String) -> Void)?
@@ -38,7 +41,8 @@ public struct ExecutionOptions: Sendable {
 
     /// The memory model's configuration of this run: fp32, the optimizer and checkpointing.
     public var runConfiguration: RunConfiguration {
-        RunConfiguration(optimizer: optimizer, precision: .fp32, checkpoint: checkpoint, weightDecay: weightDecay, gradClip: gradClip)
+        RunConfiguration(optimizer: optimizer, precision: .fp32, checkpoint: checkpoint, weightDecay: weightDecay, gradClip: gradClip,
+                         useCache: useCache)
     }
 }
 
@@ -165,7 +169,7 @@ final class ExecutionEngine<T: KernelScalar> {
     init(graph: Graph, options: ExecutionOptions) throws {
         self.graph = graph
         self.options = options
-        analysis = try CostAnalysis(graph: graph, options: CountOptions(attention: options.attention))
+        analysis = try CostAnalysis(graph: graph, options: CountOptions(attention: options.attention).run(options.runConfiguration))
         memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: options.runConfiguration)
         var kernels: [any ExecutableOperator] = []
         for node in graph.nodes {
@@ -270,6 +274,8 @@ final class ExecutionEngine<T: KernelScalar> {
         var segmentInputs: [[Int: Tensor<T>]]
         /// Storages already attributed to a node (the first to keep them).
         var attributed: Set<ObjectIdentifier>
+        /// Tensors the model's outputs hold (`Operator.heldTensors`), dropped with them.
+        var held: [Tensor<T>] = []
     }
 
     /// Is this tensor memory the memory model counts as an activation storage (not a
@@ -306,7 +312,7 @@ final class ExecutionEngine<T: KernelScalar> {
             parameterTrainable: analysis.layers[i].context.parameterTrainable,
             canOverwrite: zip(canOverwrite, inputs).map { $0 && !$1.keptForBackward && $1.category == .activation && $1.accounted },
             random: SeededRandom(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(i) &+ 1),
-            allocator: allocator, counter: counter)
+            run: analysis.layers[i].context, allocator: allocator, counter: counter)
         let suspend = forwardAllocatesNothing(i)
         allocator.suspended = suspend
         defer { allocator.suspended = false }
@@ -392,6 +398,7 @@ final class ExecutionEngine<T: KernelScalar> {
             let keep = training && nodeNeedsBackward[i] && segment == nil
             let (result, work) = try runForward(i, values: values, keep: keep, canOverwrite: canOverwrite)
             pass.executed.append(work)
+            pass.held += result.held
             for (t, tensor) in zip(node.outputs, result.outputs) { values[t] = tensor }
             if keep {
                 recordSaved(i, result.saved, into: &pass)
@@ -507,9 +514,10 @@ final class ExecutionEngine<T: KernelScalar> {
         let weights = lossWeights(pass.outputs)
         let lossValue = loss(pass.outputs, weights: weights)
         let backward = try self.backward(&pass, weights: weights) { i in progress?(steps - i, steps, names[i]) }
-        // The outputs (and their gradients) are released before the step, as the
-        // memory model and PyTorch's loop (loss.backward(); opt.step()) do.
+        // The outputs (and their gradients, and what they hold) are released before the
+        // step, as the memory model and PyTorch's loop (loss.backward(); opt.step()) do.
         pass.outputs = []
+        pass.held = []
         allocator.point = ExecutionPoint(node: nil, name: "optimizer", phase: .optimizer)
         let before = counter.snapshot()[.optimizer]!
         try optimizerStep(gradients: backward.parameterGradients)
@@ -575,7 +583,8 @@ final class ExecutionEngine<T: KernelScalar> {
             let context = BackwardContext<T>(
                 outputGradients: outputGradients, saved: pass.saved[i] ?? .none,
                 parameters: node.parameterIDs.map { parameters[$0] }, buffers: buffers[i],
-                inputNeedsGradient: needs, parameterTrainable: trainable, allocator: allocator, counter: counter)
+                inputNeedsGradient: needs, parameterTrainable: trainable, run: analysis.layers[i].context,
+                allocator: allocator, counter: counter)
             pass.saved[i] = nil
             let before = counter.snapshot()
             let started = DispatchTime.now().uptimeNanoseconds

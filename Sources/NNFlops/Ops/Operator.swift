@@ -47,29 +47,55 @@ public struct OperatorCost: Sendable, Hashable {
     public var backward: Work { inputGradient + weightGradient }
 }
 
-/// What an operator needs to know to price its backward pass.
+/// What an operator needs to know to price its backward pass, and the run it is priced
+/// in: the precision policy's runtime types (`RuntimeTypes`, Analysis/Precision.swift) and
+/// whether transformers' KV cache is on. Operators whose implementation PyTorch chooses at
+/// run time (attention's kernel, by dtype) read them; most ignore them.
 public struct CostContext: Sendable, Hashable {
     /// For each tensor input (in `Node.inputs` order): does something upstream need its gradient?
     public var inputNeedsGradient: [Bool]
     /// For each parameter (in `Operator.parameters` order): is it trainable?
     public var parameterTrainable: [Bool]
     public var attention: AttentionConvention
+    /// The run's precision policy.
+    public var precision: PrecisionPolicy
+    /// For each tensor input: its runtime type under the policy, as its producer made it
+    /// (before any autocast cast this node applies).
+    public var inputTypes: [DType]
+    /// The floating-point type the node computes in under the policy (autocast's half type
+    /// for a lower-precision operator, fp32 for an fp32-listed one, else the widest input).
+    public var computeType: DType
+    /// transformers' `use_cache` (the `--use-cache` run option): attention marked
+    /// `cache = true` concatenates k and v onto the DynamicCache (README, attention).
+    public var useCache: Bool
 
-    public init(inputNeedsGradient: [Bool], parameterTrainable: [Bool], attention: AttentionConvention = .dense) {
+    public init(inputNeedsGradient: [Bool], parameterTrainable: [Bool], attention: AttentionConvention = .dense,
+                precision: PrecisionPolicy = .fp32, inputTypes: [DType] = [], computeType: DType = .float32,
+                useCache: Bool = true) {
         self.inputNeedsGradient = inputNeedsGradient
         self.parameterTrainable = parameterTrainable
         self.attention = attention
+        self.precision = precision
+        self.inputTypes = inputTypes
+        self.computeType = computeType
+        self.useCache = useCache
     }
 
     public var anyInputNeedsGradient: Bool { inputNeedsGradient.contains(true) }
     /// Does autograd record this node (an input needs a gradient or a parameter trains)?
     public var recordsForBackward: Bool { anyInputNeedsGradient || parameterTrainable.contains(true) }
     /// The same node in a forward-only run: nothing needs a gradient, nothing trains; the
-    /// attention convention stays.
+    /// attention convention and the run's types stay.
     public var forInference: CostContext {
-        CostContext(inputNeedsGradient: inputNeedsGradient.map { _ in false },
-                    parameterTrainable: parameterTrainable.map { _ in false }, attention: attention)
+        var context = self
+        context.inputNeedsGradient = inputNeedsGradient.map { _ in false }
+        context.parameterTrainable = parameterTrainable.map { _ in false }
+        return context
     }
+    /// The runtime type of input `index` (fp32 when unknown).
+    public func inputType(_ index: Int) -> DType { index < inputTypes.count ? inputTypes[index] : .float32 }
+    /// Whether the node computes in a half type (bf16 / fp16) in this run.
+    public var computesInHalf: Bool { computeType == .bfloat16 || computeType == .float16 }
     public func needsGradient(input index: Int) -> Bool { index < inputNeedsGradient.count && inputNeedsGradient[index] }
     public func trainable(parameter index: Int) -> Bool { index < parameterTrainable.count && parameterTrainable[index] }
 }
@@ -136,6 +162,24 @@ public protocol Operator: Sendable {
     func alias(ofOutput index: Int) -> OutputAlias?
     /// How autocast treats it under the amp-* precision policies.
     var autocast: AutocastClass { get }
+    /// For an operator that runs as several torch ops (a Python composite such as
+    /// transformers' `gelu_new` or `LlamaRMSNorm`): the autocast class of each op, in
+    /// evaluation order, each reading the previous one's result. Empty (the default): one
+    /// op of class `autocast`. A composite casts none of its inputs as a whole; its
+    /// running type starts at its widest floating input and each op moves it (a
+    /// lower-precision op to half, an fp32-listed op such as `pow` to fp32, a promoting
+    /// op keeps it); the output has the type after the last op (`RuntimeTypes`).
+    var autocastPrimitives: [AutocastClass] { get }
+    /// Tensors it makes that outlive its own backward because the model's returned output
+    /// holds them until it is dropped, after backward (transformers' KV cache, returned as
+    /// `past_key_values`). Default: none. `SavedTensor.held(i)` names one as kept.
+    func heldTensors(_ context: MemoryContext) -> [WorkspaceTensor]
+    /// Tensors live only while its forward runs, beyond its outputs and what it keeps (the
+    /// math attention path's score matrix next to the probabilities). Default: none.
+    func forwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor]
+    /// Tensors live only while its backward runs, beyond the gradients it produces (the
+    /// math attention path's dP and dS next to the kept P). Default: none.
+    func backwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor]
     /// True when inference may fold it into the producer of its input (`--fold-bn`).
     var foldsIntoProducer: Bool { get }
     /// This operator with a per-output-channel affine transform folded in, or nil.
@@ -179,8 +223,28 @@ public enum SavedElementType: Sendable, Hashable {
     /// The runtime type of the operator's first output under the precision policy.
     case output
     /// The type an operator of this autocast class produces under the policy (e.g. the
-    /// probabilities of naive attention come from a softmax, an fp32 op under autocast).
+    /// probabilities of eager attention come from a softmax, an fp32 op under autocast).
     case autocast(AutocastClass)
+    /// The runtime type of input i, as its producer made it.
+    case input(Int)
+    /// The running type after op k of a composite (`Operator.autocastPrimitives`).
+    case primitive(Int)
+    /// The type the node computes in (`CostContext.computeType`).
+    case compute
+}
+
+/// A tensor an operator allocates beyond its outputs: held with the model's outputs
+/// (`heldTensors`) or live only while one of its phases runs (`forwardWorkspace`,
+/// `backwardWorkspace`).
+public struct WorkspaceTensor: Sendable, Hashable {
+    public var name: String
+    public var shape: [Int]
+    public var type: SavedElementType
+    public init(_ name: String, _ shape: [Int], _ type: SavedElementType) {
+        self.name = name
+        self.shape = shape
+        self.type = type
+    }
 }
 
 /// A tensor an operator keeps for its backward pass (PyTorch's `derivatives.yaml`).
@@ -194,6 +258,12 @@ public enum SavedTensor: Sendable, Hashable {
     case parameter(Int)
     /// A tensor private to the operator (statistics, masks, indices, probabilities).
     case extra(String, shape: [Int], type: SavedElementType)
+    /// Input i read as `type`: the input itself when its runtime type is that type, else
+    /// a cast copy the operator makes and keeps (a composite's `x.to(torch.float32)`, or
+    /// `pow` casting a half input under autocast).
+    case inputAs(Int, SavedElementType)
+    /// Held tensor i (`Operator.heldTensors`), which backward also reads.
+    case held(Int)
 
     /// What an element-wise operator whose backward formula reads its input keeps: the
     /// input, or, when it runs in place, a clone of the original input. Autograd's
@@ -237,6 +307,10 @@ extension Operator {
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
     public func alias(ofOutput index: Int) -> OutputAlias? { nil }
     public var autocast: AutocastClass { .promote }
+    public var autocastPrimitives: [AutocastClass] { [] }
+    public func heldTensors(_ context: MemoryContext) -> [WorkspaceTensor] { [] }
+    public func forwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { [] }
+    public func backwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { [] }
     /// True for an operator that inference can fold into the producer of its input
     /// (batchnorm into the preceding conv/linear, design §8 `--fold-bn`).
     public var foldsIntoProducer: Bool { false }
