@@ -175,6 +175,8 @@ struct SavedTensorFixtureTests {
         // The first convolution keeps its bf16 weight copy (convolution's one formula).
         "alexnet-amp-bf16", "vgg16-amp-bf16",
         "resnet18-amp-bf16", "resnet34-amp-bf16", "resnet50-amp-bf16", "resnet101-amp-bf16", "resnet152-amp-bf16",
+        // The KV cache's copies, gelu_new's fp32 pow, MHA's merged-heads copy, the padded lse.
+        "gpt2-fp32", "gpt2-amp-bf16", "vit_b_16-fp32", "vit_b_16-amp-bf16",
     ]
 
     @Test("per-module saved bytes equal PyTorch's", arguments: exact)

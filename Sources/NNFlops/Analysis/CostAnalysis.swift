@@ -85,7 +85,8 @@ public struct CostAnalysis: Sendable {
         let types = RuntimeTypes(graph: graph, policy: options.precision)
 
         for (index, node) in graph.nodes.enumerated() {
-            let inputNeeds = node.inputs.map { needsGradient[$0] }
+            // An operator under torch.no_grad records nothing, whatever its inputs need.
+            let inputNeeds = node.inputs.map { needsGradient[$0] && !node.op.detachesOutputs }
             let trainableFlags = node.parameterIDs.map { !graph.parameters[$0].frozen }
             let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention,
                                       precision: options.precision, inputTypes: types.inputTypes(graph, node: index),

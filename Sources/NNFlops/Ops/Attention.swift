@@ -4,8 +4,8 @@
 /// scaled_dot_product_attention, or transformers' eager attention); the q/k/v/output
 /// projections are separate `linear`s.
 ///
-/// Shapes: q [B, nq, heads*d], k [B, nk, kv_heads*d], v [B, nk, kv_heads*dv] ->
-/// output [B, nq, heads*dv]: the heads merged back as the caller does it (transformers'
+/// Shapes: q [B, nq, heads*d], k [B, nk, kv_heads*d], v [B, nk, kv_heads*dv] (or per head,
+/// [B, nq, heads, d] and so on) -> output [B, nq, heads*dv]: the heads merged back as the caller does it (transformers'
 /// `.transpose(1, 2).contiguous()`, nn.MultiheadAttention's `.permute(2, 0, 1, 3)
 /// .contiguous()`). `kv_heads` defaults to `heads`; smaller values (grouped-query,
 /// multi-query = 1) must divide `heads`: query head h reads key/value head
@@ -130,9 +130,20 @@ public struct Attention: Operator {
     let outLayout: HeadLayout
 
     public init(_ arguments: BoundArguments) throws {
-        let q = try arguments.tensor("q"), k = try arguments.tensor("k"), v = try arguments.tensor("v")
         heads = try arguments.int("heads", atLeast: 1)
         kvHeads = try arguments.optionalInt("kv_heads") ?? heads
+        // Per-head inputs [B, n, heads, d] are the same elements as [B, n, heads*d].
+        func merged(_ name: String, heads expected: Int) throws -> TensorType {
+            let t = try arguments.tensor(name)
+            guard t.rank == 4 else { return t }
+            guard t.shape[2] == expected else {
+                throw OperatorError("\(name) has shape \(t): its heads dimension must be \(name == "q" ? "heads" : "kv_heads") = \(expected)", argument: name)
+            }
+            let (width, overflow) = t.shape[2].multipliedReportingOverflow(by: t.shape[3])
+            guard !overflow else { throw OperatorError("\(name) has too many elements", argument: name) }
+            return TensorType([t.shape[0], t.shape[1], width], t.dtype)
+        }
+        let q = try merged("q", heads: heads), k = try merged("k", heads: kvHeads), v = try merged("v", heads: kvHeads)
         causal = try arguments.bool("causal")
         let spelling = try arguments.choice("impl", ["auto", "math", "efficient", "flash", "cudnn", "eager", "naive", "fused"])
         requested = Self.spellings[spelling] ?? nil
@@ -142,9 +153,9 @@ public struct Attention: Operator {
         qLayout = try HeadLayout(try arguments.choice("q_layout", ["bnhd", "bhnd", "nbhd"]))
         kvLayout = try HeadLayout(try arguments.choice("kv_layout", ["bnhd", "bhnd"]))
         outLayout = try HeadLayout(try arguments.choice("out_layout", ["bnhd", "nbhd"]))
-        guard q.rank == 3 else { throw OperatorError("q must be [B, nq, heads*d], got \(q)", argument: "q") }
-        guard k.rank == 3 else { throw OperatorError("k must be [B, nk, kv_heads*d], got \(k)", argument: "k") }
-        guard v.rank == 3 else { throw OperatorError("v must be [B, nk, kv_heads*dv], got \(v)", argument: "v") }
+        guard q.rank == 3 else { throw OperatorError("q must be [B, nq, heads*d] or [B, nq, heads, d], got \(q)", argument: "q") }
+        guard k.rank == 3 else { throw OperatorError("k must be [B, nk, kv_heads*d] or [B, nk, kv_heads, d], got \(k)", argument: "k") }
+        guard v.rank == 3 else { throw OperatorError("v must be [B, nk, kv_heads*dv] or [B, nk, kv_heads, dv], got \(v)", argument: "v") }
         guard q.dtype.isFloatingPoint, q.dtype == k.dtype, q.dtype == v.dtype else {
             throw OperatorError("q, k and v must have the same floating-point dtype, got \(q), \(k), \(v)", argument: "q")
         }

@@ -64,6 +64,7 @@ public enum OperatorCatalog {
         LearnedParameter.self,
         Attention.self,
         Rope.self,
+        RotaryTables.self,
         Matmul.self,
         MoE.self,
         // Softmax and losses

@@ -27,8 +27,8 @@ public struct GELU: ElementwiseActivation {
 
     let input: TensorType
     let tanhApproximation: Bool
-    /// Memory only: "composite" is GELU written as separate torch ops, as Hugging Face's
-    /// NewGELUActivation ("gelu_new": 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 *
+    /// Memory and types only: "composite" is GELU written as separate torch ops, as Hugging
+    /// Face's NewGELUActivation ("gelu_new": 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 *
     /// pow(x, 3))))) is; the FLOPs stay those of the reference algorithm.
     let composite: Bool
 
@@ -47,20 +47,32 @@ public struct GELU: ElementwiseActivation {
 
 // Memory (README, "Training and inference memory").
 extension GELU {
-    /// The fused op keeps its input. The composite keeps what its ops keep. tanh form: pow
-    /// (x), tanh (its result), the final product (0.5 * x and 1 + tanh): four tensors of
-    /// the input's size. erf form (x * 0.5 * (1 + erf(x / sqrt 2))): erf (its input
-    /// x / sqrt 2) and the final product (0.5 * x and 1 + erf): three, the input itself
-    /// not among them.
+    /// The fused op keeps its input. The composite keeps what its ops keep. tanh form
+    /// (transformers' NewGELUActivation: 0.5 * x * (1.0 + tanh(sqrt(2/pi) * (x + 0.044715 *
+    /// pow(x, 3.0))))): pow (its input x: under autocast an fp32 copy, since `pow` is on
+    /// CUDA autocast's fp32 list), tanh (its result), the final product (0.5 * x and
+    /// 1 + tanh): four tensors of the input's size; everything computed from pow's result
+    /// is fp32 under autocast (tanh, 1 + tanh, the output), 0.5 * x keeps the input's type.
+    /// erf form (x * 0.5 * (1 + erf(x / sqrt 2))): erf (its input x / sqrt 2) and the
+    /// final product (0.5 * x and 1 + erf): three, the input itself not among them, all
+    /// in the input's type (erf is not on autocast's lists).
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
         guard context.needsGradient(input: 0) else { return [] }
         guard composite else { return [.input(0)] }
         let shape = input.shape
         if tanhApproximation {
-            return [.input(0), .extra("tanh", shape: shape, type: .output),
-                    .extra("half_x", shape: shape, type: .output), .extra("one_plus_tanh", shape: shape, type: .output)]
+            return [.inputAs(0, .primitive(0)), .extra("tanh", shape: shape, type: .primitive(0)),
+                    .extra("half_x", shape: shape, type: .input(0)), .extra("one_plus_tanh", shape: shape, type: .primitive(0))]
         }
-        return [.extra("x_over_sqrt2", shape: shape, type: .output),
-                .extra("half_x", shape: shape, type: .output), .extra("one_plus_erf", shape: shape, type: .output)]
+        return [.extra("x_over_sqrt2", shape: shape, type: .input(0)),
+                .extra("half_x", shape: shape, type: .input(0)), .extra("one_plus_erf", shape: shape, type: .input(0))]
+    }
+
+    /// The composite's ops as autocast sees them: tanh form `pow` (fp32-listed) then
+    /// promoting ops (mul, add, tanh): its result is fp32 under autocast; erf form only
+    /// promoting ops. The fused op is one promoting op.
+    public var autocastPrimitives: [AutocastClass] {
+        guard composite else { return [] }
+        return tanhApproximation ? [.float32, .promote] : [.promote]
     }
 }

@@ -182,6 +182,10 @@ public protocol Operator: Sendable {
     func backwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor]
     /// True when inference may fold it into the producer of its input (`--fold-bn`).
     var foldsIntoProducer: Bool { get }
+    /// True for an operator that runs under `torch.no_grad()` (transformers' rotary
+    /// embedding tables): autograd records nothing for it and its outputs carry no
+    /// gradient. Default: false.
+    var detachesOutputs: Bool { get }
     /// This operator with a per-output-channel affine transform folded in, or nil.
     func absorbingAffine() -> (any Operator)?
 
@@ -314,6 +318,7 @@ extension Operator {
     /// True for an operator that inference can fold into the producer of its input
     /// (batchnorm into the preceding conv/linear, design §8 `--fold-bn`).
     public var foldsIntoProducer: Bool { false }
+    public var detachesOutputs: Bool { false }
     /// The operator after absorbing a folded per-channel affine transform (nil: it
     /// cannot absorb one). Conv/linear return themselves with a bias.
     public func absorbingAffine() -> (any Operator)? { nil }

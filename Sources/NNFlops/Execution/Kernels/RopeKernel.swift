@@ -1,7 +1,8 @@
 import Foundation
 
 /// Rope (rotate_half form): the cos/sin tables [n, d] are constants of the shape and
-/// `base` (built uncounted, as is the `inv_freq` buffer). Per head row of d values and
+/// `base` (built uncounted, as is the `inv_freq` buffer), or the model's shared pair
+/// (`rotary_tables`, inputs 1 and 2). Per head row of d values and
 /// half h = d/2, the first half computes x*cos + (-x[i+h])*sin (mul, negate, mul, add: 4)
 /// and the second half x*cos + x[i-h]*sin (3): 7d/2 per row, 7N/2 in all. The input
 /// gradient dX = dY*cos + rotate_half^T(dY*sin) runs the mirror image: first half
@@ -13,14 +14,22 @@ extension Rope: ExecutableOperator {
     public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let x = context.inputs[0]
         let n = input.shape[1], d = headDim, h = d / 2
-        let invFreq = context.buffers[0]
-        for i in 0..<h { invFreq[i] = T(Foundation.pow(base, -Double(2 * i) / Double(d))) }
-        let cos = context.allocate([n, d]), sin = context.allocate([n, d])
-        for t in 0..<n {
-            for i in 0..<d {
-                let angle = Double(t) * Double(invFreq[i % h])
-                cos[t * d + i] = T(Foundation.cos(angle))
-                sin[t * d + i] = T(Foundation.sin(angle))
+        let cos: Tensor<T>, sin: Tensor<T>
+        if sharedTables {
+            // The model's pair (rotary_tables), [1, n, d].
+            cos = context.inputs[1]
+            sin = context.inputs[2]
+        } else {
+            let invFreq = context.buffers[0]
+            for i in 0..<h { invFreq[i] = T(Foundation.pow(base, -Double(2 * i) / Double(d))) }
+            cos = context.allocate([n, d])
+            sin = context.allocate([n, d])
+            for t in 0..<n {
+                for i in 0..<d {
+                    let angle = Double(t) * Double(invFreq[i % h])
+                    cos[t * d + i] = T(Foundation.cos(angle))
+                    sin[t * d + i] = T(Foundation.sin(angle))
+                }
             }
         }
         let y = context.output(input.shape)
@@ -43,7 +52,7 @@ extension Rope: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
-        guard context.needsGradient(input: 0) else { return BackwardResult(inputs: [nil]) }
+        guard context.needsGradient(input: 0) else { return BackwardResult(inputs: sharedTables ? [nil, nil, nil] : [nil]) }
         let dy = context.outputGradients[0], cos = context.saved.tensors[0], sin = context.saved.tensors[1]
         let n = input.shape[1], d = headDim, h = d / 2
         let dx = context.inputGradient(input.shape)
@@ -59,6 +68,7 @@ extension Rope: ExecutableOperator {
             tally.flops += 4 * h
         }
         context.count(tally, .inputGradient)
-        return BackwardResult(inputs: [dx])
+        // The tables carry no gradient (rotary_tables runs under no_grad).
+        return BackwardResult(inputs: sharedTables ? [dx, nil, nil] : [dx])
     }
 }
