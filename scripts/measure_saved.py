@@ -101,8 +101,9 @@ schema "nnflops.saved/1"; all byte counts are exact integers:
 
 HF fixtures (hf-<family>.json) hold {"model", "config" (the config dict), "params",
 "variants": {"sdpa": {...}, "eager": {...}, "sdpa-amp-bf16": {...}}} where each variant has
-the fields above (fp32 for sdpa and eager, each with its "cpu" section; "sdpa-amp-bf16"
-carries its own "nnflops_args"); the same config is written as a loadable Hugging Face
+the fields above (fp32 for sdpa and eager, each with its "cpu" section; "eager" and
+"sdpa-amp-bf16" carry their own "nnflops_args": `--set attn_implementation=eager`,
+`--precision amp-bf16`); the same config is written as a loadable Hugging Face
 config.json to Tests/Fixtures/hf/.
 """
 import argparse
@@ -863,6 +864,9 @@ def run_hf(family):
         cpu = measure(case, "fp32", "cpu")
         result = cpu if cpu_only else measure(case, "fp32", "cuda")
         variant = OrderedDict([("variant", "fp32"), ("attn_implementation", attn)])
+        if attn != "sdpa":
+            # The imported spec's attn_implementation param (transformers' from_config argument).
+            variant["nnflops_args"] = data["nnflops_args"] + ["--set", "attn_implementation=%s" % attn]
         variant.update(fixture_fields(result))
         data["params"] = result["params"]
         if not cpu_only:

@@ -166,11 +166,20 @@ struct HuggingFaceTests {
 
     /// gpt2, llama2-7b and bert-base in the zoo reproduce the same transformers classes; the
     /// importer's spec must count exactly what they count (names differ only by the base
-    /// model prefix the zoo drops), memory included.
+    /// model prefix the zoo drops), memory included. One difference is by design: the zoo's
+    /// gpt2 and bert-base take position_ids / token_type_ids as inputs (their fixtures pass
+    /// them), the imported specs build them as `model(input_ids)` does (GPT-2's
+    /// arange(seq).unsqueeze(0), BERT's gather from its zero buffer, [1, seq] expanded):
+    /// two nodes more, and one int64 [1, seq] tensor (8 * seq bytes) that the embedding keeps
+    /// as an activation where the zoo's is a graph input. gpt2's peak is at lm_head's
+    /// backward, where both are live: the peaks agree; bert-base's is the optimizer step,
+    /// where no activation is left but the zoo's input still is: 8 * seq lower.
     @Test("imported configs count what the zoo specs count", arguments: [
-        ("gpt2.json", "gpt2", "transformer."), ("Llama-2-7b-hf.json", "llama2-7b", "model."), ("bert-base-uncased.json", "bert-base", ""),
+        ("gpt2.json", "gpt2", "transformer.", ["position_ids", "position_ids_view"], 8 * 1024, 0),
+        ("Llama-2-7b-hf.json", "llama2-7b", "model.", [], 0, 0),
+        ("bert-base-uncased.json", "bert-base", "", ["token_type_ids", "token_type_ids_expanded"], 8 * 512, -8 * 512),
     ])
-    func matchesZoo(_ file: String, _ zooName: String, _ prefix: String) throws {
+    func matchesZoo(_ file: String, _ zooName: String, _ prefix: String, _ idNodes: [String], _ idBytes: Int, _ peakDelta: Int) throws {
         let imported = try Self.graph(file)
         let zoo = try Elaborator.elaborate(source: try #require(Zoo.source(named: zooName)), file: zooName + ".spec")
         let ours = try CostAnalysis(graph: imported), theirs = try CostAnalysis(graph: zoo)
@@ -179,13 +188,17 @@ struct HuggingFaceTests {
         #expect(ours.inputGradient == theirs.inputGradient)
         #expect(ours.weightGradient == theirs.weightGradient)
         func strip(_ name: String) -> String { name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name }
-        #expect(ours.layers.map { "\(strip($0.name)) \($0.kind) \($0.detail)" } == theirs.layers.map { "\($0.name) \($0.kind) \($0.detail)" })
-        #expect(ours.layers.map(\.cost) == theirs.layers.map(\.cost))
+        let built = ours.layers.filter { idNodes.contains(strip($0.name)) }
+        #expect(built.map { strip($0.name) } == idNodes)
+        #expect(built.allSatisfy { $0.cost.forward == .zero && $0.cost.backward == .zero })
+        let kept = ours.layers.filter { !idNodes.contains(strip($0.name)) }
+        #expect(kept.map { "\(strip($0.name)) \($0.kind) \($0.detail)" } == theirs.layers.map { "\($0.name) \($0.kind) \($0.detail)" })
+        #expect(kept.map(\.cost) == theirs.layers.map(\.cost))
         let configuration = RunConfiguration()
         let memoryOurs = try MemoryAnalysis(graph: imported, costs: ours, configuration: configuration)
         let memoryTheirs = try MemoryAnalysis(graph: zoo, costs: theirs, configuration: configuration)
-        #expect(memoryOurs.savedActivationsBytes == memoryTheirs.savedActivationsBytes)
-        #expect(memoryOurs.peakBytes == memoryTheirs.peakBytes)
+        #expect(memoryOurs.savedActivationsBytes == memoryTheirs.savedActivationsBytes + idBytes)
+        #expect(memoryOurs.peakBytes == memoryTheirs.peakBytes + peakDelta)
     }
 
     @Test("names read like transformers' modules")

@@ -52,6 +52,30 @@ extension ExecutorTests {
         KernelCase("attention", "[2, 5, 6]", "input m: [2, 3, 4]\nq = linear(x, 6)\nk = linear(m, 2)\nv = linear(m, 3)\noutput attention(q, k, v, 3, kv_heads = 1, causal = true, impl = \"naive\")"),
         KernelCase("attention", "[1, 7, 4]", "v = linear(x, 4)\noutput attention(x, x, v, 2, causal = true)"),
         KernelCase("attention", "[1, 7, 4]", "q = linear(x, 4)\noutput attention(q, x, x, 2, causal = true, impl = \"naive\")"),
+        // The implementations by name and by the run (fp32: efficient for d a multiple of 4,
+        // math otherwise), masks (a learned bias broadcast over the batch; a bool mask; a
+        // sliding window, materialised or flash's own), the KV cache, repeat_kv, per-head
+        // inputs, layout copies, one query over six keys (decode).
+        KernelCase("attention", "[2, 5, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = parameter([2, 5, 5])\noutput attention(q, k, v, 2, mask = b)"),
+        KernelCase("attention", "[2, 5, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = parameter([2, 1, 5, 5])\noutput attention(q, k, v, 2, causal = true, mask = b, impl = \"math\")"),
+        KernelCase("attention", "[2, 5, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = parameter([5, 5])\noutput attention(q, k, v, 2, mask = b, impl = \"eager\", dropout = 0.2)"),
+        KernelCase("attention", "[2, 5, 8]", "input m: [2, 1, 5, 5] bool\nq = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, mask = m, impl = \"efficient\")"),
+        KernelCase("attention", "[1, 6, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, causal = true, window = 3)"),
+        KernelCase("attention", "[1, 6, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, causal = true, window = 3, impl = \"flash\", dropout = 0.3)"),
+        KernelCase("attention", "[1, 6, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 2, kv_heads = 1, causal = true, window = 2, impl = \"eager\")"),
+        KernelCase("attention", "[2, 4, 8]", "qkv = linear(x, 24)\nq, k, v = split(qkv, 8)\noutput attention(q, k, v, 2, causal = true, cache = true, dropout = 0.2)"),
+        KernelCase("attention", "[2, 4, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 4, kv_heads = 2, causal = true, cache = true)"),
+        KernelCase("attention", "[2, 4, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 2, kv_heads = 1, repeat_kv = true, window = 2, causal = true, cache = true)"),
+        KernelCase("attention", "[2, 4, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 2, kv_heads = 1, impl = \"math\", kv_layout = \"bhnd\")"),
+        KernelCase("attention", "[2, 3, 8]", "h = reshape(linear(x, 24), [2, 3, 2, 12])\nq, k, v = chunk(h, 3)\noutput attention(q, k, v, 2, q_layout = \"bhnd\", out_layout = \"nbhd\", impl = \"cudnn\")"),
+        KernelCase("attention", "[2, 3, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, q_layout = \"nbhd\", out_layout = \"nbhd\")"),
+        KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 8)\nv = linear(m, 8)\noutput attention(q, k, v, 2)"),
+        KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 4)\nv = linear(m, 4)\noutput attention(q, k, v, 2, kv_heads = 1, cache = true)"),
+        // Shared rotary tables, per-head rope.
+        KernelCase("rotary_tables", "[2, 5, 8]", "h = linear(x, 8)\ncos, sin = rotary_tables(x, 4, base = 500.0)\noutput rope(h, 2, cos = cos, sin = sin) + rope(linear(x, 8), 2, cos = cos, sin = sin)"),
+        KernelCase("rope", "[2, 5, 8]", "h = reshape(linear(x, 8), [2, 5, 2, 4])\ncos, sin = rotary_tables(x, 4)\noutput rope(h, 2, cos = cos, sin = sin)"),
+        KernelCase("arange", "[2, 4] int", "p = reshape(arange(4), [1, 4])\noutput linear(embedding(x, 6, 3), 2) + linear(embedding(p, 4, 3), 2)"),
+        KernelCase("zeros", "[2, 4] int", "t = expand(zeros([1, 4]), [2, 4])\noutput linear(embedding(x, 6, 3) + embedding(t, 2, 3), 2)"),
         // Softmax, reductions.
         KernelCase("softmax", "[3, 5]", "h = linear(x, 6)\noutput softmax(h)"),
         KernelCase("softmax", "[2, 3, 4]", "h = linear(x, 5)\noutput softmax(h, dim = 1)"),

@@ -128,6 +128,8 @@ public struct Attention: Operator {
     let qLayout: HeadLayout
     let kvLayout: HeadLayout
     let outLayout: HeadLayout
+    /// q, k and v as given ([B, n, heads*d] or per head [B, n, heads, d]).
+    let inputShapes: [[Int]]
 
     public init(_ arguments: BoundArguments) throws {
         heads = try arguments.int("heads", atLeast: 1)
@@ -144,6 +146,7 @@ public struct Attention: Operator {
             return TensorType([t.shape[0], t.shape[1], width], t.dtype)
         }
         let q = try merged("q", heads: heads), k = try merged("k", heads: kvHeads), v = try merged("v", heads: kvHeads)
+        inputShapes = try ["q", "k", "v"].map { try arguments.tensor($0).shape }
         causal = try arguments.bool("causal")
         let spelling = try arguments.choice("impl", ["auto", "math", "efficient", "flash", "cudnn", "eager", "naive", "fused"])
         requested = Self.spellings[spelling] ?? nil
@@ -501,6 +504,8 @@ extension Attention {
         if run.cached {
             items.held = [WorkspaceTensor("key cache", [b, kv, nk, d], .input(1)),
                           WorkspaceTensor("value cache", [b, kv, nk, dv], .input(2))]
+            // DynamicSlidingWindowLayer also holds its window as an int64 scalar tensor.
+            if window != nil { items.held.append(WorkspaceTensor("cache window", [], .fixed(.int64))) }
         }
         /// The key (1) or value (2) operand as the kernel receives it, before layout copies:
         /// `keptAsIs` keeps it as it is (when no cast follows).

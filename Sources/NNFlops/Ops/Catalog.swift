@@ -59,6 +59,8 @@ public enum OperatorCatalog {
         Contiguous.self,
         Roll.self,
         Pad.self,
+        Arange.self,
+        Zeros.self,
         // Embeddings, learned tensors, attention, matmul
         Embedding.self,
         LearnedParameter.self,

@@ -137,6 +137,7 @@ extension Attention: ExecutableOperator {
             keyCache.values.update(from: k.values, count: k.count)
             valueCache.values.update(from: v.values, count: v.count)
             held = [keyCache, valueCache]
+            if window != nil { held.append(context.allocate([], dtype: .int64)) }   // the sliding layer's window scalar
             k = keyCache
             v = valueCache
         }
@@ -315,9 +316,9 @@ extension Attention: ExecutableOperator {
             // repeat_interleave's backward reduces these every-head gradients.
             workspace += [context.temporary([batch, heads, keys, headDim]), context.temporary([batch, heads, keys, valueDim])]
         }
-        let dq = needQ ? context.inputGradient([batch, queries, heads * headDim]) : nil
-        let dk = needK ? context.inputGradient([batch, keys, kvHeads * headDim]) : nil
-        let dvT = needV ? context.inputGradient([batch, keys, kvHeads * valueDim]) : nil
+        let dq = needQ ? context.inputGradient(inputShapes[0]) : nil
+        let dk = needK ? context.inputGradient(inputShapes[1]) : nil
+        let dvT = needV ? context.inputGradient(inputShapes[2]) : nil
         let scale = T(self.scale), keepScale = T(1 / (1 - dropout)), causal = self.causal, masked = run.maskTensor
         let pq = SendablePointer(q.values), pk = SendablePointer(k.values), pv = SendablePointer(v.values)
         let pgo = SendablePointer(dO.values), pp = SendablePointer(probabilities.values)
@@ -540,9 +541,9 @@ extension Attention: ExecutableOperator {
         let reader = maskReader(keptMask, shape: Array(flags.dropFirst(3)), run)
         let dO = context.outputGradients[0]
         let g = geometry(kernelKV: readKV)
-        let dq = needQ ? context.inputGradient([batch, queries, heads * headDim]) : nil
-        let dk = needK ? context.inputGradient([batch, keys, kvHeads * headDim]) : nil
-        let dvT = needV ? context.inputGradient([batch, keys, kvHeads * valueDim]) : nil
+        let dq = needQ ? context.inputGradient(inputShapes[0]) : nil
+        let dk = needK ? context.inputGradient(inputShapes[1]) : nil
+        let dvT = needV ? context.inputGradient(inputShapes[2]) : nil
         let scale = T(self.scale), keepScale = T(1 / (1 - dropout)), p = dropout, withDropout = dropout > 0, masked = run.maskTensor
         let pq = SendablePointer(q.values), pk = SendablePointer(k.values), pv = SendablePointer(v.values)
         let po = SendablePointer(out.values), pl = SendablePointer(lse.values), pgo = SendablePointer(dO.values)

@@ -20,6 +20,7 @@ enum BertFamily {
         let eps = try reader.float("layer_norm_eps", default: 1e-12, .positive)
         let pad = try reader.optionalInt("pad_token_id", default: 0, in: Int.min...Int.max)
         let isDecoder = try reader.bool("is_decoder", default: false)
+        let attnImplementation = try AttentionImplementation.read(&reader)
         if try reader.bool("add_cross_attention", default: false) {
             throw reader.error("add_cross_attention", "cross-attention layers (BertLayer.crossattention) are not built by nnflops's importer")
         }
@@ -47,10 +48,11 @@ enum BertFamily {
                   intermediate.dense + act (\(activation.configName): \(activation.transformersClass))
                   -> output.dense -> dropout -> LayerNorm(. + .)
               pooler: dense + tanh on the first token.
-            token_type_ids and position_ids are BertModel.forward's optional inputs (defaults: zeros, arange(seq)).
-            Attention: transformers' default attn_implementation "sdpa" (impl = "fused"), \(isDecoder ? "causal (is_decoder)" : "bidirectional").
+            model(input_ids): token_type_ids are gathered from the all-zero buffer (a new int64 [1, seq], expanded),
+            position_ids are a slice of the position_ids buffer (an input here: no activation memory).
+            Attention: attn_implementation "sdpa" (transformers' default; impl "auto": torch's kernel for the
+            run's dtype) or "eager", \(isDecoder ? "causal (is_decoder), with the KV cache of use_cache" : "bidirectional").
             \(SpecNotes.sequence)
-            Not modelled yet: sdpa picks its kernel by dtype and device; impl = "fused" here.
             """)
         spec.source("model \(context.model)")
         spec.param("batch", "1")
@@ -65,9 +67,9 @@ enum BertFamily {
         spec.param("hidden_dropout_prob", SpecLiteral.float(hiddenDropout), note: reader.defaultNote("hidden_dropout_prob"))
         spec.param("attention_probs_dropout_prob", SpecLiteral.float(attentionDropout), note: reader.defaultNote("attention_probs_dropout_prob"))
         spec.param("layer_norm_eps", SpecLiteral.float(eps), note: reader.defaultNote("layer_norm_eps"))
+        spec.param("attn_implementation", attnImplementation.literal, note: attnImplementation.note)
         spec.source("""
             input input_ids: [batch, seq] int
-            input token_type_ids: [batch, seq] int
             input position_ids: [1, seq] int
             """)
         spec.blank()
@@ -87,7 +89,7 @@ enum BertFamily {
                 q = linear(x, hidden_size, name = "query")
                 k = linear(x, hidden_size, name = "key")
                 v = linear(x, hidden_size, name = "value")
-                return attention(q, k, v, heads = num_attention_heads, causal = \(SpecLiteral.bool(isDecoder)), impl = "fused", dropout = attention_probs_dropout_prob, name = "attention")
+                return attention(q, k, v, heads = num_attention_heads, causal = \(SpecLiteral.bool(isDecoder)), impl = \(AttentionImplementation.implExpression), dropout = attention_probs_dropout_prob\(isDecoder ? ", cache = true" : ""), name = "attention")
 
             # BertSelfOutput / BertOutput: dense -> dropout -> LayerNorm(. + residual).
             block bert_add_norm(x, residual):
@@ -119,6 +121,8 @@ enum BertFamily {
                 first = select(x, dim = 1, index = 0, name = "select")
                 return tanh(linear(first, hidden_size, name = "dense"), name = "activation")
 
+            # BertEmbeddings: token_type_ids = gather(token_type_ids buffer, position_ids), expanded to the batch.
+            token_type_ids = expand(zeros([1, seq], name = "token_type_ids"), [batch, seq], name = "token_type_ids_expanded")
             x = bert_embeddings(input_ids, token_type_ids, position_ids, name = "embeddings")
             x = bert_encoder(x, name = "encoder")
             output x, bert_pooler(x, name = "pooler")

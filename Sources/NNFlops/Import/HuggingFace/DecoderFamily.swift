@@ -112,6 +112,7 @@ enum DecoderFamily {
         let residDropout = try t.phi3Layout ? reader.float("resid_pdrop", default: 0.0, .probability) : nil
         let bidirectional = try t.gemmaLayout ? (reader.optionalBool("use_bidirectional_attention") ?? false) : false
         let pad = try reader.optionalInt("pad_token_id", default: t.pad, in: Int.min...Int.max)
+        let attnImplementation = try AttentionImplementation.read(&reader)
 
         // Consistency, as the classes require it (or would build something else).
         if t.headsMustDivideHidden || givenHeadDim == nil, hidden % heads != 0 {
@@ -173,17 +174,18 @@ enum DecoderFamily {
         if let qkvBiasValue { spec.param("qkv_bias", SpecLiteral.bool(qkvBiasValue), note: reader.defaultNote("qkv_bias")) }
         if let moe { moe.params(&spec, reader) }
         spec.param("tie_word_embeddings", SpecLiteral.bool(tie), note: reader.defaultNote("tie_word_embeddings"))
+        if let size = window.size { spec.param("sliding_window", SpecLiteral.int(size), note: window.note) }
+        if let first = window.firstLayer { spec.param("max_window_layers", SpecLiteral.int(first), note: reader.defaultNote("max_window_layers")) }
+        spec.param("attn_implementation", attnImplementation.literal, note: attnImplementation.note)
         spec.source("input input_ids: [batch, seq] int")
-        if fusedRope {
-            spec.source("rotary_ndims = int(head_dim * partial_rotary_factor)")
-        }
+        spec.source("rotary_ndims = " + (fusedRope ? "int(head_dim * partial_rotary_factor)" : "head_dim"))
         spec.blank()
 
         if let helper = activation.helperBlock {
             spec.source(helper)
             spec.blank()
         }
-        if fusedRope {
+        if t.phi3Layout {
             spec.source(PartialRope.block(headDim: "head_dim"))
             spec.blank()
         }
@@ -192,14 +194,32 @@ enum DecoderFamily {
         let qkvBias = attentionBias != nil ? "attention_bias" : qkvBiasValue != nil ? "qkv_bias" : SpecLiteral.bool(t.qkvBias)
         let outBias = attentionBias != nil ? "attention_bias" : "false"
         func rotary(_ input: String, heads: String, name: String) -> String {
-            fusedRope ? "partial_rope(\(input), \(heads), name = \"\(name)\")"
-                : "rope(\(input), heads = \(heads), base = rope_theta, name = \"\(name)\")"
+            t.phi3Layout ? "partial_rope(\(input), \(heads), cos, sin, name = \"\(name)\")"
+                : "rope(\(input), heads = \(heads), cos = cos, sin = sin, name = \"\(name)\")"
         }
-        let attention = "attention(q, k, v, heads = num_attention_heads, kv_heads = num_key_value_heads, causal = \(SpecLiteral.bool(!bidirectional)), impl = \"fused\", dropout = attention_dropout, name = \"attention\")"
+        // transformers' sdpa_attention_forward passes grouped heads to sdpa (enable_gqa)
+        // only without a mask and with head_dim <= 256 (use_gqa_in_sdpa); otherwise
+        // repeat_kv copies k and v to every head first. A sliding window is a mask once the
+        // keys reach it (masking_utils: kv_length >= sliding_window).
+        var windowArgument = "", repeatKV = "head_dim > 256"
+        switch window.scope {
+        case .none: break
+        case .everyLayer:
+            windowArgument = ", window = sliding_window"
+            repeatKV = "seq >= sliding_window or head_dim > 256"
+        case .layers(let condition):
+            windowArgument = ", window = sliding_window if \(condition) else none"
+            repeatKV = "(seq >= sliding_window and \(condition)) or head_dim > 256"
+        }
+        let layerArgument = window.scope.layerDependent ? ", layer" : ""
+        let attention = "attention(q, k, v, heads = num_attention_heads, kv_heads = num_key_value_heads, causal = \(SpecLiteral.bool(!bidirectional))"
+            + windowArgument + ", impl = \(AttentionImplementation.implExpression), dropout = attention_dropout, cache = true"
+            + ", repeat_kv = \(repeatKV)" + (t.phi3Layout ? ", q_layout = \"bhnd\"" : "") + ", name = \"attention\")"
         if t.phi3Layout {
             spec.source("""
-                # \(t.stem)Attention: one qkv_proj split into q, k, v; rotary embedding on q and k; sdpa.
-                block \(prefix)_attention(x):
+                # \(t.stem)Attention: one qkv_proj split into q, k, v; rotary embedding on q and k (torch.cat
+                # joins the rotated and passed dimensions: q comes out per head); the KV cache; sdpa.
+                block \(prefix)_attention(x, cos, sin\(layerArgument)):
                     qkv = linear(x, (num_attention_heads + 2 * num_key_value_heads) * head_dim, bias = false, name = "qkv_proj")
                     q, k, v = split(qkv, [num_attention_heads * head_dim, num_key_value_heads * head_dim, num_key_value_heads * head_dim], dim = -1, name = "split")
                     q = \(rotary("q", heads: "num_attention_heads", name: "rope_q"))
@@ -207,14 +227,15 @@ enum DecoderFamily {
                 """)
         } else {
             spec.source("""
-                # \(t.stem)Attention: q/k/v projections, rotary embedding on q and k, sdpa, o_proj.
-                block \(prefix)_attention(x):
+                # \(t.stem)Attention: q/k/v projections, rotary embedding on q and k (the model's shared
+                # cos/sin), the KV cache, sdpa, o_proj.
+                block \(prefix)_attention(x, cos, sin\(layerArgument)):
                     q = \(rotary("linear(x, num_attention_heads * head_dim, bias = \(qkvBias), name = \"q_proj\")", heads: "num_attention_heads", name: "rope_q"))
                     k = \(rotary("linear(x, num_key_value_heads * head_dim, bias = \(qkvBias), name = \"k_proj\")", heads: "num_key_value_heads", name: "rope_k"))
                     v = linear(x, num_key_value_heads * head_dim, bias = \(qkvBias), name = "v_proj")
                 """)
         }
-        if let window = window.comment { spec.source("    # " + window) }
+        if let comment = window.comment { spec.source("    # " + comment) }
         spec.source("""
                 a = \(attention)
                 return linear(a, hidden_size, bias = \(outBias), name = "o_proj")
@@ -246,23 +267,25 @@ enum DecoderFamily {
         }
         spec.blank()
 
-        // Decoder layer, layers, model, head.
-        let attentionCall = "\(prefix)_attention(rmsnorm(x, eps = rms_norm_eps, name = \"input_layernorm\"), name = \"self_attn\")"
-        let denseCall = "\(prefix)_mlp(rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\"), name = \"mlp\")"
-        let sparseCall = moe.map { $0.call("rmsnorm(x, eps = rms_norm_eps, name = \"post_attention_layernorm\")") }
+        // Decoder layer, layers, model, head. \(t.stem)RMSNorm is Python ops (impl = "composite").
+        let norm = "impl = \"composite\"" + (t.gemmaLayout ? ", offset = 1.0" : "")
+        let attentionCall = "\(prefix)_attention(rmsnorm(x, eps = rms_norm_eps, \(norm), name = \"input_layernorm\"), cos, sin\(layerArgument), name = \"self_attn\")"
+        let postNorm = "rmsnorm(x, eps = rms_norm_eps, \(norm), name = \"post_attention_layernorm\")"
+        let denseCall = "\(prefix)_mlp(\(postNorm), name = \"mlp\")"
+        let sparseCall = moe.map { $0.call(postNorm) }
         let mlpCall = moe?.hasSparseLayers == true ? sparseCall ?? denseCall : denseCall
         let layerCondition = moe?.layerCondition
         if t.phi3Layout {
             spec.source("""
                 # \(t.stem)DecoderLayer (pre-norm), with dropout on each branch before its residual add.
-                block \(prefix)_decoder_layer(x):
+                block \(prefix)_decoder_layer(x, cos, sin\(layerArgument)):
                     x = x + dropout(\(attentionCall), resid_pdrop, name = "resid_attn_dropout")
                     return x + dropout(\(mlpCall), resid_pdrop, name = "resid_mlp_dropout")
                 """)
         } else if let sparseCall, layerCondition != nil {
             spec.source("""
                 # \(t.stem)DecoderLayer (pre-norm residual); its mlp is the sparse block or the dense MLP, by layer.
-                block \(prefix)_decoder_layer(x, sparse):
+                block \(prefix)_decoder_layer(x, cos, sin\(layerArgument), sparse):
                     x = x + \(attentionCall)
                     if sparse:
                         return x + \(sparseCall)
@@ -271,7 +294,7 @@ enum DecoderFamily {
         } else {
             spec.source("""
                 # \(t.stem)DecoderLayer (pre-norm residual).
-                block \(prefix)_decoder_layer(x):
+                block \(prefix)_decoder_layer(x, cos, sin\(layerArgument)):
                     x = x + \(attentionCall)
                     return x + \(mlpCall)
                 """)
@@ -279,16 +302,18 @@ enum DecoderFamily {
         spec.blank()
         let scale = t.gemmaLayout ? "\n    x = mul(x, sqrt(hidden_size), name = \"embed_scale\")" : ""
         spec.source("""
-            block \(prefix)_layers(x):
+            block \(prefix)_layers(x, cos, sin):
                 for i in range(num_hidden_layers):
-                    x = \(prefix)_decoder_layer(x, \(layerCondition.map { $0 + ", " } ?? "")name = i)
+                    x = \(prefix)_decoder_layer(x, cos, sin\(window.scope.layerDependent ? ", i" : "")\(layerCondition.map { ", " + $0 } ?? ""), name = i)
                 return x
 
-            # \(t.stem)Model: embed_tokens\(t.gemmaLayout ? " (scaled by sqrt(hidden_size), GemmaTextScaledWordEmbedding)" : ""), the decoder layers, the final norm.
+            # \(t.stem)Model: embed_tokens\(t.gemmaLayout ? " (scaled by sqrt(hidden_size), GemmaTextScaledWordEmbedding)" : ""), one cos/sin pair for every layer
+            # (model.rotary_emb, from the embeddings: fp32 under autocast), the decoder layers, the final norm.
             block \(prefix)_model(input_ids):
-                x = embedding(input_ids, vocab_size, hidden_size, name = "embed_tokens")\(scale)
-                x = \(prefix)_layers(x, name = "layers")
-                return rmsnorm(x, eps = rms_norm_eps, name = "norm")
+                x = embedding(input_ids, vocab_size, hidden_size, name = "embed_tokens")
+                cos, sin = rotary_tables(x, rotary_ndims, base = rope_theta, name = "rotary_emb")\(scale)
+                x = \(prefix)_layers(x, cos, sin, name = "layers")
+                return rmsnorm(x, eps = rms_norm_eps, \(norm), name = "norm")
 
             x = \(prefix)_model(input_ids, name = "model")
             output linear(x, vocab_size, bias = false, tie = "model.embed_tokens" if tie_word_embeddings else none, name = "lm_head")
@@ -296,36 +321,51 @@ enum DecoderFamily {
         return spec.text
     }
 
+    /// The sliding window a family's config asks for: its size, which layers use it, and
+    /// the lines the spec says about it.
     struct WindowNote {
+        enum Scope {
+            case none, everyLayer
+            /// The layers whose index `layer` satisfies this spec condition.
+            case layers(String)
+            var layerDependent: Bool { if case .layers = self { true } else { false } }
+        }
+        var scope: Scope = .none
+        var size: Int?
+        /// Qwen2: the first layer with a window (max_window_layers).
+        var firstLayer: Int?
+        var note: String?
         var comment: String?
         var header: String?
     }
 
     static func readSlidingWindow(_ reader: inout ConfigReader, _ t: Traits, layers: Int) throws -> WindowNote {
-        func note(_ window: Int, which: String) -> WindowNote {
-            let text = "sliding_window = \(window)\(which): each query attends to its last \(window) positions only; "
-                + "not modelled yet (attention has no window argument), no effect while seq <= \(window)"
-            return WindowNote(comment: text, header: text)
+        func note(_ window: Int, which: String, scope: WindowNote.Scope, first: Int? = nil) -> WindowNote {
+            let text = "sliding_window = \(window)\(which): each query attends to its last \(window) positions; "
+                + "sdpa gets it as a mask once seq >= \(window) (below, the window changes nothing)"
+            return WindowNote(scope: scope, size: window, firstLayer: first, note: reader.defaultNote("sliding_window"), comment: text, header: text)
         }
         switch t.slidingWindow {
         case .none:
             return WindowNote()
         case .key(let defaultValue):
             guard let window = try reader.optionalInt("sliding_window", default: defaultValue, in: 1...ConfigReader.maxPositions) else { return WindowNote() }
-            return note(window, which: "")
+            return note(window, which: "", scope: .everyLayer)
+        case .qwen2:
+            let use = try reader.bool("use_sliding_window", default: false)
+            let window = try reader.optionalInt("sliding_window", default: 4096, in: 1...ConfigReader.maxPositions)
+            let first = try reader.int("max_window_layers", default: 28, in: 0...ConfigReader.maxLayers)
+            guard use, let window, first < layers else { return WindowNote() }
+            return note(window, which: " on layers \(first)..\(layers - 1) (use_sliding_window, max_window_layers = \(first))",
+                        scope: .layers("layer >= max_window_layers"), first: first)
         case .qwen2MoE:
             let use = try reader.bool("use_sliding_window", default: false)
             let window = try reader.optionalInt("sliding_window", default: 4096, in: 1...ConfigReader.maxPositions)
             let below = try reader.int("max_window_layers", default: 28, in: 0...ConfigReader.maxLayers)
             let sliding = (0..<layers).filter { $0 % 2 == 0 && $0 < below }
             guard use, let window, !sliding.isEmpty else { return WindowNote() }
-            return note(window, which: " on the even layers below \(below) (use_sliding_window, max_window_layers = \(below))")
-        case .qwen2:
-            let use = try reader.bool("use_sliding_window", default: false)
-            let window = try reader.optionalInt("sliding_window", default: 4096, in: 1...ConfigReader.maxPositions)
-            let first = try reader.int("max_window_layers", default: 28, in: 0...ConfigReader.maxLayers)
-            guard use, let window, first < layers else { return WindowNote() }
-            return note(window, which: " on layers \(first)..\(layers - 1) (use_sliding_window, max_window_layers = \(first))")
+            return note(window, which: " on the even layers below \(below) (use_sliding_window, max_window_layers = \(below))",
+                        scope: .layers("layer % 2 == 0 and layer < max_window_layers"), first: below)
         }
     }
 
@@ -354,45 +394,40 @@ enum DecoderFamily {
         lines.append("  model.norm (RMSNorm) -> lm_head, tied to model.embed_tokens when tie_word_embeddings (here \(SpecLiteral.bool(tie)))")
         lines.append("Activation \(activation.configName): \(activation.transformersClass)"
             + (activation.readAs.map { " (\($0))" } ?? "") + ".")
-        lines.append("Attention: transformers' default attn_implementation \"sdpa\" (impl = \"fused\"), "
+        lines.append("Attention: attn_implementation \"sdpa\" (transformers' default; impl \"auto\": torch's kernel for the run's dtype) or \"eager\", "
             + (bidirectional ? "bidirectional (use_bidirectional_attention)" : "causal")
             + (kvHeads < heads ? ", \(heads) query heads sharing \(kvHeads) key/value head\(kvHeads == 1 ? "" : "s")." : "."))
+        lines.append("  use_cache (true in training too unless gradient checkpointing is on; --use-cache false): k and v go through")
+        lines.append("  DynamicCache.update, whose torch.cat copies the kernel reads and the returned output holds (cache = true).")
         lines.append((partial ? "Partial " : "") + rope.summary.prefix(1).uppercased() + rope.summary.dropFirst()
-            + (partial ? "; rotary on the first int(head_dim * partial_rotary_factor) dimensions of each head." : "."))
+            + (partial ? "; rotary on the first int(head_dim * partial_rotary_factor) dimensions of each head." : ".")
+            + " One cos/sin pair (model.rotary_emb) serves every layer.")
+        lines.append("\(t.stem)RMSNorm is Python ops (rmsnorm impl \"composite\")" + (t.gemmaLayout ? ", scaling by (1 + weight) (offset = 1.0)." : "."))
+        if let header = window.header { lines.append(header.prefix(1).uppercased() + header.dropFirst() + ".") }
         lines.append(SpecNotes.sequence)
-        lines.append("Not modelled yet (the spec uses today's operators):")
-        lines.append("- \(t.stem)RMSNorm is Python ops (pow, mean, rsqrt, mul in fp32) that keep more for backward than rmsnorm here.")
-        if t.gemmaLayout {
-            lines.append("- GemmaRMSNorm scales by (1 + weight): one add per weight element per norm is not counted.")
+        if let moe, !moe.notModelled.isEmpty {
+            lines.append("Not modelled yet:")
+            lines += moe.notModelled
         }
-        lines.append("- One fp32 cos/sin table pair (model.rotary_emb) serves every layer; here each rope has its own inv_freq buffer.")
-        lines.append("- use_cache (default true): DynamicCache keeps extra copies of each layer's k and v in training.")
-        lines.append("- sdpa picks its kernel by dtype and device (the math path for grouped heads in fp32); impl = \"fused\" here.")
-        if let header = window.header { lines.append("- " + header + ".") }
-        if let moe { lines += moe.notModelled }
-        lines.append("- The loss of \(t.modelClass)(labels=...) and its logits.float() copy are not part of this spec.")
+        lines.append("Not part of this spec: the loss of \(t.modelClass)(labels=...) and its logits.float() copy.")
         return lines.joined(separator: "\n")
     }
 }
 
-/// transformers' apply_rotary_pos_emb with a partial rotary dimension (Phi-3's
-/// partial_rotary_factor, GPT-NeoX's rotary_pct): the first rotary_ndims of each head are
-/// rotated, the rest pass through, and torch.cat joins them.
+/// transformers' apply_rotary_pos_emb as Phi-3 and GPT-NeoX write it: the first
+/// rotary_ndims of each head are rotated with the model's shared tables, the rest pass
+/// through, and torch.cat joins them (also when nothing passes: the cat is a copy), so q
+/// and k come out materialised per head.
 enum PartialRope {
     static func block(headDim: String) -> String {
         """
-        # apply_rotary_pos_emb on the first rotary_ndims dimensions of each head; the rest pass
-        # through (q[..., :rotary_ndims], q[..., rotary_ndims:], torch.cat).
-        block partial_rope(x, heads):
-            b = dim(x, 0)
-            n = dim(x, 1)
+        # apply_rotary_pos_emb: rope on q[..., :rotary_ndims], torch.cat with q[..., rotary_ndims:].
+        block partial_rope(x, heads, cos, sin):
+            per_head = reshape(x, [dim(x, 0), dim(x, 1), heads, \(headDim)], name = "view")
+            rotated = rope(slice(per_head, -1, 0, rotary_ndims, name = "rot"), heads = heads, cos = cos, sin = sin, name = "rope")
             if rotary_ndims == \(headDim):
-                return rope(x, heads = heads, base = rope_theta, name = "rope")
-            per_head = reshape(x, [b, n, heads, \(headDim)], name = "view")
-            rotated = reshape(slice(per_head, -1, 0, rotary_ndims, name = "rot"), [b, n, heads * rotary_ndims], name = "rot_view")
-            rotated = reshape(rope(rotated, heads = heads, base = rope_theta, name = "rope"), [b, n, heads, rotary_ndims], name = "rope_view")
-            joined = concat([rotated, slice(per_head, -1, rotary_ndims, name = "pass")], dim = -1, name = "cat")
-            return reshape(joined, [b, n, heads * \(headDim)], name = "out")
+                return concat([rotated], dim = -1, name = "cat")
+            return concat([rotated, slice(per_head, -1, rotary_ndims, name = "pass")], dim = -1, name = "cat")
         """
     }
 }

@@ -203,3 +203,31 @@ extension ConfigReader {
 enum SpecNotes {
     static let sequence = "seq defaults to min(max_position_embeddings, \(HuggingFaceImporter.defaultSequenceCap)), a choice of nnflops: --set seq=N; batch: --batch N."
 }
+
+/// transformers' `attn_implementation` (a from_pretrained / from_config argument, which a
+/// config may carry as `attn_implementation` or `_attn_implementation`): "sdpa", the
+/// default, runs torch's scaled_dot_product_attention (attention impl "auto": the kernel
+/// torch picks for the run's dtype); "eager" the model's eager_attention_forward (impl
+/// "eager"). The spec's `attn_implementation` param holds it (`--set
+/// attn_implementation=eager`).
+struct AttentionImplementation {
+    var name: String
+    var note: String?
+
+    static let names = ["sdpa", "eager"]
+
+    var literal: String { "\"\(name)\"" }
+
+    /// The attention call's `impl` argument, from the spec param.
+    static let implExpression = "\"auto\" if attn_implementation == \"sdpa\" else \"eager\""
+
+    static func read(_ reader: inout ConfigReader) throws -> AttentionImplementation {
+        let key = reader.contains("_attn_implementation") && !reader.contains("attn_implementation") && reader.overrides["attn_implementation"] == nil
+            ? "_attn_implementation" : "attn_implementation"
+        let name = try reader.string(key, default: "sdpa")
+        guard names.contains(name) else {
+            throw reader.error(key, "attention implementation '\(name)' is not one nnflops models (\(names.joined(separator: ", ")))")
+        }
+        return AttentionImplementation(name: name, note: reader.isDefaulted(key) ? "transformers' default" : nil)
+    }
+}

@@ -23,6 +23,7 @@ enum GPT2Family {
         let scaleWeights = try reader.bool("scale_attn_weights", default: true)
         let inverseLayerScale = try reader.bool("scale_attn_by_inverse_layer_idx", default: false)
         let reorderAndUpcast = try reader.bool("reorder_and_upcast_attn", default: false)
+        let attnImplementation = try AttentionImplementation.read(&reader)
         if try reader.bool("add_cross_attention", default: false) {
             throw reader.error("add_cross_attention", "cross-attention layers (GPT2Block.crossattention) are not built by nnflops's importer")
         }
@@ -42,24 +43,21 @@ enum GPT2Family {
                 mlp: dropout(c_proj(act(c_fc(h)))), act = \(activation.configName): \(activation.transformersClass)
               transformer.ln_f -> lm_head, tied to transformer.wte when tie_word_embeddings (here \(SpecLiteral.bool(tie)))
             HF's Conv1D stores c_attn, c_proj and c_fc weights as [in, out]; linear here is [out, in]: the same counts.
-            position_ids is GPT2LMHeadModel.forward's optional input (default arange(seq)).
-            Attention: transformers' default attn_implementation "sdpa" (impl = "fused"), causal.
+            model(input_ids): GPT2Model builds position_ids = arange(seq).unsqueeze(0) itself (an int64 [1, seq] wpe keeps).
+            Attention: attn_implementation "sdpa" (transformers' default; impl "auto": torch's kernel for the run's
+            dtype) or "eager", causal. use_cache (true in training too unless gradient checkpointing is on;
+            --use-cache false): k and v go through DynamicCache.update, whose torch.cat copies the kernel reads and
+            the returned output holds (cache = true).
             """
         if !scaleWeights || inverseLayerScale {
             header += "\nScores scaled by " + (scaleWeights ? "1/sqrt(head_dim)" : "1 (scale_attn_weights false)")
                 + (inverseLayerScale ? " / (layer index + 1) (scale_attn_by_inverse_layer_idx)" : "") + "."
         }
         if reorderAndUpcast {
-            header += "\nreorder_and_upcast_attn applies to the eager attention path only; sdpa ignores it."
+            header += "\nreorder_and_upcast_attn applies to the eager attention path only (not modelled); sdpa ignores it."
         }
         header += "\n" + SpecNotes.sequence.replacing("max_position_embeddings", with: "n_positions")
-        header += """
-
-            Not modelled yet (the spec uses today's operators):
-            - use_cache (default true): DynamicCache keeps extra copies of each layer's k and v in training.
-            - sdpa picks its kernel by dtype and device; impl = "fused" here.
-            - The loss of GPT2LMHeadModel(labels=...) and its logits.float() copy are not part of this spec.
-            """
+        header += "\nNot part of this spec: the loss of GPT2LMHeadModel(labels=...) and its logits.float() copy."
         spec.comment(header)
         spec.source("model \(context.model)")
         spec.param("batch", "1")
@@ -79,10 +77,8 @@ enum GPT2Family {
         spec.param("attn_pdrop", SpecLiteral.float(attnDropout), note: reader.defaultNote("attn_pdrop"))
         spec.param("layer_norm_epsilon", SpecLiteral.float(eps), note: reader.defaultNote("layer_norm_epsilon"))
         spec.param("tie_word_embeddings", SpecLiteral.bool(tie), note: reader.defaultNote("tie_word_embeddings"))
-        spec.source("""
-            input input_ids: [batch, seq] int
-            input position_ids: [1, seq] int
-            """)
+        spec.param("attn_implementation", attnImplementation.literal, note: attnImplementation.note)
+        spec.source("input input_ids: [batch, seq] int")
         spec.blank()
         if let helper = activation.helperBlock {
             spec.source(helper)
@@ -102,7 +98,7 @@ enum GPT2Family {
             block gpt2_attention(x\(layerArgument)):
                 qkv = linear(x, 3 * n_embd, name = "c_attn")
                 q, k, v = split(qkv, n_embd, dim = -1, name = "split")
-                a = attention(q, k, v, heads = n_head, causal = true, impl = "fused", dropout = attn_pdrop\(scale), name = "attention")
+                a = attention(q, k, v, heads = n_head, causal = true, impl = \(AttentionImplementation.implExpression), dropout = attn_pdrop\(scale), cache = true, name = "attention")
                 a = linear(a, n_embd, name = "c_proj")
                 return dropout(a, resid_pdrop, name = "resid_dropout")
 
@@ -122,14 +118,15 @@ enum GPT2Family {
                     x = gpt2_block(x\(inverseLayerScale ? ", i" : ""), name = i)
                 return x
 
-            # GPT2Model: token and position embeddings, dropout, the blocks, ln_f.
-            block gpt2_model(input_ids, position_ids):
+            # GPT2Model: token and position embeddings (position_ids = arange(seq).unsqueeze(0)), dropout, the blocks, ln_f.
+            block gpt2_model(input_ids):
+                position_ids = reshape(arange(seq, name = "position_ids"), [1, seq], name = "position_ids_view")
                 x = embedding(input_ids, vocab_size, n_embd, name = "wte") + embedding(position_ids, n_positions, n_embd, name = "wpe")
                 x = dropout(x, embd_pdrop, name = "drop")
                 x = gpt2_layers(x, name = "h")
                 return layernorm(x, eps = layer_norm_epsilon, name = "ln_f")
 
-            x = gpt2_model(input_ids, position_ids, name = "transformer")
+            x = gpt2_model(input_ids, name = "transformer")
             output linear(x, vocab_size, bias = false, tie = "transformer.wte" if tie_word_embeddings else none, name = "lm_head")
             """)
         return spec.text

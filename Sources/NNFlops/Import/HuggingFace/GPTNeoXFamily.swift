@@ -22,6 +22,7 @@ enum GPTNeoXFamily {
         let bias = try reader.bool("attention_bias", default: true)
         let rope = try RotarySettings.read(&reader, defaultTheta: 10000, thetaKey: "rotary_emb_base",
                                            partialKey: "rotary_pct", defaultPartial: 0.25)
+        let attnImplementation = try AttentionImplementation.read(&reader)
         guard hidden % heads == 0 else {
             throw reader.error("num_attention_heads", "\(heads) heads do not divide hidden_size = \(hidden) (GPTNeoXConfig.validate_architecture requires it)")
         }
@@ -42,14 +43,15 @@ enum GPTNeoXFamily {
                 mlp: dense_4h_to_h(act(dense_h_to_4h(h))), act = \(activation.configName): \(activation.transformersClass)
                 each branch through hidden_dropout (post_attention_dropout, post_mlp_dropout)
               gpt_neox.final_layer_norm -> lm_head, tied to gpt_neox.embed_in when tie_word_embeddings (here \(SpecLiteral.bool(tie)))
-            Attention: transformers' default attn_implementation "sdpa" (impl = "fused"), causal.
-            Partial \(rope.summary); rotary on the first int(head_size * rotary_pct) = \(rotaryDims) of \(headSize) dimensions per head.
+            Attention: attn_implementation "sdpa" (transformers' default; impl "auto": torch's kernel for the run's
+            dtype) or "eager", causal. use_cache (true in training too unless gradient checkpointing is on;
+            --use-cache false): k and v go through DynamicCache.update, whose torch.cat copies the kernel reads and
+            the returned output holds (cache = true).
+            Partial \(rope.summary); rotary on the first int(head_size * rotary_pct) = \(rotaryDims) of \(headSize) dimensions per head,
+            one cos/sin pair (gpt_neox.rotary_emb) for every layer; torch.cat joins the rotated and passed
+            dimensions, so q and k come out per head.
             \(SpecNotes.sequence)
-            Not modelled yet (the spec uses today's operators):
-            - One fp32 cos/sin table pair (gpt_neox.rotary_emb) serves every layer; here each rope has its own inv_freq buffer.
-            - use_cache (default true): DynamicCache keeps extra copies of each layer's k and v in training.
-            - sdpa picks its kernel by dtype and device; impl = "fused" here.
-            - The loss of GPTNeoXForCausalLM(labels=...) and its logits.float() copy are not part of this spec.
+            Not part of this spec: the loss of GPTNeoXForCausalLM(labels=...) and its logits.float() copy.
             """)
         spec.source("model \(context.model)")
         spec.param("batch", "1")
@@ -68,6 +70,7 @@ enum GPTNeoXFamily {
         spec.param("attention_bias", SpecLiteral.bool(bias), note: reader.defaultNote("attention_bias"))
         spec.param("use_parallel_residual", SpecLiteral.bool(parallel), note: reader.defaultNote("use_parallel_residual"))
         spec.param("tie_word_embeddings", SpecLiteral.bool(tie), note: reader.defaultNote("tie_word_embeddings"))
+        spec.param("attn_implementation", attnImplementation.literal, note: attnImplementation.note)
         spec.source("""
             input input_ids: [batch, seq] int
             head_size = hidden_size // num_attention_heads
@@ -82,16 +85,14 @@ enum GPTNeoXFamily {
         spec.blank()
         spec.source("""
             # GPTNeoXAttention: query_key_value viewed as [b, n, heads, 3 * head_size] and chunked
-            # into q, k, v per head; partial rotary embedding on q and k; sdpa; dense.
-            block gpt_neox_attention(x):
-                b = dim(x, 0)
-                n = dim(x, 1)
-                qkv = reshape(linear(x, 3 * hidden_size, bias = attention_bias, name = "query_key_value"), [b, n, num_attention_heads, 3 * head_size], name = "view")
+            # into q, k, v per head; partial rotary embedding on q and k (the model's shared
+            # cos/sin); the KV cache; sdpa; dense.
+            block gpt_neox_attention(x, cos, sin):
+                qkv = reshape(linear(x, 3 * hidden_size, bias = attention_bias, name = "query_key_value"), [dim(x, 0), dim(x, 1), num_attention_heads, 3 * head_size], name = "view")
                 q, k, v = chunk(qkv, 3, dim = -1, name = "chunk")
-                q = partial_rope(reshape(q, [b, n, hidden_size], name = "q_view"), num_attention_heads, name = "rope_q")
-                k = partial_rope(reshape(k, [b, n, hidden_size], name = "k_view"), num_attention_heads, name = "rope_k")
-                v = reshape(v, [b, n, hidden_size], name = "v_view")
-                a = attention(q, k, v, heads = num_attention_heads, causal = true, impl = "fused", dropout = attention_dropout, name = "attention")
+                q = partial_rope(q, num_attention_heads, cos, sin, name = "rope_q")
+                k = partial_rope(k, num_attention_heads, cos, sin, name = "rope_k")
+                a = attention(q, k, v, heads = num_attention_heads, causal = true, impl = \(AttentionImplementation.implExpression), dropout = attention_dropout, cache = true, q_layout = "bhnd", name = "attention")
                 return linear(a, hidden_size, bias = attention_bias, name = "dense")
 
             # GPTNeoXMLP: dense_h_to_4h, act, dense_4h_to_h.
@@ -100,8 +101,8 @@ enum GPTNeoXFamily {
                 return linear(h, hidden_size, name = "dense_4h_to_h")
 
             # GPTNeoXLayer.
-            block gpt_neox_layer(x):
-                attn = dropout(gpt_neox_attention(layernorm(x, eps = layer_norm_eps, name = "input_layernorm"), name = "attention"), hidden_dropout, name = "post_attention_dropout")
+            block gpt_neox_layer(x, cos, sin):
+                attn = dropout(gpt_neox_attention(layernorm(x, eps = layer_norm_eps, name = "input_layernorm"), cos, sin, name = "attention"), hidden_dropout, name = "post_attention_dropout")
                 if use_parallel_residual:
                     mlp = dropout(gpt_neox_mlp(layernorm(x, eps = layer_norm_eps, name = "post_attention_layernorm"), name = "mlp"), hidden_dropout, name = "post_mlp_dropout")
                     return mlp + attn + x
@@ -109,16 +110,17 @@ enum GPTNeoXFamily {
                 mlp = dropout(gpt_neox_mlp(layernorm(attn, eps = layer_norm_eps, name = "post_attention_layernorm"), name = "mlp"), hidden_dropout, name = "post_mlp_dropout")
                 return mlp + attn
 
-            block gpt_neox_layers(x):
+            block gpt_neox_layers(x, cos, sin):
                 for i in range(num_hidden_layers):
-                    x = gpt_neox_layer(x, name = i)
+                    x = gpt_neox_layer(x, cos, sin, name = i)
                 return x
 
-            # GPTNeoXModel: embed_in, emb_dropout, the layers, final_layer_norm.
+            # GPTNeoXModel: embed_in, emb_dropout, one cos/sin pair (rotary_emb), the layers, final_layer_norm.
             block gpt_neox_model(input_ids):
                 x = embedding(input_ids, vocab_size, hidden_size, name = "embed_in")
                 x = dropout(x, hidden_dropout, name = "emb_dropout")
-                x = gpt_neox_layers(x, name = "layers")
+                cos, sin = rotary_tables(x, rotary_ndims, base = rope_theta, name = "rotary_emb")
+                x = gpt_neox_layers(x, cos, sin, name = "layers")
                 return layernorm(x, eps = layer_norm_eps, name = "final_layer_norm")
 
             x = gpt_neox_model(input_ids, name = "gpt_neox")
