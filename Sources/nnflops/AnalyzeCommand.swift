@@ -41,7 +41,7 @@ struct AnalyzeCommand: ParsableCommand {
         let report: AnalysisReport
         if runOptions.isActive || memory {
             let (graph, configuration) = try runOptions.run(request)
-            let analysis = try CostAnalysis(graph: graph, options: options)
+            let analysis = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
             let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration)
             report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth, memory: memory, foldBN: runOptions.foldBN)
         } else {

@@ -59,7 +59,7 @@ struct CheckCommand: ParsableCommand {
         guard !limits.isEmpty else {
             throw NNFlopsError("nothing to check: give --max-peak-memory, --max-params, --max-train-flops or --max-activation-memory, or add `budget` statements to the spec")
         }
-        let costs = try CostAnalysis(graph: graph, options: counting.countOptions)
+        let costs = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
         let memory = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration)
         let report = BudgetReport(model: graph.model, run: RunDescription.text(graph: graph, configuration: configuration),
                                   metrics: try RunMetrics(costs: costs, memory: memory), limits: limits)

@@ -224,6 +224,9 @@ struct CountingOptions: ParsableArguments {
     var attention: AttentionConvention = .dense
 
     var countOptions: CountOptions { CountOptions(attention: attention) }
+
+    /// The counting options of a run: attention's kernel follows its precision and cache.
+    func countOptions(for configuration: RunConfiguration) -> CountOptions { countOptions.run(configuration) }
 }
 
 /// How the model is trained (README, "Training and inference memory"): shared by
@@ -246,12 +249,16 @@ struct TrainingOptions: ParsableArguments {
             transform: ArgumentValue.number(.positive))
     var gradClip: Double?
 
-    var isActive: Bool { optimizer != nil || precision != nil || checkpoint != nil || weightDecay != nil || gradClip != nil }
+    @Option(name: .customLong("use-cache"),
+            help: ArgumentHelp("transformers' use_cache: true (its default, in training too) keeps the KV cache's copies of k and v for attention marked cache = true; false as under gradient checkpointing.", valueName: "true|false"))
+    var useCache: Bool?
 
-    /// The configuration with the defaults (adam, fp32, no checkpointing).
+    var isActive: Bool { optimizer != nil || precision != nil || checkpoint != nil || weightDecay != nil || gradClip != nil || useCache != nil }
+
+    /// The configuration with the defaults (adam, fp32, no checkpointing, the KV cache on).
     var configuration: RunConfiguration {
         RunConfiguration(optimizer: optimizer ?? .adam, precision: precision ?? .fp32, checkpoint: checkpoint ?? .none,
-                         weightDecay: weightDecay ?? 0, gradClip: gradClip)
+                         weightDecay: weightDecay ?? 0, gradClip: gradClip, useCache: useCache ?? true)
     }
 }
 

@@ -72,7 +72,7 @@ struct RooflineCommand: ParsableCommand {
         let profile = try GPUProfile.named(gpu, extra: try hardware.profiles())
         let roof = try Roof(gpu: profile, tf32: tf32)
         let (graph, configuration) = try runOptions.run(try model.request())
-        let costs = try CostAnalysis(graph: graph, options: counting.countOptions)
+        let costs = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
         let analysis = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration)
         var trainingRun: TrainingRun? = nil
         if describesTrainingRun {

@@ -27,12 +27,20 @@ enum SavedTensorFixture {
         var output_bytes: Int
     }
 
+    /// One scaled_dot_product_attention call and the backend torch 2.11 picks on an H100.
+    struct SDPACall: Decodable {
+        var module: String
+        var backend: String
+        var dtype: String
+    }
+
     /// One measured run: a zoo model's fixture, or one attention variant of a Hugging Face one.
     struct Run: Decodable {
         var nnflops_args: [String]?
         var modules_called: [String]
         var modules: [Module]
         var totals: Totals
+        var sdpa: [SDPACall]?
     }
 
     struct File: Decodable {
@@ -43,6 +51,7 @@ enum SavedTensorFixture {
         var modules: [Module]?
         var totals: Totals?
         var variants: [String: Run]?
+        var sdpa: [SDPACall]?
     }
 
     /// A module whose bytes differ: nnflops's, PyTorch's, and the tensors PyTorch keeps there.

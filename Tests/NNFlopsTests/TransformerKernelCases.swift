@@ -71,6 +71,9 @@ extension ExecutorTests {
         KernelCase("attention", "[2, 3, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, q_layout = \"nbhd\", out_layout = \"nbhd\")"),
         KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 8)\nv = linear(m, 8)\noutput attention(q, k, v, 2)"),
         KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 4)\nv = linear(m, 4)\noutput attention(q, k, v, 2, kv_heads = 1, cache = true)"),
+        // Casts: float() of an fp32 tensor is the tensor itself; a cast to bf16 a copy.
+        KernelCase("cast", "[3, 5]", "y = linear(x, 4)\noutput linear(float(y), 2)"),
+        KernelCase("cast", "[3, 5]", "y = linear(x, 4)\noutput float(cast(y, \"bf16\")) * y"),
         // Shared rotary tables, per-head rope.
         KernelCase("rotary_tables", "[2, 5, 8]", "h = linear(x, 8)\ncos, sin = rotary_tables(x, 4, base = 500.0)\noutput rope(h, 2, cos = cos, sin = sin) + rope(linear(x, 8), 2, cos = cos, sin = sin)"),
         KernelCase("rope", "[2, 5, 8]", "h = reshape(linear(x, 8), [2, 5, 2, 4])\ncos, sin = rotary_tables(x, 4)\noutput rope(h, 2, cos = cos, sin = sin)"),

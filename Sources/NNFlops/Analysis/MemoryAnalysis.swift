@@ -444,7 +444,7 @@ struct MemoryReplay {
 
             // Outputs.
             for (j, t) in node.outputs.enumerated() {
-                switch op.alias(ofOutput: j) {
+                switch op.alias(ofOutput: j, plan.contexts[n]) {
                 case .view(let i)?, .inPlace(let i)?:
                     tensorStorage[t] = i < consumed.count ? consumed[i] : nil
                 case .parameter?:
@@ -557,7 +557,7 @@ struct MemoryReplay {
                 // A view's input gradient is a view of the output's gradient.
                 var viewed: Int?
                 for (j, out) in node.outputs.enumerated() {
-                    if case .view(let v)? = node.op.alias(ofOutput: j), v == i,
+                    if case .view(let v)? = node.op.alias(ofOutput: j, plan.contexts[n]), v == i,
                        g.tensors[out].elements == g.tensors[t].elements, let gs = gradStorage[out] { viewed = gs }
                 }
                 if let viewed {

@@ -157,7 +157,7 @@ public enum BatchFit {
                               attention: AttentionConvention = .dense, graph: (Int) throws -> Graph) throws -> Row {
         func peak(_ batch: Int) throws -> Int {
             let g = try graph(batch)
-            let costs = try CostAnalysis(graph: g, options: CountOptions(attention: attention))
+            let costs = try CostAnalysis(graph: g, options: CountOptions(attention: attention).run(configuration))
             return try MemoryAnalysis(graph: g, costs: costs, configuration: configuration).peakBytes
         }
         let name = configuration.precision.rawValue, checkpoint = configuration.checkpoint.description

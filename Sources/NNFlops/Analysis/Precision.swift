@@ -72,6 +72,14 @@ struct RuntimeTypes: Sendable, Equatable {
                 running.append(current)
             }
             primitiveTypes.append(running)
+            // An explicit cast's outputs have its type under every policy.
+            if let fixed = op.explicitOutputType {
+                for t in node.outputs { types[t] = fixed }
+                computeTypes.append(fixed)
+                inputCasts.append(casts)
+                parameterCasts.append(paramCasts)
+                continue
+            }
             guard policy.isAutocast, let half else {
                 computeTypes.append(running.last ?? widest)
                 inputCasts.append(casts)

@@ -201,7 +201,7 @@ public struct RooflineAnalysis: Sendable {
             func tensorBytes(_ id: Int) -> Count { graph.tensors[id].elements * types.tensors[id].bytes }
 
             // Views (reshape, transpose, split pieces) move nothing in forward.
-            let aliases = node.outputs.indices.map { op.alias(ofOutput: $0) }
+            let aliases = node.outputs.indices.map { op.alias(ofOutput: $0, context) }
             let allViews = !aliases.isEmpty && aliases.allSatisfy {
                 switch $0 { case .view, .parameter: true; default: false }
             }

@@ -291,7 +291,7 @@ final class ExecutionEngine<T: KernelScalar> {
     /// returns a view: the copy stands for the input's storage).
     private func forwardAllocatesNothing(_ i: Int) -> Bool {
         let node = graph.nodes[i], op = node.op
-        for j in node.outputs.indices where op.alias(ofOutput: j) == nil { return false }
+        for j in node.outputs.indices where op.alias(ofOutput: j, analysis.layers[i].context) == nil { return false }
         for item in op.savedTensors(analysis.layers[i].context) { if case .extra = item { return false } }
         return true
     }
@@ -332,7 +332,7 @@ final class ExecutionEngine<T: KernelScalar> {
             }
             // A declared view / in-place output that the kernel produced as a copy
             // stands for its input's storage.
-            switch node.op.alias(ofOutput: j) {
+            switch node.op.alias(ofOutput: j, analysis.layers[i].context) {
             case .view(let k)?, .inPlace(let k)?:
                 if !tensor.accounted, k < inputs.count { tensor.markAlias(of: inputs[k]) }
             case .parameter(let k)?:
@@ -575,7 +575,7 @@ final class ExecutionEngine<T: KernelScalar> {
             var viewedBy = [Int?](repeating: nil, count: node.inputs.count)
             for (slot, t) in node.inputs.enumerated() where needs[slot] {
                 for (j, out) in node.outputs.enumerated() {
-                    if case .view(let v)? = node.op.alias(ofOutput: j), v == slot,
+                    if case .view(let v)? = node.op.alias(ofOutput: j, analysis.layers[i].context), v == slot,
                        graph.tensors[out].elements == graph.tensors[t].elements { viewedBy[slot] = j }
                 }
             }

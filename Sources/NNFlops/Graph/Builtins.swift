@@ -3,6 +3,9 @@ import Foundation
 /// Plain functions of the spec language: shape queries and arithmetic helpers. They
 /// create no operators.
 enum Builtins {
+    /// Builtins that, given a tensor, are an operator call: `float(x)` is `cast(x, dtype = "f32")`.
+    static let tensorCasts = ["float": "f32"]
+
     static let names = ["channels", "shape", "dim", "rank", "numel", "len", "range", "min", "max", "abs",
                         "int", "float", "round", "ceil", "floor", "sqrt", "divisible", "str"]
 

@@ -470,6 +470,11 @@ public struct Elaborator {
             if OperatorCatalog.lookup(callee) != nil, case .tensor? = values.first {
                 return try callOperator(callee, arguments: all.map(\.value), labels: all.map(\.label), locations: all.map(\.location), at: location)
             }
+            // float(tensor) is the cast operator (x.float()); float(number) stays a builtin.
+            if let target = Builtins.tensorCasts[callee], case .tensor? = values.first {
+                return try callOperator("cast", arguments: all.map(\.value) + [.string(target)], labels: all.map(\.label) + ["dtype"],
+                                        locations: all.map(\.location) + [location], at: location)
+            }
             do {
                 return try Builtins.call(callee, values, keywords)
             } catch let failure as OperatorError {

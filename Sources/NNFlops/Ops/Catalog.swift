@@ -59,6 +59,7 @@ public enum OperatorCatalog {
         Contiguous.self,
         Roll.self,
         Pad.self,
+        Cast.self,
         Arange.self,
         Zeros.self,
         // Embeddings, learned tensors, attention, matmul

@@ -160,6 +160,14 @@ public protocol Operator: Sendable {
     /// Whether output `index` is a view of an input, an input modified in place, or a
     /// parameter, rather than a new allocation.
     func alias(ofOutput index: Int) -> OutputAlias?
+    /// The same, in a run: an operator whose aliasing depends on the runtime types (a cast
+    /// to the type its input already has is the input itself) answers here. Default:
+    /// `alias(ofOutput:)`. The memory replay, the roofline and the executor ask this one.
+    func alias(ofOutput index: Int, _ context: MemoryContext) -> OutputAlias?
+    /// An explicit cast (`x.float()`, `x.to(torch.bfloat16)`): its outputs have this type
+    /// under every precision policy (pure half does not turn them half, autocast does not
+    /// touch them). Default: nil.
+    var explicitOutputType: DType? { get }
     /// How autocast treats it under the amp-* precision policies.
     var autocast: AutocastClass { get }
     /// For an operator that runs as several torch ops (a Python composite such as
@@ -310,6 +318,8 @@ public typealias MemoryContext = CostContext
 extension Operator {
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
     public func alias(ofOutput index: Int) -> OutputAlias? { nil }
+    public func alias(ofOutput index: Int, _ context: MemoryContext) -> OutputAlias? { alias(ofOutput: index) }
+    public var explicitOutputType: DType? { nil }
     public var autocast: AutocastClass { .promote }
     public var autocastPrimitives: [AutocastClass] { [] }
     public func heldTensors(_ context: MemoryContext) -> [WorkspaceTensor] { [] }
