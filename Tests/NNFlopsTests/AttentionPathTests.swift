@@ -149,6 +149,18 @@ import Testing
         }
     }
 
+    /// torchvision's ShiftedWindowAttention(8, [2, 3], [1, 1], 2): table [15, 2], and its
+    /// relative_position_index buffer, printed once (torch 2.11, torchvision 0.26).
+    @Test func relativePositionIndexIsTorchvisions() throws {
+        let graph = try Elaborator.elaborate(source: "model t\ninput x: [1]\nb = relative_position_bias(2, [2, 3])\noutput b", file: "t.spec")
+        let op = try #require(graph.nodes[0].op as? RelativePositionBias)
+        #expect(op.parameters.map(\.shape) == [[15, 2]])
+        #expect(op.buffers.map(\.shape) == [[36]] && op.buffers[0].dtype == .int64)
+        let torchvision = [7, 6, 5, 2, 1, 0, 8, 7, 6, 3, 2, 1, 9, 8, 7, 4, 3, 2, 12, 11, 10, 7, 6, 5, 13, 12, 11, 8, 7, 6, 14, 13, 12, 9, 8, 7]
+        #expect((0..<36).map { op.index($0 / 6, $0 % 6) } == torchvision)
+        #expect(graph.tensors[graph.outputs[0]].shape == [1, 2, 6, 6])
+    }
+
     @Test func badArguments() throws {
         let spec = "model t\ninput x: [1, 4, 8]\nq = linear(x, 8)\nk = linear(x, 4)\n"
         for (call, message) in [

@@ -71,6 +71,9 @@ extension ExecutorTests {
         KernelCase("attention", "[2, 3, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, q_layout = \"nbhd\", out_layout = \"nbhd\")"),
         KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 8)\nv = linear(m, 8)\noutput attention(q, k, v, 2)"),
         KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 4)\nv = linear(m, 4)\noutput attention(q, k, v, 2, kv_heads = 1, cache = true)"),
+        // A relative position bias (Swin) as attention's mask: 2 x 3 windows, N = 6 tokens.
+        KernelCase("relative_position_bias", "[2, 6, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = relative_position_bias(2, [2, 3])\noutput attention(q, k, v, 2, mask = b, impl = \"math\")"),
+        KernelCase("relative_position_bias", "[2, 4, 8]", "q = linear(x, 8)\nb = relative_position_bias(2, 2)\noutput attention(q, q, q, 2, mask = b)"),
         // Casts: float() of an fp32 tensor is the tensor itself; a cast to bf16 a copy.
         KernelCase("cast", "[3, 5]", "y = linear(x, 4)\noutput linear(float(y), 2)"),
         KernelCase("cast", "[3, 5]", "y = linear(x, 4)\noutput float(cast(y, \"bf16\")) * y"),

@@ -68,6 +68,7 @@ public enum OperatorCatalog {
         Attention.self,
         Rope.self,
         RotaryTables.self,
+        RelativePositionBias.self,
         Matmul.self,
         MoE.self,
         // Softmax and losses
