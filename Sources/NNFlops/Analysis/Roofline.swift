@@ -222,6 +222,16 @@ public struct RooflineAnalysis: Sendable {
             for case .extra(let name, let shape, let type) in saved {
                 traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: index, in: graph).bytes)
             }
+            // Kept copies of inputs in another type, and what the outputs hold (the KV cache): written.
+            for case .inputAs(let i, let type) in saved where i < node.inputs.count {
+                let dtype = types.saved(type, node: index, in: graph)
+                if types.tensors[node.inputs[i]] != dtype {
+                    traffic.add(.extra("input \(i) as \(dtype.rawValue)"), graph.tensors[node.inputs[i]].elements * dtype.bytes)
+                }
+            }
+            for item in op.heldTensors(context) {
+                traffic.add(.extra(item.name), Count.product(item.shape) * types.saved(item.type, node: index, in: graph).bytes)
+            }
             try Self.check(traffic.total, node)
             let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: layer.cost.forward,
                                          bytes: traffic.total, type: computeType, roof: roof)
@@ -243,6 +253,18 @@ public struct RooflineAnalysis: Sendable {
                     let id = node.parameterIDs[i]
                     traffic.add(.parameter(id), graph.parameters[id].elements * types.parameterRead(node: index, local: i).bytes)
                 case .extra(let name, let shape, let type): traffic.add(.extra(name), Count.product(shape) * types.saved(type, node: index, in: graph).bytes)
+                case .inputAs(let i, let type) where i < node.inputs.count:
+                    let dtype = types.saved(type, node: index, in: graph)
+                    if types.tensors[node.inputs[i]] == dtype {
+                        traffic.add(.tensor(node.inputs[i]), tensorBytes(node.inputs[i]))
+                    } else {
+                        traffic.add(.extra("input \(i) as \(dtype.rawValue)"), graph.tensors[node.inputs[i]].elements * dtype.bytes)
+                    }
+                case .held(let i):
+                    let items = op.heldTensors(context)
+                    if i < items.count {
+                        traffic.add(.extra(items[i].name), Count.product(items[i].shape) * types.saved(items[i].type, node: index, in: graph).bytes)
+                    }
                 default: break
                 }
             }
