@@ -296,13 +296,6 @@ public struct Attention: Operator {
         convention == .executed && run.fused && (run.kernelCausal || run.nativeWindow)
     }
 
-    /// Keys query row i sees when the loops are bounded.
-    func visibleKeys(row i: Int, _ run: Execution) -> Int {
-        let upper = Swift.min(i + 1, keys)
-        guard run.nativeWindow, let window else { return upper }
-        return Swift.max(0, upper - Swift.max(0, i + 1 - window))
-    }
-
     /// Score entries counted under `convention`.
     func entries(_ run: Execution, _ convention: AttentionConvention) -> Count {
         let heads = Count(batch) * self.heads
