@@ -35,7 +35,8 @@ public struct Cast: Operator {
         self.dtype = dtype
     }
 
-    public var outputs: [TensorType] { [TensorType(input.shape, dtype)] }
+    /// `.to` keeps a dense input's layout (memory_format preserve).
+    public var outputs: [TensorType] { [.elementwiseResult(input.shape, dtype, operands: [input])] }
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { "-> " + dtype.rawValue }
 }

@@ -58,7 +58,8 @@ public struct RMSNorm: Operator {
 
     var rows: Count { Count.product(input.shape.dropLast()) }
 
-    public var outputs: [TensorType] { [input] }
+    /// The fused kernel's result is contiguous; the composite's last op is element-wise on x.
+    public var outputs: [TensorType] { [composite ? .elementwiseResult(input.shape, input.dtype, operands: [input]) : input.contiguousCopy] }
 
     public var parameters: [ParameterSpec] { affine ? [ParameterSpec("weight", [input.shape[input.rank - 1]])] : [] }
 

@@ -71,7 +71,8 @@ public struct Rope: Operator {
         sharedTables = cos != nil
     }
 
-    public var outputs: [TensorType] { [input] }
+    /// Element-wise on x (with the broadcast tables): laid out as TensorIterator lays x's result out.
+    public var outputs: [TensorType] { [.elementwiseResult(input.shape, input.dtype, operands: [input])] }
     public var buffers: [ParameterSpec] { sharedTables ? [] : [ParameterSpec("inv_freq", [headDim / 2])] }
 
     public func cost(_ context: CostContext) -> OperatorCost {
