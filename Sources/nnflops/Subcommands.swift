@@ -8,4 +8,5 @@ let extraSubcommands: [any ParsableCommand.Type] = [
     RooflineCommand.self,
     GPUsCommand.self,
     ValidateCommand.self,
+    ImportCommand.self,
 ]

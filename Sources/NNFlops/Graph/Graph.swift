@@ -46,8 +46,25 @@ public struct Node: Sendable {
     public var outputs: [Int]
     public var parameterIDs: [Int]
     public var location: SourceLocation
+    /// How the node was made: its operator and the values bound to its arguments, which
+    /// `SpecPrinter` writes back as a call. nil once a rewrite replaced the operator
+    /// (`foldingNormalizations`), when the call no longer describes it.
+    public var call: OperatorCall?
 
     public var kind: String { type(of: op).kind }
+}
+
+/// A catalog operator call as it was bound: every argument of the operator's signature,
+/// in signature order, with its value (defaults filled in). Tensor values are the graph's
+/// tensors (`TensorRef.id`).
+public struct OperatorCall: Sendable {
+    public var kind: String
+    public var arguments: [(name: String, value: Value)]
+
+    public init(kind: String, arguments: [(name: String, value: Value)]) {
+        self.kind = kind
+        self.arguments = arguments
+    }
 }
 
 /// A learnable parameter tensor, e.g. `layer1.0.conv1.weight`.

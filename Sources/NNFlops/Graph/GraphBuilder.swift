@@ -166,7 +166,9 @@ public struct GraphBuilder {
 
     /// Appends `op` as a node named `name` reading `arguments`' tensors. `parameters`
     /// gives the source of each of `op.parameters` (all new when empty); new ones are
-    /// named `<name>.<local name>` and frozen when `frozen`. Returns the output tensors.
+    /// named `<name>.<local name>` and frozen when `frozen`. The node records its call
+    /// (`Node.call`: the operator kind and `arguments`' values), so every front end's
+    /// graph can be written back as a spec. Returns the output tensors.
     public mutating func addNode(_ op: any Operator, arguments: BoundArguments, name: String, frozen: Bool = false,
                                  parameters sources: [ParameterSource] = [], location: SourceLocation) throws(Failure) -> [TensorRef] {
         let kind = type(of: op).kind
@@ -217,8 +219,9 @@ public struct GraphBuilder {
             graph.tensors.append(output)
             results.append(TensorRef(id: id, type: output))
         }
+        let call = OperatorCall(kind: kind, arguments: type(of: op).signature.map { ($0.name, arguments.values[$0.name] ?? .none) })
         graph.nodes.append(Node(name: name, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: results.map(\.id),
-                                parameterIDs: parameterIDs, location: location))
+                                parameterIDs: parameterIDs, location: location, call: call))
         return results
     }
 

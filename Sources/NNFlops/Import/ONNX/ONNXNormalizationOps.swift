@@ -39,8 +39,9 @@ extension ONNXGraphImporter {
             }
         }
         // ONNX's momentum weighs the running value (running = running * m + batch * (1 - m));
-        // torch's weighs the batch.
-        let momentum = 1 - (try float("momentum", default: 0.9))
+        // torch's weighs the batch. Rounded to the float32 attribute's precision: 1 - 0.9
+        // is 0.09999999999999998 in doubles, torch's 0.1.
+        let momentum = Double("\(Float(1 - (try float("momentum", default: 0.9))))") ?? 0.1
         let y = try add("batchnorm", ["input": .tensor(x), "eps": .float(try float("epsilon", default: 1e-5)),
                                       "momentum": .float(momentum), "affine": .bool(affine.affine)], weights: affine.weights)[0]
         try define(.tensor(y))

@@ -2,7 +2,8 @@
 /// Transpose, Concat, Split, Slice, Gather, Expand, Cast, and the reductions ReduceMean
 /// and ReduceSum, onto the catalog's views (reshape, flatten, permute, slice, select,
 /// expand), concat, split, mean and sum. An operation that changes nothing (a reshape to
-/// the same shape, an identity permutation, a full slice) adds no operator.
+/// the same shape, an identity permutation, a full slice) adds no operator; Expand is
+/// kept (see `importExpand`).
 extension ONNXGraphImporter {
     mutating func importReshape() throws {
         let x = try tensorInput(0)
@@ -117,11 +118,11 @@ extension ONNXGraphImporter {
         guard let shape = StaticTensor.broadcast([x.type.shape, requested]) else {
             throw failure("cannot expand \(x.type) to \(shapeText(requested))")
         }
-        if shape == x.type.shape {
-            try define(.tensor(x))
-        } else {
-            try define(.tensor(try add("expand", ["input": .tensor(x), "shape": .list(shape.map(Value.int))])[0]))
-        }
+        // An expand is kept even where it changes nothing: torch expands to the batch
+        // (ViT's class token), a no-op at batch 1 only, and the graph has the same
+        // operators at every batch (what `nnflops import` needs to write sizes in terms
+        // of it). Unbroadcast, it costs nothing either way.
+        try define(.tensor(try add("expand", ["input": .tensor(x), "shape": .list(shape.map(Value.int))])[0]))
     }
 
     mutating func importCast() throws {
