@@ -344,14 +344,17 @@ private struct Printer {
         for (slot, id) in node.parameterIDs.enumerated() where slot < specs.count {
             let parameter = graph.parameters[id]
             if owners[id] == index {
-                guard parameter.name == node.name + "." + specs[slot].name else {
-                    throw unwritable(node, "has a parameter named '\(parameter.name)', not '\(node.name).\(specs[slot].name)'")
+                let expected = specs[slot].qualifiedName(under: node.name)
+                guard parameter.name == expected else {
+                    throw unwritable(node, "has a parameter named '\(parameter.name)', not '\(expected)'")
                 }
                 introduced += 1
             } else {
-                let suffix = "." + specs[slot].name
-                guard parameter.name.hasSuffix(suffix), parameter.shape == specs[slot].shape else {
-                    throw unwritable(node, "shares '\(parameter.name)' (shape \(TensorType(parameter.shape))) as its \(specs[slot].name) of shape \(TensorType(specs[slot].shape)), which `tie =` does not express")
+                // A tie names the operator whose parameters these are: `owner.weight`, or
+                // `owner` itself for a bare learned tensor.
+                let suffix = specs[slot].name.isEmpty ? "" : "." + specs[slot].name
+                guard parameter.name.hasSuffix(suffix), parameter.name.count > suffix.count, parameter.shape == specs[slot].shape else {
+                    throw unwritable(node, "shares '\(parameter.name)' (shape \(TensorType(parameter.shape))) as its \(specs[slot].name.isEmpty ? "tensor" : specs[slot].name) of shape \(TensorType(specs[slot].shape)), which `tie =` does not express")
                 }
                 tiedTo.insert(String(parameter.name.dropLast(suffix.count)))
             }
