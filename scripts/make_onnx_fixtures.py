@@ -306,10 +306,14 @@ def hand_graphs():
         helper.make_node("Div", ["s", "four"], ["d"], name="div_number"),
         helper.make_node("Mul", ["d", "z"], ["y"], name="mul_broadcast"),
     ], [tensor_info("x", [2, 3, 4, 5]), tensor_info("z", [4, 1])], [Y()], [weight("bias", [3, 1, 1])], opset=14)
-    save("rsub_constant", [
-        float_constant("one", 1.0),
-        helper.make_node("Sub", ["one", "x"], ["y"], name="rsub"),
-    ], [tensor_info("x", [2, 3])], [Y()], opset=14)
+    # c - x, 0 - x, c / x and 1 / x: the constant first (torch's rsub and __rtruediv__).
+    save("constant_first_operand", [
+        float_constant("one", 1.0), float_constant("zero", 0.0), float_constant("three", 3.0, [1, 1]),
+        helper.make_node("Sub", ["one", "x"], ["a"], name="rsub"),
+        helper.make_node("Sub", ["zero", "a"], ["b"], name="negate"),
+        helper.make_node("Div", ["three", "b"], ["c"], name="rdiv"),
+        helper.make_node("Div", ["one", "c"], ["y"], name="inverse"),
+    ], [tensor_info("x", [2, 3, 5])], [Y()], opset=14)
 
     # --- Normalisation
     save("batchnorm_training", [
@@ -337,7 +341,7 @@ def hand_graphs():
         helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], name="gn", num_groups=3, epsilon=1e-5),
     ], [tensor_info("x", [2, 6, 4, 5])], [Y("y", [2, 6, 4, 5])], [weight("s", [6]), weight("b", [6])], opset=21)
     save("groupnorm_opset18_per_group", [
-        helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], name="gn", num_groups=3),
+        helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], name="gn", num_groups=3, epsilon=1e-4),
     ], [tensor_info("x", [2, 6, 4, 5])], [Y()], [weight("s", [3]), weight("b", [3])], opset=18, check=False)
 
     # --- Activations
@@ -353,8 +357,10 @@ def hand_graphs():
         helper.make_node("Neg", ["a7"], ["y"], name="neg"),
     ], [tensor_info("x", [2, 3, 5])], [Y()], opset=14)
     save("clip_other_bounds", [
-        float_constant("lo", -1.0), float_constant("hi", 1.0),
-        helper.make_node("Clip", ["x", "lo", "hi"], ["y"], name="hardtanh"),
+        float_constant("lo", -1.0), float_constant("hi", 1.0), float_constant("cap", 2.5),
+        helper.make_node("Clip", ["x", "lo", "hi"], ["a"], name="hardtanh"),
+        helper.make_node("Clip", ["a", "lo"], ["b"], name="floor_only"),
+        helper.make_node("Clip", ["b", "", "cap"], ["y"], name="cap_only"),
     ], [tensor_info("x", [4, 9])], [Y()], opset=13)
     save("gelu_opset20", [
         helper.make_node("Gelu", ["x"], ["g"], name="gelu"),
@@ -374,6 +380,15 @@ def hand_graphs():
     save("erf_alone", [
         helper.make_node("Erf", ["x"], ["y"], name="erf"),
     ], [tensor_info("x", [2, 7])], [Y()], opset=13)
+    # The math functions of one tensor, and Pow by numbers, a stored tensor and an activation.
+    save("math_unary", [
+        helper.make_node("Abs", ["x"], ["a"], name="abs"),
+        helper.make_node("Sqrt", ["a"], ["b"], name="sqrt"),
+        helper.make_node("Exp", ["b"], ["c"], name="exp"),
+        helper.make_node("Log", ["c"], ["d"], name="log"),
+        helper.make_node("Reciprocal", ["d"], ["e"], name="reciprocal"),
+        helper.make_node("Neg", ["e"], ["y"], name="neg"),
+    ], [tensor_info("x", [3, 4, 7])], [Y()], opset=13)
     # SiLU as exported at opset < 14 (x * sigmoid(x)).
     save("silu_pattern", [
         helper.make_node("Sigmoid", ["x"], ["s"], name="/act/Sigmoid"),
@@ -519,8 +534,22 @@ def hand_graphs():
     ], [tensor_info("x", [2, 3])], [Y()], opset=13, check=False, extra_opsets=[helper.make_opsetid("com.example", 1)])
     save("bad_unsupported_op", [
         helper.make_node("Relu", ["x"], ["r"], name="relu"),
-        helper.make_node("Pad", ["r", "pads"], ["y"], name="/pad/Pad"),
-    ], [tensor_info("x", [2, 3])], [Y()], [ints("pads", [0, 1, 0, 1])], opset=13)
+        helper.make_node("Resize", ["r", "", "scales"], ["y"], name="/up/Resize", mode="nearest"),
+    ], [tensor_info("x", [1, 2, 3, 3])], [Y()], [helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, 2, 2])],
+        opset=13)
+    # Pad: constant with a value (opset 13), reflect over the last two axes, edge over some
+    # axes only (opset 18's axes input), and wrap, which the catalog has no mode for.
+    save("pad_modes", [
+        float_constant("fill", 0.5),
+        helper.make_node("Pad", ["x", "pads_constant", "fill"], ["a"], name="/pad/Pad", mode="constant"),
+        helper.make_node("Pad", ["a", "pads_reflect"], ["b"], name="/reflect/Pad", mode="reflect"),
+        helper.make_node("Pad", ["b", "pads_edge", "", "edge_axes"], ["y"], name="/edge/Pad", mode="edge"),
+    ], [tensor_info("x", [2, 3, 5, 6])], [Y()],
+        [ints("pads_constant", [0, 0, 1, 2, 0, 0, 3, 0]), ints("pads_reflect", [0, 0, 2, 1, 0, 0, 1, 3]),
+         ints("pads_edge", [1, 2, 0, 1]), ints("edge_axes", [-1, 2])], opset=18)
+    save("pad_wrap", [
+        helper.make_node("Pad", ["x", "pads"], ["y"], name="/pad/Pad", mode="wrap"),
+    ], [tensor_info("x", [2, 3, 5])], [Y()], [ints("pads", [0, 0, 1, 0, 0, 1])], opset=19)
     save("bad_opset_too_old", [
         helper.make_node("Relu", ["x"], ["y"], name="relu"),
     ], [tensor_info("x", [2, 3])], [Y()], opset=9)
@@ -554,6 +583,28 @@ def hand_graphs():
     save("bad_reshape_mismatch", [
         helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape"),
     ], [tensor_info("x", [2, 3])], [Y()], [ints("shape", [4, 2])], opset=13, check=False)
+
+    # Added later; last, so the random weights of the graphs above stay as they were.
+    save("pow", [
+        float_constant("two", 2.0), float_constant("half", 0.5), float_constant("odd", 1.7, [1]),
+        helper.make_node("Pow", ["x", "two"], ["a"], name="square"),
+        helper.make_node("Pow", ["a", "half"], ["b"], name="root"),
+        helper.make_node("Pow", ["b", "odd"], ["c"], name="odd_power"),
+        helper.make_node("Pow", ["c", "exponent.weight"], ["d"], name="stored_exponent"),
+        helper.make_node("Pow", ["d", "x"], ["y"], name="tensor_exponent"),
+    ], [tensor_info("x", [2, 3, 5])], [Y()], [weight("exponent.weight", [3, 5])], opset=15)
+    # LlamaRMSNorm as the TorchScript exporter writes it: x * rsqrt(mean(x^2) + eps) * w,
+    # rsqrt as Sqrt then Div(1, .); ReduceMean's axes an input (opset 18).
+    save("rmsnorm_decomposed", [
+        float_constant("two", 2.0), float_constant("eps", 1e-6), float_constant("one", 1.0),
+        helper.make_node("Pow", ["x", "two"], ["p"], name="/norm/Pow"),
+        helper.make_node("ReduceMean", ["p", "last"], ["m"], name="/norm/ReduceMean", keepdims=1),
+        helper.make_node("Add", ["m", "eps"], ["a"], name="/norm/Add"),
+        helper.make_node("Sqrt", ["a"], ["s"], name="/norm/Sqrt"),
+        helper.make_node("Div", ["one", "s"], ["r"], name="/norm/Div"),
+        helper.make_node("Mul", ["x", "r"], ["n"], name="/norm/Mul"),
+        helper.make_node("Mul", ["norm.weight", "n"], ["y"], name="/norm/Mul_1"),
+    ], [tensor_info("x", [2, 5, 12])], [Y()], [weight("norm.weight", [12]), ints("last", [-1])], opset=18)
 
 
 def benchmark_graph(path, layers=32, hidden=4096, heads=32, intermediate=11008, vocab=32000):

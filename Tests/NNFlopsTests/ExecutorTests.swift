@@ -42,6 +42,8 @@ struct KernelCase: Sendable, CustomTestStringConvertible {
         KernelCase("div", "[2, 3]", "y = linear(x, 5)\noutput y / 4"),
         KernelCase("relu6", "[2, 7]", "y = linear(x, 9) * 5\noutput relu6(y)"),
         KernelCase("relu6", "[2, 7]", "y = linear(x, 9) * 5\ny = relu6(y, inplace = true)\noutput linear(y, 2)"),
+        KernelCase("clamp", "[2, 7]", "y = linear(x, 9) * 5\noutput clamp(y, min = -0.5, max = 1.5)"),
+        KernelCase("clamp", "[2, 7]", "y = linear(x, 9) * 5\ny = clamp(y, max = 0.25, inplace = true)\noutput linear(y, 2)"),
         KernelCase("gelu", "[3, 5]", "y = linear(x, 7)\noutput gelu(y)"),
         KernelCase("gelu", "[3, 5]", "y = linear(x, 7)\noutput gelu(y, approximate = \"tanh\")"),
         KernelCase("gelu", "[3, 5]", "y = linear(x, 7)\noutput gelu(y, approximate = \"tanh\", impl = \"composite\")"),

@@ -208,15 +208,123 @@ struct ONNXOperatorTests {
         #expect(a.forward.flops.value == expected13)
     }
 
-    @Test("the activations, Clip(0, 6) as relu6, HardSigmoid(1/6, 1/2), Neg as x * -1 (opset 14)")
+    @Test("the activations, Clip(0, 6) as relu6, HardSigmoid(1/6, 1/2), Neg (opset 14)")
     func activations() throws {
         try expectEquivalent("activations", """
             input x: [2, 3, 5]
             y = leaky_relu(relu(x), 0.2)
             y = tanh(sigmoid(y))
             y = hardsigmoid(hardswish(relu6(y)))
-            output mul(y, -1)
+            output neg(y)
             """, names: ["relu", "leaky", "sigmoid", "tanh", "relu6", "hardswish", "hardsigmoid", "neg"])
+    }
+
+    /// Clip to bounds other than relu's and relu6's is clamp: one compare per bound given.
+    @Test("Clip to [-1, 1], to a lower bound only and to an upper bound only is clamp (opset 13)")
+    func clipOtherBounds() throws {
+        let a = try expectEquivalent("clip_other_bounds", """
+            input x: [4, 9]
+            output clamp(clamp(clamp(x, -1.0, 1.0), min = -1.0), max = 2.5)
+            """, names: ["hardtanh", "floor_only", "cap_only"])
+        // 36 elements: 2 compares each, then 1, then 1.
+        let expected: Int = 36 * 2 + 36 + 36
+        #expect(a.forward.flops.value == expected)
+        #expect(a.layers.map(\.detail) == ["[-1, 1]", "min -1", "max 2.5"])
+    }
+
+    @Test("Abs, Sqrt, Exp, Log, Reciprocal, Neg and Erf outside GELU: one catalog operator each (opset 13)")
+    func mathUnary() throws {
+        let a = try expectEquivalent("math_unary", """
+            input x: [3, 4, 7]
+            output neg(reciprocal(log(exp(sqrt(abs(x))))))
+            """, names: ["abs", "sqrt", "exp", "log", "reciprocal", "neg"])
+        // 84 elements, one operation each in six functions.
+        let expected: Int = 6 * 84
+        #expect(a.forward.flops.value == expected)
+        try expectEquivalent("erf_alone", "input x: [2, 7]\noutput erf(x)", names: ["erf"])
+    }
+
+    /// Pow by a number is pow's rule for that exponent (x^2 one multiply, x^0.5 a sqrt,
+    /// x^1.7 one pow); by a stored tensor, a parameter; by an activation, tensor ** tensor.
+    @Test("Pow by 2, 0.5, 1.7, a stored exponent and an activation (opset 15)")
+    func pow() throws {
+        let a = try expectEquivalent("pow", """
+            input x: [2, 3, 5]
+            y = pow(pow(pow(x, 2), 0.5), 1.7)
+            e = parameter([3, 5], name = "exponent.weight")
+            output pow(pow(y, e, name = "stored_exponent"), x)
+            """, names: ["square", "root", "odd_power", "exponent.weight", "stored_exponent", "tensor_exponent"])
+        #expect(a.parameters == 15)
+        // 30 outputs per pow, one operation each: five pows.
+        let expected: Int = 5 * 30
+        #expect(a.forward.flops.value == expected)
+    }
+
+    /// torch's rsub (c - x) is -x then + c here: the catalog's sub takes the tensor first;
+    /// 0 - x is -x alone. c / x is reciprocal(x) * c, which is how torch runs it
+    /// (Tensor.__rtruediv__), and 1 / x the reciprocal alone.
+    @Test("c - x, 0 - x, c / x and 1 / x (opset 14)")
+    func constantFirstOperand() throws {
+        let a = try expectEquivalent("constant_first_operand", """
+            input x: [2, 3, 5]
+            a = add(neg(x), 1.0)
+            b = neg(a)
+            c = mul(reciprocal(b), 3.0)
+            output reciprocal(c)
+            """, names: ["rsub_neg", "rsub", "negate", "rdiv_reciprocal", "rdiv", "inverse"])
+        let expected: Int = 6 * 30
+        #expect(a.forward.flops.value == expected)
+    }
+
+    /// LlamaRMSNorm exported: Pow, ReduceMean, Add, Sqrt, Div(1, .), Mul, Mul(weight). The
+    /// Sqrt and the Div that inverts it were one torch.rsqrt.
+    @Test("RMSNorm decomposed by the exporter: 1 / sqrt is rsqrt; the weight is a parameter (opset 18)")
+    func rmsnormDecomposed() throws {
+        let a = try expectEquivalent("rmsnorm_decomposed", """
+            input x: [2, 5, 12]
+            r = rsqrt(add(mean(pow(x, 2), dim = [2], keepdim = true), 1e-6))
+            n = mul(x, r)
+            output mul(parameter([12], name = "norm.weight"), n)
+            """, names: ["norm.pow", "norm.reducemean", "norm.add", "norm.sqrt", "norm.mul", "norm.weight", "norm.mul_1"])
+        // x^2: 120 multiplies; mean of 12 over 10 rows, accumulated from zero: 12 adds and
+        // a divide each (130); + eps: 10; rsqrt: a sqrt and a divide each (20); two
+        // multiplies of 120.
+        let expected: Int = 120 + 130 + 10 + 20 + 120 + 120
+        #expect(a.forward.flops.value == expected)
+        #expect(a.parameters == 12)
+    }
+
+    /// ONNX pads are begins then ends per axis; the catalog's (torch's) padding lists
+    /// (before, after) pairs from the last axis backwards. ONNX's edge is replicate.
+    @Test("Pad: constant with a value, reflect, edge over some axes (opset 18)")
+    func pad() throws {
+        let a = try expectEquivalent("pad_modes", """
+            input x: [2, 3, 5, 6]
+            y = pad(x, [2, 0, 1, 3], value = 0.5, name = "pad")
+            y = pad(y, [1, 3, 2, 1], mode = "reflect", name = "reflect")
+            output pad(y, [1, 0, 2, 1], mode = "replicate", name = "edge")
+            """, names: ["pad", "reflect", "edge"])
+        // pads [0, 0, 1, 2, 0, 0, 3, 0]: H 1 before, 3 after; W 2 before. Then H 2 and 1,
+        // W 1 and 3; then (axes [-1, 2]) W 1 before, H 2 before and 1 after.
+        // H: 5 + 4 = 9, + 3 = 12, + 3 = 15; W: 6 + 2 = 8, + 4 = 12, + 1 = 13.
+        #expect(a.layers.map(\.outputShapes) == [[[2, 3, 9, 8]], [[2, 3, 12, 12]], [[2, 3, 15, 13]]])
+        #expect(a.forward.flops.value == 0)
+    }
+
+    /// GroupNormalization of opsets 18 to 20 scales and shifts per group: groupnorm
+    /// without affine, then a [G, 1] scale and bias over [N, G, C/G * H * W].
+    @Test("GroupNormalization with a scale and bias per group (opset 18)")
+    func groupnormPerGroup() throws {
+        let a = try expectEquivalent("groupnorm_opset18_per_group", """
+            input x: [2, 6, 4, 5]
+            y = reshape(groupnorm(x, 3, eps = 1e-4, affine = false, name = "gn"), [2, 3, 40], name = "gn_groups")
+            y = mul(y, parameter([3, 1], name = "s"), name = "gn_scale")
+            y = add(y, parameter([3, 1], name = "b"), name = "gn_shift")
+            output reshape(y, [2, 6, 4, 5], name = "gn_ungroup")
+            """, names: ["gn", "gn_groups", "s", "gn_scale", "b", "gn_shift", "gn_ungroup"])
+        // 3 scales and 3 shifts, one multiply and one add per element of the 240.
+        #expect(a.parameters == 6)
+        #expect(a.layers[3].cost.forward.flops.value == 240 && a.layers[5].cost.forward.flops.value == 240)
     }
 
     @Test("Gelu (opset 20), exact and tanh")

@@ -18,6 +18,7 @@ import Testing
     @Test(arguments: [
         ("relu", "input, inplace=false"),
         ("relu6", "input, inplace=false"),
+        ("clamp", "input, min=none, max=none, inplace=false"),
         ("silu", "input, inplace=false"),
         ("hardswish", "input, inplace=false"),
         ("hardsigmoid", "input, inplace=false"),

@@ -24,6 +24,7 @@ public enum OperatorCatalog {
         // Activations
         ReLU.self,
         ReLU6.self,
+        Clamp.self,
         GELU.self,
         SiLU.self,
         Sigmoid.self,

@@ -21,8 +21,17 @@ extension ONNXGraphImporter {
                 try define(.tensor(try add(kind, ["input": .tensor(p), "other": .tensor(b)])[0]))
             } else if kind == "add" || kind == "mul" {
                 try define(.tensor(try addOperand(b, lhs, kind: kind)))
+            } else if kind == "sub" {
+                // c - x (torch's rsub) as -x + c: the catalog's sub takes the tensor first.
+                // One operation per element more than torch's fused rsub kernel forward,
+                // the same backward (README, "Reading ONNX files").
+                let zero = c.scalar == 0
+                let negated = try add("neg", ["input": .tensor(b)], hint: zero ? nil : NameHint(role: "neg"))[0]
+                try define(.tensor(zero ? negated : try addOperand(negated, lhs, kind: "add")))
             } else {
-                throw failure("\(node.opType) with a constant first operand (\(kind == "sub" ? "c - x" : "c / x")); the catalog's \(kind) takes the tensor first, and nnflops has no \(kind == "sub" ? "reverse subtraction" : "reciprocal") operator yet")
+                // c / x as torch runs it: Tensor.__rtruediv__ is reciprocal(x) * c
+                // (torch/_tensor.py); 1 / sqrt(x) is rsqrt.
+                try define(.tensor(try importReciprocal(of: b, times: lhs)))
             }
         case (.constant, .constant):
             throw failure("internal: a constant \(node.opType) was not folded")
@@ -54,9 +63,59 @@ extension ONNXGraphImporter {
         }
     }
 
-    mutating func importNeg() throws {
-        // -x costs what x * -1 does: one multiply per element, and one per gradient element.
-        try define(.tensor(try add("mul", ["input": .tensor(try tensorInput(0)), "other": .float(-1)])[0]))
+    /// The element-wise math functions of one tensor, each onto its catalog operator.
+    mutating func importUnary() throws {
+        let kinds = ["Neg": "neg", "Sqrt": "sqrt", "Exp": "exp", "Log": "log", "Abs": "abs", "Erf": "erf"]
+        let x = try tensorInput(0)
+        if node.opType == "Reciprocal" {
+            try define(.tensor(try importReciprocal(of: x, times: nil)))
+            return
+        }
+        guard let kind = kinds[node.opType] else { throw unsupported() }
+        if kind == "sqrt", try importRsqrtPattern(x) { return }
+        try define(.tensor(try add(kind, ["input": .tensor(x)])[0]))
+    }
+
+    /// 1 / x (Reciprocal, or Div with a constant numerator c: reciprocal(x) * c, as torch's
+    /// `c / x` runs). A reciprocal of a Sqrt this node alone reads was rsqrt before export.
+    mutating func importReciprocal(of x: TensorRef, times numerator: ONNXValue?) throws -> TensorRef {
+        let scale: Double? = numerator.flatMap { if case .constant(let c) = $0 { c.scalar } else { nil } }
+        let y = try add("reciprocal", ["input": .tensor(x)], hint: numerator == nil || scale == 1 ? nil : NameHint(role: "reciprocal"))[0]
+        guard let numerator, scale != 1 else { return y }
+        return try addOperand(y, numerator, kind: "mul")
+    }
+
+    /// Sqrt read only by `1 / sqrt` (Div(1, .) or Reciprocal): torch.rsqrt, which the
+    /// TorchScript exporter writes as the two (RMSNorm's `x * rsqrt(mean(x^2) + eps)`).
+    /// True when it matched.
+    mutating func importRsqrtPattern(_ x: TensorRef) throws -> Bool {
+        guard let output = node.outputs.first, let reader = soleReader(of: output) else { return false }
+        let next = nodes[reader].node
+        let isReciprocal = next.opType == "Reciprocal"
+            || (next.opType == "Div" && next.inputs.count == 2 && next.inputs[1] == output && next.inputs[0] != output
+                && constantValue(next.inputs[0]).map { $0 == 1 } == true)
+        guard isReciprocal, let result = next.outputs.first else { return false }
+        let y = try add("rsqrt", ["input": .tensor(x)])[0]
+        consumed.insert(reader)
+        values[result] = .tensor(y)
+        return true
+    }
+
+    mutating func importPow() throws {
+        let x = try tensorInput(0)
+        let exponent: Value
+        switch try requiredInput(1) {
+        case .tensor(let t): exponent = .tensor(t)
+        case .constant(let c):
+            if c.isLearned {
+                exponent = .tensor(try materialize(c, what: "the exponent"))
+            } else if let value = c.scalar, c.elements == 1 || StaticTensor.broadcast([x.type.shape, c.shape]) == x.type.shape {
+                exponent = .float(value)
+            } else {
+                throw failure("Pow by a constant tensor of shape \(shapeText(c.shape)) with different values; nnflops maps a number or a tensor of the graph as the exponent")
+            }
+        }
+        try define(.tensor(try add("pow", ["input": .tensor(x), "exponent": exponent])[0]))
     }
 
     mutating func importActivation() throws {
@@ -86,19 +145,18 @@ extension ONNXGraphImporter {
         case "Clip":
             let low = try staticNumber(1, "min") ?? -Double.infinity
             let high = try staticNumber(2, "max") ?? Double.infinity
+            // torch exports relu6 (hardtanh 0..6) and clamp(min=0) as these Clips.
             if low == 0 && high == 6 { y = try add("relu6", input)[0] }
             else if low == 0 && high == .infinity { y = try add("relu", input)[0] }
+            else if low == -.infinity && high == .infinity { y = x }
             else {
-                throw failure("Clip to [\(low), \(high)]; the catalog has relu (clip at 0) and relu6 (clip to [0, 6]), no general clamp yet")
+                y = try add("clamp", ["input": .tensor(x), "min": low.isFinite ? .float(low) : .none,
+                                      "max": high.isFinite ? .float(high) : .none])[0]
             }
         default:
             throw unsupported()
         }
         try define(.tensor(y))
-    }
-
-    mutating func importErf() throws {
-        throw failure("Erf outside the exact-GELU pattern x * 0.5 * (1 + erf(x / sqrt(2))); nnflops has no erf operator yet")
     }
 
     mutating func importSoftmax() throws {

@@ -13,7 +13,7 @@ extension ONNXGraphImporter {
         "Slice", "Split", "Cast", "CastLike", "Expand", "Tile", "ConstantOfShape", "Range", "Where", "Not", "And", "Or",
         "Xor", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Add", "Sub", "Mul", "Div", "Mod", "Pow",
         "Min", "Max", "Sum", "Mean", "Neg", "Abs", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Exp", "Log", "Erf",
-        "Sigmoid", "Tanh", "Relu", "Sign", "ReduceProd", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+        "Cos", "Sin", "Sigmoid", "Tanh", "Relu", "Sign", "ReduceProd", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
         "RandomUniformLike", "RandomNormalLike", "Bernoulli", "ScatterND", "Dropout", "NonZero", "Clip",
     ]
 
@@ -536,6 +536,8 @@ extension ONNXGraphImporter {
             case "Exp": return Foundation.exp(v[0])
             case "Log": return Foundation.log(v[0])
             case "Erf": return Foundation.erf(v[0])
+            case "Cos": return Foundation.cos(v[0])
+            case "Sin": return Foundation.sin(v[0])
             case "Sigmoid": return 1 / (1 + Foundation.exp(-v[0]))
             case "Tanh": return Foundation.tanh(v[0])
             case "Relu": return Swift.max(v[0], 0)

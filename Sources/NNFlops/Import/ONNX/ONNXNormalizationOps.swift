@@ -75,8 +75,10 @@ extension ONNXGraphImporter {
         let groups = try int("num_groups", default: 0)
         guard groups >= 1 else { throw failure("num_groups must be positive") }
         let channels = x.type.shape[1]
-        if let scale = try constantInput(1), scale.elements != channels {
-            throw failure("GroupNormalization with a scale per group (\(shapeText(scale.shape)), opset 18 to 20); the catalog's groupnorm, like torch's, has one per channel (opset 21)")
+        guard channels % groups == 0 else { throw failure("\(channels) channels do not split into \(groups) groups") }
+        if let scale = try constantInput(1), scale.elements == groups, groups != channels {
+            try importGroupNormPerGroup(x, groups: groups)
+            return
         }
         let affine = try affineOperands(scale: 1, bias: 2, channels: [channels])
         guard affine.affine == affine.hasBias else { throw failure("a learned scale with a fixed bias (or the reverse)") }
@@ -102,5 +104,27 @@ extension ONNXGraphImporter {
             return
         }
         try define(.tensor(try add("dropout", ["input": .tensor(x), "p": .float(ratio)])[0]))
+    }
+
+    /// GroupNormalization of opsets 18 to 20, whose scale and bias have one value per
+    /// group (opset 21 and torch have one per channel): groupnorm without its affine
+    /// transform, then the group's scale and bias applied over [N, G, C/G * spatial], the
+    /// same element-wise work as groupnorm's own (a multiply and an add per element), with
+    /// G parameters each.
+    mutating func importGroupNormPerGroup(_ x: TensorRef, groups: Int) throws {
+        guard let scale = try weightSource(1, "scale"), let bias = try weightSource(2, "bias"),
+              scale.source.isLearned, bias.source.isLearned, Count.product(bias.shape).value == groups else {
+            throw failure("GroupNormalization with a scale per group needs a stored scale and bias of \(groups) values each")
+        }
+        let normalized = try add("groupnorm", ["input": .tensor(x), "groups": .int(groups),
+                                               "eps": .float(try float("epsilon", default: 1e-5)), "affine": .bool(false)])[0]
+        let grouped = try addReshape(normalized, [x.type.shape[0], groups, Count.product(x.type.shape.dropFirst()).value / groups], role: "groups")
+        var y = grouped
+        for (operand, kind) in [(scale, "mul"), (bias, "add")] {
+            guard case .constant(let c)? = values[operand.source.name] else { throw failure("internal: no constant '\(operand.source.name)'") }
+            let p = try materialize(c.reshaped([groups, 1]), what: "the \(kind == "mul" ? "scale" : "bias")")
+            y = try add(kind, ["input": .tensor(y), "other": .tensor(p)], hint: NameHint(role: kind == "mul" ? "scale" : "shift"))[0]
+        }
+        try define(.tensor(try addReshape(y, x.type.shape, role: "ungroup")))
     }
 }

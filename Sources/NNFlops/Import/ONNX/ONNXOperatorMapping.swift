@@ -10,12 +10,12 @@ extension ONNXGraphImporter {
 
     /// Every op type with a mapping on activations (the folding set works on constants).
     static let supportedOpTypes: [String] = [
-        "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
-        "ConvTranspose", "Div", "Dropout", "Erf (as part of GELU)", "Expand", "Flatten", "Gather", "Gelu", "Gemm",
+        "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
+        "ConvTranspose", "Div", "Dropout", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gelu", "Gemm",
         "GlobalAveragePool", "GroupNormalization", "HardSigmoid", "HardSwish", "Identity", "InstanceNormalization",
-        "LayerNormalization", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Range", "ReduceMean",
-        "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Squeeze", "Sub", "Tanh",
-        "Transpose", "Unsqueeze", "Where (on constants)",
+        "LayerNormalization", "LeakyRelu", "Log", "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Pad", "Pow", "Range",
+        "Reciprocal", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Split",
+        "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Where (on constants)",
     ]
 
     mutating func importNode(_ node: ONNXNodeProto) throws {
@@ -39,9 +39,9 @@ extension ONNXGraphImporter {
         case "Gemm": try importGemm()
         case "MatMul": try importMatMul()
         case "Add", "Sub", "Mul", "Div": try importBinary()
-        case "Neg": try importNeg()
+        case "Neg", "Sqrt", "Reciprocal", "Exp", "Log", "Abs", "Erf": try importUnary()
+        case "Pow": try importPow()
         case "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish", "HardSigmoid", "Gelu", "Clip": try importActivation()
-        case "Erf": try importErf()
         case "Softmax", "LogSoftmax": try importSoftmax()
         case "BatchNormalization": try importBatchNorm()
         case "InstanceNormalization": try importInstanceNorm()
@@ -57,6 +57,7 @@ extension ONNXGraphImporter {
         case "Slice": try importSlice()
         case "Gather": try importGather()
         case "Expand": try importExpand()
+        case "Pad": try importPad()
         case "ReduceMean", "ReduceSum": try importReduce()
         default:
             if Self.foldableOpTypes.contains(node.opType) {

@@ -161,3 +161,45 @@ extension ONNXGraphImporter {
         try define(.tensor(try add(kind, ["input": .tensor(x), "dim": dim, "keepdim": .bool(keep)])[0]))
     }
 }
+
+extension ONNXGraphImporter {
+    /// Pad (opsets 11 and later: pads, constant_value and, from 18, axes as inputs) onto
+    /// the catalog's pad, whose padding lists (before, after) pairs from the last
+    /// dimension backwards, as torch.nn.functional.pad does. ONNX's `edge` is torch's
+    /// `replicate`. Negative pads (crops) and `wrap` (torch's circular) are errors.
+    mutating func importPad() throws {
+        let x = try tensorInput(0)
+        let rank = x.type.rank
+        let modes = ["constant": "constant", "reflect": "reflect", "edge": "replicate"]
+        let onnxMode = try string("mode", default: "constant")
+        guard let mode = modes[onnxMode] else {
+            throw failure("Pad mode '\(onnxMode)'; the catalog's pad has constant, reflect and replicate (ONNX edge)")
+        }
+        let pads = opset >= 11 ? try staticInts(1, "the pads") : try ints("pads")
+        guard let pads else { throw failure("Pad has no pads") }
+        var axes = Array(0..<rank)
+        if opset >= 18, let given = try staticInts(3, "the axes") {
+            axes = try given.map { try normalizedAxis($0, rank: rank) }
+        }
+        guard pads.count == 2 * axes.count, Set(axes).count == axes.count else {
+            throw failure("pads \(pads) must give a begin and an end for each of \(axes.count) axes")
+        }
+        var before = [Int](repeating: 0, count: rank), after = [Int](repeating: 0, count: rank)
+        for (i, axis) in axes.enumerated() {
+            before[axis] = pads[i]
+            after[axis] = pads[axes.count + i]
+        }
+        if let negative = (before + after).first(where: { $0 < 0 }) {
+            throw failure("Pad by \(negative) (a crop); the catalog's pad only adds (crop with Slice)")
+        }
+        guard let outermost = (0..<rank).first(where: { before[$0] != 0 || after[$0] != 0 }) else {
+            try define(.tensor(x))
+            return
+        }
+        let padding = (outermost..<rank).reversed().flatMap { [before[$0], after[$0]] }
+        let value = opset >= 11 ? try staticNumber(2, "the constant value") ?? 0 : try float("value", default: 0)
+        guard value.isFinite else { throw failure("Pad with the value \(value)") }
+        try define(.tensor(try add("pad", ["input": .tensor(x), "padding": Self.intList(padding), "mode": .string(mode),
+                                           "value": .float(value)])[0]))
+    }
+}
