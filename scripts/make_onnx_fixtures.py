@@ -25,7 +25,7 @@
    missing input shape, absurd dimension). Their weights are real and inline, so the
    importer's skipping of inline data is exercised too.
 
-    /work/venv-torch/bin/python scripts/make_onnx_fixtures.py [--only-hand]
+    /work/venv-torch/bin/python scripts/make_onnx_fixtures.py [--only-hand | --only-exports]
     /work/venv-torch/bin/python scripts/make_onnx_fixtures.py --benchmark /tmp/llama7b.onnx
 """
 import collections
@@ -182,6 +182,97 @@ def export_torchvision():
             print(f"{stem}: {len(data) / 1024:.0f} KiB, {len(model.graph.node)} nodes", flush=True)
         record[name] = entry
     with open(os.path.join(ROOT, "torchvision.json"), "w") as f:
+        json.dump(record, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+# ---------------------------------------------------------------------------------------
+# More exports: a transformer block as an exporter decomposes it, and Swin
+
+EXPORTS = os.path.join(ROOT, "exports")
+
+
+def export_more():
+    """exports/: models whose exports decompose operators the catalog has as one.
+    - tiny_llama.onnx: transformers' LlamaForCausalLM (2 layers, hidden 48, 4 heads of 12,
+      2 key-value heads, intermediate 80, vocab 96, eager attention), batch and seq
+      symbolic. The exporter writes LlamaRMSNorm as Pow, ReduceMean, Add, Sqrt, Div, Mul
+      and the rotary embedding as Slice, Neg, Concat, Mul and Add with cos/sin tables
+      computed from constants (Range, Cos, Sin); grouped-query attention repeats K and V
+      by Expand and Reshape.
+    - swin_t_eval.onnx: torchvision's Swin-T in TrainingMode.EVAL (window attention with
+      shifted windows: Pad, Roll as Slice and Concat, masks from ScatterND and Where on
+      constants). The exporter's constant folding turns each block's
+      relative_position_bias_table[relative_position_index] into one [1, heads, 49, 49]
+      initializer, which reads as a learned tensor of that size; the train export keeps
+      the Gather, of 2401 scattered indices, which nnflops has no operator for.
+    exports.json records the parameter counts (sum(p.numel())) and FlopCounterMode's
+    forward FLOPs at the recorded sizes."""
+    import torch
+    import torchvision
+    import transformers
+    from torch.utils.flop_counter import FlopCounterMode
+
+    warnings.filterwarnings("ignore")
+    os.makedirs(EXPORTS, exist_ok=True)
+    record = {}
+
+    def write(model, stem):
+        strip_weights(model, stem + ".weights")
+        shorten_value_names(model)
+        data = model.SerializeToString()
+        with open(os.path.join(EXPORTS, stem + ".onnx"), "wb") as f:
+            f.write(data)
+        print(f"{stem}: {len(data) / 1024:.0f} KiB, {len(model.graph.node)} nodes", flush=True)
+        return {"bytes": len(data), "nodes": len(model.graph.node),
+                "ops": dict(sorted(collections.Counter(n.op_type for n in model.graph.node).items()))}
+
+    config = transformers.LlamaConfig(vocab_size=96, hidden_size=48, intermediate_size=80, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                                      tie_word_embeddings=False, attn_implementation="eager")
+    llama = transformers.LlamaForCausalLM(config)
+    randomise(llama, torch)
+    llama.eval()
+
+    class Logits(torch.nn.Module):
+        """input_ids -> logits, with the mask and positions the model would make itself."""
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids):
+            positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
+            return self.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), position_ids=positions,
+                              use_cache=False).logits
+
+    wrapped = Logits(llama)
+    seq = 16
+    with FlopCounterMode(display=False) as counter:
+        wrapped(torch.randint(0, 96, (1, seq)))
+    buffer = io.BytesIO()
+    torch.onnx.export(wrapped, (torch.randint(0, 96, (2, 5)),), buffer, dynamo=False, opset_version=17,
+                      input_names=["input_ids"], output_names=["logits"],
+                      dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}})
+    entry = write(onnx.load_from_string(buffer.getvalue()), "tiny_llama")
+    entry.update(parameters=sum(p.numel() for p in llama.parameters()), forward_flops=counter.get_total_flops(), seq=seq)
+    record["tiny_llama"] = entry
+
+    swin = torchvision.models.swin_t(weights=None)
+    randomise(swin, torch)
+    swin.eval()
+    with FlopCounterMode(display=False) as counter:
+        swin(torch.randn(1, 3, 224, 224))
+    buffer = io.BytesIO()
+    torch.onnx.export(swin, (torch.randn(2, 3, 224, 224),), buffer, dynamo=False, opset_version=17,
+                      training=torch.onnx.TrainingMode.EVAL, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    entry = write(onnx.load_from_string(buffer.getvalue()), "swin_t_eval")
+    tables = {name: p.numel() for name, p in swin.named_parameters() if name.endswith("relative_position_bias_table")}
+    entry.update(parameters=sum(p.numel() for p in swin.parameters()), forward_flops=counter.get_total_flops(), image=224,
+                 relative_position_bias_tables=sum(tables.values()), window_area=49,
+                 heads=[swin.features[stage][block].attn.num_heads for stage in (1, 3, 5, 7) for block in range(len(swin.features[stage]))])
+    record["swin_t_eval"] = entry
+    with open(os.path.join(ROOT, "exports.json"), "w") as f:
         json.dump(record, f, indent=1, sort_keys=True)
         f.write("\n")
 
@@ -678,6 +769,10 @@ if __name__ == "__main__":
     if "--benchmark" in sys.argv:
         benchmark_graph(sys.argv[sys.argv.index("--benchmark") + 1])
         sys.exit()
+    if "--only-exports" in sys.argv:
+        export_more()
+        sys.exit()
     hand_graphs()
     if "--only-hand" not in sys.argv:
         export_torchvision()
+        export_more()

@@ -86,6 +86,20 @@ struct ONNXImportSpecTests {
 
     /// A symbolic dimension besides the batch (`seq`), and an embedding tied to the output
     /// head (one initializer read by Gather and by MatMul): `tie =` in the spec.
+    @Test("the decomposed exports (tiny Llama with batch and seq symbolic, Swin-T) as specs", arguments: [
+        ("tiny_llama", ["seq": Value.int(16)]), ("swin_t_eval", [:]),
+    ])
+    func decomposedExports(_ name: String, _ overrides: [String: Value]) throws {
+        let model = try ONNXModel(contentsOf: ONNXFixtures.path("exports/\(name).onnx"))
+        let source = try model.specSource(overrides: overrides)
+        #expect(source.contains("\nparam batch = 1\n"))
+        try Self.expectSameFigures(try model.graph(overrides: overrides), try Self.elaborate(source, name), name)
+        var other = overrides
+        other["batch"] = .int(2)
+        if other["seq"] != nil { other["seq"] = .int(9) }
+        try Self.expectSameFigures(try model.graph(overrides: other), try Self.elaborate(source, name, other), name + " at \(other)")
+    }
+
     @Test("hand-made graphs: every one that imports has the same figures as its spec")
     func handGraphs() throws {
         let directory = ONNXFixtures.root.appendingPathComponent("hand")
