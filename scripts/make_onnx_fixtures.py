@@ -200,12 +200,13 @@ def export_more():
       and the rotary embedding as Slice, Neg, Concat, Mul and Add with cos/sin tables
       computed from constants (Range, Cos, Sin); grouped-query attention repeats K and V
       by Expand and Reshape.
-    - swin_t_eval.onnx: torchvision's Swin-T in TrainingMode.EVAL (window attention with
+    - swin_t_eval.onnx, swin_t_train.onnx: torchvision's Swin-T (window attention with
       shifted windows: Pad, Roll as Slice and Concat, masks from ScatterND and Where on
-      constants). The exporter's constant folding turns each block's
-      relative_position_bias_table[relative_position_index] into one [1, heads, 49, 49]
-      initializer, which reads as a learned tensor of that size; the train export keeps
-      the Gather, of 2401 scattered indices, which nnflops has no operator for.
+      constants). The train export (no constant folding) keeps each block's
+      relative_position_bias_table[relative_position_index] as Gather, Reshape, Transpose
+      and Unsqueeze, the catalog's relative_position_bias; the eval export's constant
+      folding turns it into one [1, heads, 49, 49] initializer, which reads as a learned
+      tensor of that size.
     exports.json records the parameter counts (sum(p.numel())) and FlopCounterMode's
     forward FLOPs at the recorded sizes."""
     import torch
@@ -262,16 +263,19 @@ def export_more():
     swin.eval()
     with FlopCounterMode(display=False) as counter:
         swin(torch.randn(1, 3, 224, 224))
-    buffer = io.BytesIO()
-    torch.onnx.export(swin, (torch.randn(2, 3, 224, 224),), buffer, dynamo=False, opset_version=17,
-                      training=torch.onnx.TrainingMode.EVAL, input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
-    entry = write(onnx.load_from_string(buffer.getvalue()), "swin_t_eval")
     tables = {name: p.numel() for name, p in swin.named_parameters() if name.endswith("relative_position_bias_table")}
-    entry.update(parameters=sum(p.numel() for p in swin.parameters()), forward_flops=counter.get_total_flops(), image=224,
-                 relative_position_bias_tables=sum(tables.values()), window_area=49,
-                 heads=[swin.features[stage][block].attn.num_heads for stage in (1, 3, 5, 7) for block in range(len(swin.features[stage]))])
-    record["swin_t_eval"] = entry
+    for mode, training in (("eval", torch.onnx.TrainingMode.EVAL), ("train", torch.onnx.TrainingMode.TRAINING)):
+        swin.train(mode == "train")
+        buffer = io.BytesIO()
+        torch.onnx.export(swin, (torch.randn(2, 3, 224, 224),), buffer, dynamo=False, opset_version=17,
+                          training=training, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=(mode == "eval"))
+        entry = write(onnx.load_from_string(buffer.getvalue()), "swin_t_" + mode)
+        entry.update(parameters=sum(p.numel() for p in swin.parameters()), forward_flops=counter.get_total_flops(), image=224,
+                     relative_position_bias_tables=sum(tables.values()), window_area=49,
+                     heads=[swin.features[stage][block].attn.num_heads for stage in (1, 3, 5, 7)
+                            for block in range(len(swin.features[stage]))])
+        record["swin_t_" + mode] = entry
     with open(os.path.join(ROOT, "exports.json"), "w") as f:
         json.dump(record, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -671,6 +675,9 @@ def hand_graphs():
     save("cast_to_half", [
         helper.make_node("Cast", ["x"], ["y"], name="/half/Cast", to=TensorProto.FLOAT16),
     ], [tensor_info("x", [2, 3])], [tensor_info("y", None, TensorProto.FLOAT16)], opset=13)
+    save("cast_to_int", [
+        helper.make_node("Cast", ["x"], ["y"], name="/ids/Cast", to=TensorProto.INT64),
+    ], [tensor_info("x", [2, 3])], [tensor_info("y", None, TensorProto.INT64)], opset=13)
     save("bad_reshape_mismatch", [
         helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape"),
     ], [tensor_info("x", [2, 3])], [Y()], [ints("shape", [4, 2])], opset=13, check=False)

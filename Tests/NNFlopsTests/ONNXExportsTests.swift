@@ -65,4 +65,17 @@ struct ONNXExportsTests {
         // 14 and 7) it is one already, so the Pads add nothing.
         #expect(!graph.nodes.contains { $0.kind == "pad" })
     }
+
+    /// The train export keeps the position-bias gather: relative_position_bias, with the
+    /// stored table as its parameter (named as torch names it).
+    @Test("Swin-T (train export): torch's parameters and FlopCounterMode's forward exactly")
+    func swinTrain() throws {
+        let graph = try ONNXFixtures.graph("exports/swin_t_train.onnx")
+        #expect(graph.parameterCount.value == (try Self.figure("swin_t_train", "parameters")))
+        #expect(try CostAnalysis(graph: graph).forward.macs.value * 2 == (try Self.figure("swin_t_train", "forward_flops")))
+        let biases = graph.nodes.filter { $0.kind == "relative_position_bias" }
+        #expect(biases.count == 12)
+        #expect(biases.first?.name == "features.1.0.attn")
+        #expect(graph.parameters.contains { $0.name == "features.5.3.attn.relative_position_bias_table" && $0.shape == [169, 12] })
+    }
 }

@@ -87,7 +87,7 @@ struct ONNXImportSpecTests {
     /// A symbolic dimension besides the batch (`seq`), and an embedding tied to the output
     /// head (one initializer read by Gather and by MatMul): `tie =` in the spec.
     @Test("the decomposed exports (tiny Llama with batch and seq symbolic, Swin-T) as specs", arguments: [
-        ("tiny_llama", ["seq": Value.int(16)]), ("swin_t_eval", [:]),
+        ("tiny_llama", ["seq": Value.int(16)]), ("swin_t_eval", [:]), ("swin_t_train", [:]),
     ])
     func decomposedExports(_ name: String, _ overrides: [String: Value]) throws {
         let model = try ONNXModel(contentsOf: ONNXFixtures.path("exports/\(name).onnx"))

@@ -311,6 +311,16 @@ struct ONNXOperatorTests {
         #expect(a.forward.flops.value == 0)
     }
 
+    /// A cast between floating-point types is the catalog's cast: no arithmetic, a new
+    /// tensor of the other type.
+    @Test("Cast to float16 is cast (opset 13)")
+    func castToHalf() throws {
+        let a = try expectEquivalent("cast_to_half", "input x: [2, 3]\noutput cast(x, \"f16\")", names: ["half"])
+        #expect(a.forward.flops.value == 0)
+        let graph = try ONNXFixtures.graph("hand/cast_to_half.onnx")
+        #expect(graph.tensors[graph.outputs[0]].dtype == .float16)
+    }
+
     /// GroupNormalization of opsets 18 to 20 scales and shifts per group: groupnorm
     /// without affine, then a [G, 1] scale and bias over [N, G, C/G * H * W].
     @Test("GroupNormalization with a scale and bias per group (opset 18)")

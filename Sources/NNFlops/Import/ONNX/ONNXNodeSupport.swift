@@ -263,7 +263,10 @@ extension ONNXGraphImporter {
         var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
         let last = parts.removeLast()
-        if ["weight", "bias", "running_mean", "running_var", "scale"].contains(last) { return parts.joined(separator: ".") }
+        // torchvision's Swin keeps its position-bias table under the attention module.
+        if ["weight", "bias", "running_mean", "running_var", "scale", "relative_position_bias_table"].contains(last) {
+            return parts.joined(separator: ".")
+        }
         // torch's packed attention projection: in_proj_weight / in_proj_bias.
         for suffix in ["_weight", "_bias"] where last.hasSuffix(suffix) && last.count > suffix.count {
             return (parts + [String(last.dropLast(suffix.count))]).joined(separator: ".")

@@ -82,6 +82,9 @@ extension ONNXGraphImporter {
             try importEmbedding(table: table, ids: ids)
             return
         }
+        if case .constant(let table) = data, case .constant(let index) = indices, try importRelativePositionBias(table, index) {
+            return
+        }
         let x = try tensorInput(0)
         guard case .constant(let index) = indices else {
             throw failure("Gather of an activation by run-time indices; nnflops maps constant indices (select, slice) and embeddings")
@@ -137,10 +140,14 @@ extension ONNXGraphImporter {
             }
         }
         guard let element = ONNXElementType(rawValue: target) else { throw failure("Cast to unknown element type \(target)") }
-        guard element.dtype == x.type.dtype else {
-            throw failure("Cast of \(x.type) to \(element.name); nnflops has no cast operator yet (a cast to the same type is dropped)")
+        guard element.dtype != x.type.dtype else {
+            try define(.tensor(x))   // a cast to the type it has: nothing
+            return
         }
-        try define(.tensor(x))
+        guard let dtype = element.dtype, dtype.isFloatingPoint, x.type.dtype.isFloatingPoint else {
+            throw failure("Cast of \(x.type) to \(element.name); the catalog's cast converts between floating-point types")
+        }
+        try define(.tensor(try add("cast", ["input": .tensor(x), "dtype": .string(dtype.rawValue)])[0]))
     }
 
     mutating func importReduce() throws {
@@ -201,5 +208,41 @@ extension ONNXGraphImporter {
         guard value.isFinite else { throw failure("Pad with the value \(value)") }
         try define(.tensor(try add("pad", ["input": .tensor(x), "padding": Self.intList(padding), "mode": .string(mode),
                                            "value": .float(value)])[0]))
+    }
+}
+
+extension ONNXGraphImporter {
+    /// torchvision's ShiftedWindowAttention (Swin) as a train export writes it:
+    /// Gather(relative_position_bias_table [(2W - 1)^2, heads], relative_position_index
+    /// [N * N]) -> Reshape [N, N, heads] -> Transpose [2, 0, 1] -> Unsqueeze 0, N = W * W:
+    /// the catalog's relative_position_bias(heads, window = W), whose table is the stored
+    /// one. True when it matched. (An eval export folds the chain into one [1, heads, N, N]
+    /// initializer, which is then a learned tensor of that size: README, "Reading ONNX
+    /// files".)
+    mutating func importRelativePositionBias(_ table: StaticTensor, _ index: StaticTensor) throws -> Bool {
+        guard let source = table.source, source.isLearned, source.name.hasSuffix("relative_position_bias_table"),
+              table.rank == 2, index.rank == 1, try int("axis", default: 0) == 0 else { return false }
+        let positions = Int(Double(index.elements).squareRoot().rounded())
+        let window = Int(Double(positions).squareRoot().rounded())
+        let heads = table.shape[1]
+        guard positions * positions == index.elements, window * window == positions,
+              table.shape[0] == (2 * window - 1) * (2 * window - 1) else { return false }
+        // The chain of views after the Gather, each read by the next alone.
+        var value = node.outputs.first ?? ""
+        var chain: [Int] = []
+        for expected in ["Reshape", "Transpose", "Unsqueeze"] {
+            guard let reader = soleReader(of: value), nodes[reader].node.opType == expected, nodes[reader].node.inputs.first == value,
+                  let output = nodes[reader].node.outputs.first else { return false }
+            chain.append(reader)
+            value = output
+        }
+        let perm = nodes[chain[1]].node.attribute("perm")?.ints.map { Int($0) }
+        guard perm == [2, 0, 1] else { return false }
+        if let declared = declaredShapes[value], declared.count != 4 { return false }
+        let y = try add("relative_position_bias", ["heads": .int(heads), "window": .int(window)], weights: [source],
+                        hint: NameHint(weight: source.name))[0]
+        consumed.formUnion(chain)
+        values[value] = .tensor(y)
+        return true
     }
 }
