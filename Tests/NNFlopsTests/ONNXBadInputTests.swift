@@ -101,7 +101,8 @@ struct ONNXBadInputTests {
     func fuzz() throws {
         let seeds = ["hand/shape_arithmetic.onnx", "hand/conv_group_dilation_stride.onnx", "hand/gelu_erf_pattern.onnx",
                      "hand/shape_ops.onnx", "hand/stochastic_depth.onnx", "hand/batchnorm_training.onnx",
-                     "hand/embedding_tied_head.onnx", "torchvision/mobilenet_v2_train.onnx", "torchvision/vit_b_32_eval.onnx"]
+                     "hand/embedding_tied_head.onnx", "hand/pad_modes.onnx", "hand/rmsnorm_decomposed.onnx",
+                     "exports/tiny_llama.onnx", "torchvision/mobilenet_v2_train.onnx", "torchvision/vit_b_32_eval.onnx"]
         let samples = try seeds.map { try ONNXFixtures.bytes($0) }
         var rng = SplitMix(state: 0x0_0ADD_F00D)
         let deadline = Date().addingTimeInterval(8)
