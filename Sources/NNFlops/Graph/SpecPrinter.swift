@@ -219,7 +219,20 @@ private struct Printer {
     /// variable is reused once nothing reads its value any more, so names stay short.
     var holder: [String: Int] = [:]
     var lastRead: [Int] = []
-    var sizes: [SizeSlot: String] = [:]
+    var sizes: [SizeSlot: String] = [:] {
+        didSet {
+            symbolicArguments = Set(sizes.keys.compactMap { slot in
+                if case .argument(let node, let argument, _) = slot { ArgumentKey(node: node, argument: argument) } else { nil }
+            })
+        }
+    }
+    /// The arguments holding a size written as an expression (never left out as a default).
+    var symbolicArguments: Set<ArgumentKey> = []
+
+    struct ArgumentKey: Hashable {
+        var node: Int
+        var argument: Int
+    }
 
     static let width = 100
 
@@ -318,7 +331,7 @@ private struct Printer {
         var arguments: [String] = []
         for (argumentIndex, entry) in call.arguments.enumerated() {
             let spec = signature.first { $0.name == entry.name }
-            let symbolic = sizes.keys.contains { if case .argument(index, argumentIndex, _) = $0 { true } else { false } }
+            let symbolic = symbolicArguments.contains(ArgumentKey(node: index, argument: argumentIndex))
             var value = entry.value
             // `kernel = [3, 3]` reads as `kernel = 3` where the argument takes either.
             if case .intTuple? = spec?.kind, !symbolic, case .list(let items) = value, let first = items.first,
