@@ -10,9 +10,16 @@ import Testing
 ///
 /// What the two exports differ in: an eval export folds every batchnorm that follows a
 /// convolution into it (the convolution gains a bias of C, the batchnorm's 2C weight and
-/// bias go: torch.fx's fuse gives the same count) and drops dropout; a train export
-/// keeps batchnorm in training mode, its running statistics as inputs (buffers, not
-/// parameters), and dropout. Neither changes the multiply-accumulates.
+/// bias go: torch.fx's fuse gives the same count), drops dropout, and constant-folds
+/// what depends on parameters alone into initializers with exporter-made names; a train
+/// export (no constant folding) keeps batchnorm in training mode, its running statistics
+/// as inputs (buffers, not parameters), and dropout. Neither changes the
+/// multiply-accumulates. Against the zoo specs, both lose what ONNX cannot say: in-place
+/// operators (relu_, hardtanh_, x += y) import out of place, keeping the same bytes
+/// (an out-of-place relu keeps its output, the in-place one the same storage; an
+/// out-of-place relu6 its input, the in-place one a clone of it), and torch's fused
+/// attention kernels arrive as MatMul, Softmax, MatMul, the math path (README, "Reading
+/// ONNX files", "What an export loses").
 @Suite("ONNX torchvision exports")
 struct ONNXTorchvisionTests {
     struct Measured: Sendable, CustomTestStringConvertible {
