@@ -163,6 +163,20 @@ struct ONNXImportSpecTests {
         #expect(!flat.contains("param batch"))
     }
 
+    /// GraphBuilder records each node's call: every argument of the signature, in order,
+    /// given or defaulted; tensors by their graph id.
+    @Test("Node.call holds the bound arguments, defaults included, for every front end")
+    func callRecord() throws {
+        let graph = try Self.elaborate("input x: [2, 3, 8, 8]\noutput conv2d(x, 4, kernel = 3, stride = 2, name = \"c\")", "call")
+        let call = try #require(graph.nodes[0].call)
+        #expect(call.kind == "conv2d")
+        #expect(call.arguments.map(\.name) == Conv2d.signature.map(\.name))
+        #expect(call.arguments.map(\.value.description) == ["tensor[2, 3, 8, 8]", "4", "3", "2", "0", "1", "1", "true"])
+        if case .tensor(let t) = call.arguments[0].value { #expect(t.id == graph.inputs[0].tensor) } else { Issue.record("input") }
+        let onnx = try ONNXFixtures.graph("hand/conv_group_dilation_stride.onnx")
+        #expect(onnx.nodes[0].call?.arguments.first { $0.name == "groups" }?.value.description == "3")
+    }
+
     @Test("a graph whose operator was rewritten after it was built is refused, by name")
     func rewritten() throws {
         let graph = try Self.elaborate("input x: [1, 3, 8, 8]\noutput batchnorm(conv2d(x, 4, kernel = 3, name = \"c\"))", "fold")
