@@ -9,7 +9,26 @@ enum Builtins {
     static let names = ["channels", "shape", "dim", "rank", "numel", "len", "range", "min", "max", "abs",
                         "int", "float", "round", "ceil", "floor", "sqrt", "divisible", "str"]
 
-    static func call(_ name: String, _ args: [Value], _ keywords: [String: Value]) throws -> Value {
+    /// The elaboration steps a call of `name` on `args` stands for (README, "Limits"): the
+    /// list items `min` and `max` visit and `range` makes, counted before the work.
+    static func work(_ name: String, _ args: [Value]) -> Int {
+        switch name {
+        case "min", "max":
+            if args.count == 1, case .list(let items) = args[0] { return items.count }
+            return args.count
+        case "range":
+            guard (1...3).contains(args.count) else { return 0 }
+            let ints = args.map { if case .int(let v) = $0 { v } else { 0 } }
+            let (start, end, step) = ints.count == 1 ? (0, ints[0], 1) : (ints[0], ints[1], ints.count == 3 ? ints[2] : 1)
+            guard step != 0 else { return 0 }
+            // In floating point: end - start can overflow Int.
+            return Int(min(1e15, max(0, ((Double(end) - Double(start)) / Double(step)).rounded(.up))))
+        default:
+            return 0
+        }
+    }
+
+    static func call(_ name: String, _ args: [Value], _ keywords: [String: Value], limits: Limits = .standard) throws -> Value {
         func tensor(_ i: Int) throws -> TensorType {
             guard i < args.count, case .tensor(let t) = args[i] else { throw OperatorError("argument \(i + 1) must be a tensor") }
             return t.type
@@ -70,9 +89,10 @@ enum Builtins {
             let end = args.count == 1 ? try integer(0) : try integer(1)
             let step = args.count == 3 ? try integer(2) : 1
             guard step != 0 else { throw OperatorError("step must not be zero") }
-            // In floating point: end - start can overflow Int.
-            let count = max(0, ((Double(end) - Double(start)) / Double(step)).rounded(.up))
-            guard count <= Double(Elaborator.maxLoopIterations) else { throw OperatorError("range of \(count) items is too large") }
+            let count = work(name, args)
+            guard count <= limits.listItems else {
+                throw OperatorError("list too large: \(count >= Int(1e15) ? "1e15 or more" : Units.grouped(count)) items, more than the limit of \(Units.grouped(limits.listItems))")
+            }
             return .list(Swift.stride(from: start, to: end, by: step).map(Value.int))
         case "min", "max":
             let items: [Value]
@@ -122,12 +142,19 @@ enum Builtins {
             var minValue = divisor
             if case .int(let m)? = keywords["min_value"] { minValue = m }
             var result = max(minValue, (try toInt(v + Double(divisor) / 2) / divisor) * divisor)
-            if Double(result) < 0.9 * v { result += divisor }
+            if Double(result) < 0.9 * v {
+                let (sum, overflow) = result.addingReportingOverflow(divisor)
+                guard !overflow else { throw OperatorError("integer overflow") }
+                result = sum
+            }
             return .int(result)
         case "str":
             try arity(1...1)
             if case .string(let s) = args[0] { return .string(s) }
-            return .string(args[0].description)
+            guard let text = args[0].rendered(maxBytes: limits.stringBytes) else {
+                throw OperatorError("string too large: more than the limit of \(Units.grouped(limits.stringBytes)) bytes")
+            }
+            return .string(text)
         default:
             throw OperatorError("unknown function")
         }

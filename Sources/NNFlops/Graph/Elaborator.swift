@@ -4,12 +4,11 @@ import Foundation
 /// builds the `Graph` through a `GraphBuilder`. All errors are `NNFlopsError`s located in
 /// the spec.
 public struct Elaborator {
-    /// Limits that keep hostile or mistaken specs from hanging or exhausting memory.
-    public static let maxNodes = GraphBuilder.maxNodes
-    public static let maxLoopIterations = 10_000_000
-    public static let maxCallDepth = 64
-
     let file: String
+    /// What this elaboration may do (README, "Limits").
+    let limits: Limits
+    /// The room left on the elaboration thread's stack.
+    let stack: StackGuard
     let lines: SourceLines
     var builder: GraphBuilder
     var graph: Graph {
@@ -19,10 +18,18 @@ public struct Elaborator {
     var blocks: [String: (parameters: [BlockParameter], body: [Statement], location: SourceLocation)] = [:]
     var globals: [String: Value] = [:]
     var overrides: [String: Value]
+    /// How the user set each override, for messages: `--batch 8` (default `--set NAME`).
+    var overrideFlags: [String: String]
     var usedOverrides: Set<String> = []
+    /// Names of the params declared so far (`graph.settings`, as a set).
+    var paramNames: Set<String> = []
+    /// Tensor ids already among the graph's outputs.
+    var outputIDs: Set<Int> = []
     var scopes: [Scope] = [Scope(path: [])]
     var callDepth = 0
+    var blockCalls = 0
     var iterations = 0
+    var steps = 0
     var frozenDepth = 0
     var freezePatterns: [(pattern: String, location: SourceLocation)] = []
     var sawModel = false
@@ -46,22 +53,35 @@ public struct Elaborator {
     }
 
     /// Parses and elaborates `source`. `overrides` replace `param` defaults (`--set`).
-    public static func elaborate(source: String, file: String, overrides: [String: Value] = [:]) throws -> Graph {
+    public static func elaborate(source: String, file: String, overrides: [String: Value] = [:],
+                                 limits: Limits = .standard) throws -> Graph {
         let lines = SourceLines(source)
-        return try elaborate(program: try Parser.parse(lines: lines, file: file), lines: lines, file: file, overrides: overrides)
+        return try elaborate(program: try Parser.parse(lines: lines, file: file, limits: limits), lines: lines, file: file,
+                             overrides: overrides, limits: limits)
     }
 
     /// Elaborates an already parsed spec (`lines` are its source, for error carets), so a
-    /// model elaborated at many batches is parsed once.
-    public static func elaborate(program: [Statement], lines: SourceLines, file: String, overrides: [String: Value] = [:]) throws -> Graph {
-        var elaborator = Elaborator(file: file, lines: lines, overrides: overrides)
-        return try elaborator.run(program)
+    /// model elaborated at many batches is parsed once. `overrideFlags` says how the user
+    /// set an override when it was not `--set NAME=VALUE` (`["batch": "--batch 8"]`), so
+    /// that an error names the flag the user typed.
+    public static func elaborate(program: [Statement], lines: SourceLines, file: String, overrides: [String: Value] = [:],
+                                 overrideFlags: [String: String] = [:], limits: Limits = .standard) throws -> Graph {
+        // On a thread with a stack as deep as the limits let a spec recurse (`StackGuard`).
+        try StackGuard.run { stack in
+            var elaborator = Elaborator(file: file, lines: lines, overrides: overrides, overrideFlags: overrideFlags,
+                                        limits: limits, stack: stack)
+            return try elaborator.run(program)
+        }
     }
 
-    init(file: String, lines: SourceLines, overrides: [String: Value]) {
+    init(file: String, lines: SourceLines, overrides: [String: Value], overrideFlags: [String: String] = [:],
+         limits: Limits = .standard, stack: StackGuard = .unchecked) {
         self.file = file
         self.lines = lines
+        self.limits = limits
+        self.stack = stack
         self.overrides = overrides
+        self.overrideFlags = overrideFlags
         let stem = (file as NSString).lastPathComponent
         self.builder = GraphBuilder(model: stem.hasSuffix(".spec") ? String(stem.dropLast(5)) : stem)
     }
@@ -92,7 +112,7 @@ public struct Elaborator {
             let declared = graph.settings.map(\.name)
             let hint = closestMatch(to: unused, in: declared).map { " (did you mean '\($0)'?)" } ?? ""
             let list = declared.isEmpty ? "the spec declares no params" : "declared params: " + declared.joined(separator: ", ")
-            throw NNFlopsError("--set \(unused): the spec has no param '\(unused)'\(hint); \(list)")
+            throw NNFlopsError("\(flag(unused)): the spec has no param '\(unused)'\(hint); \(list)")
         }
         if graph.nodes.isEmpty { throw NNFlopsError("the spec defines no operators", at: SourceLocation(file: file, line: 1, column: 1)) }
         if graph.outputs.isEmpty, let last = graph.nodes.last { graph.outputs = last.outputs }
@@ -100,10 +120,48 @@ public struct Elaborator {
         return graph
     }
 
+    /// The flag that set override `name`, as the user typed it.
+    func flag(_ name: String) -> String { overrideFlags[name] ?? "--set \(name)" }
+
+    // MARK: - Limits
+
+    /// Counts `count` elaboration steps (README, "Limits"), before the work they stand for.
+    mutating func step(_ count: Int = 1, at location: SourceLocation) throws {
+        steps += count
+        if steps > limits.steps {
+            throw error("the spec takes more than \(Units.grouped(limits.steps)) elaboration steps (the step limit): "
+                        + "it is too large or does not terminate", at: location)
+        }
+    }
+
+    /// How deeply lists nest in `value` (0 for a scalar); each item visited is a step.
+    mutating func listDepth(_ value: Value, at location: SourceLocation) throws -> Int {
+        guard case .list(let items) = value else { return 0 }
+        try step(items.count, at: location)
+        var depth = 0
+        for item in items { depth = max(depth, try listDepth(item, at: location)) }
+        return depth + 1
+    }
+
+    /// A list of `count` items may be made.
+    func checkList(_ count: Int, at location: SourceLocation) throws {
+        guard count <= limits.listItems else {
+            throw error("list too large: \(Units.grouped(count)) items, more than the limit of \(Units.grouped(limits.listItems))", at: location)
+        }
+    }
+
+    /// A string of `bytes` UTF-8 bytes may be made.
+    func checkString(_ bytes: Int, at location: SourceLocation) throws {
+        guard bytes <= limits.stringBytes else {
+            throw error("string too large: \(Units.grouped(bytes)) bytes, more than the limit of \(Units.grouped(limits.stringBytes))", at: location)
+        }
+    }
+
     // MARK: - Statements
 
     mutating func execute(_ statements: [Statement]) throws -> Flow {
         for statement in statements {
+            try step(at: statement.location)
             if case .returned(let value) = try execute(statement) { return .returned(value) }
         }
         return .normal
@@ -118,13 +176,14 @@ public struct Elaborator {
             graph.model = name
         case .param(let name, let expression, let location):
             if scopes.last!.isBlock { throw error("'param' is only allowed at top level", at: location) }
-            if graph.settings.contains(where: { $0.name == name }) { throw error("param '\(name)' is declared twice", at: location) }
+            if paramNames.contains(name) { throw error("param '\(name)' is declared twice", at: location) }
             var value = try evaluate(expression)
             if let override = overrides[name] {
                 usedOverrides.insert(name)
                 value = try coerce(override, like: value, name: name, at: location)
             }
             graph.settings.append((name, value))
+            paramNames.insert(name)
             globals[name] = value
         case .input(let name, let shapeExpressions, let dtypeName, let location):
             if scopes.last!.isBlock { throw error("'input' is only allowed at top level", at: location) }
@@ -166,20 +225,26 @@ public struct Elaborator {
                 throw error("repeat count must be an integer, got \(countValue.typeName)", at: countExpression.location)
             }
             guard count >= 0 else { throw error("repeat count must not be negative, got \(count)", at: countExpression.location) }
+            try reserveIterations(count, at: countExpression.location)
             for i in 0..<count {
-                try tick(at: location)
                 if let variable { try assign(variable, .int(i), at: location) }
-                if case .returned(let value) = try execute(body) { return .returned(value) }
+                if case .returned(let value) = try execute(body) {
+                    iterations -= count - i - 1
+                    return .returned(value)
+                }
             }
         case .forLoop(let variable, let sequenceExpression, let body, let location):
             let sequence = try evaluate(sequenceExpression)
             guard case .list(let items) = sequence else {
                 throw error("'for' needs a list (use range(n)), got \(sequence.typeName)", at: sequenceExpression.location)
             }
-            for item in items {
-                try tick(at: location)
+            try reserveIterations(items.count, at: sequenceExpression.location)
+            for (i, item) in items.enumerated() {
                 try assign(variable, item, at: location)
-                if case .returned(let value) = try execute(body) { return .returned(value) }
+                if case .returned(let value) = try execute(body) {
+                    iterations -= items.count - i - 1
+                    return .returned(value)
+                }
             }
         case .ifStatement(let branches, let otherwise, _):
             for branch in branches where try truth(branch.condition) {
@@ -190,7 +255,7 @@ public struct Elaborator {
             if scopes.last!.isBlock { throw error("'output' is only allowed at top level", at: location) }
             for expression in expressions {
                 let value = try evaluate(expression)
-                for tensor in try tensors(in: value, at: expression.location) where !graph.outputs.contains(tensor.id) {
+                for tensor in try tensors(in: value, at: expression.location) where outputIDs.insert(tensor.id).inserted {
                     graph.outputs.append(tensor.id)
                 }
             }
@@ -231,11 +296,15 @@ public struct Elaborator {
         return .normal
     }
 
-    mutating func tick(at location: SourceLocation) throws {
-        iterations += 1
-        if iterations > Self.maxLoopIterations {
-            throw error("more than \(Self.maxLoopIterations) loop iterations; the spec is too large or does not terminate", at: location)
+    /// A loop of `count` iterations may run: checked before its first, so that
+    /// `repeat 10**12` fails at once.
+    mutating func reserveIterations(_ count: Int, at location: SourceLocation) throws {
+        guard count <= limits.loopIterations - iterations else {
+            throw error("a loop of \(Units.grouped(count)) iterations would take the spec past \(Units.grouped(limits.loopIterations)) "
+                        + "loop iterations (the iteration limit)" + (iterations > 0 ? "; \(Units.grouped(iterations)) have run" : ""),
+                        at: location)
         }
+        iterations += count
     }
 
     mutating func assign(_ name: String, _ value: Value, at location: SourceLocation) throws {
@@ -243,7 +312,7 @@ public struct Elaborator {
             throw error("'\(name)' is an operator or block name and cannot be assigned", at: location)
         }
         if scopes.count == 1 {
-            if graph.settings.contains(where: { $0.name == name }) {
+            if paramNames.contains(name) {
                 throw error("'\(name)' is a param; params cannot be reassigned", at: location)
             }
             globals[name] = value
@@ -266,7 +335,7 @@ public struct Elaborator {
         case (.int(let v), .float): return .float(Double(v))
         case (.int, .int), (.float, .float), (.bool, .bool), (.string, .string): return override
         default:
-            throw NNFlopsError("--set \(name): expected \(value.typeName) (the default is \(value)), got \(override.typeName) \(override)")
+            throw NNFlopsError("\(flag(name)): expected \(value.typeName) (the default is \(value)), got \(override.typeName) \(override)")
         }
     }
 
@@ -281,6 +350,10 @@ public struct Elaborator {
     }
 
     mutating func evaluate(_ expression: Expression) throws -> Value {
+        guard stack.hasRoom() else {
+            throw error("the spec nests too deeply for the elaborator's stack: expressions nested inside deeply recursive block calls",
+                        at: expression.location)
+        }
         switch expression {
         case .integer(let v, _): return .int(v)
         case .float(let v, _): return .float(v)
@@ -294,8 +367,17 @@ public struct Elaborator {
             if let suggestion = closestMatch(to: name, in: visibleNames) { notes.append("did you mean '\(suggestion)'?") }
             if OperatorCatalog.lookup(name) != nil || blocks[name] != nil { notes.append("'\(name)' is an operator or block: call it with (...)") }
             throw error("unknown name '\(name)'", at: location, notes: notes)
-        case .list(let items, _):
-            return .list(try items.map { try evaluate($0) })
+        case .list(let items, let location):
+            try checkList(items.count, at: location)
+            let values = try items.map { try evaluate($0) }
+            // Only a literal nests lists: bounding its depth here bounds every walk of a
+            // value (comparison, printing, freeing) to the same depth.
+            var depth = 0
+            for value in values { depth = max(depth, try listDepth(value, at: location)) }
+            guard depth < limits.nesting else {
+                throw error("lists nested more than \(limits.nesting) levels deep (the nesting limit)", at: location)
+            }
+            return .list(values)
         case .unary(let op, let operand, let location):
             let value = try evaluate(operand)
             switch (op, value) {
@@ -319,6 +401,17 @@ public struct Elaborator {
             let left = try evaluate(leftExpression)
             let right = try evaluate(rightExpression)
             return try binary(op, left, right, at: location)
+        case .chain(let first, let links, _):
+            if let op = links.first?.op, op == "and" || op == "or" {
+                // One level, one operator; short-circuits as `and` / `or` do.
+                let decisive = op == "or"
+                if try truth(first) == decisive { return .bool(decisive) }
+                for link in links where try truth(link.operand) == decisive { return .bool(decisive) }
+                return .bool(!decisive)
+            }
+            var value = try evaluate(first)
+            for link in links { value = try binary(link.op, value, try evaluate(link.operand), at: link.location) }
+            return value
         case .conditional(let condition, let then, let otherwise, _):
             return try truth(condition) ? evaluate(then) : evaluate(otherwise)
         case .index(let baseExpression, let indexExpression, let location):
@@ -359,13 +452,13 @@ public struct Elaborator {
         case (.int, .float), (.float, .int), (.float, .float):
             let a = left.asDouble!, b = right.asDouble!
             switch op {
-            case "+": return .float(a + b)
-            case "-": return .float(a - b)
-            case "*": return .float(a * b)
+            case "+": return try finite(a + b, op, at: location)
+            case "-": return try finite(a - b, op, at: location)
+            case "*": return try finite(a * b, op, at: location)
             case "/", "//", "%":
                 guard b != 0 else { throw error("division by zero", at: location) }
-                return .float(op == "/" ? a / b : op == "//" ? (a / b).rounded(.down) : a - b * (a / b).rounded(.down))
-            case "**": return .float(Foundation.pow(a, b))
+                return try finite(op == "/" ? a / b : op == "//" ? (a / b).rounded(.down) : a - b * (a / b).rounded(.down), op, at: location)
+            case "**": return try finite(Foundation.pow(a, b), op, at: location)
             case "==": return .bool(a == b)
             case "!=": return .bool(a != b)
             case "<": return .bool(a < b)
@@ -378,16 +471,24 @@ public struct Elaborator {
             return .bool(op == "==" ? a == b : a != b)
         case (.string(let a), .string(let b)):
             switch op {
-            case "==": return .bool(a == b)
-            case "!=": return .bool(a != b)
-            case "+": return .string(a + b)
+            case "==", "!=":
+                try step(min(a.utf8.count, b.utf8.count), at: location)
+                return .bool((a == b) == (op == "=="))
+            case "+":
+                let bytes = a.utf8.count + b.utf8.count
+                try checkString(bytes, at: location)
+                try step(bytes, at: location)
+                return .string(a + b)
             default: break
             }
         case (.list(let a), .list(let b)):
             switch op {
-            case "+": return .list(a + b)
-            case "==": return .bool(a.description == b.description)
-            case "!=": return .bool(a.description != b.description)
+            case "+":
+                try checkList(a.count + b.count, at: location)
+                try step(a.count + b.count, at: location)
+                return .list(a + b)
+            case "==", "!=":
+                return .bool(try equal(left, right, at: location) == (op == "=="))
             default: break
             }
         case (.none, _), (_, .none):
@@ -412,6 +513,36 @@ public struct Elaborator {
         throw error("'\(op)' cannot be applied to \(left.typeName) and \(right.typeName)", at: location)
     }
 
+    /// A float result must be a number: `1e308 * 10` and `(-1) ** 0.5` are errors, not
+    /// infinities and NaNs that would reach a shape or a budget.
+    func finite(_ result: Double, _ op: String, at location: SourceLocation) throws -> Value {
+        guard result.isFinite else {
+            throw error(result.isNaN ? "'\(op)' has no real result (NaN)" : "float overflow in '\(op)': the result is beyond 1.8e308", at: location)
+        }
+        return .float(result)
+    }
+
+    /// Structural equality of two values; each list item compared is an elaboration step,
+    /// so lists that share their items (`xs = [xs, xs]`, repeated) cannot make it hang.
+    mutating func equal(_ a: Value, _ b: Value, at location: SourceLocation) throws -> Bool {
+        switch (a, b) {
+        case (.list(let x), .list(let y)):
+            guard x.count == y.count else { return false }
+            try step(x.count, at: location)
+            for (p, q) in zip(x, y) where try !equal(p, q, at: location) { return false }
+            return true
+        case (.int(let x), .int(let y)): return x == y
+        case (.int, .float), (.float, .int), (.float, .float): return a.asDouble == b.asDouble
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.string(let x), .string(let y)):
+            try step(min(x.utf8.count, y.utf8.count), at: location)
+            return x == y
+        case (.tensor(let x), .tensor(let y)): return x.id == y.id
+        case (.none, .none): return true
+        default: return false
+        }
+    }
+
     func integerArithmetic(_ op: String, _ a: Int, _ b: Int, at location: SourceLocation) throws -> Value {
         func checked(_ result: (Int, Bool)) throws -> Value {
             guard !result.1 else { throw error("integer overflow in '\(op)'", at: location) }
@@ -432,7 +563,7 @@ public struct Elaborator {
             if (a % b != 0) && ((a < 0) != (b < 0)) { q -= 1 }
             return .int(op == "//" ? q : a - q * b)
         case "**":
-            guard b >= 0 else { return .float(Foundation.pow(Double(a), Double(b))) }
+            guard b >= 0 else { return try finite(Foundation.pow(Double(a), Double(b)), op, at: location) }
             var result = 1
             for _ in 0..<min(b, 64) {
                 let (r, o) = result.multipliedReportingOverflow(by: a)
@@ -476,7 +607,10 @@ public struct Elaborator {
                                         locations: all.map(\.location) + [location], at: location)
             }
             do {
-                return try Builtins.call(callee, values, keywords)
+                // A range too large for a list is refused by the call itself, as such.
+                let work = Builtins.work(callee, values)
+                if work <= limits.listItems { try step(work, at: location) }
+                return try Builtins.call(callee, values, keywords, limits: limits)
             } catch let failure as OperatorError {
                 throw error("\(callee)(): \(failure.message)", at: location)
             }
@@ -536,9 +670,19 @@ public struct Elaborator {
 
     mutating func callBlock(_ name: String, _ block: (parameters: [BlockParameter], body: [Statement], location: SourceLocation),
                             _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {
-        guard callDepth < Self.maxCallDepth else {
-            throw error("blocks nest deeper than \(Self.maxCallDepth) calls (runaway recursion?)", at: location)
+        guard callDepth < limits.callDepth else {
+            throw error("blocks nest deeper than \(limits.callDepth) calls (the call-depth limit; runaway recursion?)", at: location)
         }
+        blockCalls += 1
+        guard blockCalls <= limits.blockCalls else {
+            throw error("the spec makes more than \(Units.grouped(limits.blockCalls)) block calls (the block-call limit): "
+                        + "it is too large or its recursion does not terminate", at: location)
+        }
+        try step(at: location)
+        // The call is active from here: a default argument that calls the block again
+        // (`block f(a = f())`) counts toward the call depth.
+        callDepth += 1
+        defer { callDepth -= 1 }
         var bound: [String: Value] = [:]
         var reserved: [String: Value] = [:]
         var position = 0
@@ -579,11 +723,9 @@ public struct Elaborator {
         }
         let frozen = try frozenFlag(reserved["frozen"], at: location)
         if frozen { frozenDepth += 1 }
-        callDepth += 1
         scopes.append(scope)
         defer {
             scopes.removeLast()
-            callDepth -= 1
             if frozen { frozenDepth -= 1 }
         }
         if case .returned(let value) = try execute(block.body) { return value }
@@ -639,6 +781,9 @@ public struct Elaborator {
             }
         case let other?: throw error("tie= takes the name of an earlier operator as a string, got \(other.typeName)", at: location)
         }
+        guard graph.nodes.count < limits.operators else {
+            throw error("the model has more than \(Units.grouped(limits.operators)) operators (the operator limit)", at: location)
+        }
         let results = try located(at: location) { (builder: inout GraphBuilder) throws(GraphBuilder.Failure) in
             try builder.addNode(op, arguments: binding.arguments, name: fullName, frozen: frozen, parameters: sources, location: location)
         }
@@ -655,10 +800,14 @@ public struct Elaborator {
         }
     }
 
-    func tensors(in value: Value, at location: SourceLocation) throws -> [TensorRef] {
+    mutating func tensors(in value: Value, at location: SourceLocation) throws -> [TensorRef] {
         switch value {
         case .tensor(let t): return [t]
-        case .list(let items): return try items.flatMap { try tensors(in: $0, at: location) }
+        case .list(let items):
+            try step(items.count, at: location)
+            var found: [TensorRef] = []
+            for item in items { found += try tensors(in: item, at: location) }
+            return found
         default: throw error("expected a tensor, got \(value.typeName)", at: location)
         }
     }

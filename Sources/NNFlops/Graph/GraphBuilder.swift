@@ -13,8 +13,8 @@
 /// parameters is called again only with all of them tied to the first call's); reports
 /// then sum its calls.
 public struct GraphBuilder {
-    /// Limit that keeps hostile or mistaken inputs from exhausting memory.
-    public static let maxNodes = 5_000_000
+    /// The operator limit (README, "Limits").
+    public static let maxNodes = Limits.standard.operators
 
     public var graph: Graph
     /// Parameters by full name (`layer1.0.conv1.weight`), to resolve ties by name.
@@ -172,7 +172,9 @@ public struct GraphBuilder {
     public mutating func addNode(_ op: any Operator, arguments: BoundArguments, name: String, frozen: Bool = false,
                                  parameters sources: [ParameterSource] = [], location: SourceLocation) throws(Failure) -> [TensorRef] {
         let kind = type(of: op).kind
-        guard graph.nodes.count < Self.maxNodes else { throw Failure("the model has more than \(Self.maxNodes) operators") }
+        guard graph.nodes.count < Self.maxNodes else {
+            throw Failure("the model has more than \(Units.grouped(Self.maxNodes)) operators (the operator limit)")
+        }
         let specs = op.parameters
         guard sources.isEmpty || sources.count == specs.count else {
             throw Failure("internal: \(specs.count) parameters of \(kind) but \(sources.count) sources")
@@ -307,14 +309,19 @@ public struct GraphBuilder {
         }
     }
 
-    /// Every tensor must have positive dimensions and a size that fits 64-bit counts.
+    /// Every tensor must have positive dimensions, at most `Limits.tensorRank` of them, and
+    /// at most `Limits.tensorBytes` bytes.
     public static func validate(_ type: TensorType, what: String) throws(Failure) {
+        let limits = Limits.standard
+        if type.rank > limits.tensorRank {
+            throw Failure("\(what) has \(Units.grouped(type.rank)) dimensions, more than \(limits.tensorRank) (the tensor-rank limit)")
+        }
         if let bad = type.shape.firstIndex(where: { $0 <= 0 }) {
             throw Failure("\(what) has shape \(type), with dimension \(bad) = \(type.shape[bad]); dimensions must be positive")
         }
         // Leave headroom: FLOP counts multiply element counts by small factors.
-        if type.bytes.overflowed || type.bytes.value > (1 << 56) {
-            throw Failure("\(what) has shape \(type): its size overflows 64-bit counts")
+        if type.bytes.overflowed || type.bytes.value > limits.tensorBytes {
+            throw Failure("\(what) has shape \(type): its size overflows 64-bit counts (the tensor-size limit is 2^56 bytes, 64 PiB)")
         }
     }
 }

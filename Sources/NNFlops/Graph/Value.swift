@@ -102,15 +102,50 @@ public indirect enum Value: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The value as the spec language writes it; past `Value.describedBytes` it is cut
+    /// with `...` (a message quoting a million-item list stays short, and lists that share
+    /// their items are never expanded past the cut).
     public var description: String {
+        var text = ""
+        var budget = Self.describedBytes
+        if !render(into: &text, budget: &budget) { text += "..." }
+        return text
+    }
+
+    /// The longest `description` before it is cut.
+    public static let describedBytes = 10_000
+
+    /// The whole value as the spec language writes it (`str()`), or nil when that would
+    /// take more than `maxBytes` bytes.
+    public func rendered(maxBytes: Int) -> String? {
+        var text = ""
+        var budget = maxBytes
+        return render(into: &text, budget: &budget) ? text : nil
+    }
+
+    /// Appends the value, spending `budget` bytes; false (with a partial text) when the
+    /// budget runs out. Each list is visited only while budget is left.
+    func render(into text: inout String, budget: inout Int) -> Bool {
+        func append(_ piece: String) -> Bool {
+            budget -= piece.utf8.count
+            guard budget >= 0 else { return false }
+            text += piece
+            return true
+        }
         switch self {
-        case .int(let v): String(v)
-        case .float(let v): String(v)
-        case .bool(let v): v ? "true" : "false"
-        case .string(let s): "\"\(s)\""
-        case .list(let items): "[" + items.map(\.description).joined(separator: ", ") + "]"
-        case .tensor(let t): "tensor\(t.type)"
-        case .none: "none"
+        case .int(let v): return append(String(v))
+        case .float(let v): return append(String(v))
+        case .bool(let v): return append(v ? "true" : "false")
+        case .string(let s): return append("\"\(s)\"")
+        case .tensor(let t): return append("tensor\(t.type)")
+        case .none: return append("none")
+        case .list(let items):
+            guard append("[") else { return false }
+            for (index, item) in items.enumerated() {
+                if index > 0 { guard append(", ") else { return false } }
+                guard item.render(into: &text, budget: &budget) else { return false }
+            }
+            return append("]")
         }
     }
 }

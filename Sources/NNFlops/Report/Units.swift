@@ -61,6 +61,17 @@ public enum Units {
         return (value == value.rounded() ? String(Int(value)) : format(value)) + " B"
     }
 
+    /// Every digit, grouped by thousands: `16,777,216` (limits and exact sizes in messages).
+    public static func grouped(_ value: Int) -> String {
+        let digits = Array(String(value.magnitude))
+        var text = value < 0 ? "-" : ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { text += "," }
+            text.append(c)
+        }
+        return text
+    }
+
     /// Three significant digits: 8.18, 81.8, 818.
     static func format(_ v: Double) -> String {
         let magnitude = abs(v)

@@ -13,6 +13,11 @@ public indirect enum Expression: Sendable {
     case list([Expression], SourceLocation)
     case unary(op: String, Expression, SourceLocation)
     case binary(op: String, Expression, Expression, SourceLocation)
+    /// A left-associative chain of one precedence level, `a + b - c` or `p and q and r`:
+    /// `first`, then each link's operator applied to the result so far and the link's
+    /// operand. Flat, so that a long sum is not a deep tree: it parses, evaluates and is
+    /// freed without recursion, and it is not nesting (README, "Limits").
+    case chain(first: Expression, links: [ChainLink], SourceLocation)
     /// `a if condition else b`
     case conditional(condition: Expression, then: Expression, otherwise: Expression, SourceLocation)
     case call(callee: String, arguments: [CallArgument], SourceLocation)
@@ -24,7 +29,7 @@ public indirect enum Expression: Sendable {
         switch self {
         case .integer(_, let l), .float(_, let l), .quantity(_, let l), .string(_, let l), .boolean(_, let l), .none(let l),
              .name(_, let l), .list(_, let l), .unary(_, _, let l), .binary(_, _, _, let l),
-             .conditional(_, _, _, let l), .call(_, _, let l), .index(_, _, let l), .attribute(_, _, let l):
+             .chain(_, _, let l), .conditional(_, _, _, let l), .call(_, _, let l), .index(_, _, let l), .attribute(_, _, let l):
             return l
         }
     }
@@ -38,12 +43,20 @@ public indirect enum Expression: Sendable {
         case .list(let items, _): items.flatMap(\.quantityLiterals)
         case .unary(_, let operand, _): operand.quantityLiterals
         case .binary(_, let a, let b, _): a.quantityLiterals + b.quantityLiterals
+        case .chain(let first, let links, _): first.quantityLiterals + links.flatMap(\.operand.quantityLiterals)
         case .conditional(let c, let a, let b, _): c.quantityLiterals + a.quantityLiterals + b.quantityLiterals
         case .call(_, let arguments, _): arguments.flatMap(\.value.quantityLiterals)
         case .index(let a, let b, _): a.quantityLiterals + b.quantityLiterals
         case .attribute(let a, _, _): a.quantityLiterals
         }
     }
+}
+
+/// One link of a chain: `+ b` in `a + b`, located at its operator.
+public struct ChainLink: Sendable {
+    public var op: String
+    public var operand: Expression
+    public var location: SourceLocation
 }
 
 public struct CallArgument: Sendable {
@@ -79,4 +92,13 @@ public indirect enum Statement: Sendable {
     /// `freeze "pattern"`: marks matching parameters frozen.
     case freeze([Expression], SourceLocation)
     case pass(SourceLocation)
+
+    public var location: SourceLocation {
+        switch self {
+        case .model(_, let l), .param(_, _, let l), .input(_, _, _, let l), .block(_, _, _, let l), .assign(_, _, let l),
+             .expression(_, let l), .returnValue(_, let l), .repeatLoop(_, _, _, let l), .forLoop(_, _, _, let l),
+             .ifStatement(_, _, let l), .output(_, let l), .budget(_, _, let l), .freeze(_, let l), .pass(let l):
+            return l
+        }
+    }
 }

@@ -127,3 +127,47 @@ public struct SourceLines: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension SourceLines {
+    /// The text of a spec file's bytes. Invalid UTF-8 is an error located at its first
+    /// bad byte (line, column and byte offset); a leading byte-order mark is dropped.
+    public static func decode(_ bytes: [UInt8], file: String) throws -> String {
+        var body = bytes[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        guard let offset = firstInvalidUTF8(body) else { return String(decoding: body, as: UTF8.self) }
+        let lineStart = body[..<offset].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? body.startIndex
+        let line = body[..<lineStart].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let lineEnd = body[offset...].firstIndex(of: UInt8(ascii: "\n")) ?? body.endIndex
+        // The column counts characters, so the caret sits under the bad byte's replacement.
+        let column = String(decoding: body[lineStart..<offset], as: UTF8.self).count + 1
+        throw NNFlopsError("invalid UTF-8 at byte offset \(offset) (byte 0x\(String(body[offset], radix: 16, uppercase: true))): a spec is UTF-8 text",
+                           at: SourceLocation(file: file, line: line, column: column),
+                           sourceLine: String(decoding: body[lineStart..<lineEnd], as: UTF8.self))
+    }
+
+    /// The index of the first byte that does not begin a well-formed UTF-8 sequence
+    /// (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), nil if none.
+    static func firstInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let lead = bytes[i]
+            if lead < 0x80 { i += 1; continue }
+            // The continuation count and the allowed range of the first continuation byte.
+            let (count, low, high): (Int, UInt8, UInt8)
+            switch lead {
+            case 0xC2...0xDF: (count, low, high) = (1, 0x80, 0xBF)
+            case 0xE0: (count, low, high) = (2, 0xA0, 0xBF)
+            case 0xE1...0xEC, 0xEE...0xEF: (count, low, high) = (2, 0x80, 0xBF)
+            case 0xED: (count, low, high) = (2, 0x80, 0x9F)
+            case 0xF0: (count, low, high) = (3, 0x90, 0xBF)
+            case 0xF1...0xF3: (count, low, high) = (3, 0x80, 0xBF)
+            case 0xF4: (count, low, high) = (3, 0x80, 0x8F)
+            default: return i
+            }
+            guard i + count < bytes.endIndex, (low...high).contains(bytes[i + 1]) else { return i }
+            for k in stride(from: 2, through: count, by: 1) where bytes[i + k] & 0xC0 != 0x80 { return i }
+            i += count + 1
+        }
+        return nil
+    }
+}

@@ -34,8 +34,11 @@ public struct Lexer {
         self.lines = lines
     }
 
-    static let symbols2: Set<String> = ["==", "!=", "<=", ">=", "**", "//", "->"]
-    static let symbols1 = Set("+-*/%()[],:=<>.")
+    static let symbols2: [String] = ["==", "!=", "<=", ">=", "**", "//", "->"]
+    static let symbols1 = Array("+-*/%()[],:=<>.".utf8)
+    /// The symbols as tokens, made once: a token's text is shared, not built per symbol.
+    static let symbol2Kinds = symbols2.map { TokenKind.symbol($0) }
+    static let symbol1Kinds = symbols1.map { TokenKind.symbol(String(Unicode.Scalar($0))) }
 
     func error(_ message: String, line: Int, column: Int) -> NNFlopsError {
         NNFlopsError(message, at: SourceLocation(file: file, line: line, column: column),
@@ -57,6 +60,14 @@ public struct Lexer {
             let lineNumber = lineIndex + 1
             var chars = Array(rawLine)
             if chars.last == UInt8(ascii: "\r") { chars.removeLast() }
+            if let cr = chars.firstIndex(of: UInt8(ascii: "\r")) {
+                // A carriage return that ends no line: CR-only line endings (classic Mac OS),
+                // which would run every line into one.
+                // The quoted line stops at the carriage return, which a terminal would obey.
+                throw NNFlopsError("carriage return inside a line: the file has CR line endings; save it with LF (or CRLF) line endings",
+                                   at: SourceLocation(file: file, line: lineNumber, column: cr + 1),
+                                   sourceLine: String(decoding: chars[..<cr], as: UTF8.self))
+            }
             var i = 0
             // Indentation at the start of a logical line: its exact whitespace. A tab is
             // never converted to spaces (README, "The spec language"): a block's lines
@@ -127,22 +138,21 @@ public struct Lexer {
                     i = j + 1
                     continue
                 }
-                if i + 1 < chars.count {
-                    let pair = String(decoding: chars[i...i + 1], as: UTF8.self)
-                    if Self.symbols2.contains(pair) {
-                        tokens.append(Token(kind: .symbol(pair), location: location))
-                        i += 2
-                        continue
-                    }
+                // Symbols by their bytes: the lexer is linear in the file and cheap per byte.
+                if i + 1 < chars.count,
+                   let pair = Self.symbols2.firstIndex(where: { $0.utf8.first == c && $0.utf8.last == chars[i + 1] }) {
+                    tokens.append(Token(kind: Self.symbol2Kinds[pair], location: location))
+                    i += 2
+                    continue
                 }
                 let scalar = Character(Unicode.Scalar(c))
-                if c < 128, Self.symbols1.contains(scalar) {
+                if let single = Self.symbols1.firstIndex(of: c) {
                     if c == UInt8(ascii: "(") || c == UInt8(ascii: "[") { depth += 1; lastOpenLocation = location }
                     if c == UInt8(ascii: ")") || c == UInt8(ascii: "]") {
                         guard depth > 0 else { throw error("unmatched '\(scalar)'", line: lineNumber, column: column) }
                         depth -= 1
                     }
-                    tokens.append(Token(kind: .symbol(String(scalar)), location: location))
+                    tokens.append(Token(kind: Self.symbol1Kinds[single], location: location))
                     i += 1
                     continue
                 }

@@ -3,9 +3,10 @@
 public struct Parser {
     var tokens: [Token]
     var position = 0
-    /// Current expression/suite nesting; bounded so hostile input cannot overflow the stack.
+    /// Current expression/suite nesting; bounded (`Limits.nesting`) so hostile input
+    /// cannot overflow the stack.
     var nesting = 0
-    static let maxNesting = 100
+    let maxNesting: Int
     let lines: SourceLines
 
     /// Words that can never be variable names.
@@ -15,19 +16,23 @@ public struct Parser {
     static let statementWords = ["model", "param", "input", "block", "return", "repeat", "for", "if", "elif", "else",
                                  "output", "budget", "freeze", "pass"]
 
-    public static func parse(source: String, file: String) throws -> [Statement] {
-        try parse(lines: SourceLines(source), file: file)
+    public static func parse(source: String, file: String, limits: Limits = .standard) throws -> [Statement] {
+        try parse(lines: SourceLines(source), file: file, limits: limits)
     }
 
-    public static func parse(lines: SourceLines, file: String) throws -> [Statement] {
+    public static func parse(lines: SourceLines, file: String, limits: Limits = .standard) throws -> [Statement] {
         let tokens = try Lexer(lines: lines, file: file).tokenize()
-        var parser = Parser(tokens: tokens, lines: lines)
-        return try parser.parseProgram()
+        // Recursive descent: as deep as the nesting limit, on a stack with room for it.
+        return try StackGuard.run { _ in
+            var parser = Parser(tokens: tokens, lines: lines, maxNesting: limits.nesting)
+            return try parser.parseProgram()
+        }
     }
 
-    init(tokens: [Token], lines: SourceLines) {
+    init(tokens: [Token], lines: SourceLines, maxNesting: Int = Limits.standard.nesting) {
         self.tokens = tokens
         self.lines = lines
+        self.maxNesting = maxNesting
     }
 
     // MARK: - Token helpers
@@ -328,11 +333,13 @@ public struct Parser {
 
     // MARK: - Expressions
 
-    /// Counts one level of nesting (a parenthesis, a list, a call, an operator chain link).
+    /// Counts one level of nesting (a parenthesis, a list, a call, an operand of a unary
+    /// operator or of `**`): what makes the tree, and so the parser's and the
+    /// elaborator's recursion, deeper. The links of a chain (`a + b + c`) are not nesting.
     mutating func enter(_ location: SourceLocation) throws {
         nesting += 1
-        if nesting > Self.maxNesting {
-            throw error("expression or block nested more than \(Self.maxNesting) levels deep", at: location)
+        if nesting > maxNesting {
+            throw error("expression or block nested more than \(maxNesting) levels deep (the nesting limit)", at: location)
         }
     }
 
@@ -353,23 +360,40 @@ public struct Parser {
     }
 
     mutating func parseOr() throws -> Expression {
-        var left = try parseAnd()
-        while isName("or") {
-            let location = advance().location
-            try enter(location)
-            left = .binary(op: "or", left, try parseAnd(), location)
-        }
-        return left
+        try parseChain(of: Self.orOperators, operand: { try $0.parseAnd() })
     }
 
     mutating func parseAnd() throws -> Expression {
-        var left = try parseNot()
-        while isName("and") {
+        try parseChain(of: Self.andOperators, operand: { try $0.parseNot() })
+    }
+
+    /// The operators of each left-associative level (made once: short arrays, compared
+    /// without hashing).
+    static let orOperators = ["or"], andOperators = ["and"], additiveOperators = ["+", "-"],
+               multiplicativeOperators = ["*", "/", "//", "%"], comparisonOperators = ["==", "!=", "<", "<=", ">", ">="]
+
+    /// `operand (op operand)*` for the operators of one left-associative level: a lone
+    /// operand, a `.binary` for one operator, a flat `.chain` for more. The links are
+    /// siblings, not nesting, so they do not count toward the nesting limit.
+    mutating func parseChain(of operators: [String], operand: (inout Parser) throws -> Expression) throws -> Expression {
+        let first = try operand(&self)
+        var links: [ChainLink] = []
+        while let op = chainOperator(operators) {
             let location = advance().location
-            try enter(location)
-            left = .binary(op: "and", left, try parseNot(), location)
+            links.append(ChainLink(op: op, operand: try operand(&self), location: location))
         }
-        return left
+        guard let link = links.first else { return first }
+        if links.count == 1 { return .binary(op: link.op, first, link.operand, link.location) }
+        return .chain(first: first, links: links, link.location)
+    }
+
+    /// The current token when it is one of `operators` (a symbol, or `and` / `or`).
+    func chainOperator(_ operators: [String]) -> String? {
+        switch current.kind {
+        case .symbol(let s) where operators.contains(s): s
+        case .name(let n) where operators.contains(n): n
+        default: nil
+        }
     }
 
     mutating func parseNot() throws -> Expression {
@@ -383,7 +407,7 @@ public struct Parser {
 
     mutating func parseComparison() throws -> Expression {
         let left = try parseArithmetic()
-        for op in ["==", "!=", "<", "<=", ">", ">="] where isSymbol(op) {
+        if case .symbol(let op) = current.kind, Self.comparisonOperators.contains(op) {
             let location = advance().location
             return .binary(op: op, left, try parseArithmetic(), location)
         }
@@ -391,25 +415,11 @@ public struct Parser {
     }
 
     mutating func parseArithmetic() throws -> Expression {
-        var left = try parseTerm()
-        while isSymbol("+") || isSymbol("-") {
-            guard case .symbol(let op) = current.kind else { break }
-            let location = advance().location
-            try enter(location)
-            left = .binary(op: op, left, try parseTerm(), location)
-        }
-        return left
+        try parseChain(of: Self.additiveOperators, operand: { try $0.parseTerm() })
     }
 
     mutating func parseTerm() throws -> Expression {
-        var left = try parseUnary()
-        while isSymbol("*") || isSymbol("/") || isSymbol("//") || isSymbol("%") {
-            guard case .symbol(let op) = current.kind else { break }
-            let location = advance().location
-            try enter(location)
-            left = .binary(op: op, left, try parseUnary(), location)
-        }
-        return left
+        try parseChain(of: Self.multiplicativeOperators, operand: { try $0.parseUnary() })
     }
 
     mutating func parseUnary() throws -> Expression {
