@@ -109,7 +109,13 @@ enum ArgumentValue {
 
     /// `NAME=VALUE` of `--set`.
     @Sendable static func setting(_ text: String) throws -> String {
-        guard (try? SpecLoader.parseOverride(text)) != nil else { throw ValidationError("expects NAME=VALUE") }
+        do {
+            _ = try SpecLoader.parseOverride(text)
+        } catch let error as NNFlopsError {
+            // The option is named already: `... for '--set <name=value>': batch: the number ...`.
+            throw ValidationError(error.message.hasPrefix("--set expects") ? "expects NAME=VALUE"
+                                  : error.message.hasPrefix("--set ") ? String(error.message.dropFirst(6)) : error.message)
+        }
         return text
     }
 

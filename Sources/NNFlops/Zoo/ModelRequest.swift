@@ -40,12 +40,14 @@ public struct ModelRequest: Sendable {
             }
         }
 
-        func graph(overrides: [String: Value]) throws -> Graph {
+        /// `flags`: how the user set an override other than by `--set` (`--batch 8`), for
+        /// messages.
+        func graph(overrides: [String: Value], flags: [String: String] = [:]) throws -> Graph {
             switch self {
             case .spec(let file, let lines, let program):
-                try Elaborator.elaborate(program: program, lines: lines, file: file, overrides: overrides)
+                try Elaborator.elaborate(program: program, lines: lines, file: file, overrides: overrides, overrideFlags: flags)
             case .huggingFace(let model):
-                try model.graph(overrides: overrides)
+                try model.graph(overrides: overrides, overrideFlags: flags)
             case .onnx(let model):
                 try model.graph(overrides: overrides)
             }
@@ -80,17 +82,17 @@ public struct ModelRequest: Sendable {
 
     /// The graph at the requested batch.
     public func graph() throws -> Graph {
-        var values = overrides
-        if let batch { values["batch"] = .int(batch) }
-        return try model.graph(overrides: values)
+        guard let batch else { return try model.graph(overrides: overrides) }
+        return try graph(batch: batch, flag: "--batch \(batch)")
     }
 
-    /// The graph at batch `batch`, whatever `--batch` asked for.
-    public func graph(batch: Int) throws -> Graph {
+    /// The graph at batch `batch`, whatever `--batch` asked for; `flag` is how an error
+    /// about the `batch` param names where the batch came from (`--micro-batch 4`).
+    public func graph(batch: Int, flag: String? = nil) throws -> Graph {
         guard batch >= 1 else { throw NNFlopsError("the batch must be at least 1, got \(batch)") }
         var values = overrides
         values["batch"] = .int(batch)
-        return try model.graph(overrides: values)
+        return try model.graph(overrides: values, flags: ["batch": flag ?? "batch \(batch)"])
     }
 
     /// The value of the model's `batch` param at the requested batch, nil when it has none.
@@ -136,7 +138,7 @@ public struct ModelRequest: Sendable {
                 throw NNFlopsError("--micro-batch \(microBatch) must divide the batch size \(batch)")
             }
             configuration.accumulationSteps = batch / microBatch
-            graph = try self.graph(batch: microBatch)
+            graph = try self.graph(batch: microBatch, flag: "--micro-batch \(microBatch)")
         }
         if foldNormalizations { graph = graph.foldingNormalizations() }
         return (graph, configuration)

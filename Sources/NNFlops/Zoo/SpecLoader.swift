@@ -6,10 +6,7 @@ public enum SpecLoader {
     /// zoo model name; otherwise an error with a suggestion.
     public static func load(_ reference: String) throws -> (source: String, file: String) {
         if FileManager.default.fileExists(atPath: reference) {
-            guard let text = String(data: Data(try readFile(reference)), encoding: .utf8) else {
-                throw NNFlopsError("'\(reference)' is not UTF-8 text")
-            }
-            return (text, reference)
+            return (try SourceLines.decode(try readFile(reference), file: reference), reference)
         }
         let name = reference.hasSuffix(".spec") ? String(reference.dropLast(5)) : reference
         if let source = Zoo.source(named: name) { return (source, name + ".spec") }
@@ -45,6 +42,15 @@ public enum SpecLoader {
         let name = String(text[..<equals]).trimmingCharacters(in: .whitespaces)
         let valueText = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, !valueText.isEmpty else { throw NNFlopsError("--set expects NAME=VALUE, got '\(text)'") }
+        // A number must be one the spec language reads: `1e400` and 20-digit integers are
+        // errors here, not strings.
+        let unsigned = valueText.hasPrefix("-") ? String(valueText.dropFirst()) : valueText
+        if let number = Double(unsigned), !number.isFinite, unsigned.first?.isNumber == true {
+            throw NNFlopsError("--set \(name): the number '\(valueText)' is too large (beyond 1.8e308)")
+        }
+        if !unsigned.isEmpty, unsigned.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "_") }), Int(unsigned.filter { $0 != "_" }) == nil {
+            throw NNFlopsError("--set \(name): the integer '\(valueText)' does not fit in 64 bits")
+        }
         return (name, parseValue(valueText))
     }
 

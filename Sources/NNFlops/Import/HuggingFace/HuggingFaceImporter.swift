@@ -120,9 +120,11 @@ public struct HuggingFaceModel: Sendable {
 
     /// The model's Graph with `overrides` (`--set`, `--batch`); an override of a key the
     /// config gives is checked by the rules the file is.
-    public func graph(overrides: [String: Value] = [:]) throws -> Graph {
+    /// `overrideFlags`: how the user set an override other than by `--set` (`Elaborator`).
+    public func graph(overrides: [String: Value] = [:], overrideFlags: [String: String] = [:]) throws -> Graph {
         if !overrides.isEmpty { _ = try HuggingFaceImporter.importSpec(root, bytes, file: file, overrides: overrides) }
-        return try Elaborator.elaborate(program: program, lines: lines, file: HuggingFaceImporter.specFileName(for: file), overrides: overrides)
+        return try Elaborator.elaborate(program: program, lines: lines, file: HuggingFaceImporter.specFileName(for: file), overrides: overrides,
+                                        overrideFlags: overrideFlags)
     }
 }
 
