@@ -123,6 +123,17 @@ public struct CostAnalysis: Sendable {
         }
         let total = forward + inputGradient + weightGradient
         if total.overflowed || parameters.overflowed {
+            // Name the layer at which the running totals leave 64 bits (only on this path).
+            var running = Work.zero, runningParameters = Count.zero
+            for layer in layers {
+                running += layer.cost.forward + layer.cost.inputGradient + layer.cost.weightGradient
+                runningParameters += layer.parameters
+                guard running.overflowed || runningParameters.overflowed else { continue }
+                let node = graph.nodes[layer.node]
+                throw NNFlopsError("the model's total \(running.overflowed ? "FLOP count" : "parameter count") overflows 64 bits "
+                                   + "at '\(node.name)' (\(node.kind)), where the layers' sum passes 2^63; the shapes are too large",
+                                   at: node.location)
+            }
             throw NNFlopsError("the model's total FLOP count overflows 64 bits; the shapes are too large")
         }
         self.layers = layers
