@@ -78,7 +78,8 @@ struct FitCommand: ParsableCommand {
         let source: FitReport.CapacitySource = profile.map { $0.reportedMemoryBytes != nil ? .reported : .datasheet } ?? .memory
         let report = FitReport(model: try request.graph().model, capacityBytes: capacity, usableBytes: usable,
                                optimizer: training.configuration.optimizer, rows: rows, gpu: profile?.id,
-                               capacitySource: source, reserve: reserve, unsupportedPrecisions: unsupported.map(\.rawValue))
+                               capacitySource: source, reserve: reserve, unsupportedPrecisions: unsupported.map(\.rawValue),
+                               searchLimit: Limits.standard.batchSearch)
         emit(try report.render(format))
     }
 }

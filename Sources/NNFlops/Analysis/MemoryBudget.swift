@@ -118,65 +118,154 @@ public enum BatchFit {
     public struct Row: Sendable, Codable, Equatable {
         public var precision: String
         public var checkpoint: String
-        /// 0 when not even batch 1 fits.
+        /// 0 when not even batch 1 fits; the search limit when the limit fits.
         public var maxBatch: Int
         /// Peak at `maxBatch` (at batch 1 when nothing fits).
         public var peakBytes: Int
+        /// False when the peak is the same at batch 1 and at the search limit: the model's
+        /// memory does not depend on its `batch` param, and any batch fits.
+        public var memoryDependsOnBatch: Bool
+        public init(precision: String, checkpoint: String, maxBatch: Int, peakBytes: Int, memoryDependsOnBatch: Bool = true) {
+            self.precision = precision
+            self.checkpoint = checkpoint
+            self.maxBatch = maxBatch
+            self.peakBytes = peakBytes
+            self.memoryDependsOnBatch = memoryDependsOnBatch
+        }
         enum CodingKeys: String, CodingKey {
             case precision, checkpoint
             case maxBatch = "max_batch"
             case peakBytes = "peak_bytes"
+            case memoryDependsOnBatch = "memory_depends_on_batch"
         }
     }
 
     /// `nnflops fit`'s rows: for every precision policy x checkpoint policy, the largest
     /// batch of `model` whose peak under `base` (optimizer, weight decay, clipping) is at
-    /// most `capacity` bytes. The model needs a `batch` param to search over.
+    /// most `capacity` bytes, searched up to `limit`. The model needs a `batch` param to
+    /// search over. It is parsed once (`ModelRequest`); each batch probed is elaborated and
+    /// costed once for every row that probes it, and a row probes a handful of batches.
     public static func search(model: ModelRequest, capacity: Int, base: RunConfiguration,
                               precisions: [PrecisionPolicy], checkpoints: [CheckpointPolicy],
-                              attention: AttentionConvention = .dense) throws -> [Row] {
+                              attention: AttentionConvention = .dense, limit: Int = Limits.standard.batchSearch) throws -> [Row] {
         guard try model.batchSize() != nil else {
             throw NNFlopsError("\(model.reference) has no `batch` param to search over")
         }
+        var cache = ProbeCache(capacity: 8)
         var rows: [Row] = []
         for precision in precisions {
             for checkpoint in checkpoints {
                 var configuration = base
                 configuration.precision = precision
                 configuration.checkpoint = checkpoint
-                rows.append(try search(capacity: capacity, configuration: configuration, attention: attention, graph: model.graph(batch:)))
+                rows.append(try search(capacity: capacity, limit: limit, precision: precision.rawValue, checkpoint: checkpoint.description) { batch in
+                    let (graph, costs) = try cache.analysed(batch) { b in
+                        let graph = try model.graph(batch: b, flag: "fit's batch \(b)")
+                        return (graph, try CostAnalysis(graph: graph, options: CountOptions(attention: attention)))
+                    }
+                    return try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration).peakBytes
+                })
             }
         }
         return rows
     }
 
-    /// Searches batch sizes (doubling, then bisection; peak memory grows with the batch)
-    /// up to `limit` for the largest one whose peak is at most `capacity` bytes.
-    /// `graph(b)` elaborates the model at batch b.
-    public static func search(capacity: Int, configuration: RunConfiguration, limit: Int = 1 << 24,
+    /// The largest batch up to `limit` whose peak is at most `capacity` bytes; `graph(b)`
+    /// elaborates the model at batch b.
+    public static func search(capacity: Int, configuration: RunConfiguration, limit: Int = Limits.standard.batchSearch,
                               attention: AttentionConvention = .dense, graph: (Int) throws -> Graph) throws -> Row {
-        func peak(_ batch: Int) throws -> Int {
+        try search(capacity: capacity, limit: limit, precision: configuration.precision.rawValue,
+                   checkpoint: configuration.checkpoint.description) { batch in
             let g = try graph(batch)
             let costs = try CostAnalysis(graph: g, options: CountOptions(attention: attention).run(configuration))
             return try MemoryAnalysis(graph: g, costs: costs, configuration: configuration).peakBytes
         }
-        let name = configuration.precision.rawValue, checkpoint = configuration.checkpoint.description
-        let first = try peak(1)
-        guard first <= capacity else { return Row(precision: name, checkpoint: checkpoint, maxBatch: 0, peakBytes: first) }
-        var good = 1, goodPeak = first
-        var bad: Int? = nil
-        while bad == nil && good < limit {
-            let next = min(limit, good * 2)
-            let p = try peak(next)
-            if p <= capacity { good = next; goodPeak = p } else { bad = next }
-        }
-        if var high = bad {
-            while high - good > 1 {
-                let mid = good + (high - good) / 2
-                let p = try peak(mid)
-                if p <= capacity { good = mid; goodPeak = p } else { high = mid }
+    }
+
+    /// The search proper, over `peak(b)`, which grows with the batch. The peak is close to
+    /// linear in the batch (every activation is), so the batch is predicted from the peaks
+    /// at 1 and 2, checked there and one above, and refined inside the bracket by linear
+    /// interpolation with bisection as its safeguard: a handful of probes, where doubling
+    /// and bisection took about 2 log2(limit). A probe that fails names its batch.
+    static func search(capacity: Int, limit: Int, precision: String, checkpoint: String, peak: (Int) throws -> Int) throws -> Row {
+        var probed: [Int: Int] = [:]
+        func probe(_ batch: Int) throws -> Int {
+            if let known = probed[batch] { return known }
+            do {
+                let value = try peak(batch)
+                probed[batch] = value
+                return value
+            } catch var failure as NNFlopsError {
+                failure.message = "fit tried batch \(Units.grouped(batch)) (\(precision), checkpoint \(checkpoint)): " + failure.message
+                throw failure
             }
         }
-        return Row(precision: name, checkpoint: checkpoint, maxBatch: good, peakBytes: goodPeak)
+        func row(_ batch: Int, _ bytes: Int, dependsOnBatch: Bool = true) -> Row {
+            Row(precision: precision, checkpoint: checkpoint, maxBatch: batch, peakBytes: bytes, memoryDependsOnBatch: dependsOnBatch)
+        }
+        let first = try probe(1)
+        guard first <= capacity else { return row(0, first) }
+        guard limit > 1 else { return row(1, first) }
+        let second = try probe(2)
+        guard second <= capacity else { return row(1, first) }
+        // `low` fits; `high`, once known, does not.
+        var low = 2, high: Int? = nil
+        // Unbracketed: the batch the slope from 1 to 2 predicts (the limit when the peak
+        // is flat), then the batch above it, then doubling.
+        let slope = Double(second - first)
+        var guess = slope > 0 ? 1 + Int(min(Double(limit), (Double(capacity - first) / slope).rounded(.down))) : limit
+        var predicted = true
+        while high == nil && low < limit {
+            let candidate = min(limit, max(low + 1, guess))
+            if try probe(candidate) <= capacity {
+                low = candidate
+                guess = predicted ? low + 1 : low * 2
+                predicted = false
+            } else {
+                high = candidate
+            }
+        }
+        // Bracketed: interpolate linearly; after an interpolated batch that fits, try the
+        // one above it; bisect whenever an interpolation did not halve the bracket. At
+        // least every third probe halves it.
+        enum Step { case interpolate, verify, bisect }
+        var step = Step.interpolate
+        while let top = high, top - low > 1 {
+            let width = top - low
+            let candidate: Int
+            switch step {
+            case .interpolate:
+                let fraction = Double(capacity - probed[low]!) / Double(probed[top]! - probed[low]!)
+                candidate = min(top - 1, max(low + 1, low + Int((fraction * Double(width)).rounded(.down))))
+            case .verify: candidate = low + 1
+            case .bisect: candidate = low + width / 2
+            }
+            let fits = try probe(candidate) <= capacity
+            if fits { low = candidate } else { high = candidate }
+            switch step {
+            case .interpolate: step = fits ? .verify : ((high! - low) * 2 > width ? .bisect : .interpolate)
+            case .verify: step = .bisect
+            case .bisect: step = .interpolate
+            }
+        }
+        let bytes = probed[low]!
+        if low == limit && bytes == first { return row(limit, bytes, dependsOnBatch: false) }
+        return row(low, bytes)
+    }
+
+    /// Graphs and cost analyses of the batches probed last, shared by the rows.
+    struct ProbeCache {
+        let capacity: Int
+        var entries: [(batch: Int, graph: Graph, costs: CostAnalysis)] = []
+
+        init(capacity: Int) { self.capacity = capacity }
+
+        mutating func analysed(_ batch: Int, _ make: (Int) throws -> (Graph, CostAnalysis)) throws -> (Graph, CostAnalysis) {
+            if let entry = entries.first(where: { $0.batch == batch }) { return (entry.graph, entry.costs) }
+            let (graph, costs) = try make(batch)
+            if entries.count == capacity { entries.removeFirst() }
+            entries.append((batch, graph, costs))
+            return (graph, costs)
+        }
     }
 }

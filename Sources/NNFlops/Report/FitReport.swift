@@ -24,6 +24,8 @@ public struct FitReport: Encodable, Sendable {
     public var reserve: Double
     /// Precision policies left out because the GPU cannot compute in them (bf16 on a V100).
     public var unsupportedPrecisions: [String]
+    /// The largest batch searched (`Limits.batchSearch`).
+    public var searchLimit: Int
 
     enum CodingKeys: String, CodingKey {
         case schema, model, gpu, optimizer, rows
@@ -31,6 +33,7 @@ public struct FitReport: Encodable, Sendable {
         case capacitySource = "capacity_source"
         case usableBytes = "usable_bytes"
         case unsupportedPrecisions = "unsupported_precisions"
+        case searchLimit = "search_limit"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -44,6 +47,7 @@ public struct FitReport: Encodable, Sendable {
         try c.encode(optimizer, forKey: .optimizer)
         try c.encode(rows, forKey: .rows)
         try c.encode(unsupportedPrecisions, forKey: .unsupportedPrecisions)
+        try c.encode(searchLimit, forKey: .searchLimit)
     }
 
     /// The formats `fit` writes.
@@ -51,7 +55,7 @@ public struct FitReport: Encodable, Sendable {
 
     public init(model: String, capacityBytes: Int, usableBytes: Int, optimizer: Optimizer, rows: [BatchFit.Row],
                 gpu: String? = nil, capacitySource: CapacitySource = .memory, reserve: Double = 0,
-                unsupportedPrecisions: [String] = []) {
+                unsupportedPrecisions: [String] = [], searchLimit: Int = Limits.standard.batchSearch) {
         self.model = model
         self.gpu = gpu
         self.capacityBytes = capacityBytes
@@ -61,6 +65,7 @@ public struct FitReport: Encodable, Sendable {
         self.rows = rows
         self.reserve = reserve
         self.unsupportedPrecisions = unsupportedPrecisions
+        self.searchLimit = searchLimit
     }
 
     public func render(_ format: OutputFormat) throws -> String {
@@ -70,7 +75,8 @@ public struct FitReport: Encodable, Sendable {
             var table = TextTable(headers: ["precision", "checkpoint", "max batch", "peak"], alignments: [.left, .left, .right, .right])
             for r in rows {
                 // max_batch 0: the peak is batch 1's, and it does not fit.
-                let batch = r.maxBatch == 0 ? "none" : String(r.maxBatch)
+                let batch = r.maxBatch == 0 ? "none" : !r.memoryDependsOnBatch ? "any"
+                    : r.maxBatch == searchLimit ? ">= \(r.maxBatch)" : String(r.maxBatch)
                 let peak = r.maxBatch == 0 ? "batch 1 needs \(Units.bytes(r.peakBytes))" : Units.bytes(r.peakBytes)
                 table.add([r.precision, r.checkpoint, batch, peak])
             }
@@ -87,6 +93,12 @@ public struct FitReport: Encodable, Sendable {
             var out = "\(model), \(optimizer.rawValue): largest batch within \(Units.bytes(usableBytes)) (\(capacity))\n\n"
                 + table.render()
             if rows.contains(where: { $0.maxBatch == 0 }) { out += "\nnone: not even batch 1 fits.\n" }
+            if rows.contains(where: { !$0.memoryDependsOnBatch }) {
+                out += "\nany: memory does not depend on batch (the peak is the same at batch 1 and \(Units.grouped(searchLimit))).\n"
+            }
+            if rows.contains(where: { $0.memoryDependsOnBatch && $0.maxBatch == searchLimit }) {
+                out += "\n>= \(searchLimit): the search stops at batch \(Units.grouped(searchLimit)) (the batch-search limit).\n"
+            }
             if !unsupportedPrecisions.isEmpty {
                 out += "\nLeft out: \(unsupportedPrecisions.joined(separator: ", ")) (\(gpu ?? "this GPU") has no bf16 units).\n"
             }
