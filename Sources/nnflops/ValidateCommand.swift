@@ -51,6 +51,11 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Activation checkpointing, executed.", valueName: "policy"))
     var checkpoint: CheckpointPolicy = .none
 
+    @Option(name: .customLong("max-flops"),
+            help: ArgumentHelp("The most FLOPs the run may execute, a count such as 1e14; default 1e13, minutes of the CPU executor.", valueName: "count"),
+            transform: ArgumentValue.positiveCount)
+    var maxFLOPs: Double = Limits.standard.executedFLOPs
+
     @Flag(help: "Show only the rows that disagree, in the table.")
     var mismatchesOnly = false
 
@@ -61,12 +66,19 @@ struct ValidateCommand: ParsableCommand {
     var timing = false
 
     func run() throws {
-        let graph = try model.request().scalingInputs(by: scale).graph()
+        let request = try model.request()
+        let graph = try request.scalingInputs(by: scale).graph()
         if peak { FileHandle.standardError.write(Data(ValidationRenderer.peakLine(MeasuredPeak.measure()).utf8)) }
         // The kernels execute what an implementation runs (a fused causal kernel skips the
         // masked entries): only the `executed` attention convention can equal that.
         var options = ExecutionOptions(seed: seed, attention: .executed, optimizer: optimizer, weightDecay: weightDecay,
                                        gradClip: gradClip, checkpoint: checkpoint)
+        options.maxFLOPs = maxFLOPs
+        // Memory and time are checked before anything is allocated, with a size that fits.
+        if var refusal = try ExecutionNeeds(graph: graph, options: options).refusal(options) {
+            refusal.notes += try suggestions(request, options)
+            throw refusal
+        }
         if isatty(STDERR_FILENO) != 0 {
             let start = Date()
             options.progress = { done, total, name in
@@ -81,5 +93,35 @@ struct ValidateCommand: ParsableCommand {
         emit(try ValidationRenderer.render(report, seconds: timing ? seconds : nil, optimizer: optimizer, format: format,
                                            mismatchesOnly: mismatchesOnly))
         if !report.ok { throw ExitCode(1) }
+    }
+
+    /// A run that fits: the largest of a few smaller scales, else the largest power-of-two
+    /// batch below the model's, with what it needs.
+    func suggestions(_ request: ModelRequest, _ options: ExecutionOptions) throws -> [String] {
+        func needs(_ graph: Graph) throws -> ExecutionNeeds { try ExecutionNeeds(graph: graph, options: options) }
+        func described(_ needs: ExecutionNeeds) -> String {
+            "\(Units.bytes(needs.peakBytes)) and \(PlanQuantity.scientific(Double(needs.flops))) FLOPs"
+        }
+        let unscaled = try request.scalingInputs(by: scale).graph()
+        for factor in [0.5, 0.25, 0.1, 0.05, 0.03, 0.01] {
+            let smaller = try request.scalingInputs(by: scale * factor).graph()
+            guard smaller.tensors.map(\.shape) != unscaled.tensors.map(\.shape) else { break }  // no image or seq param
+            let need = try needs(smaller)
+            if need.fits(options) { return ["note: --scale \(scale * factor) needs \(described(need))"] }
+        }
+        if let batch = try request.batchSize(), batch > 1 {
+            var candidate = 1
+            while candidate * 2 < batch { candidate *= 2 }
+            while candidate >= 1 {
+                let need = try needs(try request.scalingInputs(by: scale).graph(batch: candidate))
+                if need.fits(options) {
+                    // In the user's own terms: the batch may have come from --set.
+                    let bySet = model.model.overrides.contains { (try? SpecLoader.parseOverride($0))?.0 == "batch" }
+                    return ["note: \(bySet ? "--set batch=" : "--batch ")\(candidate) needs \(described(need))"]
+                }
+                candidate /= 2
+            }
+        }
+        return []
     }
 }

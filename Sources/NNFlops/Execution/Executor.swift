@@ -25,6 +25,11 @@ public struct ExecutionOptions: Sendable {
     /// transformers' `use_cache`: attention marked `cache = true` makes (and the outputs
     /// hold) copies of k and v.
     public var useCache = true
+    /// The memory the run may use, nil: this machine's (`MachineMemory`); checked, with
+    /// `maxFLOPs`, before anything is allocated (`ExecutionNeeds`).
+    public var memoryBytes: Int?
+    /// The most FLOPs the run may execute (README, "Limits").
+    public var maxFLOPs: Double = Limits.standard.executedFLOPs
     /// Called after each node of the forward and of the backward pass:
     /// (steps done, total steps, node name).
     public var progress: (@Sendable (Int, Int, String) -> Void)?
@@ -171,6 +176,7 @@ final class ExecutionEngine<T: KernelScalar> {
         self.options = options
         analysis = try CostAnalysis(graph: graph, options: CountOptions(attention: options.attention).run(options.runConfiguration))
         memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: options.runConfiguration)
+        if let refusal = try ExecutionNeeds(costs: analysis, memory: memory).refusal(options) { throw refusal }
         var kernels: [any ExecutableOperator] = []
         for node in graph.nodes {
             guard let kernel = node.op as? any ExecutableOperator else {
