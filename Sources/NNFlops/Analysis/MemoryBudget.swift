@@ -143,8 +143,9 @@ public enum BatchFit {
     /// `nnflops fit`'s rows: for every precision policy x checkpoint policy, the largest
     /// batch of `model` whose peak under `base` (optimizer, weight decay, clipping) is at
     /// most `capacity` bytes, searched up to `limit`. The model needs a `batch` param to
-    /// search over. It is parsed once (`ModelRequest`); each batch probed is elaborated and
-    /// costed once for every row that probes it, and a row probes a handful of batches.
+    /// search over. It is parsed once (`ModelRequest`); each batch probed is elaborated once
+    /// (and costed once per precision) for every row that probes it, and a row probes a
+    /// handful of batches.
     public static func search(model: ModelRequest, capacity: Int, base: RunConfiguration,
                               precisions: [PrecisionPolicy], checkpoints: [CheckpointPolicy],
                               attention: AttentionConvention = .dense, limit: Int = Limits.standard.batchSearch) throws -> [Row] {
@@ -159,9 +160,8 @@ public enum BatchFit {
                 configuration.precision = precision
                 configuration.checkpoint = checkpoint
                 rows.append(try search(capacity: capacity, limit: limit, precision: precision.rawValue, checkpoint: checkpoint.description) { batch in
-                    let (graph, costs) = try cache.analysed(batch) { b in
-                        let graph = try model.graph(batch: b, flag: "fit's batch \(b)")
-                        return (graph, try CostAnalysis(graph: graph, options: CountOptions(attention: attention)))
+                    let (graph, costs) = try cache.analysed(batch, CountOptions(attention: attention).run(configuration)) { b in
+                        try model.graph(batch: b, flag: "fit's batch \(b)")
                     }
                     return try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration).peakBytes
                 })
@@ -253,19 +253,38 @@ public enum BatchFit {
         return row(low, bytes)
     }
 
-    /// Graphs and cost analyses of the batches probed last, shared by the rows.
+    /// Graphs of the batches probed last, shared by the rows, with their cost analyses
+    /// (which depend on the run's precision) by the counting options they were made under.
     struct ProbeCache {
+        struct Entry {
+            var batch: Int
+            var graph: Graph
+            var costs: [(options: CountOptions, costs: CostAnalysis)]
+        }
         let capacity: Int
-        var entries: [(batch: Int, graph: Graph, costs: CostAnalysis)] = []
+        var entries: [Entry] = []
 
         init(capacity: Int) { self.capacity = capacity }
 
-        mutating func analysed(_ batch: Int, _ make: (Int) throws -> (Graph, CostAnalysis)) throws -> (Graph, CostAnalysis) {
-            if let entry = entries.first(where: { $0.batch == batch }) { return (entry.graph, entry.costs) }
-            let (graph, costs) = try make(batch)
-            if entries.count == capacity { entries.removeFirst() }
-            entries.append((batch, graph, costs))
+        mutating func analysed(_ batch: Int, _ options: CountOptions, graph make: (Int) throws -> Graph) throws -> (Graph, CostAnalysis) {
+            let index: Int
+            if let found = entries.firstIndex(where: { $0.batch == batch }) {
+                index = found
+            } else {
+                let graph = try make(batch)
+                if entries.count == capacity { entries.removeFirst() }
+                entries.append(Entry(batch: batch, graph: graph, costs: []))
+                index = entries.count - 1
+            }
+            let graph = entries[index].graph
+            if let known = entries[index].costs.first(where: { Self.same($0.options, options) }) { return (graph, known.costs) }
+            let costs = try CostAnalysis(graph: graph, options: options)
+            entries[index].costs.append((options, costs))
             return (graph, costs)
+        }
+
+        static func same(_ a: CountOptions, _ b: CountOptions) -> Bool {
+            a.attention == b.attention && a.precision == b.precision && a.useCache == b.useCache
         }
     }
 }
