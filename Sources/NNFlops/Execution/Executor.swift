@@ -328,7 +328,7 @@ final class ExecutionEngine<T: KernelScalar> {
         nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         allocator.suspended = false
         let after = counter.snapshot()
-        let work = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, after[$0]! - before[$0]!) })
+        let work = after - before
         guard result.outputs.count == node.outputs.count else {
             throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned \(result.outputs.count) outputs, expected \(node.outputs.count)", at: node.location)
         }
@@ -525,9 +525,9 @@ final class ExecutionEngine<T: KernelScalar> {
         pass.outputs = []
         pass.held = []
         allocator.point = ExecutionPoint(node: nil, name: "optimizer", phase: .optimizer)
-        let before = counter.snapshot()[.optimizer]!
+        let before = counter.snapshot()[.optimizer]
         try optimizerStep(gradients: backward.parameterGradients)
-        let optimizerWork = counter.snapshot()[.optimizer]! - before
+        let optimizerWork = counter.snapshot()[.optimizer] - before
         return withExtendedLifetime(backward) {
             report(pass: pass, backward: backward, loss: lossValue, optimizer: optimizerWork)
         }
@@ -598,16 +598,17 @@ final class ExecutionEngine<T: KernelScalar> {
             let result = try kernels[i].backward(context)
             allocator.suspended = false
             nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            var delta = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, counter.snapshot()[$0]! - before[$0]!) })
+            var delta = counter.snapshot() - before
+            var inputGradientsOfNode: [(tensor: Int, gradient: Tensor<T>)] = []
             for (slot, t) in node.inputs.enumerated() where needs[slot] {
                 guard slot < result.inputs.count, let g = result.inputs[slot], g.shape == graph.tensors[t].shape else {
                     throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned no gradient of the right shape for input \(slot)", at: node.location)
                 }
                 if let j = viewedBy[slot], !g.accounted { g.markAlias(of: outputGradients[j]) }
+                inputGradientsOfNode.append((t, g))
             }
             if reached { withExtendedLifetime((context, result, outputGradients)) { allocator.moment() } }
-            for (slot, t) in node.inputs.enumerated() where needs[slot] && reached {
-                let g = result.inputs[slot]!
+            for (t, g) in inputGradientsOfNode where reached {
                 if let existing = gradients[t] {
                     accumulation += accumulate(existing, g)
                 } else {
@@ -627,7 +628,7 @@ final class ExecutionEngine<T: KernelScalar> {
                     let target = users.isEmpty ? i : users.remove(at: charged)
                     uncharged[id] = users
                     if target == i {
-                        delta[.weightGradient]! += WorkTally(flops: adds)
+                        delta[.weightGradient, default: WorkTally()] += WorkTally(flops: adds)
                     } else {
                         executed[target][.weightGradient, default: WorkTally()] += WorkTally(flops: adds)
                     }
@@ -653,11 +654,10 @@ final class ExecutionEngine<T: KernelScalar> {
     private func report(pass: ForwardPass, backward: BackwardPass, loss: Double, optimizer: WorkTally) -> ExecutionReport {
         var rows: [PhaseComparison] = []
         for (i, layer) in analysis.layers.enumerated() {
-            let analytic: [Phase: Work] = [.forward: layer.cost.forward, .inputGradient: layer.cost.inputGradient, .weightGradient: layer.cost.weightGradient]
-            for phase in [Phase.forward, .inputGradient, .weightGradient] {
+            let analytic: [(Phase, Work)] = [(.forward, layer.cost.forward), (.inputGradient, layer.cost.inputGradient), (.weightGradient, layer.cost.weightGradient)]
+            for (phase, a) in analytic {
                 var work = pass.executed[i][phase] ?? WorkTally()
                 work += backward.executed[i][phase] ?? WorkTally()
-                let a = analytic[phase]!
                 guard phase == .forward || a.flops.value != 0 || work.flops != 0 || work.macs != 0 else { continue }
                 let forward = phase == .forward
                 rows.append(PhaseComparison(node: i, name: layer.name, kind: layer.kind, phase: phase,

@@ -100,10 +100,12 @@ enum Builtins {
             guard !items.isEmpty else { throw OperatorError("needs at least one value") }
             if items.allSatisfy({ if case .int = $0 { true } else { false } }) {
                 let ints = items.map { if case .int(let v) = $0 { v } else { 0 } }
-                return .int(name == "min" ? ints.min()! : ints.max()!)
+                guard let extreme = name == "min" ? ints.min() : ints.max() else { throw OperatorError("needs at least one value") }
+                return .int(extreme)
             }
             let doubles = try items.map { guard let d = $0.asDouble else { throw OperatorError("needs numbers") }; return d }
-            return .float(name == "min" ? doubles.min()! : doubles.max()!)
+            guard let extreme = name == "min" ? doubles.min() : doubles.max() else { throw OperatorError("needs at least one value") }
+            return .float(extreme)
         case "abs":
             try arity(1...1)
             if case .int(let v) = args[0] {

@@ -126,7 +126,9 @@ public struct MoE: Operator {
         if sharedGate && sharedIntermediate == 0 {
             throw OperatorError("shared_gate needs a shared expert (shared_intermediate > 0)", argument: "shared_gate")
         }
-        dispatch = Dispatch(rawValue: try arguments.choice("impl", ["grouped_mm", "eager"]))!
+        let impl = try arguments.choice("impl", ["grouped_mm", "eager"])
+        guard let chosen = Dispatch(rawValue: impl) else { throw OperatorError("impl must be \"grouped_mm\" or \"eager\", got \"\(impl)\"", argument: "impl") }
+        dispatch = chosen
         let tokenCount = Count.product(input.shape.dropLast())
         let slots = tokenCount * topK
         guard !slots.overflowed, !(Count(experts) * intermediate * 3 * (input.shape.last ?? 1)).overflowed else {

@@ -137,8 +137,10 @@ public enum ScalingMethod: String, Sendable, CaseIterable, Codable {
         case .tokens20:
             // D = 20 N and C = 6 N D = 120 N^2.
             return PowerLawFrontier(coefficient: (1.0 / 120).squareRoot(), exponent: 0.5)
-        case .hoffmann, .epoch:
-            return lossLaw!.frontier
+        case .hoffmann:
+            return ParametricLoss.hoffmann2022.frontier
+        case .epoch:
+            return ParametricLoss.epoch2024.frontier
         case .kaplan:
             let p = Self.kaplanExponent
             return PowerLawFrontier(coefficient: Self.kaplanCoefficient * pow(Self.flopsPerPetaflopDay, -p), exponent: p)

@@ -125,8 +125,8 @@ extension Conv2d: ExecutableOperator {
             // Taps packed per group: taps[g][a*kw + b][c][co] = W[g*og + co, c, a, b].
             let tapCount = kh * kw
             var taps = [T](repeating: 0, count: groups * tapCount * gm.cg * gm.og)
-            taps.withUnsafeMutableBufferPointer { buffer in
-                let out = buffer.baseAddress!, w = weight.values
+            withElements(&taps) { out in
+                let w = weight.values
                 // Blocks of 16 output channels, so every written cache line is filled at once.
                 for group in 0..<groups {
                     for co0 in Swift.stride(from: 0, to: gm.og, by: 16) {
@@ -145,17 +145,16 @@ extension Conv2d: ExecutableOperator {
             let paddedCount = gm.n * gm.c * hp * wp
             ScratchPool.shared.with(T.self, count: paddedCount) { paddedBase in
             paddedBase.initialize(repeating: 0, count: paddedCount)
-            let paddedBuffer = UnsafeMutableBufferPointer(start: paddedBase, count: paddedCount)
             // Items: (sample, group, block of input channels); with few items each runs a
             // parallel GEMM per tap, otherwise items run in parallel with serial GEMMs.
             let fewItems = gm.n * groups < 2 * executorThreads
             let block = fewItems ? gm.cg : min(gm.cg, 64)
             let blocks = (gm.cg + block - 1) / block
             let total = TallyBox()
-            taps.withUnsafeBufferPointer { tapBuffer in
+            withElements(&taps) { tapPointer in
                 do {
-                    let pt = SendablePointer(UnsafeMutablePointer(mutating: tapBuffer.baseAddress!))
-                    let pp = SendablePointer(paddedBuffer.baseAddress!)
+                    let pt = SendablePointer(tapPointer)
+                    let pp = SendablePointer(paddedBase)
                     let run: (Range<Int>) -> Void = { range in
                         var tally = WorkTally()
                         for item in range {

@@ -39,10 +39,10 @@ extension ConvTranspose2d: ExecutableOperator {
         let blocks = (gm.og + block - 1) / block
         let total = TallyBox()
         let px = SendablePointer(x.values)
-        taps.withUnsafeBufferPointer { tapBuffer in
-            full.withUnsafeMutableBufferPointer { fullBuffer in
-                let pt = SendablePointer(UnsafeMutablePointer(mutating: tapBuffer.baseAddress!))
-                let pf = SendablePointer(fullBuffer.baseAddress!)
+        withElements(&taps) { tapPointer in
+            withElements(&full) { fullPointer in
+                let pt = SendablePointer(tapPointer)
+                let pf = SendablePointer(fullPointer)
                 parallelFor(gm.n * groups * blocks, cost: gm.cg * gm.h * gm.w * block * gm.taps) { range in
                     var tally = WorkTally()
                     for item in range {
@@ -90,8 +90,7 @@ extension ConvTranspose2d: ExecutableOperator {
         let run: (Range<Int>) -> Void = { range in
             var cols = [T](repeating: 0, count: depth * area)
             var ti = WorkTally(), tw = WorkTally()
-            cols.withUnsafeMutableBufferPointer { buffer in
-                let colsPointer = buffer.baseAddress!
+            withElements(&cols) { colsPointer in
                 for group in range {
                     for s in 0..<gm.n {
                         // cols of dY placed in the full output: rows (co, a, b), columns (i, j) of the input.
