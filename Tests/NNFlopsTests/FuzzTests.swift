@@ -31,13 +31,13 @@ import Testing
             case 0:  // delete a run
                 chars.removeSubrange(at..<min(chars.count, at + Int.random(in: 1...8, using: &rng)))
             case 1:  // insert a fragment
-                chars.insert(contentsOf: Self.fragments.randomElement(using: &rng)!, at: at)
+                chars.insert(contentsOf: Self.fragments[Int.random(in: 0..<Self.fragments.count, using: &rng)], at: at)
             case 2:  // replace a digit run with a hostile number
                 if let digit = chars[at...].firstIndex(where: { $0.isNumber }) {
                     var end = digit
                     while end < chars.count, chars[end].isNumber { end += 1 }
                     let hostile = ["0", "-1", "1", "3", "9223372036854775807", "4611686018427387904", "65536", "100000000"]
-                    chars.replaceSubrange(digit..<end, with: hostile.randomElement(using: &rng)!)
+                    chars.replaceSubrange(digit..<end, with: hostile[Int.random(in: 0..<hostile.count, using: &rng)])
                 }
             case 3:  // duplicate a line
                 let lines = String(chars).split(separator: "\n", omittingEmptySubsequences: false)

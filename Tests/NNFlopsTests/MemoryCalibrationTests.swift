@@ -29,7 +29,7 @@ struct MemoryCalibrationTests {
     ]
 
     static func analyze(_ run: Run) throws -> MemoryAnalysis {
-        let graph = try Elaborator.elaborate(source: Zoo.source(named: run.model)!, file: run.model + ".spec",
+        let graph = try Elaborator.elaborate(source: try #require(Zoo.source(named: run.model)), file: run.model + ".spec",
                                              overrides: ["batch": .int(run.batch)])
         let costs = try CostAnalysis(graph: graph)
         return try MemoryAnalysis(graph: graph, costs: costs, configuration: RunConfiguration(optimizer: run.optimizer))

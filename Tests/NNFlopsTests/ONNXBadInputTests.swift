@@ -76,13 +76,15 @@ struct ONNXBadInputTests {
         }
     }
 
+    static let hostileBytes: [UInt8] = [0x00, 0xFF, 0x80, 0x7F, 0x01]
+
     static func mutate(_ bytes: [UInt8], using rng: inout SplitMix) -> [UInt8] {
         var b = bytes
         for _ in 0..<Int.random(in: 1...4, using: &rng) where !b.isEmpty {
             let at = Int.random(in: 0..<b.count, using: &rng)
             switch Int.random(in: 0..<7, using: &rng) {
             case 0: b[at] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)          // flip a bit
-            case 1: b[at] = [0x00, 0xFF, 0x80, 0x7F, 0x01].randomElement(using: &rng)! // a hostile byte
+            case 1: b[at] = Self.hostileBytes[Int.random(in: 0..<Self.hostileBytes.count, using: &rng)] // a hostile byte
             case 2: b.removeSubrange(at..<min(b.count, at + Int.random(in: 1...16, using: &rng)))
             case 3: b.insert(contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: at)
             case 4:                                                                       // a huge varint

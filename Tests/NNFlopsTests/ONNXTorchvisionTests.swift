@@ -33,11 +33,14 @@ struct ONNXTorchvisionTests {
     static let measured: [Measured] = {
         guard let data = try? Data(contentsOf: ONNXFixtures.root.appendingPathComponent("torchvision.json")),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Any]] else { return [] }
-        return json.keys.sorted().map { name in
-            let entry = json[name]!
-            return Measured(model: name, parameters: entry["parameters"] as! Int, evalParameters: entry["eval_parameters"] as! Int,
-                            forwardFLOPs: entry["forward_flops"] as! Int)
+        // A malformed entry empties the list, which the coverage test reports.
+        var measured: [Measured] = []
+        for (name, entry) in json.sorted(by: { $0.key < $1.key }) {
+            guard let parameters = entry["parameters"] as? Int, let evalParameters = entry["eval_parameters"] as? Int,
+                  let forwardFLOPs = entry["forward_flops"] as? Int else { return [] }
+            measured.append(Measured(model: name, parameters: parameters, evalParameters: evalParameters, forwardFLOPs: forwardFLOPs))
         }
+        return measured
     }()
 
     /// The zoo's torchvision models; their published parameter counts are in ZooTests.
