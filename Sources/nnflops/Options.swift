@@ -256,7 +256,8 @@ struct TrainingOptions: ParsableArguments {
     var gradClip: Double?
 
     @Option(name: .customLong("use-cache"),
-            help: ArgumentHelp("transformers' use_cache: true, its default in training too, keeps the KV cache's copies of k and v for attention marked cache = true; false as under gradient checkpointing.", valueName: "true|false"))
+            help: ArgumentHelp("transformers' use_cache: true, its default in training too, keeps the KV cache's copies of " +
+                "k and v for attention marked cache = true; false as under gradient checkpointing.", valueName: "true|false"))
     var useCache: Bool?
 
     var isActive: Bool { optimizer != nil || precision != nil || checkpoint != nil || weightDecay != nil || gradClip != nil || useCache != nil }

@@ -42,7 +42,8 @@ struct MemoryCalibrationTests {
         let memory = try Self.analyze(run)
         let saved = Self.error(memory.savedActivationsBytes, run.savedAfterForward)
         let peak = Self.error(memory.peakBytes, run.peakFullStep)
-        print("calibration \(run): saved \(memory.savedActivationsBytes) vs \(run.savedAfterForward) (\(saved * 100)%), peak \(memory.peakBytes) vs \(run.peakFullStep) (\(peak * 100)%) at \(memory.peakPhase) \(memory.peakLayer)")
+        print("calibration \(run): saved \(memory.savedActivationsBytes) vs \(run.savedAfterForward) (\(saved * 100)%), " +
+            "peak \(memory.peakBytes) vs \(run.peakFullStep) (\(peak * 100)%) at \(memory.peakPhase) \(memory.peakLayer)")
         #expect(abs(saved) <= 0.03, "\(run): saved activations \(memory.savedActivationsBytes) vs measured \(run.savedAfterForward)")
         #expect(abs(peak) <= 0.03, "\(run): peak \(memory.peakBytes) vs measured \(run.peakFullStep)")
     }

@@ -137,7 +137,8 @@ struct ONNXTorchvisionTests {
         let learned: Set<String> = ["conv2d", "linear", "batchnorm", "layernorm"]
         let specNames = Set(spec.nodes.filter { learned.contains($0.kind) }.map(\.name))
         let importedNames = Set(imported.nodes.filter { learned.contains($0.kind) }.map(\.name))
-        #expect(importedNames == specNames, "only in the export: \(importedNames.subtracting(specNames).sorted().prefix(5)); only in the spec: \(specNames.subtracting(importedNames).sorted().prefix(5))")
+        let onlyInExport = importedNames.subtracting(specNames).sorted().prefix(5), onlyInSpec = specNames.subtracting(importedNames).sorted().prefix(5)
+        #expect(importedNames == specNames, "only in the export: \(onlyInExport); only in the spec: \(onlyInSpec)")
     }
 
     /// ONNX has no in-place operators, so torchvision's ReLU(inplace=True) and

@@ -154,7 +154,8 @@ import Testing
     /// By hand for Adam with clipping on the tied model: parameters 10*4 (embedding, tied
     /// to the head) + 4*4 + 4 (linear) = 60 in 3 tensors: 60 * (14 + 3) + 3 * 3 + 4 = 1033.
     @Test func optimizerStepFLOPsAgree() throws {
-        let graph = try Self.graph("input ids: [2, 3] int\ne = embedding(ids, 10, 4, name = \"emb\")\nh = linear(e, 4, name = \"fc\")\noutput linear(h, 10, bias = false, tie = \"emb\", name = \"head\")\n")
+        let graph = try Self.graph("input ids: [2, 3] int\ne = embedding(ids, 10, 4, name = \"emb\")\n" +
+            "h = linear(e, 4, name = \"fc\")\noutput linear(h, 10, bias = false, tie = \"emb\", name = \"head\")\n")
         let costs = try CostAnalysis(graph: graph)
         let roof = try Roof(gpu: try GPUProfile.named("h100-sxm"))
         let clipped = RunConfiguration(optimizer: .adam, gradClip: 1)

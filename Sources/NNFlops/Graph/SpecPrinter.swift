@@ -370,7 +370,8 @@ private struct Printer {
                 // `owner` itself for a bare learned tensor.
                 let suffix = specs[slot].name.isEmpty ? "" : "." + specs[slot].name
                 guard parameter.name.hasSuffix(suffix), parameter.name.count > suffix.count, parameter.shape == specs[slot].shape else {
-                    throw unwritable(node, "shares '\(parameter.name)' (shape \(TensorType(parameter.shape))) as its \(specs[slot].name.isEmpty ? "tensor" : specs[slot].name) of shape \(TensorType(specs[slot].shape)), which `tie =` does not express")
+                    throw unwritable(node, "shares '\(parameter.name)' (shape \(TensorType(parameter.shape))) as its " +
+                        "\(specs[slot].name.isEmpty ? "tensor" : specs[slot].name) of shape \(TensorType(specs[slot].shape)), which `tie =` does not express")
                 }
                 tiedTo.insert(String(parameter.name.dropLast(suffix.count)))
             }

@@ -211,7 +211,8 @@ public struct Attention: Operator {
             let full = [batch, heads, queries, keys]
             let shape = Array(repeating: 1, count: 4 - mask.rank) + mask.shape
             for axis in 0..<4 where shape[axis] != 1 && shape[axis] != full[axis] {
-                throw OperatorError("the mask \(mask) does not broadcast to [B, heads, nq, nk] = [\(batch), \(heads), \(queries), \(keys)]: each dimension must be 1 or the full size", argument: "mask")
+                throw OperatorError("the mask \(mask) does not broadcast to [B, heads, nq, nk] = [\(batch), " +
+                    "\(heads), \(queries), \(keys)]: each dimension must be 1 or the full size", argument: "mask")
             }
             maskShape = shape
         } else {
@@ -227,7 +228,8 @@ public struct Attention: Operator {
         case .flash? where mask != nil:
             throw OperatorError("impl = \"flash\" takes no mask: torch's flash kernel refuses attn_mask (use \"efficient\", \"cudnn\" or \"math\")", argument: "mask")
         case .efficient? where grouped && !repeatKV, .cudnn? where grouped && !repeatKV:
-            throw OperatorError("impl = \"\(spelling)\" needs as many key/value heads as query heads: torch's kernel refuses grouped heads (repeat_kv = true expands k and v first, or use \"flash\" or \"math\")", argument: "impl")
+            throw OperatorError("impl = \"\(spelling)\" needs as many key/value heads as query heads: torch's kernel refuses " +
+                "grouped heads (repeat_kv = true expands k and v first, or use \"flash\" or \"math\")", argument: "impl")
         default: break
         }
     }

@@ -58,7 +58,8 @@ public struct ConvTranspose2d: WeightedLayer {
         guard dilation.allSatisfy({ $0 >= 1 }) else { throw OperatorError("dilation must be positive, got \(dilation)", argument: "dilation") }
         for axis in 0..<2 {
             guard outputPadding[axis] >= 0, outputPadding[axis] < max(stride[axis], dilation[axis]) else {
-                throw OperatorError("output_padding \(outputPadding[axis]) must be non-negative and smaller than the stride (\(stride[axis])) or the dilation (\(dilation[axis]))", argument: "output_padding")
+                throw OperatorError("output_padding \(outputPadding[axis]) must be non-negative and smaller than " +
+                    "the stride (\(stride[axis])) or the dilation (\(dilation[axis]))", argument: "output_padding")
             }
         }
         let channels = input.shape[1]
@@ -76,7 +77,8 @@ public struct ConvTranspose2d: WeightedLayer {
             guard !(o1 || o2 || o3 || o4 || o5) else { throw OperatorError("transposed convolution sizes overflow", argument: "stride") }
             let result = full - twicePadding
             guard result >= 1 else {
-                throw OperatorError("padding \(padding[axis]) crops the whole output: (\(h) - 1) * \(stride[axis]) + \(dilation[axis]) * (\(kernel[axis]) - 1) + \(outputPadding[axis]) + 1 - 2 * \(padding[axis]) = \(result) in spatial dimension \(axis) of \(input)", argument: "padding")
+                throw OperatorError("padding \(padding[axis]) crops the whole output: (\(h) - 1) * \(stride[axis]) + \(dilation[axis]) * (\(kernel[axis]) - 1) " +
+                    "+ \(outputPadding[axis]) + 1 - 2 * \(padding[axis]) = \(result) in spatial dimension \(axis) of \(input)", argument: "padding")
             }
             size.append(result)
         }

@@ -52,13 +52,15 @@ public struct CrossEntropy: Operator {
         idShape.remove(at: classAxis)
         if target.dtype.isFloatingPoint {
             guard target.shape == input.shape else {
-                throw OperatorError("soft-label target has shape \(target) but input has shape \(input); they must match (or give integer class ids of shape \(shapeText(idShape)))", argument: "target")
+                throw OperatorError("soft-label target has shape \(target) but input has shape \(input); they " +
+                    "must match (or give integer class ids of shape \(shapeText(idShape)))", argument: "target")
             }
             softLabels = true
         } else {
             guard target.dtype != .bool else { throw OperatorError("target must hold integer class ids or float probabilities, got \(target)", argument: "target") }
             guard target.shape == idShape else {
-                throw OperatorError("class-id target has shape \(target) but input has shape \(input); ids need shape \(shapeText(idShape)) (the input without its class dimension \(classAxis))", argument: "target")
+                throw OperatorError("class-id target has shape \(target) but input has shape \(input); ids need shape " +
+                    "\(shapeText(idShape)) (the input without its class dimension \(classAxis))", argument: "target")
             }
             softLabels = false
         }

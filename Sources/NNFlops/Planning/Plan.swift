@@ -208,7 +208,8 @@ public struct Plan: Sendable, Hashable, Codable {
                 throw NNFlopsError("\(flag) must be a positive number (got \(value))")
             }
             guard range.contains(value) else {
-                throw NNFlopsError("\(flag) \(PlanQuantity.scientific(value)) is outside the supported range \(PlanQuantity.scientific(range.lowerBound))...\(PlanQuantity.scientific(range.upperBound))")
+                throw NNFlopsError("\(flag) \(PlanQuantity.scientific(value)) is outside the supported range " +
+                    "\(PlanQuantity.scientific(range.lowerBound))...\(PlanQuantity.scientific(range.upperBound))")
             }
         }
         try check(request.compute, "--compute", range: Self.computeRange)
@@ -245,7 +246,8 @@ public struct Plan: Sendable, Hashable, Codable {
         case .run(_, _, let c): mode = .allocation; compute = c
         }
         if let c = compute, !Self.computeRange.contains(c) {
-            throw NNFlopsError("the run's compute 6ND = \(PlanQuantity.scientific(c)) FLOPs is outside the supported range \(PlanQuantity.scientific(Self.computeRange.lowerBound))...\(PlanQuantity.scientific(Self.computeRange.upperBound))")
+            throw NNFlopsError("the run's compute 6ND = \(PlanQuantity.scientific(c)) FLOPs is outside the supported range " +
+                "\(PlanQuantity.scientific(Self.computeRange.lowerBound))...\(PlanQuantity.scientific(Self.computeRange.upperBound))")
         }
 
         var rows: [PlanMethodRow] = []

@@ -161,7 +161,8 @@ extension Conv2d: ExecutableOperator {
                             let s = item / (groups * blocks), group = (item / blocks) % groups, b = item % blocks
                             let rows = (b * block)..<min(gm.cg, (b + 1) * block)
                             tally += Conv.scatter(taps: pt.pointer + group * tapCount * gm.cg * gm.og, rows: rows, outChannels: gm.cg, depth: gm.og,
-                                                  src: pdy.pointer + (s * outChannels + group * gm.og) * gm.area, sourceHeight: gm.oh, sourceWidth: gm.ow,
+                                                  src: pdy.pointer + (s * outChannels + group * gm.og) * gm.area,
+                                                  sourceHeight: gm.oh, sourceWidth: gm.ow,
                                                   kernel: kernel, stride: stride, dilation: dilation,
                                                   dst: pp.pointer + (s * gm.c + group * gm.cg) * hp * wp, dstHeight: hp, dstWidth: wp,
                                                   parallel: fewItems)

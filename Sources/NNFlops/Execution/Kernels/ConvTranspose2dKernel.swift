@@ -100,7 +100,8 @@ extension ConvTranspose2d: ExecutableOperator {
                         if let pdx {
                             ti += GEMM.multiply(m: gm.cg, n: area, k: depth, a: pw.pointer + group * gm.cg * depth, lda: depth, transposeA: false,
                                                 b: colsPointer, ldb: area, transposeB: false,
-                                                c: pdx.pointer + (s * gm.c + group * gm.cg) * area, ldc: area, accumulate: false, parallel: parallelInside)
+                                                c: pdx.pointer + (s * gm.c + group * gm.cg) * area, ldc: area, accumulate: false,
+                                                parallel: parallelInside)
                         }
                         if let pdw, let px {
                             tw += GEMM.multiply(m: gm.cg, n: depth, k: area, a: px.pointer + (s * gm.c + group * gm.cg) * area, lda: area, transposeA: false,

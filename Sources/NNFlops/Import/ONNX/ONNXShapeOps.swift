@@ -105,7 +105,8 @@ extension ONNXGraphImporter {
         let step = normalized.count > 1 ? normalized[1] - normalized[0] : 1
         guard index.rank == 1, let last = normalized.last, step > 0,
               normalized.indices.allSatisfy({ normalized[$0] == normalized[0] + $0 * step }) else {
-            throw failure("Gather of \(ids.count) scattered indices \(index.rank == 1 ? "\(ids.prefix(8))" : "of shape \(shapeText(index.shape))"); nnflops maps a single index (select) or evenly spaced ones (slice)")
+            throw failure("Gather of \(ids.count) scattered indices \(index.rank == 1 ? "\(ids.prefix(8))" : "of shape \(shapeText(index.shape))"); " +
+                "nnflops maps a single index (select) or evenly spaced ones (slice)")
         }
         if normalized.count == size {
             try define(.tensor(x))
