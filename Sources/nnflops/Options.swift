@@ -169,7 +169,13 @@ extension PrecisionPolicy: ExpressibleByArgument {
 extension WeightPrecision: ExpressibleByArgument {
     public static var allValueDescriptions: [String: String] {
         ["fp32": "4 bytes per weight", "fp16": "2 bytes per weight", "bf16": "2 bytes per weight",
-         "int8": "1 byte per weight", "int4": "half a byte per weight, rounded up per tensor"]
+         "int8": "1 byte per weight; int8 tensor cores where the GPU has them", "int4": "half a byte per weight, rounded up per tensor",
+         "fp8": "1 byte per weight; fp8 tensor cores where the GPU has them"]
+    }
+}
+extension KVCachePrecision: ExpressibleByArgument {
+    public static var allValueDescriptions: [String: String] {
+        ["fp8": "1 byte per cached element", "bf16": "2 bytes per cached element", "fp16": "2 bytes per cached element"]
     }
 }
 extension CheckpointPolicy: ExpressibleByArgument {

@@ -1,19 +1,28 @@
 /// Options for counting: the attention convention, and the run whose implementation
 /// choices the counts follow (attention's kernel is chosen by dtype: `precision`; the KV
-/// cache of transformers' `use_cache`).
+/// cache of transformers' `use_cache`; training or eval mode; the KV cache as state in
+/// an inference run that decodes).
 public struct CountOptions: Sendable {
     public var attention: AttentionConvention
     public var precision: PrecisionPolicy
     public var useCache: Bool
-    public init(attention: AttentionConvention = .dense, precision: PrecisionPolicy = .fp32, useCache: Bool = true) {
+    /// Eval mode prices forward only, with every operator's eval behaviour.
+    public var mode: RunMode
+    /// `CostContext.cachedPositions`: the KV cache's positions before the step, or nil.
+    public var cachedPositions: Int?
+    public init(attention: AttentionConvention = .dense, precision: PrecisionPolicy = .fp32, useCache: Bool = true,
+                mode: RunMode = .training, cachedPositions: Int? = nil) {
         self.attention = attention
         self.precision = precision
         self.useCache = useCache
+        self.mode = mode
+        self.cachedPositions = cachedPositions
     }
 
     /// The counting options of `configuration`'s run, at this attention convention.
     public func run(_ configuration: RunConfiguration) -> CountOptions {
-        CountOptions(attention: attention, precision: configuration.precision, useCache: configuration.useCache)
+        CountOptions(attention: attention, precision: configuration.precision, useCache: configuration.useCache,
+                     mode: configuration.mode, cachedPositions: configuration.kvCache?.cachedPositions)
     }
 }
 
@@ -52,10 +61,14 @@ public struct CostAnalysis: Sendable {
     /// The precision policy and cache setting the nodes were priced under.
     public var precision: PrecisionPolicy
     public var useCache: Bool
+    /// The mode and KV cache state the nodes were priced under.
+    public var mode: RunMode
+    public var cachedPositions: Int?
 
     /// Each node's context for a run: the priced one when training; with nothing needing
-    /// a gradient in inference (same attention convention). A run at another precision or
-    /// cache setting than the one priced gets its own runtime types.
+    /// a gradient in inference, in eval mode (same attention convention). A run at another
+    /// precision or cache setting than the one priced gets its own runtime types; a run
+    /// that keeps the KV cache as state, its positions.
     public func contexts(for configuration: RunConfiguration, graph: Graph? = nil) -> [CostContext] {
         var contexts = layers.map(\.context)
         if let graph, configuration.precision != precision || configuration.useCache != useCache {
@@ -67,7 +80,20 @@ public struct CostAnalysis: Sendable {
                 contexts[index].computeType = types.computeTypes[index]
             }
         }
+        let positions = configuration.kvCache?.cachedPositions
+        if positions != cachedPositions {
+            for index in contexts.indices { contexts[index].cachedPositions = positions }
+        }
         return configuration.inference ? contexts.map(\.forInference) : contexts
+    }
+
+    /// Each node's cost in a run: the priced one when the run's context is the one priced,
+    /// else the operator priced again in the run's context (an eval-mode operator, an
+    /// attention over the run's cached keys).
+    public func costs(for contexts: [CostContext], graph: Graph) -> [OperatorCost] {
+        layers.indices.map { index in
+            contexts[index] == layers[index].context ? layers[index].cost : graph.nodes[index].op.cost(contexts[index])
+        }
     }
 
     /// For every tensor, under a run: does backward need its gradient (never in inference)?
@@ -84,20 +110,23 @@ public struct CostAnalysis: Sendable {
         var parameters = Count.zero, trainable = Count.zero
         let types = RuntimeTypes(graph: graph, policy: options.precision)
 
+        // Eval mode: nothing needs a gradient, nothing trains (forward only).
+        let training = options.mode == .training
         for (index, node) in graph.nodes.enumerated() {
             // An operator under torch.no_grad records nothing, whatever its inputs need.
-            let inputNeeds = node.inputs.map { needsGradient[$0] && !node.op.detachesOutputs }
-            let trainableFlags = node.parameterIDs.map { !graph.parameters[$0].frozen }
+            let inputNeeds = node.inputs.map { training && needsGradient[$0] && !node.op.detachesOutputs }
+            let trainableFlags = node.parameterIDs.map { training && !graph.parameters[$0].frozen }
             let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention,
                                       precision: options.precision, inputTypes: types.inputTypes(graph, node: index),
-                                      computeType: types.computeTypes[index], useCache: options.useCache)
+                                      computeType: types.computeTypes[index], useCache: options.useCache,
+                                      mode: options.mode, cachedPositions: options.cachedPositions)
             var cost = node.op.cost(context)
             var owned = Count.zero, ownedTrainable = Count.zero
             for id in node.parameterIDs {
                 let parameter = graph.parameters[id]
                 if seenParameter[id] {
                     // A tied parameter's second use adds its gradient into the first's.
-                    if !parameter.frozen { cost.weightGradient += .elementwise(parameter.elements) }
+                    if training && !parameter.frozen { cost.weightGradient += .elementwise(parameter.elements) }
                 } else {
                     seenParameter[id] = true
                     owned += parameter.elements
@@ -146,5 +175,7 @@ public struct CostAnalysis: Sendable {
         attention = options.attention
         precision = options.precision
         useCache = options.useCache
+        mode = options.mode
+        cachedPositions = options.cachedPositions
     }
 }

@@ -146,6 +146,11 @@ public struct RooflineEntry: Sendable {
     public var bytes: Int
     /// The type its work runs in (decides the peaks).
     public var computeType: DType
+    /// The tensor-core format its matrix work runs in when quantised weights put it on
+    /// int8 or fp8 units (README, "Inference"); nil: `computeType`'s.
+    public var quantizedFormat: NumericFormat? = nil
+    /// FLOPs of quantising and dequantising for quantised weights, included in `flops`.
+    public var quantizationFlops: Int = 0
     public var cost: RooflineCost
 
     public var time: Double { cost.time }
@@ -163,7 +168,10 @@ public struct RooflineAnalysis: Sendable {
     public var entries: [RooflineEntry]
     /// The type of most matrix work (decides the headline ridge point and peak).
     public var mainType: DType
-    /// Matrix peak and ridge point for `mainType`.
+    /// The tensor-core format of most matrix work: `mainType`'s, or int8 / fp8 when
+    /// quantised weights put most of it there.
+    public var mainFormat: NumericFormat
+    /// Matrix peak and ridge point for `mainFormat`.
     public var peak: Double
     public var ridge: Double
 
@@ -178,7 +186,10 @@ public struct RooflineAnalysis: Sendable {
         let types = RuntimeTypes(graph: graph, policy: configuration.precision)
         let checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
         let contexts = costs.contexts(for: configuration, graph: graph)
+        let layerCosts = costs.costs(for: contexts, graph: graph)
         let needsGradient = costs.tensorNeedsGradient(for: configuration)
+        let quantization = WeightQuantization(configuration, gpu: roof.gpu)
+        let cachePrecision = configuration.kvCache?.precision
         self.types = types
         self.checkpoint = checkpoint
         let training = !configuration.inference
@@ -191,10 +202,11 @@ public struct RooflineAnalysis: Sendable {
         var forwardOf = [RooflineEntry?](repeating: nil, count: graph.nodes.count)
         var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
         var matrixByType: [DType: Int] = [:]
+        var quantizedMatrix: [NumericFormat: Int] = [:]
         var perStepPending = true
 
         for (index, node) in graph.nodes.enumerated() {
-            let layer = costs.layers[index]
+            let cost = layerCosts[index]
             let op = node.op
             let context = contexts[index]
             let computeType = Self.computeType(node: node, types: types)
@@ -209,7 +221,8 @@ public struct RooflineAnalysis: Sendable {
             if !allViews {
                 for input in node.inputs { traffic.add(.tensor(input), tensorBytes(input)) }
                 for (local, id) in node.parameterIDs.enumerated() {
-                    traffic.add(.parameter(id), op.elementsRead(ofParameter: local) * types.parameterRead(node: index, local: local).bytes)
+                    let elements = op.elementsRead(ofParameter: local)
+                    traffic.add(.parameter(id), quantization.map { $0.bytes(elements: elements) } ?? elements * types.parameterRead(node: index, local: local).bytes)
                 }
                 for (position, output) in node.outputs.enumerated() {
                     switch aliases[position] {
@@ -232,13 +245,32 @@ public struct RooflineAnalysis: Sendable {
             for item in op.heldTensors(context) {
                 traffic.add(.extra(item.name), Count.product(item.shape) * types.saved(item.type, node: index, in: graph).bytes)
             }
+            // The KV cache as state: the past this step reads, the positions it writes.
+            if let state = op.decodingState(context) {
+                let perPosition = state.bytesPerPosition(node: index, graph: graph, types: types, precision: cachePrecision)
+                traffic.add(.extra("KV cache read"), perPosition * state.read)
+                traffic.add(.extra("KV cache write"), perPosition * state.written)
+            }
             try Self.check(traffic.total, node)
-            let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: layer.cost.forward,
-                                         bytes: traffic.total, type: computeType, roof: roof)
+            // Quantised weights: the matrix work's tensor cores and the (de)quantisation FLOPs.
+            var forwardWork = cost.forward
+            var quantized: (format: NumericFormat?, flops: Count) = (nil, .zero)
+            if let quantization {
+                let weights = Count.sum(node.parameterIDs.indices.map { op.elementsRead(ofParameter: $0) })
+                let floating = { (ids: [Int]) in Count.sum(ids.filter { graph.tensors[$0].dtype.isFloatingPoint }.map { graph.tensors[$0].elements }) }
+                quantized = quantization.execution(work: forwardWork, weightElements: weights,
+                                                   inputElements: floating(node.inputs), outputElements: floating(node.outputs))
+                forwardWork.flops += quantized.flops
+                try Self.check(forwardWork.flops, node)
+            }
+            let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: forwardWork,
+                                         bytes: traffic.total, type: computeType, roof: roof, format: quantized.format,
+                                         quantizationFlops: quantized.flops.value)
             if let forward {
                 forwardEntries.append(forward)
                 forwardOf[index] = forward
-                matrixByType[computeType, default: 0] &+= forward.matrixFlops
+                if let format = quantized.format { quantizedMatrix[format, default: 0] &+= forward.matrixFlops }
+                else { matrixByType[computeType, default: 0] &+= forward.matrixFlops }
             }
             guard training else { continue }
 
@@ -293,7 +325,7 @@ public struct RooflineAnalysis: Sendable {
                 }
                 try Self.check(traffic.total, node)
                 if let entry = try Self.entry(node: index, name: node.name, op: node.kind, phase: .inputGradient,
-                                              work: layer.cost.inputGradient, bytes: traffic.total, type: computeType, roof: roof) {
+                                              work: cost.inputGradient, bytes: traffic.total, type: computeType, roof: roof) {
                     phaseEntries.append(entry)
                 }
             }
@@ -308,7 +340,7 @@ public struct RooflineAnalysis: Sendable {
                 }
                 try Self.check(traffic.total, node)
                 if let entry = try Self.entry(node: index, name: node.name, op: node.kind, phase: .weightGradient,
-                                              work: layer.cost.weightGradient, bytes: traffic.total, type: computeType, roof: roof) {
+                                              work: cost.weightGradient, bytes: traffic.total, type: computeType, roof: roof) {
                     phaseEntries.append(entry)
                 }
             }
@@ -347,7 +379,15 @@ public struct RooflineAnalysis: Sendable {
         entries = forwardEntries + backwardEntries.reversed() + optimizerEntries
         // Headline type: the one most matrix FLOPs run in (fp32 when there are none).
         mainType = matrixByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue) }?.key ?? .float32
-        peak = try roof.matrixPeak(for: mainType)
+        let mainTypeFLOPs = matrixByType[mainType] ?? 0
+        if let (format, flops) = quantizedMatrix.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue) }),
+           flops > mainTypeFLOPs, let quantizedPeak = roof.gpu.matrixPeak(format) {
+            mainFormat = format
+            peak = quantizedPeak
+        } else {
+            mainFormat = roof.matrixFormat(for: mainType)
+            peak = try roof.matrixPeak(for: mainType)
+        }
         ridge = peak / roof.bandwidth
     }
 
@@ -368,18 +408,21 @@ public struct RooflineAnalysis: Sendable {
         }
     }
 
+    /// `format`: the tensor-core format of the matrix work when it is not `type`'s (int8
+    /// or fp8 for quantised weights, which the GPU has: `WeightQuantization`).
     static func entry(node: Int?, name: String, op: String, phase: Phase, work: Work, bytes: Count,
-                      type: DType, roof: Roof) throws -> RooflineEntry? {
+                      type: DType, roof: Roof, format: NumericFormat? = nil, quantizationFlops: Int = 0) throws -> RooflineEntry? {
         guard work.flops.value > 0 || bytes.value > 0 else { return nil }
         let matrixFlops = work.macs.value &* 2
         // Only the peaks this work needs are looked up (a bf16 memory-only op on a V100
         // still needs bf16 units to exist, so it errs through vectorPeak).
-        let matrixPeak = matrixFlops > 0 ? try roof.matrixPeak(for: type) : 1
+        let matrixPeak = matrixFlops > 0 ? try format.flatMap { roof.gpu.matrixPeak($0) } ?? roof.matrixPeak(for: type) : 1
         let vectorPeak = try roof.vectorPeak(for: type)
         let cost = RooflineCost(flops: Double(work.flops.value), matrixFlops: Double(matrixFlops), bytes: Double(bytes.value),
                                 matrixPeak: matrixPeak, vectorPeak: vectorPeak, bandwidth: roof.bandwidth)
         return RooflineEntry(node: node, name: name, op: op, phase: phase, flops: work.flops.value, matrixFlops: matrixFlops,
-                             bytes: bytes.value, computeType: type, cost: cost)
+                             bytes: bytes.value, computeType: type, quantizedFormat: format, quantizationFlops: quantizationFlops,
+                             cost: cost)
     }
 
     /// For callers that still name the convention: it must be the one `costs` was priced

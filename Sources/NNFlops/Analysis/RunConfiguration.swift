@@ -108,17 +108,29 @@ public enum PrecisionPolicy: String, Sendable, CaseIterable, Codable {
     public var isPureHalf: Bool { self == .bf16 || self == .fp16 }
 }
 
-/// Precision of the stored weights in inference (`--weight-precision`): the model size.
+/// Precision of the stored weights in inference (`--weight-precision`): the model size,
+/// the bytes a run reads, and for int8 and fp8 the tensor cores the matrix work can use
+/// (README, "Inference": quantised weights).
 public enum WeightPrecision: String, Sendable, CaseIterable, Codable {
-    case fp32, fp16, bf16, int8, int4
+    case fp32, fp16, bf16, int8, int4, fp8
 
     /// Bytes to store `elements` weights (int4 packs two per byte, rounded up per tensor).
     public func bytes(elements: Int) -> Int {
         switch self {
         case .fp32: elements * 4
         case .fp16, .bf16: elements * 2
-        case .int8: elements
+        case .int8, .fp8: elements
         case .int4: (elements + 1) / 2
+        }
+    }
+
+    /// The same, keeping the overflow flag.
+    public func bytes(elements: Count) -> Count {
+        switch self {
+        case .fp32: elements * 4
+        case .fp16, .bf16: elements * 2
+        case .int8, .fp8: elements
+        case .int4: elements.overflowed ? elements : Count(elements.value / 2 + elements.value % 2)
         }
     }
 }
@@ -143,11 +155,16 @@ public struct RunConfiguration: Sendable, Hashable {
     /// `cache = true` then reads the cache's new copies of k and v, which the returned
     /// output holds until after backward (README, attention).
     public var useCache: Bool
+    /// An inference run that keeps the KV cache as state (`nnflops infer`): the positions
+    /// it holds before this step and its element type; nil otherwise.
+    public var kvCache: KVCacheState?
 
     public init(optimizer: Optimizer = .adam, precision: PrecisionPolicy = .fp32, checkpoint: CheckpointPolicy = .none,
                 accumulationSteps: Int = 1, weightDecay: Double = 0, gradClip: Double? = nil,
-                inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true) {
+                inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true,
+                kvCache: KVCacheState? = nil) {
         self.useCache = useCache
+        self.kvCache = kvCache
         self.optimizer = optimizer
         self.precision = precision
         self.checkpoint = checkpoint

@@ -1,5 +1,7 @@
 /// `dropout(x, p=0.5, inplace=false)`: zeroes each element with probability p and scales the kept ones
-/// by 1 / (1 - p), in training mode (torch.nn.Dropout, torch's native_dropout).
+/// by 1 / (1 - p), in training mode (torch.nn.Dropout, torch's native_dropout). In eval
+/// mode (inference, `CostContext.mode`) it returns its input itself (aten's dropout:
+/// `if (p == 0 || !train) return input`): no FLOPs, no bytes, no new tensor.
 ///
 /// Reference algorithm, n elements: forward draws u ~ U[0, 1) per element (random number
 /// generation is not counted as FLOPs), keep = u >= p (1 compare), y = x * keep * scale
@@ -31,7 +33,7 @@ public struct Dropout: Operator {
     public var outputs: [TensorType] { [inplace || p == 0 ? input : .elementwiseResult(input.shape, input.dtype, operands: [input])] }
 
     public func cost(_ context: CostContext) -> OperatorCost {
-        p == 0 ? OperatorCost(forward: .zero) : .pointwise(input.elements, forward: 3, inputGradient: 2, context)
+        p == 0 || context.evaluates ? OperatorCost(forward: .zero) : .pointwise(input.elements, forward: 3, inputGradient: 2, context)
     }
 
     public var detail: String { ["p=\(p)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
@@ -48,5 +50,9 @@ extension Dropout {
     }
     public func alias(ofOutput index: Int) -> OutputAlias? {
         p == 0 ? .view(input: 0) : inplace ? .inPlace(input: 0) : nil
+    }
+    /// Eval mode: the input itself.
+    public func alias(ofOutput index: Int, _ context: MemoryContext) -> OutputAlias? {
+        context.evaluates ? .view(input: 0) : alias(ofOutput: index)
     }
 }

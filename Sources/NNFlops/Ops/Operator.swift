@@ -68,10 +68,20 @@ public struct CostContext: Sendable, Hashable {
     /// transformers' `use_cache` (the `--use-cache` run option): attention marked
     /// `cache = true` concatenates k and v onto the DynamicCache (README, attention).
     public var useCache: Bool
+    /// Training or inference: `model.train()` or `model.eval()`. Operators that behave
+    /// differently in eval mode (batchnorm with its running statistics, dropout and
+    /// drop_path returning their input) read it.
+    public var mode: RunMode
+    /// An inference run that keeps attention's keys and values as state across steps
+    /// (`nnflops infer`, README "Inference"): the positions the KV cache holds before this
+    /// step (0 for the prefill, L - 1 for the decode step at context L); nil when the run
+    /// keeps no such state (training, `--inference`). Causal attention reads it
+    /// (`Operator.decodingState`).
+    public var cachedPositions: Int?
 
     public init(inputNeedsGradient: [Bool], parameterTrainable: [Bool], attention: AttentionConvention = .dense,
                 precision: PrecisionPolicy = .fp32, inputTypes: [DType] = [], computeType: DType = .float32,
-                useCache: Bool = true) {
+                useCache: Bool = true, mode: RunMode = .training, cachedPositions: Int? = nil) {
         self.inputNeedsGradient = inputNeedsGradient
         self.parameterTrainable = parameterTrainable
         self.attention = attention
@@ -79,19 +89,24 @@ public struct CostContext: Sendable, Hashable {
         self.inputTypes = inputTypes
         self.computeType = computeType
         self.useCache = useCache
+        self.mode = mode
+        self.cachedPositions = cachedPositions
     }
 
     public var anyInputNeedsGradient: Bool { inputNeedsGradient.contains(true) }
     /// Does autograd record this node (an input needs a gradient or a parameter trains)?
     public var recordsForBackward: Bool { anyInputNeedsGradient || parameterTrainable.contains(true) }
-    /// The same node in a forward-only run: nothing needs a gradient, nothing trains; the
-    /// attention convention and the run's types stay.
+    /// The same node in a forward-only run (eval mode): nothing needs a gradient, nothing
+    /// trains; the attention convention and the run's types stay.
     public var forInference: CostContext {
         var context = self
         context.inputNeedsGradient = inputNeedsGradient.map { _ in false }
         context.parameterTrainable = parameterTrainable.map { _ in false }
+        context.mode = .inference
         return context
     }
+    /// Eval mode (`model.eval()`): batchnorm uses its running statistics, dropout is off.
+    public var evaluates: Bool { mode == .inference }
     /// The runtime type of input `index` (fp32 when unknown).
     public func inputType(_ index: Int) -> DType { index < inputTypes.count ? inputTypes[index] : .float32 }
     /// Whether the node computes in a half type (bf16 / fp16) in this run.
@@ -196,6 +211,9 @@ public protocol Operator: Sendable {
     var detachesOutputs: Bool { get }
     /// This operator with a per-output-channel affine transform folded in, or nil.
     func absorbingAffine() -> (any Operator)?
+    /// The state it keeps across decoding steps in a run that keeps one
+    /// (`CostContext.cachedPositions`): causal attention's KV cache. Default: none.
+    func decodingState(_ context: CostContext) -> DecodingState?
 
     // Roofline traffic (README, "Roofline"). Defaults in the extension at the end.
     /// The saved tensors one backward phase reads. Default: every saved tensor, in both
@@ -287,6 +305,32 @@ public enum SavedTensor: Sendable, Hashable {
     }
 }
 
+/// State an operator keeps from one decoding step to the next (README, "Inference"):
+/// causal attention's KV cache. It is state, like the weights, not an activation: the
+/// memory of a run counts it beside the weights, and the roofline prices what one step
+/// reads of it and writes into it.
+public struct DecodingState: Sendable, Hashable {
+    /// What the state holds for one position, shapes without the position axis (the key
+    /// [B, kv_heads, d] and the value [B, kv_heads, dv]), typed as the tensors it stores.
+    public var perPosition: [WorkspaceTensor]
+    /// The most positions it keeps (a sliding window of W keeps the last W); nil: all.
+    public var window: Int?
+    /// Positions this step reads from the state (the past it attends to).
+    public var read: Int
+    /// Positions this step writes into it (its new keys and values).
+    public var written: Int
+
+    public init(perPosition: [WorkspaceTensor], window: Int?, read: Int, written: Int) {
+        self.perPosition = perPosition
+        self.window = window
+        self.read = read
+        self.written = written
+    }
+
+    /// Positions the state holds after `positions` positions have gone through it.
+    public func positionsKept(after positions: Int) -> Int { window.map { Swift.min($0, positions) } ?? positions }
+}
+
 /// When an output is not a new allocation.
 public enum OutputAlias: Sendable, Hashable {
     /// A view of input i (reshape, transpose, split): same storage; its gradient is a
@@ -329,6 +373,7 @@ extension Operator {
     /// (batchnorm into the preceding conv/linear, design §8 `--fold-bn`).
     public var foldsIntoProducer: Bool { false }
     public var detachesOutputs: Bool { false }
+    public func decodingState(_ context: CostContext) -> DecodingState? { nil }
     /// The operator after absorbing a folded per-channel affine transform (nil: it
     /// cannot absorb one). Conv/linear return themselves with a bias.
     public func absorbingAffine() -> (any Operator)? { nil }

@@ -105,7 +105,7 @@ public struct RooflineReport: Sendable, Encodable {
         optimizer = config.inference ? nil : config.optimizer.rawValue
         checkpoint = config.checkpoint.description
         batch = TrainingRun.batch(of: graph)
-        matrixFormat = roof.matrixFormat(for: analysis.mainType).rawValue
+        matrixFormat = analysis.mainFormat.rawValue
         peakFlopsPerS = analysis.peak
         ridgeFlopsPerByte = analysis.ridge
         let step = analysis.stepTime
@@ -114,7 +114,7 @@ public struct RooflineReport: Sendable, Encodable {
         layers = analysis.entries.enumerated()
             .sorted { a, b in a.element.time != b.element.time ? a.element.time > b.element.time : a.offset < b.offset }
             .map { _, e in
-                Layer(name: e.name, op: e.op, phase: e.phase, dtype: e.computeType.rawValue, flops: e.flops,
+                Layer(name: e.name, op: e.op, phase: e.phase, dtype: e.quantizedFormat?.rawValue ?? e.computeType.rawValue, flops: e.flops,
                       matrixFlops: e.matrixFlops, bytes: e.bytes, intensity: e.cost.intensity.isFinite ? e.cost.intensity : nil,
                       ridgeFlopsPerByte: e.cost.ridge, bound: e.cost.bound, attainableFlopsPerS: e.cost.attainable,
                       timeS: e.time, timeShare: entryTotal > 0 ? e.time / entryTotal : 0)

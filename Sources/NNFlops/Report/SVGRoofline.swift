@@ -217,7 +217,7 @@ public enum SVGRoofline {
             layout.boxes.append(at(text, spot))
             roofLabels += "<text class=\"label\" x=\"\(f(spot.0))\" y=\"\(f(spot.1))\" text-anchor=\"\(spot.2)\" \(attributes) \(halo)>\(escape(text))</text>\n"
         }
-        let formatName = roof.matrixFormat(for: analysis.mainType).rawValue
+        let formatName = analysis.mainFormat.rawValue
         // Corner labels first: they have the fewest places to go.
         roofLabel(["memory-bound ←"], [(left + 10, top + 20, "start"), (left + 10, top + plotH - 10, "start")], attributes: "fill=\"#d9480f\"")
         roofLabel(["→ compute-bound"], [(left + plotW - 10, top + 20, "end"), (left + plotW - 10, y(peak) + 30, "end"), (left + plotW - 10, top + plotH - 28, "end")],
