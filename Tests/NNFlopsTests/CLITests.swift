@@ -241,7 +241,7 @@ import Testing
                 let placeholder = arguments.contains { word in
                     word.contains("[") || word.contains("|") || word == "..." || (word.count <= 8 && word.allSatisfy { $0.isUppercase || $0 == "_" })
                 }
-                let bareName = arguments.count == 1 && ["analyze", "check", "fit", "import", "plan", "roofline", "validate"].contains(arguments[0])
+                let bareName = arguments.count == 1 && ["analyze", "check", "fit", "import", "infer", "plan", "roofline", "validate"].contains(arguments[0])
                 if !placeholder && !bareName { commands.append(arguments) }
             }
         }
