@@ -324,6 +324,27 @@ import Testing
         #expect(roofline.mainFormat == .int8 && roofline.peak == 1978.9e12)
     }
 
+    /// The roofline command reads --weight-precision (it priced the unquantised weights
+    /// before): the same linear, bytes 4096^2 x 2 + 65,536 in bf16 and 4096^2 + 65,536
+    /// with int8 weights, the int8 work 2 x 4 x 4096^2 MACs' FLOPs + 2 x 4 x 4096
+    /// (quantise the inputs, rescale the outputs) on the int8 tensor cores.
+    @Test func rooflineCommandQuantisesWeights() throws {
+        let spec = try Self.file("model t\ninput x: [4, 4096]\noutput linear(x, 4096, bias = false)\n")
+        func totals(_ extra: [String]) throws -> ([String: Any], [String: Any]) {
+            let run = try CLITests().run(["roofline", spec, "--gpu", "h100-sxm", "--inference", "--precision", "bf16", "--format", "json"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return (json, try #require(json["totals"] as? [String: Any]))
+        }
+        let (plain, plainTotals) = try totals([])
+        #expect(plainTotals["step_bytes"] as? Int == 4096 * 4096 * 2 + 65_536 && plain["matrix_format"] as? String == "bf16")
+        let (int8, int8Totals) = try totals(["--weight-precision", "int8"])
+        #expect(int8Totals["step_bytes"] as? Int == 4096 * 4096 + 65_536)
+        #expect(int8Totals["step_flops"] as? Int == 2 * 4 * 4096 * 4096 + 2 * 4 * 4096)
+        #expect(int8["matrix_format"] as? String == "int8" && int8["peak_flops_per_s"] as? Double == 1978.9e12)
+        #expect(try #require(int8Totals["step_time_s"] as? Double) < (try #require(plainTotals["step_time_s"] as? Double)))
+    }
+
     // MARK: Held against measurements
 
     /// GPT-2 prefill with transformers on an H100 in bf16 at prompt 512 (the issue's
@@ -352,6 +373,9 @@ import Testing
         #expect(try Self.session(spec, prompt: 60, generate: 4).request.generate == 4)
         #expect(message { _ = try Self.session("mlp", prompt: 8, generate: 1) }.hasPrefix("mlp keeps no KV cache"))
         #expect(message { _ = try Self.session("bert-base", prompt: 8, generate: 1) }.hasPrefix("bert-base keeps no KV cache"))
+        // An ONNX export: its symbolic seq is set, and its attention (MatMul, Softmax) keeps no cache.
+        let onnx = CLITests.packageRoot.appendingPathComponent("Tests/Fixtures/onnx/exports/tiny_llama.onnx").path
+        #expect(message { _ = try Self.session(onnx, prompt: 8, generate: 1) }.hasPrefix("tiny_llama keeps no KV cache"))
         #expect(message { _ = try Self.session(spec, prompt: 8, generate: 1, overrides: ["seq": .int(4)]) }.contains("infer sets seq itself"))
         let noSeq = try Self.file(Self.tiny().replacingOccurrences(of: "param seq = 8", with: "param n = 8").replacingOccurrences(of: "[batch, seq]", with: "[batch, n]"))
         #expect(message { _ = try Self.session(noSeq, prompt: 8, generate: 1) }.contains("has no `seq` param"))

@@ -248,7 +248,15 @@ struct InferenceSession {
         if let given = model.overrides["seq"] {
             throw NNFlopsError("--set seq=\(given): infer sets seq itself, to the prompt's length for the prefill and to 1 for each decode step: drop the --set")
         }
-        let base = try model.graph()
+        let base: Graph
+        do {
+            base = try model.graph()
+        } catch {
+            // A `seq` with no value of its own (an ONNX export's symbolic dimension): infer
+            // gives it one, as it does for every graph it elaborates.
+            guard let withPrompt = try? model.graph(setting: ["seq": .int(request.prompt)]) else { throw error }
+            base = withPrompt
+        }
         modelName = base.model
         // Something must keep state between decoding steps (causal attention's KV cache).
         let probe = try CostAnalysis(graph: base, options: CountOptions(attention: request.attention, precision: request.precision,
