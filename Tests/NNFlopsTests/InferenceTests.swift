@@ -357,6 +357,14 @@ import Testing
             #expect(prefill.time < measured)
             #expect(abs(measured / prefill.time - factor) < 0.05 * factor, "batch \(batch): \(measured / prefill.time)")
         }
+        // Decode with generate() measured ~70 ms per step at any batch; the bound at
+        // position 512 is the README's 80 µs at batch 1 and 262 µs at batch 32.
+        for (batch, quoted) in [(1, 80e-6), (32, 262e-6)] {
+            let s = try Self.session("gpt2", prompt: 512, generate: 1, batch: batch, precision: .bf16)
+            let step = try s.step(try s.decodeGraph(batch: batch), cachedPositions: 512, position: 512).0
+            #expect(step.time < 70e-3)
+            #expect(abs(step.time - quoted) < 0.01 * quoted, "batch \(batch): \(step.time)")
+        }
     }
 
     // MARK: Bad input
