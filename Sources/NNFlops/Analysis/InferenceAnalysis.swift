@@ -163,9 +163,9 @@ public struct InferenceCapacity: Sendable {
     /// The model's context length bounds `maxContext` (rather than memory).
     public var contextLimitedByPositions: Bool
 
-    /// Searches stop here: 2^20 sequences, 2^22 positions.
-    public static let batchLimit = 1 << 20
-    public static let contextLimit = 1 << 22
+    /// Searches stop here: 2^20 sequences, 2^22 positions (README, "Limits").
+    public static let batchLimit = Limits.standard.inferenceBatchSearch
+    public static let contextLimit = Limits.standard.inferenceContextSearch
 
     init(session: InferenceSession, prompt: Int, generate: Int, batch: Int, peakAtRequest: Int) throws {
         capacityBytes = Int(session.request.gpu.usableMemoryBytes)
