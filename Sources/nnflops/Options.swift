@@ -183,9 +183,14 @@ extension CheckpointPolicy: ExpressibleByArgument {
     public var defaultValueDescription: String { description }
     public static var allValueDescriptions: [String: String] {
         ["none": "keep every activation",
-         "sqrt": "round(sqrt(L)) segments of the L top-level units",
-         "segments=K": "K segments; all but the last are recomputed in backward"]
+         "sqrt": "checkpoint_sequential with round(sqrt(L)) segments of the L units",
+         "segments=K": "checkpoint_sequential with K segments; all but the last are recomputed in backward",
+         "each=GLOB": "checkpoint each block matching GLOB, as gradient_checkpointing_enable does: each=h.*",
+         "selective": "recompute only the attention cores, Korthikanti et al. 2022"]
     }
+}
+extension CheckpointUnits: ExpressibleByArgument {
+    public var defaultValueDescription: String { description }
 }
 extension ScalingMethod: ExpressibleByArgument {
     /// Method names are case-insensitive (`--method Epoch`).
@@ -250,8 +255,12 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Precision policy. Default fp32; fit tries every policy.")
     var precision: PrecisionPolicy?
 
-    @Option(help: ArgumentHelp("Activation checkpointing over the top-level sequence. Default none; fit tries none and sqrt.", valueName: "policy"))
+    @Option(help: ArgumentHelp("Activation checkpointing. Default none; fit tries none and sqrt.", valueName: "policy"))
     var checkpoint: CheckpointPolicy?
+
+    @Option(name: .customLong("checkpoint-units"),
+            help: ArgumentHelp("With --checkpoint sqrt or segments=K: the sequence's units, a name glob (encoder.layer.*) or depth=N. Default: inferred from names.", valueName: "units"))
+    var checkpointUnits: CheckpointUnits?
 
     @Option(name: .customLong("weight-decay"), help: ArgumentHelp("Weight decay: coupled optimizers add 2 FLOPs per parameter and a temporary.", valueName: "w"),
             transform: ArgumentValue.number(.nonNegative))
@@ -266,12 +275,22 @@ struct TrainingOptions: ParsableArguments {
                 "k and v for attention marked cache = true; false as under gradient checkpointing.", valueName: "true|false"))
     var useCache: Bool?
 
-    var isActive: Bool { optimizer != nil || precision != nil || checkpoint != nil || weightDecay != nil || gradClip != nil || useCache != nil }
+    func validate() throws {
+        if checkpointUnits != nil && !(checkpoint?.usesUnitSequence ?? false) {
+            throw ValidationError("--checkpoint-units goes with --checkpoint sqrt or segments=K (each=GLOB names its own units)")
+        }
+    }
+
+    var isActive: Bool {
+        optimizer != nil || precision != nil || checkpoint != nil || checkpointUnits != nil || weightDecay != nil || gradClip != nil
+            || useCache != nil
+    }
 
     /// The configuration with the defaults (adam, fp32, no checkpointing, the KV cache on).
     var configuration: RunConfiguration {
         RunConfiguration(optimizer: optimizer ?? .adam, precision: precision ?? .fp32, checkpoint: checkpoint ?? .none,
-                         weightDecay: weightDecay ?? 0, gradClip: gradClip, useCache: useCache ?? true)
+                         weightDecay: weightDecay ?? 0, gradClip: gradClip, useCache: useCache ?? true,
+                         checkpointUnits: checkpointUnits ?? .inferred)
     }
 }
 
@@ -299,7 +318,7 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         if foldBN && !inference { throw ValidationError("--fold-bn needs --inference (batchnorm folds only with frozen statistics)") }
         if weightPrecision != nil && !inference { throw ValidationError("--weight-precision needs --inference") }
-        if inference && (training.checkpoint != nil || microBatch != nil || training.optimizer != nil) {
+        if inference && (training.checkpoint != nil || training.checkpointUnits != nil || microBatch != nil || training.optimizer != nil) {
             throw ValidationError("--inference takes no --optimizer, --checkpoint or --micro-batch")
         }
     }

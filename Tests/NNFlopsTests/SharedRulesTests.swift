@@ -76,7 +76,7 @@ import Testing
         let graph = try Self.graph("input x: [2, 4]\nh = linear(x, 4)\nh = relu(h)\nh = linear(h, 4)\nh = relu(h)\nh = linear(h, 4)\noutput relu(h)\n")
         let costs = try CostAnalysis(graph: graph)
         let configuration = RunConfiguration(checkpoint: .segments(3))
-        let perNode = CheckpointPlan(graph: graph, costs: costs, configuration: configuration) { g in g.nodes.indices.map { $0..<($0 + 1) } }
+        let perNode = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration) { g in g.nodes.indices.map { $0..<($0 + 1) } }
         #expect(perNode.units.count == 6)
         #expect(perNode.segments == [0..<2, 2..<4])
         // Recomputation stops at each segment's last node that keeps anything: the relu.
@@ -86,7 +86,7 @@ import Testing
         // Nothing is checkpointed in inference.
         var inference = configuration
         inference.inference = true
-        #expect(CheckpointPlan(graph: graph, costs: costs, configuration: inference).segments.isEmpty)
+        #expect(try CheckpointPlan(graph: graph, costs: costs, configuration: inference).segments.isEmpty)
     }
 
     // MARK: Precision

@@ -10,8 +10,9 @@
 /// - backward, in reverse: the seed gradient of each output, then per node its input and
 ///   parameter gradients as produced (accumulated contributions are transient); after the
 ///   node, what it kept and its output gradients are released. Checkpointed segments
-///   (`CheckpointPlan` in Checkpointing.swift) are recomputed (saving) just before their
-///   backward;
+///   (`CheckpointPlan` in Checkpointing.swift) are recomputed (saving) just before the
+///   backward of their last node that keeps anything, and their stored inputs released
+///   after the backward of their first;
 /// - optimizer step: the optimizer's parameter-sized temporaries.
 ///
 /// Library API for comparisons (the reference executor): `layers[i].keptBytes`
@@ -177,7 +178,7 @@ struct MemoryPlan {
         contexts = costs.contexts(for: configuration, graph: graph)
         let types = RuntimeTypes(graph: graph, policy: policy)
         self.types = types
-        checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
+        checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
 
         // Static memory.
         let parameterType = types.parameterType
@@ -348,9 +349,9 @@ struct MemoryReplay {
             gradStorage[t] = s
         }
         for n in g.nodes.indices.reversed() {
-            if let s = plan.checkpoint.segmentEnding(at: n) { recompute(segment: s) }
+            if let s = plan.checkpoint.segmentRecomputed(before: n) { recompute(segment: s) }
             backward(n)
-            if let s = plan.checkpoint.segmentStarting(at: n) {
+            if let s = plan.checkpoint.segmentReleasingInputs(after: n) {
                 for storage in segmentSaved[s] { release(storage) }
                 segmentSaved[s] = []
             }
@@ -390,8 +391,9 @@ struct MemoryReplay {
             let op = node.op
             let inSegment = plan.checkpoint.segment(of: n)
             let keeps = saving && plan.recordsForBackward(n) && (recomputing || inSegment == nil)
-            // Checkpoint: a segment keeps the tensors it reads from outside itself.
-            if !recomputing, saving, let s = plan.checkpoint.segmentStarting(at: n) {
+            // Checkpoint: a segment keeps the tensors it reads from outside itself (when
+            // anything in it keeps anything).
+            if !recomputing, saving, let s = plan.checkpoint.segmentStarting(at: n), plan.checkpoint.storesInputs(s) {
                 let segment = plan.checkpoint.segments[s]
                 var inputs: Set<Int> = []
                 for m in segment {

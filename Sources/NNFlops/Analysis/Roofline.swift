@@ -184,7 +184,7 @@ public struct RooflineAnalysis: Sendable {
     /// convention included), at the precision policy's runtime types.
     public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration()) throws {
         let types = RuntimeTypes(graph: graph, policy: configuration.precision)
-        let checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
+        let checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
         let contexts = costs.contexts(for: configuration, graph: graph)
         let layerCosts = costs.costs(for: contexts, graph: graph)
         let needsGradient = costs.tensorNeedsGradient(for: configuration)
@@ -197,7 +197,8 @@ public struct RooflineAnalysis: Sendable {
         self.roof = roof
         self.configuration = configuration
         var forwardEntries: [RooflineEntry] = []
-        var backwardEntries: [RooflineEntry] = []
+        /// Per node, its backward entries in execution order (input, then weight gradient).
+        var backwardOf = [[RooflineEntry]](repeating: [], count: graph.nodes.count)
         var optimizerEntries: [RooflineEntry] = []
         var forwardOf = [RooflineEntry?](repeating: nil, count: graph.nodes.count)
         var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
@@ -306,16 +307,6 @@ public struct RooflineAnalysis: Sendable {
                 }
             }
             var phaseEntries: [RooflineEntry] = []
-            // Checkpointing: a checkpointed segment's forward runs again before its backward.
-            // Every node of the segment that autograd records is priced again, trailing
-            // nodes that keep nothing included (CheckpointPlan.recomputed, which the memory
-            // replay and the executor run, stops at the segment's last node that keeps
-            // anything; on gpt2 with sqrt the roofline prices 3.1 MFLOPs more per micro-step).
-            if checkpoint.segment(of: index) != nil, context.recordsForBackward, let forward {
-                var again = forward
-                again.phase = .recompute
-                phaseEntries.append(again)
-            }
             if context.anyInputNeedsGradient && !gradientIsView {
                 var traffic = Traffic()
                 outputGradients(into: &traffic)
@@ -344,9 +335,8 @@ public struct RooflineAnalysis: Sendable {
                     phaseEntries.append(entry)
                 }
             }
-            for entry in phaseEntries where entry.phase != .recompute { matrixByType[entry.computeType, default: 0] &+= entry.matrixFlops }
-            // Stored reversed so that reversing the whole backward list gives execution order.
-            backwardEntries.append(contentsOf: phaseEntries.reversed())
+            for entry in phaseEntries { matrixByType[entry.computeType, default: 0] &+= entry.matrixFlops }
+            backwardOf[index] = phaseEntries
 
             // Optimizer step for the trainable parameters this node owns (tied ones once):
             // their share of OptimizerStepFLOPs (the per-step part on the first entry) and
@@ -376,7 +366,22 @@ public struct RooflineAnalysis: Sendable {
                 }
             }
         }
-        entries = forwardEntries + backwardEntries.reversed() + optimizerEntries
+        // Backward in reverse node order. Checkpointing: a checkpointed segment's forward runs
+        // again, over the nodes CheckpointPlan.recomputed names (those the memory replay and
+        // the executor re-run: up to the segment's last node that keeps anything), just
+        // before the backward of that node.
+        var backwardEntries: [RooflineEntry] = []
+        for index in graph.nodes.indices.reversed() {
+            if training, let s = checkpoint.segmentRecomputed(before: index) {
+                for n in checkpoint.recomputed[s] {
+                    guard var again = forwardOf[n] else { continue }
+                    again.phase = .recompute
+                    backwardEntries.append(again)
+                }
+            }
+            backwardEntries.append(contentsOf: backwardOf[index])
+        }
+        entries = forwardEntries + backwardEntries + optimizerEntries
         // Headline type: the one most matrix FLOPs run in (fp32 when there are none).
         mainType = matrixByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue) }?.key ?? .float32
         let mainTypeFLOPs = matrixByType[mainType] ?? 0

@@ -140,6 +140,9 @@ public struct RunConfiguration: Sendable, Hashable {
     public var optimizer: Optimizer
     public var precision: PrecisionPolicy
     public var checkpoint: CheckpointPolicy
+    /// What the sequence the `sqrt` and `segments=K` policies walk is made of
+    /// (`--checkpoint-units`; default: inferred from names).
+    public var checkpointUnits: CheckpointUnits
     /// Micro-batches accumulated per optimizer step (the graph is elaborated at the
     /// micro-batch size; gradients persist across micro-steps).
     public var accumulationSteps: Int
@@ -162,17 +165,25 @@ public struct RunConfiguration: Sendable, Hashable {
     public init(optimizer: Optimizer = .adam, precision: PrecisionPolicy = .fp32, checkpoint: CheckpointPolicy = .none,
                 accumulationSteps: Int = 1, weightDecay: Double = 0, gradClip: Double? = nil,
                 inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true,
-                kvCache: KVCacheState? = nil) {
+                kvCache: KVCacheState? = nil, checkpointUnits: CheckpointUnits = .inferred) {
         self.useCache = useCache
         self.kvCache = kvCache
         self.optimizer = optimizer
         self.precision = precision
         self.checkpoint = checkpoint
+        self.checkpointUnits = checkpointUnits
         self.accumulationSteps = accumulationSteps
         self.weightDecay = weightDecay
         self.gradClip = gradClip
         self.inference = inference
         self.weightPrecision = weightPrecision
+    }
+
+    /// The checkpointing as reports print it: the policy, and the units when they are not
+    /// inferred (`segments=4 units=encoder.layer.*`).
+    public var checkpointDescription: String {
+        checkpoint.usesUnitSequence && checkpointUnits != .inferred
+            ? "\(checkpoint) units=\(checkpointUnits)" : checkpoint.description
     }
 
     /// Optimizer step FLOPs for `elements` trainable parameters in `tensors` tensors

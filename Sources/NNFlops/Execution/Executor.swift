@@ -30,6 +30,8 @@ public struct ExecutionOptions: Sendable {
     public var memoryBytes: Int?
     /// The most FLOPs the run may execute (README, "Limits").
     public var maxFLOPs: Double = Limits.standard.executedFLOPs
+    /// What the sequence of `sqrt` / `segments=K` is made of (`--checkpoint-units`).
+    public var checkpointUnits: CheckpointUnits = .inferred
     /// Called after each node of the forward and of the backward pass:
     /// (steps done, total steps, node name).
     public var progress: (@Sendable (Int, Int, String) -> Void)?
@@ -47,7 +49,7 @@ public struct ExecutionOptions: Sendable {
     /// The memory model's configuration of this run: fp32, the optimizer and checkpointing.
     public var runConfiguration: RunConfiguration {
         RunConfiguration(optimizer: optimizer, precision: .fp32, checkpoint: checkpoint, weightDecay: weightDecay, gradClip: gradClip,
-                         useCache: useCache)
+                         useCache: useCache, checkpointUnits: checkpointUnits)
     }
 }
 
@@ -382,7 +384,7 @@ final class ExecutionEngine<T: KernelScalar> {
         for (i, node) in nodes.enumerated() {
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .forward)
             let segment = training ? checkpoint.segment(of: i) : nil
-            if training, let s = checkpoint.segmentStarting(at: i) {
+            if training, let s = checkpoint.segmentStarting(at: i), checkpoint.storesInputs(s) {
                 // Checkpoint: store the tensors the segment reads from outside itself.
                 var stored: [Int: Tensor<T>] = [:]
                 for m in segments[s] {
@@ -554,11 +556,11 @@ final class ExecutionEngine<T: KernelScalar> {
 
         for i in stride(from: nodes.count - 1, through: 0, by: -1) {
             let node = nodes[i]
-            if let s = checkpoint.segmentEnding(at: i) {
+            if let s = checkpoint.segmentRecomputed(before: i) {
                 recomputeWork += try recompute(segment: s, pass: &pass)
             }
             defer {
-                if let s = checkpoint.segmentStarting(at: i) { pass.segmentInputs[s] = [:] }
+                if let s = checkpoint.segmentReleasingInputs(after: i) { pass.segmentInputs[s] = [:] }
             }
             guard nodeNeedsBackward[i] else { pass.saved[i] = nil; progress?(i); continue }
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .backward)

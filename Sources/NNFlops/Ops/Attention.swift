@@ -692,3 +692,8 @@ extension Attention {
     public var autocast: AutocastClass { .lowerPrecision }
     public var autocastPrimitives: [AutocastClass] { [.lowerPrecision] }
 }
+
+// Checkpointing (README, "Checkpointing"): the core `--checkpoint selective` recomputes.
+extension Attention {
+    public var isAttentionCore: Bool { true }
+}

@@ -214,6 +214,9 @@ public protocol Operator: Sendable {
     /// The state it keeps across decoding steps in a run that keeps one
     /// (`CostContext.cachedPositions`): causal attention's KV cache. Default: none.
     func decodingState(_ context: CostContext) -> DecodingState?
+    /// True for an attention core (scores, softmax, dropout, the product with V): what
+    /// `--checkpoint selective` recomputes (Korthikanti et al. 2022). Default false.
+    var isAttentionCore: Bool { get }
 
     // Roofline traffic (README, "Roofline"). Defaults in the extension at the end.
     /// The saved tensors one backward phase reads. Default: every saved tensor, in both
@@ -377,6 +380,7 @@ extension Operator {
     /// The operator after absorbing a folded per-channel affine transform (nil: it
     /// cannot absorb one). Conv/linear return themselves with a bias.
     public func absorbingAffine() -> (any Operator)? { nil }
+    public var isAttentionCore: Bool { false }
 }
 
 // MARK: - Roofline traffic declarations (README, "Roofline")

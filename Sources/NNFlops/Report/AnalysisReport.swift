@@ -218,7 +218,7 @@ extension AnalysisReport {
         if let memory {
             let c = memory.configuration
             config.run = Run(mode: c.mode, optimizer: c.optimizer.rawValue, precision: c.precision.rawValue,
-                             checkpoint: c.checkpoint.description, microBatches: c.accumulationSteps, weightDecay: c.weightDecay,
+                             checkpoint: c.checkpointDescription, microBatches: c.accumulationSteps, weightDecay: c.weightDecay,
                              gradClip: c.gradClip, weightPrecision: c.weightPrecision?.rawValue, foldBN: foldBN)
             let steps = c.accumulationSteps
             totals.recomputeFlops = memory.recomputeFLOPs.value * steps

@@ -103,7 +103,7 @@ public struct RooflineReport: Sendable, Encodable {
         precision = config.inference ? "inference-" + config.precision.rawValue : config.precision.rawValue
         tf32 = roof.tf32
         optimizer = config.inference ? nil : config.optimizer.rawValue
-        checkpoint = config.checkpoint.description
+        checkpoint = config.checkpointDescription
         batch = TrainingRun.batch(of: graph)
         matrixFormat = analysis.mainFormat.rawValue
         peakFlopsPerS = analysis.peak

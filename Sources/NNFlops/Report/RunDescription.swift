@@ -18,6 +18,6 @@ public enum RunDescription {
     public static func text(graph: Graph, configuration: RunConfiguration) -> String {
         text(microBatch: TrainingRun.batch(of: graph), microBatches: configuration.inference ? 1 : max(1, configuration.accumulationSteps),
              optimizer: configuration.inference ? nil : configuration.optimizer.rawValue, precision: configuration.precision.rawValue,
-             checkpoint: configuration.checkpoint.description)
+             checkpoint: configuration.checkpointDescription)
     }
 }
