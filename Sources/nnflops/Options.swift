@@ -189,6 +189,15 @@ extension CheckpointPolicy: ExpressibleByArgument {
          "selective": "recompute only the attention cores, Korthikanti et al. 2022"]
     }
 }
+extension TF32Ops: ExpressibleByArgument {
+    public static var allValueStrings: [String] { TF32Ops.spellings }
+    public static var allValueDescriptions: [String: String] {
+        ["conv": "convolutions on TF32, matmuls on FP32 cores: PyTorch's defaults",
+         "matmul": "matmuls, linear and attention on TF32, convolutions on FP32 cores",
+         "all": "both on TF32, as allow_tf32 = True for both",
+         "none": "every fp32 matrix product on the FP32 cores"]
+    }
+}
 extension CheckpointUnits: ExpressibleByArgument {
     public var defaultValueDescription: String { description }
 }

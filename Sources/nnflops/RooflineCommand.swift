@@ -16,7 +16,7 @@ struct RooflineCommand: ParsableCommand {
 
         For every operator and phase, forward, input_gradient, weight_gradient, recompute and optimizer, the report gives the FLOPs, the minimum bytes moved at the run's types, the arithmetic intensity, the bound, the attainable FLOP/s and the lower-bound time: the larger of FLOPs / peak and bytes / bandwidth.
 
-        Matrix work, the multiply-accumulates, runs at the dense tensor-core peak of its type; fp32 uses TF32 tensor cores only with --tf32. Element-wise work runs at the vector peak. Peaks are dense datasheet figures: see `nnflops gpus`. --samples and --tokens take counts: 1.28M, 300B, 1e12.
+        Matrix work, the multiply-accumulates, runs at the dense tensor-core peak of its type; in fp32, convolutions use TF32 tensor cores and matmuls the FP32 cores, as PyTorch does by default, and --tf32 changes which. Element-wise work runs at the vector peak. Peaks are dense datasheet figures: see `nnflops gpus`. --samples and --tokens take counts: 1.28M, 300B, 1e12.
 
         Exit codes: 0 success, 2 a usage error or a bad spec.
         """)
@@ -27,8 +27,8 @@ struct RooflineCommand: ParsableCommand {
     @OptionGroup var counting: CountingOptions
     @OptionGroup(title: "Run configuration, as for analyze") var runOptions: RunOptions
 
-    @Flag(help: "Run fp32 matmuls and convolutions on TF32 tensor cores, as torch's allow_tf32 does.")
-    var tf32 = false
+    @Option(help: ArgumentHelp("The fp32 matrix work on TF32 tensor cores: torch's cudnn.allow_tf32 is conv, cuda.matmul.allow_tf32 is matmul. Default conv, PyTorch's defaults; none on GPUs without TF32.", valueName: "ops"))
+    var tf32: TF32Ops?
     @OptionGroup var hardware: HardwareOptions
 
     @Option(help: ArgumentHelp("GPU: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.", valueName: "id"))

@@ -83,3 +83,8 @@ public struct Conv2d: WeightedLayer {
         return text
     }
 }
+
+// Roofline (README, "Roofline"): torch runs convolutions in cuDNN (`torch.backends.cudnn.allow_tf32`).
+extension Conv2d {
+    public var matrixLibrary: MatrixLibrary { .cuDNN }
+}

@@ -101,3 +101,8 @@ public struct ConvTranspose2d: WeightedLayer {
         return text
     }
 }
+
+// Roofline (README, "Roofline"): torch runs convolutions in cuDNN (`torch.backends.cudnn.allow_tf32`).
+extension ConvTranspose2d {
+    public var matrixLibrary: MatrixLibrary { .cuDNN }
+}

@@ -225,6 +225,9 @@ public protocol Operator: Sendable {
     /// Elements of parameter `index` the forward pass reads. Default: all of them; an
     /// embedding gathers only the rows its ids select.
     func elementsRead(ofParameter index: Int) -> Count
+    /// The library PyTorch runs its matrix work in on a CUDA GPU, which decides the TF32
+    /// switch that applies to it in fp32. Default cuBLAS; convolutions say cuDNN.
+    var matrixLibrary: MatrixLibrary { get }
 }
 
 extension Operator {
@@ -391,7 +394,17 @@ public enum BackwardPhase: String, Sendable, Hashable, CaseIterable {
     case weightGradient = "weight-gradient"
 }
 
+/// Where PyTorch runs an operator's matrix work on a CUDA GPU (README, "Roofline"): each
+/// has its own TF32 switch (`TF32Ops`).
+public enum MatrixLibrary: String, Sendable, Hashable, CaseIterable {
+    /// cuBLAS / cuBLASLt: matmul, linear (addmm), bmm; `torch.backends.cuda.matmul.allow_tf32`.
+    case cuBLAS = "cublas"
+    /// cuDNN: convolutions; `torch.backends.cudnn.allow_tf32`.
+    case cuDNN = "cudnn"
+}
+
 extension Operator {
+    public var matrixLibrary: MatrixLibrary { .cuBLAS }
     public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] { savedTensors(context) }
     public func elementsRead(ofParameter index: Int) -> Count {
         index < parameters.count ? parameters[index].elements : .zero
