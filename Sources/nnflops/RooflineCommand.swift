@@ -73,6 +73,7 @@ struct RooflineCommand: ParsableCommand {
         let roof = try Roof(gpu: profile, tf32: tf32)
         let (graph, configuration) = try runOptions.run(try model.request())
         let costs = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
+        if format != .json { warn(costs.warnings) }
         let analysis = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration)
         var trainingRun: TrainingRun? = nil
         if describesTrainingRun {
@@ -80,7 +81,7 @@ struct RooflineCommand: ParsableCommand {
                                              utilization: utilization ?? TrainingRunRequest.defaultUtilization)
             trainingRun = try TrainingRun(request: request, graph: graph, costs: costs, roofline: analysis)
         }
-        let report = RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun)
+        let report = RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun, warnings: costs.warnings)
         if let svg { try OutputFile(path: svg, role: "the roofline chart").write(SVGRoofline.render(analysis, report: report)) }
         emit(try RooflineRenderer.render(report, format: format, top: top))
     }

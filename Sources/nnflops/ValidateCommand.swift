@@ -93,6 +93,7 @@ struct ValidateCommand: ParsableCommand {
             }
         }
         let started = Date()
+        warn(try CostAnalysis(graph: graph, options: CountOptions(attention: .executed)).warnings)
         let report = try ReferenceExecutor.run(graph, options: options)
         let seconds = Date().timeIntervalSince(started)
         emit(try ValidationRenderer.render(report, seconds: timing ? seconds : nil, optimizer: optimizer, format: format,

@@ -43,7 +43,25 @@ public struct LayerCost: Sendable {
     public var context: CostContext
 }
 
+/// Something about a model that is legal but probably not what its author meant (printed on
+/// stderr with the tables, a `warnings` list in JSON).
+public struct AnalysisWarning: Sendable, Hashable, Codable {
+    /// The operator it is about.
+    public var node: String
+    public var message: String
+    public init(node: String, message: String) {
+        self.node = node
+        self.message = message
+    }
+}
+
 /// FLOPs, MACs and parameters of a whole graph: a pure function of the graph and options.
+///
+/// Dead code is not trained (README, "Counting conventions"): an operator none of whose
+/// outputs reaches a graph output runs in forward, but autograd never reaches it from the
+/// loss, so it has no backward, keeps nothing past its own output, and its parameters get
+/// no gradient (PyTorch leaves `.grad` None) and so no optimizer state (torch.optim skips a
+/// parameter whose grad is None, creating no state). Each such dead end gets a warning.
 public struct CostAnalysis: Sendable {
     public var layers: [LayerCost]
     public var parameters: Int
@@ -64,6 +82,14 @@ public struct CostAnalysis: Sendable {
     /// The mode and KV cache state the nodes were priced under.
     public var mode: RunMode
     public var cachedPositions: Int?
+    /// For every node: does one of its outputs reach a graph output (through the nodes that
+    /// read it)? A node that does not is dead: priced with nothing needing a gradient.
+    public var reachesOutput: [Bool]
+    /// For every parameter: does it get a gradient (it trains and a live node uses it)?
+    /// Only these have gradients and optimizer state.
+    public var parameterReceivesGradient: [Bool]
+    /// The dead ends: one per dead operator whose outputs no operator reads.
+    public var warnings: [AnalysisWarning]
 
     /// Each node's context for a run: the priced one when training; with nothing needing
     /// a gradient in inference, in eval mode (same attention convention). A run at another
@@ -102,8 +128,10 @@ public struct CostAnalysis: Sendable {
     }
 
     public init(graph: Graph, options: CountOptions = CountOptions()) throws {
+        let live = Self.nodesReachingOutputs(graph)
         var needsGradient = [Bool](repeating: false, count: graph.tensors.count)
         var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
+        var receivesGradient = [Bool](repeating: false, count: graph.parameters.count)
         var layers: [LayerCost] = []
         layers.reserveCapacity(graph.nodes.count)
         var forward = Work.zero, inputGradient = Work.zero, weightGradient = Work.zero
@@ -113,21 +141,25 @@ public struct CostAnalysis: Sendable {
         // Eval mode: nothing needs a gradient, nothing trains (forward only).
         let training = options.mode == .training
         for (index, node) in graph.nodes.enumerated() {
-            // An operator under torch.no_grad records nothing, whatever its inputs need.
-            let inputNeeds = node.inputs.map { training && needsGradient[$0] && !node.op.detachesOutputs }
-            let trainableFlags = node.parameterIDs.map { training && !graph.parameters[$0].frozen }
+            // An operator under torch.no_grad records nothing, whatever its inputs need; a dead
+            // node gets no gradient: nothing of it needs one, nothing of it trains. Nor does
+            // anything in eval mode.
+            let inputNeeds = node.inputs.map { training && live[index] && needsGradient[$0] && !node.op.detachesOutputs }
+            let trainableFlags = node.parameterIDs.map { training && live[index] && !graph.parameters[$0].frozen }
             let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention,
                                       precision: options.precision, inputTypes: types.inputTypes(graph, node: index),
                                       computeType: types.computeTypes[index], useCache: options.useCache,
                                       mode: options.mode, cachedPositions: options.cachedPositions)
             var cost = node.op.cost(context)
             var owned = Count.zero, ownedTrainable = Count.zero
-            for id in node.parameterIDs {
+            for (local, id) in node.parameterIDs.enumerated() {
                 let parameter = graph.parameters[id]
-                if seenParameter[id] {
-                    // A tied parameter's second use adds its gradient into the first's.
-                    if training && !parameter.frozen { cost.weightGradient += .elementwise(parameter.elements) }
-                } else {
+                if trainableFlags[local] {
+                    // A tied parameter's second live use adds its gradient into the first's.
+                    if receivesGradient[id] { cost.weightGradient += .elementwise(parameter.elements) }
+                    receivesGradient[id] = true
+                }
+                if !seenParameter[id] {
                     seenParameter[id] = true
                     owned += parameter.elements
                     if !parameter.frozen { ownedTrainable += parameter.elements }
@@ -177,5 +209,66 @@ public struct CostAnalysis: Sendable {
         useCache = options.useCache
         mode = options.mode
         cachedPositions = options.cachedPositions
+        reachesOutput = live
+        parameterReceivesGradient = receivesGradient
+        warnings = Self.deadEnds(graph, live: live)
+    }
+
+    /// Liveness, in reverse: a node is live when a graph output is among its outputs or a
+    /// live node reads one of them.
+    static func nodesReachingOutputs(_ graph: Graph) -> [Bool] {
+        var used = [Bool](repeating: false, count: graph.tensors.count)
+        for t in graph.outputs { used[t] = true }
+        var live = [Bool](repeating: false, count: graph.nodes.count)
+        for index in graph.nodes.indices.reversed() {
+            let node = graph.nodes[index]
+            guard node.outputs.contains(where: { used[$0] }) else { continue }
+            live[index] = true
+            for t in node.inputs { used[t] = true }
+        }
+        return live
+    }
+
+    /// One warning per dead operator whose outputs nothing reads, naming the dead operators
+    /// that feed it and the parameters that therefore get no gradient.
+    static func deadEnds(_ graph: Graph, live: [Bool]) -> [AnalysisWarning] {
+        guard live.contains(false) else { return [] }
+        let producers = graph.producers()
+        var read = [Bool](repeating: false, count: graph.tensors.count)
+        for node in graph.nodes { for t in node.inputs { read[t] = true } }
+        var liveUse = [Bool](repeating: false, count: graph.parameters.count)
+        for (index, node) in graph.nodes.enumerated() where live[index] { for id in node.parameterIDs { liveUse[id] = true } }
+        var warnings: [AnalysisWarning] = []
+        for (index, node) in graph.nodes.enumerated() where !live[index] && !node.outputs.contains(where: { read[$0] }) {
+            // The dead operators upstream of this one (through dead producers only).
+            var upstream: [Int] = []
+            var stack = [index], seen: Set<Int> = [index]
+            while let n = stack.popLast() {
+                for t in graph.nodes[n].inputs {
+                    guard let p = producers[t], !live[p], seen.insert(p).inserted else { continue }
+                    upstream.append(p)
+                    stack.append(p)
+                }
+            }
+            upstream.sort()
+            var message = "'\(node.name)' (\(node.kind)) reaches no output"
+            if !upstream.isEmpty {
+                let names = upstream.prefix(3).map { "'\(graph.nodes[$0].name)'" }.joined(separator: ", ")
+                message += ", nor does what feeds only it (\(names)\(upstream.count > 3 ? ", ..." : ""))"
+            }
+            message += ": its forward runs, but no gradient reaches it, so it has no backward"
+            var names: [String] = []
+            for n in [index] + upstream {
+                for id in graph.nodes[n].parameterIDs where !liveUse[id] && !graph.parameters[id].frozen && !names.contains(graph.parameters[id].name) {
+                    names.append(graph.parameters[id].name)
+                }
+            }
+            if !names.isEmpty {
+                let shown = names.prefix(4).joined(separator: ", ") + (names.count > 4 ? ", ..." : "")
+                message += ", and \(shown) get no gradient (.grad stays None) and no optimizer state"
+            }
+            warnings.append(AnalysisWarning(node: node.name, message: message))
+        }
+        return warnings
     }
 }

@@ -150,6 +150,8 @@ struct MemoryPlan {
     let gradBytesTotal: Int
     let trainableElements: Int
     let trainableTensors: Int
+    /// Per parameter: does it get a gradient (CostAnalysis.parameterReceivesGradient)?
+    let receivesGradient: [Bool]
     /// Producer node of each tensor (nil: a graph input).
     let producers: [Int?]
     /// Display name of each tensor: its producer's name (with the output index when it
@@ -176,6 +178,7 @@ struct MemoryPlan {
         let inference = configuration.inference
         needsGradient = costs.tensorNeedsGradient(for: configuration)
         contexts = costs.contexts(for: configuration, graph: graph)
+        receivesGradient = costs.parameterReceivesGradient
         let types = RuntimeTypes(graph: graph, policy: policy)
         self.types = types
         checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
@@ -183,13 +186,15 @@ struct MemoryPlan {
         // Static memory.
         let parameterType = types.parameterType
         var params = Count.zero, master = Count.zero, trainable = Count.zero, trainableTensors = 0
-        for parameter in graph.parameters {
+        for (pid, parameter) in graph.parameters.enumerated() {
             if inference, let stored = configuration.weightPrecision {
                 params += Count(stored.bytes(elements: parameter.elements.value))
             } else {
                 params += parameter.elements * parameterType.bytes
             }
-            if !parameter.frozen && !inference {
+            // Only parameters a gradient reaches have one, and optimizer state (dead code
+            // is not trained: CostAnalysis.parameterReceivesGradient).
+            if costs.parameterReceivesGradient[pid] && !inference {
                 trainable += parameter.elements
                 trainableTensors += 1
                 if policy.isPureHalf { master += parameter.elements * 4 }
@@ -319,7 +324,7 @@ struct MemoryReplay {
 
         // Gradient accumulation: the parameter gradients exist before the forward.
         if training && config.accumulationSteps > 1 {
-            for (pid, parameter) in g.parameters.enumerated() where !parameter.frozen {
+            for (pid, parameter) in g.parameters.enumerated() where plan.receivesGradient[pid] {
                 let s = allocate(parameter.elements.value * plan.parameterType.bytes, "grad " + parameter.name)
                 storages[s].isParameterGrad = true
                 retain(s)
@@ -546,7 +551,11 @@ struct MemoryReplay {
         for n in nodes { for t in g.nodes[n].inputs { reads[t] += 1 } }
         // Tensors from outside the segment are read through the checkpoint's own reference.
         for n in nodes { for t in g.nodes[n].inputs where !range.contains(producer(t) ?? -1) { retain(tensorStorage[t]) } }
+        // The recomputed tensors are new storages; the forward's own (a graph output the
+        // user still holds, a segment output a later segment stored) keep their names.
+        let originals = nodes.flatMap { g.nodes[$0].outputs }.map { ($0, tensorStorage[$0]) }
         forwardPass(nodes: nodes, reads: reads, pinOutputs: [], saving: true, recomputing: true)
+        for (t, storage) in originals { tensorStorage[t] = storage }
     }
 
     mutating func backward(_ n: Int) {

@@ -413,7 +413,7 @@ public struct RooflineAnalysis: Sendable {
                 var tensors = 0
                 for id in node.parameterIDs where !seenParameter[id] {
                     seenParameter[id] = true
-                    if !graph.parameters[id].frozen {
+                    if costs.parameterReceivesGradient[id] {
                         elements += graph.parameters[id].elements
                         tensors += 1
                     }

@@ -156,7 +156,8 @@ final class ExecutionEngine<T: KernelScalar> {
     var buffers: [[Tensor<T>]] = []
     /// Graph input values by input index.
     var inputValues: [Tensor<T>] = []
-    /// First node using each parameter (its owner, as in CostAnalysis).
+    /// First live node using each parameter (the owner of its gradient, as in CostAnalysis;
+    /// a dead node's use gets no gradient).
     var owner: [Int] = []
     /// Does node i run backward?
     var nodeNeedsBackward: [Bool] = []
@@ -191,7 +192,7 @@ final class ExecutionEngine<T: KernelScalar> {
         nodeSeconds = Array(repeating: 0, count: graph.nodes.count)
         owner = Array(repeating: -1, count: graph.parameters.count)
         for (i, node) in graph.nodes.enumerated() {
-            for id in node.parameterIDs where owner[id] < 0 { owner[id] = i }
+            for id in node.parameterIDs where owner[id] < 0 && analysis.reachesOutput[i] { owner[id] = i }
             nodeNeedsBackward.append(analysis.layers[i].context.recordsForBackward)
         }
         allocator.point = ExecutionPoint(node: nil, name: "", phase: .initialisation)
@@ -548,7 +549,9 @@ final class ExecutionEngine<T: KernelScalar> {
         var parameterGradients = [Tensor<T>?](repeating: nil, count: graph.parameters.count)
         var uncharged: [Int: [Int]] = [:]  // parameter id -> non-owner users not yet charged an accumulation
         for (i, node) in nodes.enumerated() {
-            for id in node.parameterIDs where owner[id] != i && !graph.parameters[id].frozen { uncharged[id, default: []].append(i) }
+            for id in node.parameterIDs where owner[id] != i && !graph.parameters[id].frozen && analysis.reachesOutput[i] {
+                uncharged[id, default: []].append(i)
+            }
         }
         var accumulation = 0
         var recomputeWork = WorkTally()

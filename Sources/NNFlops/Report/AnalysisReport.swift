@@ -7,6 +7,8 @@ public struct AnalysisReport: Codable, Sendable {
     public var totals: Totals
     public var layers: [Layer]
     public var byOp: [String: OpTotals]
+    /// The analysis's warnings (dead code: CostAnalysis.warnings); absent when none.
+    public var warnings: [AnalysisWarning]?
 
     public struct Config: Codable, Sendable {
         public var batch: Int?
@@ -164,7 +166,7 @@ public struct AnalysisReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, config, totals, layers
+        case schema, model, config, totals, layers, warnings
         case byOp = "by_op"
     }
 }
@@ -201,6 +203,7 @@ extension AnalysisReport {
             byOp[layer.kind] = entry
         }
         self.byOp = byOp
+        warnings = analysis.warnings.isEmpty ? nil : analysis.warnings
         // The first node to use each parameter owns it; a later user is tied to that node.
         var owner = [Int?](repeating: nil, count: graph.parameters.count)
         for (index, node) in graph.nodes.enumerated() {

@@ -23,6 +23,8 @@ public struct RooflineReport: Sendable, Encodable {
     public var layers: [Layer]
     public var totals: Totals
     public var trainingRun: TrainingRun?
+    /// The analysis's warnings (dead code); absent when there are none.
+    public var warnings: [AnalysisWarning]?
 
     public struct GPUSummary: Sendable, Encodable {
         public var id: String
@@ -87,7 +89,7 @@ public struct RooflineReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals
+        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals, warnings
         case gpuProfile = "gpu_profile"
         case tf32Ops = "tf32_ops"
         case matrixFormat = "matrix_format"
@@ -96,7 +98,8 @@ public struct RooflineReport: Sendable, Encodable {
         case trainingRun = "training_run"
     }
 
-    public init(graph: Graph, analysis: RooflineAnalysis, trainingRun: TrainingRun? = nil) {
+    public init(graph: Graph, analysis: RooflineAnalysis, trainingRun: TrainingRun? = nil, warnings: [AnalysisWarning] = []) {
+        self.warnings = warnings.isEmpty ? nil : warnings
         let roof = analysis.roof, config = analysis.configuration
         model = graph.model
         gpu = roof.gpu.id
