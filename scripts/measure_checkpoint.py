@@ -25,7 +25,8 @@ describes the same run:
 * hf-gpt2 and hf-bert: transformers models from the tiny configs Tests/Fixtures/hf/gpt2.json
   and bert.json with dropout off (see `hf_runs`) and `model.gradient_checkpointing_enable()`
   (transformers 5.x: non-reentrant checkpoint around every decoder / encoder layer; the KV
-  cache is off under it), seq 64, batch 2, on the CPU (scaled_dot_product_attention runs
+  cache is off under it), called as model(input_ids) (gpt2 with use_cache=False:
+  `--use-cache false`), seq 64, batch 2, on the CPU (scaled_dot_product_attention runs
   the CPU flash kernel, which keeps what CUDA's fused kernels keep: q, k, v, the output and
   an fp32 log-sum-exp [B, heads, n]; `--checkpoint each=transformer.h.*`,
   `each=encoder.layer.*`).
@@ -262,23 +263,22 @@ def hf_runs(family, pattern):
             return model
         return make
 
-    # position_ids (and BERT's token_type_ids) are given, as the nnflops graph's inputs:
-    # otherwise the model builds them inside forward (an int64 [1, seq] the embedding keeps).
+    # Called as people call it, model(input_ids): GPT2Model builds position_ids itself (an
+    # int64 [1, seq] that wpe keeps) and BertModel gathers token_type_ids from its all-zero
+    # buffer (a new int64 [1, seq]), as nnflops's Hugging Face import builds them.
     def inputs(device):
-        made = {"input_ids": torch.randint(0, config.vocab_size, (2, seq)),
-                "position_ids": torch.arange(seq)[None]}
-        if is_bert:
-            made["token_type_ids"] = torch.zeros(2, seq, dtype=torch.long)
-        return made
+        return {"input_ids": torch.randint(0, config.vocab_size, (2, seq))}
 
     outputs = ((lambda out: [out.last_hidden_state, out.pooler_output]) if is_bert
                else (lambda out: [out.logits]))
-    # use_cache=False: without it a decoder builds a KV cache in training (its concatenated
-    # keys and values, which nnflops's Hugging Face import does not model); under gradient
+    # use_cache=False (nnflops: --use-cache false): without it a decoder builds a KV cache in
+    # training, whose concatenated keys and values the attention keeps; under gradient
     # checkpointing transformers turns the cache off itself.
     call = (lambda m, x: m(**x)) if is_bert else (lambda m, x: m(**x, use_cache=False))
     rel = os.path.relpath(path, ROOT)
     base = [rel, "--batch", "2", "--set", "seq=%d" % seq, "--optimizer", "sgd"]
+    if not is_bert:
+        base += ["--use-cache", "false"]
     runs = []
     for checkpointing in (False, True):
         name = "model.gradient_checkpointing_enable()" if checkpointing else "none"

@@ -34,7 +34,7 @@ struct CheckpointFixtureTests {
     }()
 
     /// The fixture's arguments: the model, `--batch`, `--set`, `--optimizer`, `--checkpoint`,
-    /// `--checkpoint-units`.
+    /// `--checkpoint-units`, `--use-cache`.
     static func analyze(_ run: Run) throws -> MemoryAnalysis {
         var args = run.nnflops_args
         var model = args.removeFirst()
@@ -50,12 +50,13 @@ struct CheckpointFixtureTests {
             case "--optimizer": configuration.optimizer = try #require(Optimizer(rawValue: value))
             case "--checkpoint": configuration.checkpoint = try #require(CheckpointPolicy(argument: value))
             case "--checkpoint-units": configuration.checkpointUnits = try #require(CheckpointUnits(argument: value))
+            case "--use-cache": configuration.useCache = try #require(Bool(value) as Bool?)
             default: Issue.record("unexpected fixture argument \(args[index])")
             }
             index += 2
         }
         let graph = try ModelRequest(model, settings: settings, batch: batch).graph()
-        let costs = try CostAnalysis(graph: graph)
+        let costs = try CostAnalysis(graph: graph, options: CountOptions().run(configuration))
         return try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration)
     }
 

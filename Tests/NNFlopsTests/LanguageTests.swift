@@ -143,6 +143,7 @@ import Testing
         h = linear(x, 32, bias = false, name = "encode")
         y = linear(h, 16, name = "decode")
         z = linear(x, 32, bias = false, tie = "encode")
+        output y, z
         """)
         #expect(g.parameters.count == 3)  // encode.weight, decode.weight, decode.bias
         let analysis = try CostAnalysis(graph: g)
