@@ -46,5 +46,11 @@ struct MemoryCalibrationTests {
             "peak \(memory.peakBytes) vs \(run.peakFullStep) (\(peak * 100)%) at \(memory.peakPhase) \(memory.peakLayer)")
         #expect(abs(saved) <= 0.03, "\(run): saved activations \(memory.savedActivationsBytes) vs measured \(run.savedAfterForward)")
         #expect(abs(peak) <= 0.03, "\(run): peak \(memory.peakBytes) vs measured \(run.peakFullStep)")
+        // max_memory_allocated counts the caching allocator's blocks, not the tensors'
+        // bytes: with its rounding every peak comes nearer the measurement (within 1.6%,
+        // and only resnet50 B=64 above it, by 0.2%).
+        let blocks = Self.error(memory.cudaAllocator.allocatedPeakBytes, run.peakFullStep)
+        #expect(abs(blocks) < abs(peak), "\(run): allocator peak \(memory.cudaAllocator.allocatedPeakBytes) vs measured \(run.peakFullStep)")
+        #expect(abs(blocks) <= 0.016, "\(run): allocator peak \(memory.cudaAllocator.allocatedPeakBytes) vs measured \(run.peakFullStep)")
     }
 }

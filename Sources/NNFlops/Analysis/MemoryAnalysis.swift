@@ -80,6 +80,15 @@ public struct MemoryAnalysis: Sendable {
     /// The checkpointed segments (as node ranges).
     public var checkpointedSegments: [Range<Int>] { checkpoint.segments }
     public var steps: [Step]
+    /// PyTorch's CUDA caching allocator over the same run: what it reserves, its rounded
+    /// allocated peak and the cuBLAS workspaces (README, "The CUDA caching allocator").
+    /// Computed on each use (two more replays), so that searches over the peak (`fit`)
+    /// do not pay for it.
+    public var cudaAllocator: CUDAAllocatorEstimate { CUDAAllocatorEstimate(plan: plan, cuBLASWorkspaces: cuBLASWorkspaces) }
+    /// cuBLAS handles, each with its workspace: one per thread that runs matrix work in
+    /// cuBLAS (forward's, and autograd's device thread in backward).
+    let cuBLASWorkspaces: Int
+    let plan: MemoryPlan
     /// The runtime types the replay used (the precision policy's rules).
     let types: RuntimeTypes
     /// The checkpointing the replay ran.
@@ -124,6 +133,11 @@ public struct MemoryAnalysis: Sendable {
         types = plan.types
         checkpoint = plan.checkpoint
         steps = first.steps.map { Step(phase: $0.phase, node: $0.node, liveBytes: $0.liveBytes + staticBytes) }
+        let cuBLAS = graph.nodes.indices.filter { graph.nodes[$0].op.matrixLibrary == .cuBLAS }.map { costs.layers[$0].cost }
+        let forwardThread = cuBLAS.contains { $0.forward.macs > .zero }
+        let backwardThread = !configuration.inference && cuBLAS.contains { $0.backward.macs > .zero }
+        cuBLASWorkspaces = (forwardThread ? 1 : 0) + (backwardThread ? 1 : 0)
+        self.plan = plan
         if recompute.overflowed || optimizerFLOPs.overflowed {
             throw NNFlopsError("the model's FLOP count overflows 64 bits; the shapes are too large")
         }
@@ -150,6 +164,9 @@ struct MemoryPlan {
     let gradBytesTotal: Int
     let trainableElements: Int
     let trainableTensors: Int
+    /// Each static tensor's bytes (parameters, master weights, buffers, inputs, optimizer
+    /// state), one allocation each.
+    let staticTensorBytes: [Int]
     /// Per parameter: does it get a gradient (CostAnalysis.parameterReceivesGradient)?
     let receivesGradient: [Bool]
     /// Producer node of each tensor (nil: a graph input).
@@ -186,26 +203,34 @@ struct MemoryPlan {
         // Static memory.
         let parameterType = types.parameterType
         var params = Count.zero, master = Count.zero, trainable = Count.zero, trainableTensors = 0
+        var staticTensors: [Count] = []
         for (pid, parameter) in graph.parameters.enumerated() {
-            if inference, let stored = configuration.weightPrecision {
-                params += Count(stored.bytes(elements: parameter.elements.value))
-            } else {
-                params += parameter.elements * parameterType.bytes
-            }
+            let stored = inference ? configuration.weightPrecision.map { Count($0.bytes(elements: parameter.elements.value)) } : nil
+            params += stored ?? parameter.elements * parameterType.bytes
+            staticTensors.append(stored ?? parameter.elements * parameterType.bytes)
             // Only parameters a gradient reaches have one, and optimizer state (dead code
             // is not trained: CostAnalysis.parameterReceivesGradient).
             if costs.parameterReceivesGradient[pid] && !inference {
                 trainable += parameter.elements
                 trainableTensors += 1
                 if policy.isPureHalf { master += parameter.elements * 4 }
+                // The fp32 state tensors and master copy, one per parameter each.
+                let fp32Copies = configuration.optimizer.stateTensors + (policy.isPureHalf ? 1 : 0)
+                staticTensors += [Count](repeating: parameter.elements * 4, count: fp32Copies)
             }
         }
         var buffers = Count.zero
         for node in graph.nodes {
-            for buffer in node.op.buffers { buffers += buffer.elements * types.buffer(buffer.dtype).bytes }
+            for buffer in node.op.buffers {
+                buffers += buffer.elements * types.buffer(buffer.dtype).bytes
+                staticTensors.append(buffer.elements * types.buffer(buffer.dtype).bytes)
+            }
         }
         var inputs = Count.zero
-        for input in graph.inputs { inputs += graph.tensors[input.tensor].elements * types.tensors[input.tensor].bytes }
+        for input in graph.inputs {
+            inputs += graph.tensors[input.tensor].elements * types.tensors[input.tensor].bytes
+            staticTensors.append(graph.tensors[input.tensor].elements * types.tensors[input.tensor].bytes)
+        }
         let state = inference ? Count.zero : trainable * (configuration.optimizer.stateTensors * 4)
         let grads = inference ? Count.zero : trainable * parameterType.bytes
         for c in [params, master, trainable, buffers, inputs, state, grads] where c.overflowed {
@@ -219,6 +244,7 @@ struct MemoryPlan {
         inputsBytes = inputs.value
         optimizerStateBytes = state.value
         gradBytesTotal = grads.value
+        staticTensorBytes = staticTensors.map(\.value)
     }
 
     func bytes(of tensor: Int) -> Int { graph.tensors[tensor].elements.value * types.tensors[tensor].bytes }
@@ -232,6 +258,9 @@ struct MemoryReplay {
         var refs = 0
         var live = true
         var isParameterGrad = false
+        /// The caching allocator's blocks holding it (one per tensor it stands for), when
+        /// the replay runs over `CUDACachingAllocator`.
+        var blocks: [Int] = []
     }
     struct RawStep {
         var phase: MemoryAnalysis.Phase
@@ -241,6 +270,8 @@ struct MemoryReplay {
 
     let plan: MemoryPlan
     let capture: Int?
+    /// PyTorch's CUDA caching allocator, when the replay estimates what it reserves.
+    var allocator: CUDACachingAllocator?
     var storages: [Storage] = []
     var current = 0
     var peak = 0
@@ -281,8 +312,14 @@ struct MemoryReplay {
 
     // MARK: storage primitives
 
-    mutating func allocate(_ bytes: Int, _ label: String) -> Int {
-        storages.append(Storage(bytes: bytes, label: label))
+    /// - Parameter pieces: the tensors one aggregate storage stands for (their bytes sum
+    ///   to `bytes`), each its own request to the allocator.
+    mutating func allocate(_ bytes: Int, _ label: String, pieces: [Int]? = nil) -> Int {
+        var storage = Storage(bytes: bytes, label: label)
+        if allocator != nil {
+            for piece in pieces ?? [bytes] { if let block = allocator?.malloc(piece) { storage.blocks.append(block) } }
+        }
+        storages.append(storage)
         current += bytes
         return storages.count - 1
     }
@@ -299,6 +336,7 @@ struct MemoryReplay {
         guard let s, storages[s].live, storages[s].refs <= 0 else { return }
         storages[s].live = false
         current -= storages[s].bytes
+        for block in storages[s].blocks { allocator?.free(block) }
     }
 
     mutating func moment(_ phase: MemoryAnalysis.Phase, _ node: Int?) {
@@ -371,7 +409,13 @@ struct MemoryReplay {
         // gradients the master weights are updated from.
         var temporaries = config.optimizer.temporaries(weightDecay: config.weightDecay) * plan.trainableElements * 4
         if config.precision.isPureHalf { temporaries += plan.trainableElements * 4 }
-        let t = allocate(temporaries, "optimizer temporaries")
+        // torch.optim's foreach implementations make each temporary per parameter tensor.
+        var pieces: [Int] = []
+        for (pid, parameter) in g.parameters.enumerated() where plan.receivesGradient[pid] {
+            pieces += [Int](repeating: parameter.elements.value * 4, count: config.optimizer.temporaries(weightDecay: config.weightDecay))
+            if config.precision.isPureHalf { pieces.append(parameter.elements.value * 4) }
+        }
+        let t = allocate(temporaries, "optimizer temporaries", pieces: pieces)
         moment(.optimizer, nil)
         release(t)
     }

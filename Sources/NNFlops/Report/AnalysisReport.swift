@@ -62,6 +62,25 @@ public struct AnalysisReport: Codable, Sendable {
         public var savedActivationsBytes: Int
         public var peakBytes: Int
         public var peak: Peak
+        /// PyTorch's CUDA caching allocator over the same run (README, "The CUDA caching
+        /// allocator"); the figures above are the tensors' own bytes.
+        public var cudaAllocator: CUDAAllocator
+
+        public struct CUDAAllocator: Codable, Sendable {
+            public var reservedBytes: Int
+            public var allocatedPeakBytes: Int
+            public var staticAllocatedBytes: Int
+            public var cublasWorkspaces: Int
+            public var cublasWorkspaceBytes: Int
+
+            enum CodingKeys: String, CodingKey {
+                case reservedBytes = "reserved_bytes"
+                case allocatedPeakBytes = "allocated_peak_bytes"
+                case staticAllocatedBytes = "static_allocated_bytes"
+                case cublasWorkspaces = "cublas_workspaces"
+                case cublasWorkspaceBytes = "cublas_workspace_bytes"
+            }
+        }
 
         public struct Peak: Codable, Sendable {
             public var layer: String
@@ -79,6 +98,7 @@ public struct AnalysisReport: Codable, Sendable {
             case inputsBytes = "inputs_bytes"
             case savedActivationsBytes = "saved_activations_bytes"
             case peakBytes = "peak_bytes"
+            case cudaAllocator = "cuda_allocator"
         }
     }
 
@@ -233,11 +253,16 @@ extension AnalysisReport {
                 totals.trainStepFlops = (analysis.trainStep.flops.value + memory.recomputeFLOPs.value) * steps + memory.optimizerFLOPs.value
                 totals.trainStepMacs = analysis.trainStep.macs.value * steps
             }
+            let cuda = memory.cudaAllocator
             totals.memory = Memory(paramsBytes: memory.paramsBytes, masterParamsBytes: memory.masterParamsBytes, gradsBytes: memory.gradsBytes,
                                    optimizerStateBytes: memory.optimizerStateBytes, buffersBytes: memory.buffersBytes,
                                    inputsBytes: memory.inputsBytes, savedActivationsBytes: memory.savedActivationsBytes,
                                    peakBytes: memory.peakBytes,
-                                   peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive))
+                                   peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive),
+                                   cudaAllocator: .init(reservedBytes: cuda.reservedBytes, allocatedPeakBytes: cuda.allocatedPeakBytes,
+                                                        staticAllocatedBytes: cuda.staticAllocatedBytes,
+                                                        cublasWorkspaces: cuda.cuBLASWorkspaces,
+                                                        cublasWorkspaceBytes: cuda.hopperCuBLASWorkspaceBytes))
             for i in rows.indices where i < memory.layers.count { rows[i].savedBytes = memory.layers[i].savedBytes }
         }
         layers = Self.aggregate(rows, depth: depth ?? Int.max)
