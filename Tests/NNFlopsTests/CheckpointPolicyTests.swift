@@ -239,4 +239,28 @@ struct CheckpointPolicyTests {
         #expect(report.ok, "\(policy): \(report.mismatches.map(\.name)) peak \(report.memory.peakBytes) vs \(report.memory.analyticPeakBytes)")
         #expect(!report.checkpointedSegments.isEmpty)
     }
+
+    /// The roofline prices the recomputation the memory replay runs: the same nodes, so the
+    /// same FLOPs as by hand above (each=h.*: every block whole, 4F = 280576; segments=2
+    /// over h.*: the first segment, 2F; selective: attention's core, 1408 naive).
+    @Test func rooflineRecomputesWhatThePlanRecomputes() throws {
+        let f = 70144
+        let roof = try Roof(gpu: try GPUProfile.named("h100-sxm"))
+        let units = try #require(CheckpointUnits(argument: "h.*"))
+        let runs: [(String, RunConfiguration, Int)] = [
+            (Self.blocks, RunConfiguration(optimizer: .sgd, checkpoint: .each(try #require(NamePattern("h.*")))), 4 * f),
+            (Self.blocks, RunConfiguration(optimizer: .sgd, checkpoint: .segments(2), checkpointUnits: units), 2 * f),
+            (Self.attention("naive"), RunConfiguration(optimizer: .sgd, checkpoint: .selective), 1408),
+        ]
+        for (source, configuration, recompute) in runs {
+            let (graph, costs, memory) = try Self.analyze(source, configuration)
+            let roofline = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration)
+            #expect(roofline.flops([.recompute]) == recompute, "\(configuration.checkpoint)")
+            #expect(memory.recomputeFLOPs.value == recompute, "\(configuration.checkpoint)")
+            // Without checkpointing nothing is recomputed.
+            var plain = configuration
+            plain.checkpoint = .none
+            #expect(try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: plain).flops([.recompute]) == 0)
+        }
+    }
 }
