@@ -80,8 +80,12 @@ enum Builtins {
             switch args[0] {
             case .list(let items): return .int(items.count)
             case .string(let s): return .int(s.count)
-            case .tensor(let t): return .int(t.type.shape[0])
-            default: throw OperatorError("needs a list")
+            case .tensor(let t):
+                // len() of a tensor is its first dimension, as in Python; a rank-0 tensor has none
+                // (torch raises "len() of a 0-d tensor").
+                guard let first = t.type.shape.first else { throw OperatorError("len() of a rank-0 tensor (\(t)): it has no first dimension; use numel()") }
+                return .int(first)
+            default: throw OperatorError("needs a list, a string or a tensor")
             }
         case "range":
             try arity(1...3)
