@@ -52,7 +52,7 @@ public func closestMatch(to word: String, in candidates: some Sequence<String>) 
     var best: (String, Int)?
     for candidate in candidates {
         let distance = editDistance(target, Array(candidate.lowercased()))
-        if best == nil || distance < best!.1 { best = (candidate, distance) }
+        if best.map({ distance < $0.1 }) ?? true { best = (candidate, distance) }
     }
     guard let (name, distance) = best else { return nil }
     let allowed = max(1, min(3, target.count / 3))
