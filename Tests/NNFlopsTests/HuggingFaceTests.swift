@@ -436,17 +436,7 @@ struct HuggingFaceTests {
     /// Mutated configs never crash or hang the importer: each either imports or throws.
     @Test("mutated configs give an import or an NNFlopsError, never a crash")
     func mutatedConfigs() throws {
-        struct SplitMix: RandomNumberGenerator {
-            var state: UInt64
-            mutating func next() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-        }
-        var random = SplitMix(state: 11)
+        var random = SeededGenerator(seed: 11)
         let sources = try ["tiny-gpt2.json", "tiny-llama.json", "tiny-gpt_neox-serial.json", "tiny-bert.json"].map(Self.bytes)
         let replacements: [[UInt8]] = ["0", "-1", "null", "true", "\"x\"", "1e9", "{", "]", "99999999", "0.5"].map { Array($0.utf8) }
         for iteration in 0..<300 {

@@ -9,9 +9,7 @@ import Testing
 struct MemoryTests {
     static func analyze(_ source: String, _ configuration: RunConfiguration = RunConfiguration(optimizer: .sgd),
                         overrides: [String: Value] = [:]) throws -> (Graph, CostAnalysis, MemoryAnalysis) {
-        let graph = try Elaborator.elaborate(source: source, file: "t.spec", overrides: overrides)
-        let costs = try CostAnalysis(graph: graph)
-        return (graph, costs, try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration))
+        try TestModel.memory(source, configuration, overrides: overrides)
     }
 
     static func saved(_ memory: MemoryAnalysis, _ name: String) throws -> Int {

@@ -6,7 +6,7 @@ import Testing
 /// held below measured times, byte accounting by hand, user hardware files, training runs.
 @Suite struct RooflineTests {
     func graph(_ source: String, file: String = "t.spec") throws -> Graph {
-        try Elaborator.elaborate(source: source, file: file)
+        try TestModel.graph(source, file: file)
     }
 
     func zoo(_ name: String, batch: Int) throws -> Graph {

@@ -7,7 +7,7 @@ import Testing
 /// recomputation, the precision policy's runtime types, the optimizer step's FLOPs.
 @Suite struct SharedRulesTests {
     static func graph(_ source: String) throws -> Graph {
-        try Elaborator.elaborate(source: source, file: "t.spec")
+        try TestModel.graph(source)
     }
 
     /// One checkpointable unit (`blk.0`) holding fused causal attention, then a second

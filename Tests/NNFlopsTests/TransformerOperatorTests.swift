@@ -12,8 +12,7 @@ import Testing
 
     /// Elaborates `model t` + `body` (so `body` starts on line 2) and counts it.
     func analyze(_ body: String, attention: AttentionConvention = .dense) throws -> (graph: Graph, cost: CostAnalysis) {
-        let graph = try Elaborator.elaborate(source: "model t\n" + body, file: "t.spec")
-        return (graph, try CostAnalysis(graph: graph, options: CountOptions(attention: attention)))
+        try TestModel.costs("model t\n" + body, options: CountOptions(attention: attention))
     }
 
     /// The one layer of operator kind `kind`.
