@@ -142,7 +142,7 @@ public struct NamePattern: Sendable, Hashable, CustomStringConvertible {
 /// How a graph is cut into the units checkpointing groups into segments: consecutive,
 /// non-overlapping node ranges in execution order. Replaceable: a caller that names its own
 /// units passes another function to `CheckpointPlan`.
-public typealias CheckpointUnitInference = @Sendable (Graph) throws -> [Range<Int>]
+typealias CheckpointUnitInference = @Sendable (Graph) throws -> [Range<Int>]
 
 /// What the sequence `checkpoint_sequential` walks is made of (`--checkpoint-units`):
 /// the children of the Sequential the caller passes.
@@ -240,7 +240,7 @@ public enum CheckpointUnits: Sendable, Hashable, CustomStringConvertible {
 
 /// Which nodes a run checkpoints and which it recomputes: a pure function of the graph,
 /// its cost analysis (for the contexts and the forward work) and the run configuration.
-public struct CheckpointPlan: Sendable, Equatable {
+struct CheckpointPlan: Sendable, Equatable {
     /// The units segments are made of (the sequence policies; for `each`, the matched
     /// block instances; empty for `selective` and `none`).
     public let units: [Range<Int>]

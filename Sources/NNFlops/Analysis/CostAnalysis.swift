@@ -36,11 +36,11 @@ public struct LayerCost: Sendable {
     /// Parameters first introduced by this operator (tied uses count once, at the owner).
     public var parameters: Int
     public var trainableParameters: Int
-    public var cost: OperatorCost
+    var cost: OperatorCost
     /// What the node was priced with: which inputs need gradients, which parameters
     /// train, the attention convention. Built here once; memory, roofline and the
     /// executor read it rather than rebuild it.
-    public var context: CostContext
+    var context: CostContext
 }
 
 /// Something about a model that is legal but probably not what its author meant (printed on
@@ -95,7 +95,7 @@ public struct CostAnalysis: Sendable {
     /// a gradient in inference, in eval mode (same attention convention). A run at another
     /// precision or cache setting than the one priced gets its own runtime types; a run
     /// that keeps the KV cache as state, its positions.
-    public func contexts(for configuration: RunConfiguration, graph: Graph? = nil) -> [CostContext] {
+    func contexts(for configuration: RunConfiguration, graph: Graph? = nil) -> [CostContext] {
         var contexts = layers.map(\.context)
         if let graph, configuration.precision != precision || configuration.useCache != useCache {
             let types = RuntimeTypes(graph: graph, policy: configuration.precision)
@@ -116,7 +116,7 @@ public struct CostAnalysis: Sendable {
     /// Each node's cost in a run: the priced one when the run's context is the one priced,
     /// else the operator priced again in the run's context (an eval-mode operator, an
     /// attention over the run's cached keys).
-    public func costs(for contexts: [CostContext], graph: Graph) -> [OperatorCost] {
+    func costs(for contexts: [CostContext], graph: Graph) -> [OperatorCost] {
         layers.indices.map { index in
             contexts[index] == layers[index].context ? layers[index].cost : graph.nodes[index].op.cost(contexts[index])
         }

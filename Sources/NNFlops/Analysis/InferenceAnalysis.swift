@@ -45,7 +45,7 @@ public struct InferenceRequest: Sendable {
 }
 
 /// The figures of one pass (the prefill) or one decode step.
-public struct InferenceStep: Sendable, Equatable {
+struct InferenceStep: Sendable, Equatable {
     /// The context position of the step's token (decode), or the prompt length (prefill).
     public var position: Int
     /// The model's FLOPs (the cost analysis's forward count), for the whole batch.
@@ -63,10 +63,10 @@ public struct InferenceAnalysis: Sendable {
     public var request: InferenceRequest
     public var batch: Int
     /// The prefill: the graph at sequence P (its time is the time to first token).
-    public var prefill: InferenceStep
+    var prefill: InferenceStep
     /// The first and the last decode step (positions P and P + G - 1).
-    public var firstStep: InferenceStep
-    public var lastStep: InferenceStep
+    var firstStep: InferenceStep
+    var lastStep: InferenceStep
     /// Sums over the G decode steps.
     public var decodeFlops: Double
     public var decodeQuantizationFlops: Double
@@ -89,7 +89,7 @@ public struct InferenceAnalysis: Sendable {
     /// Weights + buffers + the KV cache for P + G positions + the larger activation set.
     public var peakBytes: Int
     public var peakDuringPrefill: Bool
-    public var capacity: InferenceCapacity
+    var capacity: InferenceCapacity
     /// How quantised weights are priced, nil without them.
     public var quantization: String?
     /// The element type of the KV cache.
@@ -152,7 +152,7 @@ public struct InferenceAnalysis: Sendable {
 
 /// The largest batch at the request's context and the longest context at its batch that
 /// fit the GPU's memory (less the reserve), by the same peak as the request's.
-public struct InferenceCapacity: Sendable {
+struct InferenceCapacity: Sendable {
     /// The GPU's capacity (the total its driver reports where known, else the datasheet).
     public var capacityBytes: Int
     public var usableBytes: Int

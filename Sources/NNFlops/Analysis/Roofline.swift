@@ -60,7 +60,7 @@ public struct TF32Ops: Sendable, Hashable, CustomStringConvertible {
     public static func pytorchDefaults(for gpu: GPUProfile) -> TF32Ops { gpu.tf32Tensor == nil ? .none : .conv }
 
     /// Does fp32 matrix work in `library` run on TF32?
-    public func applies(to library: MatrixLibrary) -> Bool {
+    func applies(to library: MatrixLibrary) -> Bool {
         switch library {
         case .cuDNN: convolutions
         case .cuBLAS: matmuls
@@ -88,7 +88,7 @@ public struct Roof: Sendable, Hashable {
     }
 
     /// The numeric format matrix work on tensors of `dtype` runs in, in `library`.
-    public func matrixFormat(for dtype: DType, library: MatrixLibrary = .cuBLAS) -> NumericFormat {
+    func matrixFormat(for dtype: DType, library: MatrixLibrary = .cuBLAS) -> NumericFormat {
         switch dtype {
         case .float16: .fp16
         case .bfloat16: .bf16
@@ -99,7 +99,7 @@ public struct Roof: Sendable, Hashable {
     /// Dense peak FLOP/s for multiply-accumulate work on tensors of `dtype` in `library`:
     /// the tensor-core figure of its format (TF32 for fp32 where `tf32` applies), or an
     /// error when the GPU lacks the format (bf16 on a V100).
-    public func matrixPeak(for dtype: DType, library: MatrixLibrary = .cuBLAS) throws -> Double {
+    func matrixPeak(for dtype: DType, library: MatrixLibrary = .cuBLAS) throws -> Double {
         let format = matrixFormat(for: dtype, library: library)
         return try matrixPeak(format)
     }
@@ -134,7 +134,7 @@ public struct Roof: Sendable, Hashable {
     public var bandwidth: Double { gpu.memoryBandwidth }
 
     /// Ridge point of the roof for matrix work in `dtype`: peak / bandwidth, FLOP/byte.
-    public func ridge(for dtype: DType, library: MatrixLibrary = .cuBLAS) throws -> Double {
+    func ridge(for dtype: DType, library: MatrixLibrary = .cuBLAS) throws -> Double {
         try matrixPeak(for: dtype, library: library) / bandwidth
     }
 }

@@ -81,7 +81,7 @@ public func suggestions(for word: String, in candidates: [String], limit: Int = 
 
 /// `did you mean 'a'?`, `did you mean 'a' or 'b'?`, `did you mean 'a', 'b' or 'c'?`; nil
 /// for no suggestions.
-public func didYouMean(_ suggestions: [String]) -> String? {
+func didYouMean(_ suggestions: [String]) -> String? {
     guard let last = suggestions.last else { return nil }
     let quoted = suggestions.dropLast().map { "'\($0)'" }
     return "did you mean " + (quoted.isEmpty ? "" : quoted.joined(separator: ", ") + " or ") + "'\(last)'?"
@@ -110,7 +110,7 @@ func editDistance(_ a: [Character], _ b: [Character]) -> Int {
 
 /// Spec text split into lines once (on UTF-8 bytes, which is fast), for the lexer and
 /// for quoting the offending line in errors.
-public struct SourceLines: Sendable {
+struct SourceLines: Sendable {
     public let lines: [ArraySlice<UInt8>]
 
     public init(_ source: String) {

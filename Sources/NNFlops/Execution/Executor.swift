@@ -82,7 +82,7 @@ public struct PhaseComparison: Sendable, Hashable {
 public struct ExecutedMemory: Sendable {
     /// Largest live bytes at the memory model's moments (static memory included).
     public var peakBytes: Int
-    public var peakPoint: ExecutionPoint?
+    var peakPoint: ExecutionPoint?
     public var liveAtPeak: [MemoryCategory: Int]
     /// Largest live bytes over every allocation (kernel-internal tensors included).
     public var instantaneousPeakBytes: Int

@@ -6,7 +6,7 @@ import Foundation
 /// (`tally.mac(k)` after a k-long dot product, `tally.flops += n` after an n-element
 /// map), never by evaluating an analytic formula. Parallel kernels keep a local
 /// `WorkTally` per chunk and `add` it once, so the counter is thread-safe and cheap.
-public final class OpCounter: @unchecked Sendable {
+final class OpCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var totals = PhaseTallies()
 
@@ -32,7 +32,7 @@ public final class OpCounter: @unchecked Sendable {
 }
 
 /// One executed tally per phase; a phase nothing was added to has executed no work.
-public struct PhaseTallies: Sendable, Hashable {
+struct PhaseTallies: Sendable, Hashable {
     private var tallies: [Phase: WorkTally] = [:]
     public init() {}
     public subscript(phase: Phase) -> WorkTally {

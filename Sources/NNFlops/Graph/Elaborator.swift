@@ -67,7 +67,7 @@ public struct Elaborator {
     /// model elaborated at many batches is parsed once. `overrideFlags` says how the user
     /// set an override when it was not `--set NAME=VALUE` (`["batch": "--batch 8"]`), so
     /// that an error names the flag the user typed.
-    public static func elaborate(program: [Statement], lines: SourceLines, file: String, overrides: [String: Value] = [:],
+    static func elaborate(program: [Statement], lines: SourceLines, file: String, overrides: [String: Value] = [:],
                                  overrideFlags: [String: String] = [:], limits: Limits = .standard) throws -> Graph {
         // On a thread with a stack as deep as the limits let a spec recurse (`StackGuard`).
         try StackGuard.run { stack in

@@ -16,7 +16,7 @@ import Foundation
 /// them (`c * batch`, `c * seq * seq`) and the graphs to be otherwise the same.
 /// Otherwise the shapes are those of `graph` and the spec has no params; its header says
 /// so.
-public enum SpecPrinter {
+enum SpecPrinter {
     /// The same model built at other values of its integer settings.
     public struct Probe: Sendable {
         public var settings: [String: Int]

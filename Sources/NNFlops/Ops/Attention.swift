@@ -81,7 +81,7 @@ public struct Attention: Operator {
     public static let kind = "attention"
     public static let summary = "scaled dot-product attention core (sdpa's math/efficient/flash/cuDNN kernels or eager; GQA, masks, windows, KV cache)"
     public var countsUnderAttentionConvention: Bool { true }
-    public static let signature: [ArgumentSpec] = [
+    static let signature: [ArgumentSpec] = [
         .required("q", .tensor),
         .required("k", .tensor),
         .required("v", .tensor),
@@ -134,7 +134,7 @@ public struct Attention: Operator {
     /// q, k and v as given ([B, n, heads*d] or per head [B, n, heads, d]).
     let inputShapes: [[Int]]
 
-    public init(_ arguments: BoundArguments) throws {
+    init(_ arguments: BoundArguments) throws {
         heads = try arguments.int("heads", atLeast: 1)
         kvHeads = try arguments.optionalInt("kv_heads") ?? heads
         // Per-head inputs [B, n, heads, d] are the same elements as [B, n, heads*d].
@@ -365,7 +365,7 @@ public struct Attention: Operator {
     /// The same in a run (over the run's keys).
     func maskBroadcasts(in run: Execution) -> Bool { maskTensorShape(run) != [batch, heads, queries, run.keys] }
 
-    public func cost(_ context: CostContext) -> OperatorCost {
+    func cost(_ context: CostContext) -> OperatorCost {
         let run = execution(context)
         let e = entries(run, context.attention)
         let rows = Count(batch) * heads * queries
@@ -423,7 +423,7 @@ public struct Attention: Operator {
 
 /// The kernels torch's `scaled_dot_product_attention` dispatches to (its `SDPBackend`s),
 /// and transformers' eager attention.
-public enum AttentionKernel: String, Sendable, CaseIterable {
+enum AttentionKernel: String, Sendable, CaseIterable {
     /// sdpa's composite (`_scaled_dot_product_attention_math`): matmul, softmax, matmul.
     case math
     /// The memory-efficient kernel (xFormers' cutlass kernel).
@@ -469,7 +469,7 @@ public enum AttentionKernel: String, Sendable, CaseIterable {
 /// viewed per head (transformers' `.view(...).transpose(1, 2)`; elementwise ops such as
 /// rotary keep it); bhnd, materialised per head (torch.cat, the KV cache, `.contiguous()`);
 /// nbhd, sequence first (nn.MultiheadAttention).
-public enum HeadLayout: String, Sendable, Hashable {
+enum HeadLayout: String, Sendable, Hashable {
     case bnhd, bhnd, nbhd
 
     init(_ text: String) throws {
@@ -664,11 +664,11 @@ extension Attention {
         return items
     }
 
-    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+    func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
         guard context.anyInputNeedsGradient else { return [] }
         return inventory(context).saved
     }
-    public func heldTensors(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).held }
+    func heldTensors(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).held }
 
     /// The KV cache, in a run that keeps it as state (`CostContext.cachedPositions`): a
     /// causal attention keeps, per position, its key [B, kv_heads, d] and value
@@ -676,21 +676,21 @@ extension Attention {
     /// cache their kv_heads, before any repeat_kv), at most the last `window` positions.
     /// A step reads the past it attends to and writes its own nk positions (the last W of
     /// them with a window). Non-causal attention (an encoder, cross attention) keeps none.
-    public func decodingState(_ context: CostContext) -> DecodingState? {
+    func decodingState(_ context: CostContext) -> DecodingState? {
         guard causal, context.cachedPositions != nil else { return nil }
         let run = execution(context)
         return DecodingState(perPosition: [WorkspaceTensor("key cache", [batch, kvHeads, headDim], .input(1)),
                                            WorkspaceTensor("value cache", [batch, kvHeads, valueDim], .input(2))],
                              window: window, read: run.past, written: window.map { Swift.min(keys, $0) } ?? keys)
     }
-    public func forwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).workspace }
-    public func backwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).backward }
+    func forwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).workspace }
+    func backwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).backward }
 
     /// sdpa is on autocast's lower-precision list: it casts its inputs to half itself, and
     /// the node declares those copies (`inventory`), so it is a one-op composite: no casts
     /// of the inputs as a whole, a half result.
-    public var autocast: AutocastClass { .lowerPrecision }
-    public var autocastPrimitives: [AutocastClass] { [.lowerPrecision] }
+    var autocast: AutocastClass { .lowerPrecision }
+    var autocastPrimitives: [AutocastClass] { [.lowerPrecision] }
 }
 
 // Checkpointing (README, "Checkpointing"): the core `--checkpoint selective` recomputes.

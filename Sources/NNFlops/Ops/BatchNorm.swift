@@ -34,7 +34,7 @@
 ///   2n + 6C (2n + 5C without affine); no backward. `--fold-bn` folds it into the
 ///   preceding conv or linear instead: nothing left.
 /// MACs: 0 (normalisation is element-wise work).
-public struct BatchNorm: Operator {
+struct BatchNorm: Operator {
     public static let kind = "batchnorm"
     public static let summary = "batch normalisation over channel dimension 1 (training mode, running statistics)"
     public static let signature: [ArgumentSpec] = [

@@ -19,7 +19,7 @@ public struct ConvTranspose2d: WeightedLayer {
     public static let summary = "2-D transposed convolution (stride, padding, output padding, dilation, groups)"
     /// derivatives.yaml's `convolution` (transposed = true): one formula for input, weight and bias.
     static let savesInputAndWeightTogether = true
-    public static let signature: [ArgumentSpec] = [
+    static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("out", .int),
         .required("kernel", .intTuple(count: 2)),
@@ -42,7 +42,7 @@ public struct ConvTranspose2d: WeightedLayer {
     var hasBias: Bool
     let outputSize: [Int]
 
-    public init(_ arguments: BoundArguments) throws {
+    init(_ arguments: BoundArguments) throws {
         input = try imageInput(arguments, kind: Self.kind)
         outChannels = try arguments.int("out", atLeast: 1)
         kernel = try arguments.ints("kernel", count: 2)
@@ -104,5 +104,5 @@ public struct ConvTranspose2d: WeightedLayer {
 
 // Roofline (README, "Roofline"): torch runs convolutions in cuDNN (`torch.backends.cudnn.allow_tf32`).
 extension ConvTranspose2d {
-    public var matrixLibrary: MatrixLibrary { .cuDNN }
+    var matrixLibrary: MatrixLibrary { .cuDNN }
 }

@@ -22,7 +22,7 @@
 ///     backward 4N: 5N (+ 2N).
 ///   Target gradient (soft labels only; ids have none): dt' = h * logp (N), times (1-eps)
 ///   when eps > 0 (N more).
-public struct CrossEntropy: Operator {
+struct CrossEntropy: Operator {
     public static let kind = "cross_entropy"
     public static let summary = "softmax cross-entropy with class ids or soft labels (mean reduction)"
     public static let signature: [ArgumentSpec] = [

@@ -14,7 +14,7 @@
 /// makes it `empty(size, dtype=input.dtype)`): 8 bytes per block at batch 2 in fp32.
 /// In eval mode (inference, `CostContext.mode`) it returns its input itself
 /// (torchvision: `if not training or p == 0.0: return input`): no FLOPs, no new tensor.
-public struct DropPath: Operator {
+struct DropPath: Operator {
     public static let kind = "drop_path"
     public static let summary = "stochastic depth: drop whole samples of a residual branch (training mode)"
     public static let signature: [ArgumentSpec] = [

@@ -8,7 +8,7 @@
 /// (2 muls): 3n. Input gradient dX = dY * mask * scale: 2n (native_dropout_backward).
 /// With p = 0 the operator is the identity, as torch returns its input: no FLOPs, no mask.
 /// MACs: 0. Saved for backward: the 1-byte mask.
-public struct Dropout: Operator {
+struct Dropout: Operator {
     public static let kind = "dropout"
     public static let summary = "dropout (training mode)"
     public static let signature: [ArgumentSpec] = [

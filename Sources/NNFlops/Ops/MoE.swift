@@ -70,7 +70,7 @@
 /// per-expert loop) keeps each expert's torch.where result ([n_e, 2] int64: 16 bytes per
 /// row) and index_add_'s source (the weighted rows, [R, D]). The per-expert tensors sum to
 /// R rows for any routing, so the bytes do not depend on the data either.
-public struct MoE: Operator {
+struct MoE: Operator {
     public static let kind = "moe"
     public static let summary = "sparse mixture-of-experts MLP (router, top-k routing, gated experts, optional shared expert)"
     public static let signature: [ArgumentSpec] = [

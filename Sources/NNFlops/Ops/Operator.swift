@@ -33,7 +33,7 @@ public struct Work: Sendable, Hashable {
 
 /// Cost of one operator instance per phase. Backward is split into the gradient with
 /// respect to the inputs and the gradient with respect to the parameters.
-public struct OperatorCost: Sendable, Hashable {
+struct OperatorCost: Sendable, Hashable {
     public var forward: Work
     public var inputGradient: Work
     public var weightGradient: Work
@@ -51,7 +51,7 @@ public struct OperatorCost: Sendable, Hashable {
 /// in: the precision policy's runtime types (`RuntimeTypes`, Analysis/Precision.swift) and
 /// whether transformers' KV cache is on. Operators whose implementation PyTorch chooses at
 /// run time (attention's kernel, by dtype) read them; most ignore them.
-public struct CostContext: Sendable, Hashable {
+struct CostContext: Sendable, Hashable {
     /// For each tensor input (in `Node.inputs` order): does something upstream need its gradient?
     public var inputNeedsGradient: [Bool]
     /// For each parameter (in `Operator.parameters` order): is it trainable?
@@ -120,7 +120,7 @@ public struct CostContext: Sendable, Hashable {
 /// `num_batches_tracked`. An empty local name is a bare learned tensor (`parameter`): the
 /// tensor is named by its operator's name itself, as PyTorch names an `nn.Parameter`
 /// attribute (`encoder.pos_embedding`, `layer_scale`), not `<name>.weight`.
-public struct ParameterSpec: Sendable, Hashable {
+struct ParameterSpec: Sendable, Hashable {
     public var name: String
     public var shape: [Int]
     public var dtype: DType
@@ -141,7 +141,7 @@ public struct ParameterSpec: Sendable, Hashable {
 /// An operator kind. Each conforming type lives in its own file under Ops/ and is listed
 /// once in `OperatorCatalog`. Analyses never switch on the kind: they add up what each
 /// operator says about itself.
-public protocol Operator: Sendable {
+protocol Operator: Sendable {
     /// The name used in specs, e.g. `conv2d`.
     static var kind: String { get }
     /// One-line description for `--help`-style listings.
@@ -238,7 +238,7 @@ extension Operator {
 }
 
 /// An error from an operator's validation; the elaborator attaches the source location.
-public struct OperatorError: Error, Sendable {
+struct OperatorError: Error, Sendable {
     public var message: String
     /// The argument at fault, if one is (so the caret can point at it).
     public var argument: String?
@@ -252,7 +252,7 @@ public struct OperatorError: Error, Sendable {
 
 /// The element type of a tensor an operator keeps for backward that is not one of its
 /// inputs or outputs.
-public enum SavedElementType: Sendable, Hashable {
+enum SavedElementType: Sendable, Hashable {
     /// Always this type, whatever the precision policy: int64 pooling indices, bool
     /// dropout masks, fp32 normalisation statistics and log-sum-exp.
     case fixed(DType)
@@ -272,7 +272,7 @@ public enum SavedElementType: Sendable, Hashable {
 /// A tensor an operator allocates beyond its outputs: held with the model's outputs
 /// (`heldTensors`) or live only while one of its phases runs (`forwardWorkspace`,
 /// `backwardWorkspace`).
-public struct WorkspaceTensor: Sendable, Hashable {
+struct WorkspaceTensor: Sendable, Hashable {
     public var name: String
     public var shape: [Int]
     public var type: SavedElementType
@@ -286,7 +286,7 @@ public struct WorkspaceTensor: Sendable, Hashable {
 /// A tensor an operator keeps for its backward pass (PyTorch's `derivatives.yaml`).
 /// Inputs, outputs and parameters are named by index, so a tensor that several operators
 /// keep, or that an in-place operator's output aliases, is one tensor and counts once.
-public enum SavedTensor: Sendable, Hashable {
+enum SavedTensor: Sendable, Hashable {
     case input(Int)
     case output(Int)
     /// A parameter (in `parameters` order): free in fp32, but under autocast the saved
@@ -318,7 +318,7 @@ public enum SavedTensor: Sendable, Hashable {
 public struct DecodingState: Sendable, Hashable {
     /// What the state holds for one position, shapes without the position axis (the key
     /// [B, kv_heads, d] and the value [B, kv_heads, dv]), typed as the tensors it stores.
-    public var perPosition: [WorkspaceTensor]
+    var perPosition: [WorkspaceTensor]
     /// The most positions it keeps (a sliding window of W keeps the last W); nil: all.
     public var window: Int?
     /// Positions this step reads from the state (the past it attends to).
@@ -326,7 +326,7 @@ public struct DecodingState: Sendable, Hashable {
     /// Positions this step writes into it (its new keys and values).
     public var written: Int
 
-    public init(perPosition: [WorkspaceTensor], window: Int?, read: Int, written: Int) {
+    init(perPosition: [WorkspaceTensor], window: Int?, read: Int, written: Int) {
         self.perPosition = perPosition
         self.window = window
         self.read = read
@@ -338,7 +338,7 @@ public struct DecodingState: Sendable, Hashable {
 }
 
 /// When an output is not a new allocation.
-public enum OutputAlias: Sendable, Hashable {
+enum OutputAlias: Sendable, Hashable {
     /// A view of input i (reshape, transpose, split): same storage; its gradient is a
     /// view of the output's gradient when the element counts match.
     case view(input: Int)
@@ -349,7 +349,7 @@ public enum OutputAlias: Sendable, Hashable {
 }
 
 /// How `torch.autocast` treats an operator (amp-bf16 / amp-fp16 policies).
-public enum AutocastClass: String, Sendable, Hashable, CaseIterable {
+enum AutocastClass: String, Sendable, Hashable, CaseIterable {
     /// Runs in half precision: inputs (and parameters) are cast to half, the output is
     /// half (conv, linear, matmul, attention).
     case lowerPrecision = "lower-precision"
@@ -363,7 +363,7 @@ public enum AutocastClass: String, Sendable, Hashable, CaseIterable {
 }
 
 /// What a memory analysis asks an operator: the same facts as for pricing backward.
-public typealias MemoryContext = CostContext
+typealias MemoryContext = CostContext
 
 extension Operator {
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
@@ -389,14 +389,14 @@ extension Operator {
 // MARK: - Roofline traffic declarations (README, "Roofline")
 
 /// The two backward phases, for `Operator.backwardReads`.
-public enum BackwardPhase: String, Sendable, Hashable, CaseIterable {
+enum BackwardPhase: String, Sendable, Hashable, CaseIterable {
     case inputGradient = "input-gradient"
     case weightGradient = "weight-gradient"
 }
 
 /// Where PyTorch runs an operator's matrix work on a CUDA GPU (README, "Roofline"): each
 /// has its own TF32 switch (`TF32Ops`).
-public enum MatrixLibrary: String, Sendable, Hashable, CaseIterable {
+enum MatrixLibrary: String, Sendable, Hashable, CaseIterable {
     /// cuBLAS / cuBLASLt: matmul, linear (addmm), bmm; `torch.backends.cuda.matmul.allow_tf32`.
     case cuBLAS = "cublas"
     /// cuDNN: convolutions; `torch.backends.cudnn.allow_tf32`.

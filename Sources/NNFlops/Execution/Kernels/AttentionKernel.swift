@@ -126,7 +126,7 @@ extension Attention: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let run = execution(context.run)
         let training = context.needsBackward && context.inputNeedsGradient.contains(true)
         var k = context.inputs[1], v = context.inputs[2]
@@ -162,7 +162,7 @@ extension Attention: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let run = execution(context.run)
         var result = run.fused ? try fusedBackward(context, run) : try naiveBackward(context, run)
         if run.repeated && context.inputNeedsGradient.contains(true) {

@@ -23,7 +23,7 @@ extension Conv2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let x = context.inputs[0], weight = context.parameters[0]
         let gm = geometry
         let y = context.output(outputs[0].shape)
@@ -61,7 +61,7 @@ extension Conv2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let dy = context.outputGradients[0], weight = context.parameters[0]
         let gm = geometry
         let (kh, kw) = (kernel[0], kernel[1])

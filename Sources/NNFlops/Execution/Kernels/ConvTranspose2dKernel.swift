@@ -20,7 +20,7 @@ extension ConvTranspose2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let x = context.inputs[0], weight = context.parameters[0]
         let gm = geometry
         // taps[g][t][co][c] = W[g*cg + c, co, t].
@@ -74,7 +74,7 @@ extension ConvTranspose2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let dy = context.outputGradients[0], weight = context.parameters[0]
         let gm = geometry
         let depth = gm.og * gm.taps, area = gm.h * gm.w

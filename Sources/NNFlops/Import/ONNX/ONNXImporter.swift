@@ -39,7 +39,7 @@ public enum ONNXImporter {
 /// An ONNX file read and decoded once, giving graphs at any settings (a command that
 /// probes many batches decodes the file once). It holds the decoded messages only, no
 /// reference to the file's bytes.
-public struct ONNXModel: Sendable {
+struct ONNXModel: Sendable {
     /// The file name used in messages and for the model's name.
     public let file: String
     let proto: ONNXModelProto
