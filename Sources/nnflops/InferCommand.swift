@@ -60,7 +60,9 @@ struct InferCommand: ParsableCommand {
     @Option(help: "The model's type.")
     var precision: Precision = .bf16
 
-    @Option(name: .customLong("weight-precision"), help: ArgumentHelp("The stored weights' precision: the bytes read, the model's size and, for int8 and fp8, the tensor cores. Default: the model's type.", valueName: "precision"))
+    @Option(name: .customLong("weight-precision"),
+            help: ArgumentHelp("The stored weights' precision: the bytes read, the model's size and, for int8 and fp8, the tensor cores. "
+                               + "Default: the model's type.", valueName: "precision"))
     var weightPrecision: WeightPrecision?
 
     @Option(name: .customLong("kv-precision"), help: ArgumentHelp("The KV cache's element type. Default: the model's type.", valueName: "precision"))

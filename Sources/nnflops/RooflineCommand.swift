@@ -27,7 +27,8 @@ struct RooflineCommand: ParsableCommand {
     @OptionGroup var counting: CountingOptions
     @OptionGroup(title: "Run configuration, as for analyze") var runOptions: RunOptions
 
-    @Option(help: ArgumentHelp("The fp32 matrix work on TF32 tensor cores: torch's cudnn.allow_tf32 is conv, cuda.matmul.allow_tf32 is matmul. Default conv, PyTorch's defaults; none on GPUs without TF32.", valueName: "ops"))
+    @Option(help: ArgumentHelp("The fp32 matrix work on TF32 tensor cores: torch's cudnn.allow_tf32 is conv, cuda.matmul.allow_tf32 is matmul. "
+                               + "Default conv, PyTorch's defaults; none on GPUs without TF32.", valueName: "ops"))
     var tf32: TF32Ops?
     @OptionGroup var hardware: HardwareOptions
 

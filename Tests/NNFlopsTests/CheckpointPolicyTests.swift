@@ -210,7 +210,7 @@ struct CheckpointPolicyTests {
         #expect(try #require(NamePattern("layer*")).instance(of: "layer3.0.conv1") == "layer3")
         #expect(try #require(NamePattern("*.layer.*")).instance(of: "encoder.layer.2.output") == "encoder.layer.2")
         for bad in ["", "h.", ".h", "a..b", "h *"] { #expect(NamePattern(bad) == nil, "\(bad)") }
-        #expect(CheckpointPolicy(argument: "each=h.*") == .each(p2("h.*")))
+        #expect(CheckpointPolicy(argument: "each=h.*") == .each(try p2("h.*")))
         #expect(CheckpointPolicy(argument: "each=") == nil)
         #expect(CheckpointPolicy(argument: "selective") == .selective)
         #expect(CheckpointUnits(argument: "depth=0") == nil)
@@ -218,14 +218,14 @@ struct CheckpointPolicyTests {
         // A pattern that matches nothing is an error that shows the names.
         let graph = try Elaborator.elaborate(source: Self.blocks, file: "t.spec")
         #expect {
-            _ = try CheckpointUnits.instances(of: p2("layers.*"), in: graph)
+            _ = try CheckpointUnits.instances(of: try p2("layers.*"), in: graph)
         } throws: { error in
             let e = error as? NNFlopsError
             return e?.message.contains("'layers.*'") == true && e?.notes.joined().contains("h.0") == true
         }
     }
 
-    func p2(_ text: String) -> NamePattern { NamePattern(text)! }
+    func p2(_ text: String) throws -> NamePattern { try #require(NamePattern(text)) }
 
     /// The executor runs every policy and agrees with the memory model to the byte (saved
     /// per node, the peak) and on the recomputed FLOPs.
@@ -234,7 +234,7 @@ struct CheckpointPolicyTests {
         let source = policy == "selective" ? Self.attention("naive") : Self.blocks.replacingOccurrences(of: "[64, 8]", with: "[4, 8]")
         let graph = try Elaborator.elaborate(source: source, file: "t.spec")
         var options = ExecutionOptions(seed: 3, optimizer: .adam, checkpoint: try #require(CheckpointPolicy(argument: policy)))
-        if policy == "segments=2" { options.checkpointUnits = .matching(p2("h.*")) }
+        if policy == "segments=2" { options.checkpointUnits = .matching(try p2("h.*")) }
         let report = try ReferenceExecutor.run(graph, options: options)
         #expect(report.ok, "\(policy): \(report.mismatches.map(\.name)) peak \(report.memory.peakBytes) vs \(report.memory.analyticPeakBytes)")
         #expect(!report.checkpointedSegments.isEmpty)

@@ -197,7 +197,8 @@ import Testing
         let small = try #require(windowed.decodingState(windowContext))
         #expect(small.read == 3 && small.written == 1 && small.positionsKept(after: 100) == 4)
         // Without the cache as state, the same node attends to its one key (training's rules).
-        let plain = try CostAnalysis(graph: try Elaborator.elaborate(source: "model t\ninput q: [1, 1, 16]\ninput k: [1, 1, 16]\ninput v: [1, 1, 16]\noutput attention(q, k, v, 4, causal = true)", file: "t.spec"))
+        let plain = try CostAnalysis(graph: try Elaborator.elaborate(
+            source: "model t\ninput q: [1, 1, 16]\ninput k: [1, 1, 16]\ninput v: [1, 1, 16]\noutput attention(q, k, v, 4, causal = true)", file: "t.spec"))
         #expect(plain.forward.flops.value == 2 * 4 * 8 + 7 * 4 + 8)
         #expect(full.decodingState(plain.layers[0].context) == nil)
     }

@@ -347,7 +347,8 @@ import Testing
 
     @Test func sumAndMean() throws {
         // Every reduction is an output: one that reaches none would be dead code, without a backward.
-        let (_, cost) = try analyze("input x: [2, 4, 8]\nh = linear(x, 8)\na = sum(h)\nb = sum(h, dim=1)\nc = sum(h, dim=-1, keepdim=true)\nd = mean(h, dim=[0, 2])\ne = mean(h)\noutput a, b, c, d, e\n")
+        let (_, cost) = try analyze("input x: [2, 4, 8]\nh = linear(x, 8)\na = sum(h)\nb = sum(h, dim=1)\n"
+                                    + "c = sum(h, dim=-1, keepdim=true)\nd = mean(h, dim=[0, 2])\ne = mean(h)\noutput a, b, c, d, e\n")
         let reductions = cost.layers.filter { $0.kind == "sum" || $0.kind == "mean" }
         #expect(reductions.map(\.outputShapes) == [[[]], [[2, 8]], [[2, 4, 1]], [[4]], [[]]])
         // sum: 64 adds, gradient is a broadcast view.

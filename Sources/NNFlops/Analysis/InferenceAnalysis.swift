@@ -290,7 +290,8 @@ struct InferenceSession {
                 throw NNFlopsError("--prompt \(request.prompt) is beyond the model's positions: \(name) = \(value)")
             }
             guard !context.overflow, context.partialValue <= value else {
-                throw NNFlopsError("--prompt \(request.prompt) + --generate \(request.generate) = \(context.overflow ? "too many" : String(context.partialValue)) positions are beyond the model's positions: \(name) = \(value)",
+                let positions = context.overflow ? "too many" : String(context.partialValue)
+                throw NNFlopsError("--prompt \(request.prompt) + --generate \(request.generate) = \(positions) positions are beyond the model's positions: \(name) = \(value)",
                                    notes: ["note: the last token decoded sits at position P + G - 1 = \(context.overflow ? "?" : String(context.partialValue - 1)); at most \(value) positions fit"])
             }
         }

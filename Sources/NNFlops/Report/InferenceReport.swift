@@ -255,7 +255,9 @@ enum InferenceRenderer {
         case let b?: batch = String(b)
         }
         out += "  largest batch at context \(context): \(batch)\n"
-        var longest = r.maxContext == 0 ? "none fits" : r.maxContext >= InferenceCapacity.contextLimit ? "\(r.maxContext) positions or more (the search stops there)" : "\(r.maxContext) positions (prompt \(r.maxContext - r.generate) + \(r.generate))"
+        var longest = r.maxContext == 0 ? "none fits"
+            : r.maxContext >= InferenceCapacity.contextLimit ? "\(r.maxContext) positions or more (the search stops there)"
+            : "\(r.maxContext) positions (prompt \(r.maxContext - r.generate) + \(r.generate))"
         if r.contextLimitedByPositions, let name = r.positionParam { longest += ", the model's \(name)" }
         out += "  longest context at batch \(r.batch): \(longest)\n"
 
