@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// User-defined hardware (`--hardware my-gpu.json`, README, "Roofline" "Your own hardware").
 ///
@@ -41,8 +45,7 @@ extension GPUProfile {
     /// Reads a user hardware file. Every problem is an `NNFlopsError` naming the file and
     /// the key at fault.
     public static func load(hardwareFile path: String) throws -> GPUProfile {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+        guard FileManager.default.fileExists(atPath: path), !FileManager.default.isDirectory(atPath: path),
               let data = FileManager.default.contents(atPath: path) else {
             throw NNFlopsError("cannot read hardware file '\(path)'")
         }
@@ -54,21 +57,24 @@ extension GPUProfile {
         func fail(_ message: String, _ notes: [String] = []) -> NNFlopsError {
             NNFlopsError("\(file): \(message)", notes: notes + ["note: the hardware file format is described in the README (Roofline, \"Your own hardware\")"])
         }
-        let object: Any
+        let document: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw fail("not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "parse error"))")
+            document = try JSONReader.parse([UInt8](data), file: file)
+        } catch let error as NNFlopsError {
+            let place = error.location.map { "line \($0.line), column \($0.column): " } ?? ""
+            let reason = error.message.hasPrefix("malformed JSON: ") ? String(error.message.dropFirst("malformed JSON: ".count)) : error.message
+            throw fail("not valid JSON (\(place)\(reason))")
         }
-        guard let top = object as? [String: Any] else { throw fail("expected a JSON object at the top level") }
+        guard case .object(let topMembers) = document.kind else { throw fail("expected a JSON object at the top level") }
+        let top = members(topMembers)
         try checkKeys(top, allowed: userTopLevelKeys, prefix: "", fail: fail)
 
         func string(_ key: String, required: Bool) throws -> String? {
-            guard let value = top[key], !(value is NSNull) else {
+            guard let value = top[key], !value.isNull else {
                 if required { throw fail("missing required key '\(key)'") }
                 return nil
             }
-            guard let text = value as? String, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard case .string(let text) = value.kind, !text.trimmingWhitespace().isEmpty else {
                 throw fail("'\(key)' must be a non-empty string")
             }
             guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
@@ -78,17 +84,18 @@ extension GPUProfile {
         }
         /// `largest`: the most the key may hold, so that every figure and what is
         /// computed from it (bytes as an integer, times, ratios) stays finite and in range.
-        func number(_ dictionary: [String: Any], _ key: String, path: String, unit: String, largest: Double,
+        func number(_ dictionary: [String: JSONValue], _ key: String, path: String, unit: String, largest: Double,
                     required: Bool) throws -> Double? {
-            guard let value = dictionary[key], !(value is NSNull) else {
+            guard let value = dictionary[key], !value.isNull else {
                 if required { throw fail("missing required key '\(path)' (\(unit))") }
                 return nil
             }
-            // JSONSerialization turns true/false into NSNumber too: reject them by type.
-            guard let n = value as? NSNumber, !isBoolean(n) else {
-                throw fail("'\(path)' must be a number (\(unit)), got \(describe(value))")
+            let v: Double
+            switch value.kind {
+            case .int(let n): v = Double(n)
+            case .float(let x): v = x
+            default: throw fail("'\(path)' must be a number (\(unit)), got \(describe(value))")
             }
-            let v = n.doubleValue
             guard v.isFinite, v > 0 else { throw fail("'\(path)' must be a positive number (\(unit)), got \(describe(value))") }
             guard v <= largest else {
                 throw fail("'\(path)' is \(describe(value)), more than the largest accepted figure, \(PlanQuantity.scientific(largest)) (\(unit))")
@@ -119,9 +126,10 @@ extension GPUProfile {
         }
 
         guard let rawFigures = top["tflops"] else { throw fail("missing required key 'tflops' (an object of dense TFLOP/s per format)") }
-        guard let figures = rawFigures as? [String: Any] else {
+        guard case .object(let figureMembers) = rawFigures.kind else {
             throw fail("'tflops' must be an object such as {\"fp32\": 19.5, \"fp16\": 312}, got \(describe(rawFigures))")
         }
+        let figures = members(figureMembers)
         try checkKeys(figures, allowed: userFigureKeys, prefix: "tflops.", fail: fail)
         func figure(_ key: String, required: Bool = false) throws -> Double? {
             let unit = key == "int8" ? "dense TOPS" : "dense TFLOP/s"
@@ -140,7 +148,15 @@ extension GPUProfile {
                           reportedMemorySource: reported == nil ? noReportedMemory : "reported_memory_bytes in \(file)")
     }
 
-    private static func checkKeys(_ dictionary: [String: Any], allowed: [String], prefix: String,
+    /// An object's members by key; a repeated key keeps its last value, as JSON readers
+    /// (Python's, Foundation's) do.
+    private static func members(_ list: [JSONMember]) -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for member in list { result[member.key] = member.value }
+        return result
+    }
+
+    private static func checkKeys(_ dictionary: [String: JSONValue], allowed: [String], prefix: String,
                                   fail: (String, [String]) -> NNFlopsError) throws {
         for key in dictionary.keys.sorted() where !allowed.contains(key) {
             var notes: [String] = []
@@ -150,16 +166,20 @@ extension GPUProfile {
         }
     }
 
-    /// JSON true/false arrive as NSNumber with the C type `c` (BOOL).
-    private static func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
-
-    private static func describe(_ value: Any) -> String {
-        switch value {
-        case let s as String: return "\"\(s)\""
-        case let n as NSNumber: return isBoolean(n) ? (n.boolValue ? "true" : "false") : "\(n)"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        default: return "\(value)"
+    /// How a value is named in messages: `"fast"`, `true`, `1e+308`, `an array`.
+    private static func describe(_ value: JSONValue) -> String {
+        switch value.kind {
+        case .string(let s): return "\"\(s)\""
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let n): return String(n)
+        case .float(let x): return String(x)
+        case .array: return "an array"
+        case .object: return "an object"
         }
     }
+}
+
+private extension JSONValue {
+    var isNull: Bool { if case .null = kind { true } else { false } }
 }
