@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NNFlops
 
 /// Exit codes (README "Exit codes"): 0 success, 1 a budget exceeded or a validation
@@ -39,16 +48,16 @@ struct NNFlopsCommand: ParsableCommand {
             var command = try parseAsRoot(try CommandLineWords.prepare(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as NNFlopsError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            Foundation.exit(ExitCodes.usage)
+            writeStandardError(error.description + "\n")
+            exitProcess(ExitCodes.usage)
         } catch let error as ExitCode {
-            Foundation.exit(error.rawValue)
+            exitProcess(error.rawValue)
         } catch {
             // Help and --version exit 0 through ArgumentParser; every other parse
             // failure is a usage error: exit 2 (ArgumentParser's default would be 64).
             if exitCode(for: error) == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(ExitCodes.usage)
+            writeStandardError(fullMessage(for: error) + "\n")
+            exitProcess(ExitCodes.usage)
         }
     }
 }
@@ -99,7 +108,40 @@ enum CommandLineWords {
 
 /// Writes to standard output.
 func emit(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
+    writeAll(text, to: STDOUT_FILENO)
+}
+
+/// Writes to standard error.
+func writeStandardError(_ text: String) {
+    writeAll(text, to: STDERR_FILENO)
+}
+
+/// exit(3), for code inside a type with an `exit` method of its own.
+func exitProcess(_ code: Int32) -> Never {
+    exit(code)
+}
+
+/// write(2), for code inside a type with a `write` method of its own.
+func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
+}
+
+/// Writes all of `text` to a file descriptor, unbuffered (as FileHandle's `write` did):
+/// partial writes continue, EINTR and EAGAIN retry, any other error stops (the reader
+/// has gone: a closed pipe).
+func writeAll(_ text: String, to descriptor: Int32) {
+    var text = text
+    text.withUTF8 { buffer in
+        var written = 0
+        while written < buffer.count {
+            let n = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return
+            }
+            written += n
+        }
+    }
 }
 
 /// The analysis's warnings (dead code, CostAnalysis.warnings), one `warning:` line each on

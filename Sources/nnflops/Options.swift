@@ -23,7 +23,7 @@ enum ArgumentValue {
             guard let value = Int(text) else { throw ValidationError(notAnInteger(text)) }
             guard value >= range.lowerBound else { throw ValidationError("must be at least \(range.lowerBound)") }
             guard value <= range.upperBound else {
-                throw ValidationError("'\(text)' is out of range (\(range.lowerBound) to \(range.upperBound.formatted(.number.grouping(.automatic))))")
+                throw ValidationError("'\(text)' is out of range (\(range.lowerBound) to \(range.upperBound.groupedDigits))")
             }
             return value
         }

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NNFlops
 
 /// A file a command writes besides standard output (`roofline --svg`, `plan --emit-spec`).
@@ -18,7 +27,7 @@ struct OutputFile {
         var info = stat()
         guard stat(path, &info) == 0 else {
             // A new file: its directory must exist and be writable.
-            let directory = (path as NSString).deletingLastPathComponent
+            let directory = PathText.deletingLastComponent(of: path)
             let parent = directory.isEmpty ? "." : directory
             var parentInfo = stat()
             guard stat(parent, &parentInfo) == 0 else { throw failure("the directory '\(parent)' does not exist") }
@@ -44,14 +53,14 @@ struct OutputFile {
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            let n = bytes[written...].withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 throw failure(Self.reason(errno))
             }
             written += n
         }
-        FileHandle.standardError.write(Data("wrote \(role) to \(path) (\(bytes.count) bytes)\n".utf8))
+        writeStandardError("wrote \(role) to \(path) (\(bytes.count) bytes)\n")
     }
 
     func failure(_ reason: String) -> NNFlopsError { NNFlopsError("cannot write '\(path)': \(reason)") }

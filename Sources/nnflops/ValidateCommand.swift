@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NNFlops
 
 /// `nnflops validate`: runs the reference executor (seeded init, forward, loss, backward,
@@ -72,7 +81,7 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let request = try model.request()
         let graph = try request.scalingInputs(by: scale).graph()
-        if peak { FileHandle.standardError.write(Data(ValidationRenderer.peakLine(MeasuredPeak.measure()).utf8)) }
+        if peak { writeStandardError(ValidationRenderer.peakLine(MeasuredPeak.measure())) }
         // The kernels execute what an implementation runs (a fused causal kernel skips the
         // masked entries): only the `executed` attention convention can equal that.
         var options = ExecutionOptions(seed: seed, attention: .executed, optimizer: optimizer, weightDecay: weightDecay,
@@ -89,7 +98,7 @@ struct ValidateCommand: ParsableCommand {
             options.progress = { done, total, name in
                 guard ValidationRenderer.showsProgress(done: done, total: total) else { return }
                 let line = ValidationRenderer.progress(done: done, total: total, node: name, elapsed: Date().timeIntervalSince(start))
-                FileHandle.standardError.write(Data(line.utf8))
+                writeStandardError(line)
             }
         }
         let started = Date()

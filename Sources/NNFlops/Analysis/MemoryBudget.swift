@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Budgets (`nnflops check`) and the largest batch that fits (`nnflops fit`): pure
 /// functions of graphs and a run configuration.

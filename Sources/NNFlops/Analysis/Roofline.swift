@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 // The roofline model (design.md §6, README, "Roofline"): for every operator and phase,
 // FLOPs, minimum bytes moved, arithmetic intensity, bound and a lower bound on its time,

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What a whole training run asks for (the seeds' "five numbers", 002 §17.4): how much
 /// data, and optionally on what fleet at what utilisation.

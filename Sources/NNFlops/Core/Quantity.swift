@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 // The one vocabulary of numbers with a unit suffix (README, "Numbers and units"): spec
 // literals (`16GiB`, `7B`), `--set` values and every flag that takes a size or a count
@@ -143,14 +147,14 @@ public struct Quantity: Sendable, Hashable {
         func failure(_ reason: String) -> NNFlopsError {
             NNFlopsError(what.map { "\($0): \(reason)" } ?? reason)
         }
-        let trimmed = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+        let trimmed = text.trimmingWhitespace().replacingAll("_", with: "")
         var body = Substring(trimmed)
         var suffix = ""
         while let last = body.last, last.isASCII, last.isLetter {
             suffix.insert(last, at: suffix.startIndex)
             body = body.dropLast()
         }
-        body = Substring(body.trimmingCharacters(in: .whitespaces))  // `16 GiB`
+        body = Substring(body.trimmingWhitespace())  // `16 GiB`
         // Only decimal notation: Double(String) would also accept hex, "nan" and "inf".
         let allowed = Set("0123456789.eE+-")
         guard !body.isEmpty, body.allSatisfy({ allowed.contains($0) }), body.contains(where: \.isNumber), let number = Double(body) else {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Matrix multiplication for the kernels: C (+)= op(A) * op(B), row-major, with
 /// op = identity or transpose. Packs op(A) and op(B) into row-major panels and runs a
@@ -165,7 +169,7 @@ enum GEMM {
 
 /// A thread-safe tally accumulator for parallel loops.
 final class TallyBox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private(set) var value = WorkTally()
     func add(_ tally: WorkTally) {
         lock.lock()

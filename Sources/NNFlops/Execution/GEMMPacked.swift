@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 
 /// The packed, register-blocked float32 GEMM behind `GEMM.multiply` in release builds
 /// compiled for the host CPU (`NNFLOPS_NATIVE_KERNELS`, set by Package.swift together

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Counts the work kernels execute, as they execute it.
 ///
@@ -7,7 +11,7 @@ import Foundation
 /// map), never by evaluating an analytic formula. Parallel kernels keep a local
 /// `WorkTally` per chunk and `add` it once, so the counter is thread-safe and cheap.
 final class OpCounter: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var totals = PhaseTallies()
 
     public init() {}

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The optimizer update step of the reference executor: one kernel per
 /// `Optimizer` case, counting what it executes (per element loop, per tensor scalar

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Dispatch
 
 /// Pointers captured by parallel loop bodies (kernels guarantee disjoint writes).

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 
 /// Measured arithmetic peaks of this machine for the executor's speed report
 /// (`nnflops validate --peak`): every core runs independent SIMD16<Float> chains of

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where the executor is: which node and phase is running. Used to say where the
 /// memory peak happens.
@@ -37,7 +41,7 @@ enum ExecutionPhase: String, Sendable, Hashable, Codable, CaseIterable {
 /// columns, GEMM panels) are ordinary Swift arrays and are not tracked: they correspond
 /// to library workspaces, not to tensors in PyTorch's memory accounting.
 final class TrackingAllocator: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     public private(set) var liveBytes = 0
     public private(set) var peakBytes = 0
     public private(set) var live: [MemoryCategory: Int] = [:]

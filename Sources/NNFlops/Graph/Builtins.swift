@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Plain functions of the spec language: shape queries and arithmetic helpers. They
 /// create no operators.

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Runs a parsed spec — params, inputs, blocks, loops, conditionals, operator calls — and
 /// builds the `Graph` through a `GraphBuilder`. All errors are `NNFlopsError`s located in
@@ -85,7 +94,7 @@ public struct Elaborator {
         self.stack = stack
         self.overrides = overrides
         self.overrideFlags = overrideFlags
-        let stem = (file as NSString).lastPathComponent
+        let stem = PathText.lastComponent(of: file)
         self.builder = GraphBuilder(model: stem.hasSuffix(".spec") ? String(stem.dropLast(5)) : stem)
     }
 
@@ -461,7 +470,7 @@ public struct Elaborator {
             case "/", "//", "%":
                 guard b != 0 else { throw error("division by zero", at: location) }
                 return try finite(op == "/" ? a / b : op == "//" ? (a / b).rounded(.down) : a - b * (a / b).rounded(.down), op, at: location)
-            case "**": return try finite(Foundation.pow(a, b), op, at: location)
+            case "**": return try finite(pow(a, b), op, at: location)
             case "==": return .bool(a == b)
             case "!=": return .bool(a != b)
             case "<": return .bool(a < b)
@@ -566,7 +575,7 @@ public struct Elaborator {
             if (a % b != 0) && ((a < 0) != (b < 0)) { q -= 1 }
             return .int(op == "//" ? q : a - q * b)
         case "**":
-            guard b >= 0 else { return try finite(Foundation.pow(Double(a), Double(b)), op, at: location) }
+            guard b >= 0 else { return try finite(pow(Double(a), Double(b)), op, at: location) }
             var result = 1
             for _ in 0..<min(b, 64) {
                 let (r, o) = result.multipliedReportingOverflow(by: a)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What the user asks of the fleet: a GPU model, how many, the model FLOPs utilisation
 /// and optionally a price.

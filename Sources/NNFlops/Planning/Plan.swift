@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What `nnflops plan` is asked: any one or two of compute, parameters and tokens, the
 /// method that picks the run for the fleet and spec sections, and those sections' options.

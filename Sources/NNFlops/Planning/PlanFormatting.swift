@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Counts rendered as planning tables show them ("2.89B", "1.00e21"). Numbers are read
 /// by `Quantity.parse`, the vocabulary of every flag (Core/Quantity.swift).
@@ -20,14 +24,14 @@ public enum PlanQuantity {
     static func threeDigits(_ value: Double) -> String {
         let magnitude = abs(value)
         if magnitude == 0 { return "0" }
-        if magnitude < 0.9995 { return String(format: "%.3g", value) }
+        if magnitude < 0.9995 { return String(cFormat: "%.3g", value) }
         let decimals: Int
         if magnitude >= 99.95 { decimals = 0 } else if magnitude >= 9.995 { decimals = 1 } else { decimals = 2 }
-        return String(format: "%.\(decimals)f", value)
+        return String(cFormat: "%.\(decimals)f", value)
     }
 
     /// "1.00e21".
     public static func scientific(_ value: Double) -> String {
-        String(format: "%.2e", value).replacingOccurrences(of: "e+", with: "e").replacingOccurrences(of: "e0", with: "e")
+        String(cFormat: "%.2e", value).replacingAll("e+", with: "e").replacingAll("e0", with: "e")
     }
 }

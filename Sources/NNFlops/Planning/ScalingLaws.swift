@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The parametric loss of Hoffmann et al. 2022 (approach 3):
 /// L(N, D) = E + A / N^alpha + B / D^beta, N parameters, D training tokens.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A GPT-2-style decoder-only transformer (pre-norm, learned positions, biases,
 /// GELU MLP of width 4d, input and output embeddings tied) that realises a parameter
@@ -118,7 +122,7 @@ public struct TransformerShape: Sendable, Hashable, Codable {
         lines += [
             "# Decoder-only transformer (GPT-2 style: pre-norm, learned positions, GELU MLP 4d,",
             "# tied input/output embeddings), emitted by `nnflops plan`.",
-            "# d_model/n_layers = \(String(format: "%.1f", aspectRatio)), head dim \(headDim); parameters: \(parameters).",
+            "# d_model/n_layers = \(String(cFormat: "%.1f", aspectRatio)), head dim \(headDim); parameters: \(parameters).",
             "model \(modelName)",
             "param batch = 1",
             "param seq = \(sequence)",

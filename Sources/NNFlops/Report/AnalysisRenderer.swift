@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Renders an `AnalysisReport` in each output format.
 public enum AnalysisRenderer {
@@ -59,7 +63,7 @@ public enum AnalysisRenderer {
 
     static func totalsLines(_ report: AnalysisReport) -> [(String, String)] {
         let t = report.totals
-        let grouped = { (n: Int) in n.formatted(.number.grouping(.automatic)) }
+        let grouped = { (n: Int) in n.groupedDigits }
         var lines = [
             ("parameters", "\(Units.count(t.params)) (\(grouped(t.params))), trainable \(Units.count(t.trainableParams))"),
             ("forward", "\(Units.flops(t.forwardFlops)) (\(Units.macs(t.forwardMacs)))"),

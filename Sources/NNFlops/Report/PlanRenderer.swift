@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension Plan {
     /// Why the default method is the default (shown under the table and in --help).
@@ -26,7 +30,7 @@ extension Plan {
     public func renderTable() -> String {
         let q = PlanQuantity.format
         let sci = PlanQuantity.scientific
-        func loss(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "—" }
+        func loss(_ value: Double?) -> String { value.map { String(cFormat: "%.4f", $0) } ?? "—" }
         func name(_ row: PlanMethodRow) -> String { row.title + (row.method == selectedMethod ? " *" : "") }
         func check(_ row: PlanMethodRow) -> String {
             let error = abs(row.check6ND / row.computeFlops - 1)
@@ -58,8 +62,8 @@ extension Plan {
             table = [["method", "optimal N", "optimal D", "D/N", "N / optimal N", "optimal loss", "run loss", "loss gap"]]
             for row in methods {
                 table.append([name(row), q(row.params), q(row.tokens), PlanQuantity.threeDigits(row.tokensPerParam),
-                              row.paramsRatio.map { String(format: "%.3fx", $0) } ?? "—", loss(row.loss), loss(row.givenLoss),
-                              row.lossGap.map { String(format: "%+.4f", $0) } ?? "—"])
+                              row.paramsRatio.map { String(cFormat: "%.3fx", $0) } ?? "—", loss(row.loss), loss(row.givenLoss),
+                              row.lossGap.map { String(cFormat: "%+.4f", $0) } ?? "—"])
             }
         }
         out.append(contentsOf: Self.align(table))
@@ -71,17 +75,17 @@ extension Plan {
         for method in ScalingMethod.allCases { out.append("  \(method.title): \(method.citation)") }
 
         if let fleet {
-            let gib = { (bytes: Double) in String(format: "%.1f GiB", bytes / 1_073_741_824) }
+            let gib = { (bytes: Double) in String(cFormat: "%.1f GiB", bytes / 1_073_741_824) }
             out.append("")
-            out.append("Fleet: \(fleet.gpus) x \(fleet.gpuName) (\(fleet.gpu)), MFU \(String(format: "%.2f", fleet.mfu)), "
-                       + "\(fleet.precision) dense tensor peak \(String(format: "%.1f", fleet.peakFlopsPerGPU / 1e12)) TFLOP/s per GPU")
+            out.append("Fleet: \(fleet.gpus) x \(fleet.gpuName) (\(fleet.gpu)), MFU \(String(cFormat: "%.2f", fleet.mfu)), "
+                       + "\(fleet.precision) dense tensor peak \(String(cFormat: "%.1f", fleet.peakFlopsPerGPU / 1e12)) TFLOP/s per GPU")
             out.append("  run              \(q(target.params)) parameters, \(q(target.tokens)) tokens, \(sci(target.computeFlops)) FLOPs"
                        + (target.method.map { " (\($0.title))" } ?? ""))
-            out.append("  training time    \(String(format: "%.2f", fleet.trainingDays)) days (\(sci(fleet.trainingSeconds)) s)"
+            out.append("  training time    \(String(cFormat: "%.2f", fleet.trainingDays)) days (\(sci(fleet.trainingSeconds)) s)"
                        + " = C / (GPUs x peak x MFU)")
             out.append("  GPU-hours        \(q(fleet.gpuHours))")
             if let cost = fleet.cost, let price = fleet.pricePerGPUHour {
-                out.append("  cost             $\(q(cost)) at $\(String(format: "%.2f", price)) per GPU-hour")
+                out.append("  cost             $\(q(cost)) at $\(String(cFormat: "%.2f", price)) per GPU-hour")
             }
             let m = fleet.memory
             let s = fleet.shape
@@ -90,7 +94,7 @@ extension Plan {
             out.append("  static           \(gib(m.staticBytes))  (16 bytes/param: half weights 2 + half grads 2 + fp32 master 4 + Adam 4 + 4)")
             out.append("  activations      \(gib(m.activationBytes)) per GPU, no recompute (34 s b h per layer + 4 s b V fp32 logits)")
             out.append("                   \(gib(m.checkpointedActivationBytes)) per GPU with full activation checkpointing")
-            out.append("  GPU memory       \(gib(fleet.gpuMemoryBytes)) (\(String(format: "%.0f", fleet.gpuMemoryBytes / 1e9)) GB)")
+            out.append("  GPU memory       \(gib(fleet.gpuMemoryBytes)) (\(String(cFormat: "%.0f", fleet.gpuMemoryBytes / 1e9)) GB)")
             let never = "never (activations alone exceed one GPU)"
             out.append("  fewest GPUs      \(fleet.minGPUsStatic) for the static part alone; "
                        + "\(fleet.minGPUs.map(String.init) ?? never) with activations; "
@@ -101,9 +105,9 @@ extension Plan {
             let s = spec.shape
             out.append("")
             out.append("Spec\(spec.path.map { " " + $0 } ?? ""): \(s.layers) layers, d_model \(s.dModel), \(s.heads) heads of \(s.headDim), "
-                       + "vocab \(s.vocab), seq \(s.sequence), d_model/layers = \(String(format: "%.1f", s.aspectRatio))")
-            out.append("  parameters       \(Units.count(spec.exactParams)) (\(spec.exactParams.formatted(.number.grouping(.automatic))), counted by nnflops; target \(q(target.params)), "
-                       + "\(String(format: "%+.2f", spec.relativeError * 100))%)")
+                       + "vocab \(s.vocab), seq \(s.sequence), d_model/layers = \(String(cFormat: "%.1f", s.aspectRatio))")
+            out.append("  parameters       \(Units.count(spec.exactParams)) (\(spec.exactParams.groupedDigits), counted by nnflops; target \(q(target.params)), "
+                       + "\(String(cFormat: "%+.2f", spec.relativeError * 100))%)")
         }
         return out.joined(separator: "\n") + "\n"
     }

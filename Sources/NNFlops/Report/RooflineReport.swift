@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The roofline report (`nnflops roofline`, schema `nnflops.roofline/2`, README, "Roofline").
 public struct RooflineReport: Sendable, Encodable {
@@ -152,7 +156,7 @@ public enum RooflineRenderer {
     static func rate(_ flopsPerSecond: Double) -> String { Units.flopRate(flopsPerSecond) }
     static func intensity(_ value: Double?) -> String {
         guard let value else { return "inf" }
-        return value >= 1000 ? String(Int(value.rounded())) : value >= 1 ? Units.format(value) : String(format: "%.3g", value)
+        return value >= 1000 ? String(Int(value.rounded())) : value >= 1 ? Units.format(value) : String(cFormat: "%.3g", value)
     }
     static func percent(_ f: Double) -> String { f >= 0.001 ? Units.format(f * 100) + "%" : "<0.1%" }
 
@@ -223,7 +227,7 @@ public enum RooflineRenderer {
 
     static func run(_ report: RooflineReport) -> String {
         RunDescription.text(microBatch: report.batch, microBatches: report.totals.microBatches, optimizer: report.optimizer,
-                            precision: report.precision.replacingOccurrences(of: "inference-", with: ""),
+                            precision: report.precision.replacingAll("inference-", with: ""),
                             tf32: report.tf32 && report.precision.hasSuffix("fp32") ? report.tf32Ops : nil,
                             checkpoint: report.checkpoint)
     }
@@ -290,7 +294,7 @@ public enum RooflineRenderer {
     }
 
     static func steps(_ s: Double) -> String {
-        s >= 1e6 ? Units.si(s, unit: "").trimmingCharacters(in: .whitespaces) : String(Int(s.rounded()))
+        s >= 1e6 ? Units.si(s, unit: "").trimmingWhitespace() : String(Int(s.rounded()))
     }
 
     // MARK: GPU list

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A log-log roofline chart as a standalone SVG (`nnflops roofline --svg FILE`): the roof
 /// of the GPU for the run's precision (bandwidth diagonal, matrix and vector peaks), the
@@ -131,7 +140,7 @@ public enum SVGRoofline {
         let plotW = width - left - right, plotH = height - top - bottom
         func x(_ v: Double) -> Double { left + (log10(v) - log10(xMin)) / (log10(xMax) - log10(xMin)) * plotW }
         func y(_ v: Double) -> Double { top + plotH - (log10(max(v, yMin)) - log10(yMin)) / (log10(yMax) - log10(yMin)) * plotH }
-        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        func f(_ v: Double) -> String { String(cFormat: "%.1f", v) }
         // A label drawn over points: a white halo under the glyphs keeps it readable.
         let halo = "stroke=\"white\" stroke-width=\"4\" stroke-linejoin=\"round\" paint-order=\"stroke\""
 
@@ -140,7 +149,7 @@ public enum SVGRoofline {
         <rect width="100%" height="100%" fill="white"/>
 
         """
-        let run = "\(report.model), " + RooflineRenderer.run(report).replacingOccurrences(of: ", checkpoint none", with: "")
+        let run = "\(report.model), " + RooflineRenderer.run(report).replacingAll(", checkpoint none", with: "")
         let title = TextTable.shortened("\(run) on \(roof.gpu.name): step lower bound \(RooflineRenderer.seconds(analysis.stepTime))", to: 95)
         svg += "<text x=\"\(f(width / 2))\" y=\"28\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"bold\">\(escape(title))</text>\n"
         svg += "<text x=\"\(f(width / 2))\" y=\"50\" text-anchor=\"middle\" fill=\"#555\">Roofline (log-log): one point per operator, area proportional to its share of the step time</text>\n"
@@ -356,7 +365,7 @@ public enum SVGRoofline {
                 return "\(Int((v / scale).rounded()))\(suffix)"
             }
             if v >= 1 { return String(Int(v.rounded())) }
-            return String(format: "%g", v)
+            return String(cFormat: "%g", v)
         }
         for (scale, prefix) in Units.siPrefixes where v >= scale * 0.999 {
             return "\(Int((v / scale).rounded())) \(prefix)\(unit)"
@@ -365,7 +374,7 @@ public enum SVGRoofline {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        s.replacingAll("&", with: "&amp;").replacingAll("<", with: "&lt;")
+            .replacingAll(">", with: "&gt;").replacingAll("\"", with: "&quot;")
     }
 }

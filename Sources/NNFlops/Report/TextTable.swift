@@ -41,7 +41,7 @@ struct TextTable {
     }
 
     public func renderMarkdown() -> String {
-        func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        func escape(_ s: String) -> String { s.replacingAll("|", with: "\\|") }
         var out = "| " + headers.map(escape).joined(separator: " | ") + " |\n"
         out += "|" + alignments.map { $0 == .left ? "---|" : "---:|" }.joined() + "\n"
         for row in rows { out += "| " + row.map(escape).joined(separator: " | ") + " |\n" }
@@ -53,7 +53,7 @@ struct TextTable {
 enum CSV {
     public static func field(_ s: String) -> String {
         s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") })
-            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
     }
 
     public static func render(headers: [String], rows: [[String]]) -> String {

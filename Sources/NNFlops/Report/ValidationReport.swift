@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `nnflops validate`'s report (schema `nnflops.validate/1`, README, "The reference
 /// executor"): analytic against executed FLOPs, MACs and saved bytes per layer and
@@ -130,10 +134,10 @@ public enum ValidationRenderer {
         var text = table.render()
         text += "\nmodel \(report.model): \(report.rows.count) layer-phases, executed \(Units.flops(executed))"
         if let seconds {
-            text += " in \(String(format: "%.2f", seconds)) s (\(Units.flopRate(Double(executed) / max(seconds, 1e-9))))\n"
+            text += " in \(String(cFormat: "%.2f", seconds)) s (\(Units.flopRate(Double(executed) / max(seconds, 1e-9))))\n"
             let kinds = report.kernelTime.sorted { $0.value.seconds > $1.value.seconds }.prefix(5)
             text += "kernel time by kind: " + kinds.map { kind, t in
-                "\(kind) \(String(format: "%.2f", t.seconds)) s (\(Units.flopRate(Double(t.flops) / max(t.seconds, 1e-9))))"
+                "\(kind) \(String(cFormat: "%.2f", t.seconds)) s (\(Units.flopRate(Double(t.flops) / max(t.seconds, 1e-9))))"
             }.joined(separator: ", ") + "\n"
         } else {
             text += "\n"
@@ -160,7 +164,9 @@ public enum ValidationRenderer {
     /// The progress line for a terminal: `\r`, clear line, percent, node, elapsed time
     /// (an empty line, clearing it, when done).
     public static func progress(done: Int, total: Int, node: String, elapsed: Double) -> String {
-        let text = String(format: "\r\u{1B}[Kvalidate: %3d%%  %@  (%.1fs)", done * 100 / max(1, total), node, elapsed)
+        let percent = String(done * 100 / max(1, total))
+        let text = "\r\u{1B}[Kvalidate: " + String(repeating: " ", count: max(0, 3 - percent.count)) + percent + "%  " + node
+            + "  (" + String(cFormat: "%.1f", elapsed) + "s)"
         return done == total ? text + "\r\u{1B}[K" : text
     }
 
@@ -172,6 +178,6 @@ public enum ValidationRenderer {
     /// `--peak`: this machine's FMA and mul+add peaks and the executor's GEMM rate.
     public static func peakLine(_ p: MeasuredPeak) -> String {
         "peak (\(p.threads) threads): FMA \(Units.flopRate(p.fmaFLOPsPerSecond)), mul+add \(Units.flopRate(p.mulAddFLOPsPerSecond)); "
-            + "executor GEMM 512^3 \(Units.flopRate(p.gemmFLOPsPerSecond)) (\(String(format: "%.0f", 100 * p.gemmFLOPsPerSecond / p.fmaFLOPsPerSecond))% of FMA peak)\n"
+            + "executor GEMM 512^3 \(Units.flopRate(p.gemmFLOPsPerSecond)) (\(String(cFormat: "%.0f", 100 * p.gemmFLOPsPerSecond / p.fmaFLOPsPerSecond))% of FMA peak)\n"
     }
 }

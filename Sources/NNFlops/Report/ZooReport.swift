@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `nnflops zoo`'s listing (schema `nnflops.zoo/1`): every built-in model with its
 /// parameters and forward FLOPs at its default sizes.
@@ -27,7 +31,7 @@ public struct ZooReport: Encodable, Sendable {
             let graph = try Elaborator.elaborate(source: model.source, file: model.name + ".spec")
             let analysis = try CostAnalysis(graph: graph)
             let first = model.source.split(separator: "\n").first.map(String.init) ?? ""
-            let summary = first.hasPrefix("#") ? String(first.dropFirst()).trimmingCharacters(in: .whitespaces) : ""
+            let summary = first.hasPrefix("#") ? String(first.dropFirst()).trimmingWhitespace() : ""
             let shape = graph.inputs.first.map { graph.tensors[$0.tensor].shape } ?? []
             return Entry(name: model.name, params: analysis.parameters, forwardFlops: analysis.forward.flops.value,
                          inputShape: shape, description: summary)

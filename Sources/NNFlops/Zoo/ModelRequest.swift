@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A model as a command asks for it: where it comes from (a spec file or a zoo name), the
 /// params it overrides (`--set`) and its batch (`--batch`). Made once per command, it
@@ -27,7 +31,7 @@ public struct ModelRequest: Sendable {
         case onnx(ONNXModel)
 
         static func load(_ reference: String) throws -> LoadedModel {
-            switch (reference as NSString).pathExtension.lowercased() {
+            switch PathText.pathExtension(of: reference).lowercased() {
             case "onnx":
                 return .onnx(try ONNXModel(contentsOf: reference))
             case "json":

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Finds a spec by path or zoo name and parses command-line overrides.
 public enum SpecLoader {
@@ -25,11 +29,10 @@ public enum SpecLoader {
 
     /// A model file must exist, be a file and be readable: each failure in plain words.
     public static func checkReadableFile(_ path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw NNFlopsError("no such file '\(path)'")
         }
-        guard !isDirectory.boolValue else { throw NNFlopsError("'\(path)' is a directory, not a model file") }
+        guard !FileManager.default.isDirectory(atPath: path) else { throw NNFlopsError("'\(path)' is a directory, not a model file") }
         guard FileManager.default.isReadableFile(atPath: path) else { throw NNFlopsError("cannot read '\(path)': permission denied") }
     }
 
@@ -39,8 +42,8 @@ public enum SpecLoader {
         guard let equals = text.firstIndex(of: "=") else {
             throw NNFlopsError("--set expects NAME=VALUE, got '\(text)'")
         }
-        let name = String(text[..<equals]).trimmingCharacters(in: .whitespaces)
-        let valueText = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+        let name = String(text[..<equals]).trimmingWhitespace()
+        let valueText = String(text[text.index(after: equals)...]).trimmingWhitespace()
         guard !name.isEmpty, !valueText.isEmpty else { throw NNFlopsError("--set expects NAME=VALUE, got '\(text)'") }
         // A number must be one the spec language reads: `1e400` and 20-digit integers are
         // errors here, not strings.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Shared pieces of the convolution kernels.
 ///
@@ -80,7 +84,7 @@ enum Conv {
 /// callers write (or zero) what they read. Not part of the tracked tensor memory.
 final class ScratchPool: @unchecked Sendable {
     static let shared = ScratchPool()
-    private let lock = NSLock()
+    private let lock = Lock()
     private var free: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
     private let keep = 16
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Embedding: forward gathers one row of the table per id (a copy, 0 FLOPs). Weight
 /// gradient: dW from zero, each row of dY added into the row of its id (scatter-add):

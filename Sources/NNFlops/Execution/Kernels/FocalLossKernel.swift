@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Sigmoid focal loss as torchvision writes it, per element: p = sigmoid(x) (4), ce =
 /// the stable BCE with logits (9), p_t = p*t + (1-p)*(1-t) (5), q = 1 - p_t, the
@@ -31,7 +40,7 @@ extension FocalLoss: ExecutableOperator {
             let bce = Swift.max(v, 0) - v * target + T.log(1 + T.exp(-Swift.abs(v)))
             let pT = prob * target + (1 - prob) * (1 - target)
             let oneMinus = 1 - pT
-            let factor = T(Foundation.pow(Double(oneMinus), gamma))
+            let factor = T(pow(Double(oneMinus), gamma))
             var loss = bce * factor
             if let alphaT {
                 let at = a * target + oneMinusA * (1 - target)
@@ -61,7 +70,7 @@ extension FocalLoss: ExecutableOperator {
         for i in 0..<n {
             let dce = (p[i] - t[i]) * f[i]
             let dpT = p[i] * (1 - p[i]) * (2 * t[i] - 1)
-            let dmod = g * ce[i] * T(Foundation.pow(Double(q[i]), gamma - 1)) * dpT
+            let dmod = g * ce[i] * T(pow(Double(q[i]), gamma - 1)) * dpT
             var d = dce - dmod
             if let alphaT { d *= alphaT[i] }
             out[i] = d * s

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Rope (rotate_half form): the cos/sin tables [n, d] are constants of the shape and
 /// `base` (built uncounted, as is the `inv_freq` buffer), or the model's shared pair
@@ -21,14 +30,14 @@ extension Rope: ExecutableOperator {
             sin = context.inputs[2]
         } else {
             let invFreq = context.buffers[0]
-            for i in 0..<h { invFreq[i] = T(Foundation.pow(base, -Double(2 * i) / Double(d))) }
+            for i in 0..<h { invFreq[i] = T(pow(base, -Double(2 * i) / Double(d))) }
             cos = context.allocate([n, d])
             sin = context.allocate([n, d])
             for t in 0..<n {
                 for i in 0..<d {
                     let angle = Double(t) * Double(invFreq[i % h])
-                    cos[t * d + i] = T(Foundation.cos(angle))
-                    sin[t * d + i] = T(Foundation.sin(angle))
+                    cos[t * d + i] = T(Glibc.cos(angle))
+                    sin[t * d + i] = T(Glibc.sin(angle))
                 }
             }
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Shared loops of the shape, attention and reduction kernels: copies that move elements
 /// without arithmetic (0 FLOPs: they count nothing), an axis decomposition, a SIMD dot

@@ -18,7 +18,7 @@ struct Activation {
 
     /// The spec expression applying the activation to `input`, named `name`.
     func call(_ input: String, name: String) -> String {
-        callTemplate.replacing("INPUT", with: input).replacing("NAME", with: name)
+        callTemplate.replacingAll("INPUT", with: input).replacingAll("NAME", with: name)
     }
 
     private init(_ configName: String, _ transformersClass: String, _ callTemplate: String, helperBlock: String? = nil) {

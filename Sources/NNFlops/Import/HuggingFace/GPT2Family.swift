@@ -56,7 +56,7 @@ enum GPT2Family {
         if reorderAndUpcast {
             header += "\nreorder_and_upcast_attn applies to the eager attention path only (not modelled); sdpa ignores it."
         }
-        header += "\n" + SpecNotes.sequence.replacing("max_position_embeddings", with: "n_positions")
+        header += "\n" + SpecNotes.sequence.replacingAll("max_position_embeddings", with: "n_positions")
         header += "\nNot part of this spec: the loss of GPT2LMHeadModel(labels=...) and its logits.float() copy."
         spec.comment(header)
         spec.source("model \(context.model)")

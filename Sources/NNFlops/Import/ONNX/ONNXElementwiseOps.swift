@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Element-wise operators: Add, Sub, Mul, Div (broadcasting; a stored operand is a
 /// parameter, a one-value constant is a number), Neg, the activations, Softmax and

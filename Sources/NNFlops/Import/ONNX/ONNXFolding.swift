@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Constant folding: a node whose inputs are all known at import time (shapes, constants,
 /// initializers) computes a constant, never a counted operator. This is how the shape
@@ -528,9 +537,9 @@ extension ONNXGraphImporter {
             case "Div": return v[1] == 0 ? (isInteger ? nil : v[0] / v[1]) : integral(v[0] / v[1])
             case "Mod":
                 guard v[1] != 0 else { return nil }
-                let r = Foundation.fmod(v[0], v[1])
+                let r = v[0].truncatingRemainder(dividingBy: v[1])  // C fmod
                 return fmod || r == 0 || (r < 0) == (v[1] < 0) ? r : r + v[1]
-            case "Pow": return integral(Foundation.pow(v[0], v[1]))
+            case "Pow": return integral(pow(v[0], v[1]))
             case "Min": return v.min()
             case "Max": return v.max()
             case "Sum": return v.reduce(0, +)
@@ -542,13 +551,13 @@ extension ONNXGraphImporter {
             case "Floor": return v[0].rounded(.down)
             case "Ceil": return v[0].rounded(.up)
             case "Round": return v[0].rounded(.toNearestOrEven)
-            case "Exp": return Foundation.exp(v[0])
-            case "Log": return Foundation.log(v[0])
-            case "Erf": return Foundation.erf(v[0])
-            case "Cos": return Foundation.cos(v[0])
-            case "Sin": return Foundation.sin(v[0])
-            case "Sigmoid": return 1 / (1 + Foundation.exp(-v[0]))
-            case "Tanh": return Foundation.tanh(v[0])
+            case "Exp": return exp(v[0])
+            case "Log": return log(v[0])
+            case "Erf": return erf(v[0])
+            case "Cos": return cos(v[0])
+            case "Sin": return sin(v[0])
+            case "Sigmoid": return 1 / (1 + exp(-v[0]))
+            case "Tanh": return tanh(v[0])
             case "Relu": return Swift.max(v[0], 0)
             case "Sign": return v[0] > 0 ? 1 : v[0] < 0 ? -1 : 0
             case "Equal": return v[0] == v[1] ? 1 : 0

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Reads an ONNX model (https://onnx.ai, opsets 11 to 21) into a `Graph` of catalog
 /// operators, as the elaborator builds one from a spec, so every analysis runs on it.
@@ -126,7 +130,7 @@ struct ONNXGraphImporter {
         self.file = file
         self.model = model
         self.overrides = overrides
-        let stem = (file as NSString).lastPathComponent
+        let stem = PathText.lastComponent(of: file)
         builder = GraphBuilder(model: stem.lowercased().hasSuffix(".onnx") ? String(stem.dropLast(5)) : stem)
         guard model.hasGraph else { throw NNFlopsError("\(file) holds no graph: it is not an ONNX model") }
         let defaultDomain = model.opsetImports.filter { $0.domain == "" || $0.domain == "ai.onnx" }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `nnflops import model.onnx`: the ONNX graph written back as a spec (SpecPrinter), with
 /// sizes written in terms of the symbolic dimensions (`param batch = 1`,
@@ -20,7 +24,7 @@ extension ONNXModel {
         }
         let opset = proto.opsetImports.filter { $0.domain == "" || $0.domain == "ai.onnx" }.map(\.version).max() ?? 0
         let producer = [proto.producerName, proto.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
-        let stem = (file as NSString).lastPathComponent
+        let stem = PathText.lastComponent(of: file)
         let header = [
             "Written by `nnflops import` from \(stem) (ONNX opset \(opset)\(producer.isEmpty ? "" : ", exported by \(producer)")).",
             "One line per operator the ONNX graph maps onto (README, \"Reading ONNX files\"); names are the exporter's"
