@@ -26,10 +26,9 @@ public enum AnalysisRenderer {
         return lines.joined(separator: "\n")
     }
 
+    /// Every report's JSON (`JSONOutput`: pretty-printed, keys sorted), with a final newline.
     public static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        try JSONOutput.encode(value) + "\n"
     }
 
     static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }

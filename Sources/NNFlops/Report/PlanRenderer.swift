@@ -21,9 +21,7 @@ extension Plan {
 
     /// The report as pretty-printed JSON with stable, snake_case keys.
     public func renderJSON() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+        try AnalysisRenderer.json(self)
     }
 
     /// The report as an aligned table for people.

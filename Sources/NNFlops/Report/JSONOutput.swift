@@ -1,0 +1,412 @@
+/// The JSON every report is written as: pretty-printed with two-space indentation,
+/// object keys sorted by their UTF-8 bytes, slashes unescaped: byte for byte what
+/// `JSONEncoder` writes with `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`
+/// (README, "JSON output"; JSONOutputTests compare the two over the zoo and the golden
+/// files), in one streaming pass.
+///
+/// `JSONEncoder` builds a tree of boxed values, sorts each object's dictionary and then
+/// serialises it: about 35,000 instructions per row of a layer table. Here values go
+/// straight into one byte buffer; an object's members are written as they come, and when
+/// the object ends its members are put in key order in place (each byte is moved once per
+/// enclosing object). Reports encode through their `Codable` conformances, so the key
+/// names keep one home, their `CodingKeys`.
+public enum JSONOutput {
+    /// The JSON text of `value`, without a trailing newline.
+    public static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = StreamingJSONEncoder()
+        try encoder.encodeValue(value)
+        return String(decoding: encoder.bytes, as: UTF8.self)
+    }
+}
+
+/// The encoder behind `JSONOutput`. One instance writes one document; the containers it
+/// hands out write through it.
+final class StreamingJSONEncoder: Encoder {
+    var bytes: [UInt8] = []
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    /// An open object or array: where its contents start, its nesting depth, and, for an
+    /// object, its members so far (in `members`, from `firstMember` on).
+    struct Frame {
+        var isObject: Bool
+        var contentStart: Int
+        var depth: Int
+        var firstMember: Int
+        var count = 0
+        /// A container from `nestedContainer` or `nestedUnkeyedContainer`: nothing tells
+        /// the encoder when it is done, so it closes when its parent writes again or
+        /// closes. `member`: the parent's member it is the value of.
+        var isNested = false
+        var member: Int?
+    }
+
+    /// One member of an open object: its key and where its `"key" : value` bytes are.
+    struct Member {
+        var key: String
+        var start: Int
+        var end: Int
+    }
+
+    var frames: [Frame] = []
+    var members: [Member] = []
+    /// Frames open when the value now being encoded began: a container it asks for is
+    /// its own when `frames.count` is larger (a second request returns the same one).
+    var valueBase = 0
+    var scratch: [UInt8] = []
+
+    init() {
+        bytes.reserveCapacity(1 << 16)
+    }
+
+    // MARK: values
+
+    /// Encodes one value at the current position and closes any container it opened.
+    func encodeValue<T: Encodable>(_ value: T) throws {
+        let saved = valueBase
+        valueBase = frames.count
+        let start = bytes.count
+        try value.encode(to: self)
+        if frames.count > valueBase {
+            settle(valueBase)
+            close()
+        } else if bytes.count == start {
+            // A value that encoded nothing is an empty object, as in JSONEncoder.
+            open(object: true)
+            close()
+        }
+        valueBase = saved
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if frames.count == valueBase { open(object: true) }
+        return KeyedEncodingContainer(KeyedContainer<Key>(encoder: self, frame: valueBase))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if frames.count == valueBase { open(object: false) }
+        return UnkeyedContainer(encoder: self, frame: valueBase)
+    }
+
+    /// Opens an object or an array at the current position (depth: the frames open).
+    func open(object: Bool) {
+        bytes.append(UInt8(ascii: object ? "{" : "["))
+        frames.append(Frame(isObject: object, contentStart: bytes.count, depth: frames.count, firstMember: members.count))
+    }
+
+    /// Closes the nested containers above frame `index` before it writes again.
+    func settle(_ index: Int) {
+        while frames.count > index + 1, frames[frames.count - 1].isNested {
+            let member = frames[frames.count - 1].member
+            close()
+            if let member { members[member].end = bytes.count }
+        }
+    }
+
+    /// A container opened as the value of a member (`forKey`) or element of frame `index`.
+    func openNested(object: Bool, in index: Int, forKey key: String?) -> Int {
+        settle(index)
+        if let key {
+            beginMember(key, in: index)
+        } else {
+            beginElement(in: index)
+        }
+        open(object: object)
+        frames[frames.count - 1].isNested = true
+        frames[frames.count - 1].member = key == nil ? nil : members.count - 1
+        return frames.count - 1
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { SingleValueContainer(encoder: self) }
+
+    /// Ends the innermost open container: an object's members are rewritten in key order
+    /// with their separators and indentation; an array only gets its closing line.
+    func close() {
+        settle(frames.count - 1)
+        let frame = frames.removeLast()
+        if frame.isObject {
+            let count = members.count - frame.firstMember
+            if count > 0 {
+                members[frame.firstMember...].sort { Self.precedes($0.key, $1.key) }
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: bytes[frame.contentStart...])
+                bytes.removeSubrange(frame.contentStart...)
+                var first = true
+                for member in members[frame.firstMember...] {
+                    if first {
+                        bytes.append(UInt8(ascii: "\n"))
+                        first = false
+                    } else {
+                        bytes.append(UInt8(ascii: ","))
+                        bytes.append(UInt8(ascii: "\n"))
+                    }
+                    indent(frame.depth + 1)
+                    let offset = frame.contentStart
+                    bytes.append(contentsOf: scratch[(member.start - offset)..<(member.end - offset)])
+                }
+                members.removeSubrange(frame.firstMember...)
+            } else {
+                bytes.append(UInt8(ascii: "\n"))
+            }
+            bytes.append(UInt8(ascii: "\n"))
+            indent(frame.depth)
+            bytes.append(UInt8(ascii: "}"))
+        } else {
+            if frame.count == 0 { bytes.append(UInt8(ascii: "\n")) }
+            bytes.append(UInt8(ascii: "\n"))
+            indent(frame.depth)
+            bytes.append(UInt8(ascii: "]"))
+        }
+    }
+
+    /// Key order: the UTF-8 bytes, compared lexicographically (JSONEncoder's `sortedKeys`).
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = min(x.count, y.count)
+                for i in 0..<common where x[i] != y[i] { return x[i] < y[i] }
+                return x.count < y.count
+            }
+        }
+    }
+
+    func indent(_ depth: Int) {
+        for _ in 0..<depth {
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(UInt8(ascii: " "))
+        }
+    }
+
+    // MARK: members and elements
+
+    /// Starts a member of object frame `index`: records it and writes `"key" : `.
+    func beginMember(_ key: String, in index: Int) {
+        settle(index)
+        members.append(Member(key: key, start: bytes.count, end: 0))
+        writeString(key)
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: " "))
+    }
+
+    func endMember() {
+        members[members.count - 1].end = bytes.count
+    }
+
+    /// Starts an element of array frame `index`: the separator and indentation.
+    func beginElement(in index: Int) {
+        settle(index)
+        if frames[index].count > 0 { bytes.append(UInt8(ascii: ",")) }
+        frames[index].count += 1
+        bytes.append(UInt8(ascii: "\n"))
+        indent(frames[index].depth + 1)
+    }
+
+    // MARK: scalars
+
+    func writeString(_ string: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { utf8 in
+            var mark = 0
+            for i in 0..<utf8.count {
+                let byte = utf8[i]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark..<i]))
+                mark = i + 1
+                bytes.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+                case 0x08: bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    func writeInteger<I: FixedWidthInteger>(_ value: I) {
+        if value == 0 {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)  // 40 bytes: any 128-bit value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var position = buffer.count
+            while magnitude != 0 {
+                let (quotient, remainder) = magnitude.quotientAndRemainder(dividingBy: 10)
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remainder)
+                magnitude = quotient
+            }
+            bytes.append(contentsOf: buffer[position...])
+        }
+    }
+
+    /// A floating-point number as JSONEncoder writes it: its shortest round-trip
+    /// `description`, without a trailing `.0`; infinity and NaN cannot be written.
+    func writeFloat<F: BinaryFloatingPoint & CustomStringConvertible>(_ value: F, _ key: (any CodingKey)?) throws {
+        guard value.isFinite else {
+            let name = value.isNaN ? "\(F.self).nan" : value > 0 ? "\(F.self).infinity" : "-\(F.self).infinity"
+            throw EncodingError.invalidValue(value, EncodingError.Context(
+                codingPath: key.map { [$0] } ?? [],
+                debugDescription: "Unable to encode \(name) directly in JSON."))
+        }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    // MARK: containers
+
+    struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let encoder: StreamingJSONEncoder
+        let frame: Int
+        var codingPath: [any CodingKey] { [] }
+
+        func encodeNil(forKey key: Key) throws {
+            encoder.beginMember(key.stringValue, in: frame)
+            encoder.bytes.append(contentsOf: "null".utf8)
+            encoder.endMember()
+        }
+        func encode(_ value: Bool, forKey key: Key) throws {
+            encoder.beginMember(key.stringValue, in: frame)
+            encoder.bytes.append(contentsOf: (value ? "true" : "false").utf8)
+            encoder.endMember()
+        }
+        func encode(_ value: String, forKey key: Key) throws {
+            encoder.beginMember(key.stringValue, in: frame)
+            encoder.writeString(value)
+            encoder.endMember()
+        }
+        func encode(_ value: Double, forKey key: Key) throws {
+            encoder.beginMember(key.stringValue, in: frame)
+            try encoder.writeFloat(value, key)
+            encoder.endMember()
+        }
+        func encode(_ value: Float, forKey key: Key) throws {
+            encoder.beginMember(key.stringValue, in: frame)
+            try encoder.writeFloat(value, key)
+            encoder.endMember()
+        }
+        func encode(_ value: Int, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: Int8, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: Int16, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: Int32, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: Int64, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: UInt, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: UInt8, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: UInt16, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: UInt32, forKey key: Key) throws { integer(value, key) }
+        func encode(_ value: UInt64, forKey key: Key) throws { integer(value, key) }
+
+        func integer<I: FixedWidthInteger>(_ value: I, _ key: Key) {
+            encoder.beginMember(key.stringValue, in: frame)
+            encoder.writeInteger(value)
+            encoder.endMember()
+        }
+
+        func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            encoder.beginMember(key.stringValue, in: frame)
+            try encoder.encodeValue(value)
+            encoder.endMember()
+        }
+
+        func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+            KeyedEncodingContainer(KeyedContainer<NestedKey>(encoder: encoder, frame: encoder.openNested(object: true, in: frame, forKey: key.stringValue)))
+        }
+        func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+            UnkeyedContainer(encoder: encoder, frame: encoder.openNested(object: false, in: frame, forKey: key.stringValue))
+        }
+        func superEncoder() -> any Encoder { preconditionFailure("StreamingJSONEncoder: superEncoder is not used by the reports") }
+        func superEncoder(forKey key: Key) -> any Encoder { preconditionFailure("StreamingJSONEncoder: superEncoder is not used by the reports") }
+    }
+
+    struct UnkeyedContainer: UnkeyedEncodingContainer {
+        let encoder: StreamingJSONEncoder
+        let frame: Int
+        var codingPath: [any CodingKey] { [] }
+        var count: Int { frame < encoder.frames.count ? encoder.frames[frame].count : 0 }
+
+        func encodeNil() throws {
+            encoder.beginElement(in: frame)
+            encoder.bytes.append(contentsOf: "null".utf8)
+        }
+        func encode(_ value: Bool) throws {
+            encoder.beginElement(in: frame)
+            encoder.bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        }
+        func encode(_ value: String) throws {
+            encoder.beginElement(in: frame)
+            encoder.writeString(value)
+        }
+        func encode(_ value: Double) throws {
+            encoder.beginElement(in: frame)
+            try encoder.writeFloat(value, nil)
+        }
+        func encode(_ value: Float) throws {
+            encoder.beginElement(in: frame)
+            try encoder.writeFloat(value, nil)
+        }
+        func encode(_ value: Int) throws { integer(value) }
+        func encode(_ value: Int8) throws { integer(value) }
+        func encode(_ value: Int16) throws { integer(value) }
+        func encode(_ value: Int32) throws { integer(value) }
+        func encode(_ value: Int64) throws { integer(value) }
+        func encode(_ value: UInt) throws { integer(value) }
+        func encode(_ value: UInt8) throws { integer(value) }
+        func encode(_ value: UInt16) throws { integer(value) }
+        func encode(_ value: UInt32) throws { integer(value) }
+        func encode(_ value: UInt64) throws { integer(value) }
+
+        func integer<I: FixedWidthInteger>(_ value: I) {
+            encoder.beginElement(in: frame)
+            encoder.writeInteger(value)
+        }
+
+        func encode<T: Encodable>(_ value: T) throws {
+            encoder.beginElement(in: frame)
+            try encoder.encodeValue(value)
+        }
+
+        func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+            KeyedEncodingContainer(KeyedContainer<NestedKey>(encoder: encoder, frame: encoder.openNested(object: true, in: frame, forKey: nil)))
+        }
+        func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            UnkeyedContainer(encoder: encoder, frame: encoder.openNested(object: false, in: frame, forKey: nil))
+        }
+        func superEncoder() -> any Encoder { preconditionFailure("StreamingJSONEncoder: superEncoder is not used by the reports") }
+    }
+
+    struct SingleValueContainer: SingleValueEncodingContainer {
+        let encoder: StreamingJSONEncoder
+        var codingPath: [any CodingKey] { [] }
+
+        func encodeNil() throws { encoder.bytes.append(contentsOf: "null".utf8) }
+        func encode(_ value: Bool) throws { encoder.bytes.append(contentsOf: (value ? "true" : "false").utf8) }
+        func encode(_ value: String) throws { encoder.writeString(value) }
+        func encode(_ value: Double) throws { try encoder.writeFloat(value, nil) }
+        func encode(_ value: Float) throws { try encoder.writeFloat(value, nil) }
+        func encode(_ value: Int) throws { encoder.writeInteger(value) }
+        func encode(_ value: Int8) throws { encoder.writeInteger(value) }
+        func encode(_ value: Int16) throws { encoder.writeInteger(value) }
+        func encode(_ value: Int32) throws { encoder.writeInteger(value) }
+        func encode(_ value: Int64) throws { encoder.writeInteger(value) }
+        func encode(_ value: UInt) throws { encoder.writeInteger(value) }
+        func encode(_ value: UInt8) throws { encoder.writeInteger(value) }
+        func encode(_ value: UInt16) throws { encoder.writeInteger(value) }
+        func encode(_ value: UInt32) throws { encoder.writeInteger(value) }
+        func encode(_ value: UInt64) throws { encoder.writeInteger(value) }
+        func encode<T: Encodable>(_ value: T) throws { try encoder.encodeValue(value) }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import NNFlops
+
+/// `JSONOutput` (the streaming writer every report's JSON goes through) against
+/// Foundation's `JSONEncoder` with the options the reports used before it: the same
+/// bytes for every zoo model's reports and for values chosen to reach every branch
+/// (escapes, number forms, empty and nested containers, key order).
+@Suite struct JSONOutputTests {
+    static func foundation<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func expectSame<T: Encodable>(_ value: T, _ what: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+        let ours = try JSONOutput.encode(value)
+        let theirs = try foundation(value)
+        if ours != theirs {
+            let a = Array(ours.utf8), b = Array(theirs.utf8)
+            let at = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+            let context = { (bytes: [UInt8]) in String(decoding: bytes[max(0, at - 80)..<min(bytes.count, at + 80)], as: UTF8.self) }
+            Issue.record("\(what): differs at byte \(at) of \(a.count) / \(b.count):\n--- JSONOutput\n\(context(a))\n--- JSONEncoder\n\(context(b))",
+                         sourceLocation: sourceLocation)
+        }
+    }
+
+    func zoo(_ name: String) throws -> Graph {
+        let (source, file) = try SpecLoader.load(name)
+        return try Elaborator.elaborate(source: source, file: file)
+    }
+
+    @Test func everyZooReportIsByteIdentical() throws {
+        for (name, _) in Zoo.models {
+            let graph = try zoo(name)
+            let costs = try CostAnalysis(graph: graph)
+            try Self.expectSame(AnalysisReport(graph: graph, analysis: costs, options: CountOptions()), "\(name) analyze")
+            try Self.expectSame(AnalysisReport(graph: graph, analysis: costs, options: CountOptions(), depth: 1), "\(name) analyze --depth 1")
+            for configuration in [RunConfiguration(), RunConfiguration(optimizer: .adamw, precision: .ampBF16, checkpoint: .sqrt)] {
+                let memory = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration)
+                try Self.expectSame(AnalysisReport(graph: graph, analysis: costs, options: CountOptions(), memory: memory), "\(name) analyze --memory")
+                let roofline = try RooflineAnalysis(graph: graph, costs: costs, roof: try Roof(gpu: try GPUProfile.named("h100-sxm")),
+                                                    configuration: configuration)
+                try Self.expectSame(RooflineReport(graph: graph, analysis: roofline), "\(name) roofline")
+            }
+        }
+        try Self.expectSame(try ZooReport(), "zoo")
+        try Self.expectSame(try Plan(PlanRequest(compute: 1e21)), "plan")
+    }
+
+    struct Sample: Codable {
+        var text: String
+        var numbers: [Double]
+        var integers: [Int]
+        var nested: [String: [Int]]
+        var empty: [Int]
+        var emptyObject: [String: Int]
+        var optional: Int?
+        var present: Double?
+        var flag: Bool
+        var big: UInt64
+        var small: Int8
+        var float: Float
+        var listOfObjects: [Inner]
+        var optionals: [Int?]
+
+        struct Inner: Codable { var b: Int; var a: String; var aa: [String: Bool] }
+    }
+
+    @Test func edgeCasesAreByteIdentical() throws {
+        let doubles: [Double] = [0, -0.0, 1, -1, 0.1, 0.1 + 0.2, 1.5, 100, 1e15, 1e16, 1e17, 123456789012345680000, 1e21, 1e22,
+                                 1e-4, 1e-5, 1.0e-7, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 3.3, 2.5e-3,
+                                 -123.456, 1.0 / 3.0, 6.02214076e23, 0.3e-2, 9007199254740993]
+        let sample = Sample(text: "tab\tquote\" backslash\\ slash/ newline\n cr\r bell\u{07} nul\u{00} esc\u{1B} del\u{7F} é 中 🎉 \u{2028}",
+                            numbers: doubles, integers: [0, -1, Int.max, Int.min, 42], nested: ["z": [1], "a": [], "m": [2, 3], "": [4]],
+                            empty: [], emptyObject: [:], optional: nil, present: 2.0, flag: true, big: UInt64.max, small: -128,
+                            float: 0.1, listOfObjects: [Sample.Inner(b: 1, a: "x", aa: ["é": true, "e": false, "E": true, "_": false, "10": true, "9": true]),
+                                                        Sample.Inner(b: 2, a: "", aa: [:])],
+                            optionals: [1, nil, 3])
+        try Self.expectSame(sample, "sample")
+        try Self.expectSame([Sample](), "an empty top-level array")
+        try Self.expectSame(["only": 1], "a dictionary")
+        try Self.expectSame(42, "a top-level integer")
+        try Self.expectSame("text", "a top-level string")
+        try Self.expectSame([[1, 2], [], [3]], "nested arrays")
+        for d in doubles { try Self.expectSame(["v": d], "\(d)") }
+        #expect(throws: EncodingError.self) { try JSONOutput.encode(["v": Double.infinity]) }
+        #expect(throws: EncodingError.self) { try JSONOutput.encode([Double.nan]) }
+    }
+
+    /// Custom `encode(to:)` with nested containers (no report uses them; Codable allows them).
+    struct Nesting: Encodable {
+        enum Keys: String, CodingKey { case outer, list, after, b, a }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            var outer = container.nestedContainer(keyedBy: Keys.self, forKey: .outer)
+            try outer.encode(2, forKey: .b)
+            try outer.encode(1, forKey: .a)
+            var list = container.nestedUnkeyedContainer(forKey: .list)
+            try list.encode(1)
+            var inner = list.nestedContainer(keyedBy: Keys.self)
+            try inner.encode("x", forKey: .a)
+            var deeper = list.nestedUnkeyedContainer()
+            try deeper.encode(true)
+            try list.encode(3)
+            try container.encode("end", forKey: .after)
+        }
+    }
+
+    @Test func nestedContainersAreByteIdentical() throws {
+        try Self.expectSame(Nesting(), "nested containers")
+        try Self.expectSame([Nesting(), Nesting()], "nested containers in an array")
+    }
+}
