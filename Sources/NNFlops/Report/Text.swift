@@ -11,7 +11,7 @@ import Darwin
 
 extension String {
     /// printf-style formatting of numbers through the C library (`%.2f`, `%.3g`, `%+.4f`,
-    /// `%.2e`): the text `String(cFormat:)` gives for these conversions, without linking
+    /// `%.2e`): the text `String(format:)` gives for these conversions, without linking
     /// Foundation and its ICU data (README, "Speed"). Swift never calls `setlocale`, so
     /// the C locale applies: `.` as the decimal point, no grouping.
     init(cFormat format: String, _ arguments: CVarArg...) {

@@ -80,7 +80,7 @@ public enum Units {
     static func format(_ v: Double) -> String {
         let magnitude = abs(v)
         let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2
-        // Fixed-point by integer rounding: String(cFormat:) is slow on 100k-row tables.
+        // Fixed-point by integer rounding: String(format:) is slow on 100k-row tables.
         let scale = decimals == 0 ? 1.0 : decimals == 1 ? 10.0 : 100.0
         let scaled = (magnitude * scale).rounded()
         guard scaled < 9e18 else { return String(v) }
