@@ -1,5 +1,3 @@
-import Foundation
-
 /// `rotary_tables(x, dim, base=10000.0)`: the cos and sin tables of rotary position
 /// embedding for the positions of `x` [B, n, ...] (transformers' `LlamaRotaryEmbedding`,
 /// `model.rotary_emb`): cos, sin [1, n, dim], angle t * base^(-2i/dim) for position t and
