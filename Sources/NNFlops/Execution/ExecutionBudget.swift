@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What a reference run needs, checked before it allocates anything (README, "Limits"):
 /// memory the machine has and FLOPs that finish in sensible time. A run that needs more
@@ -62,7 +71,8 @@ enum MachineMemory {
         // cgroup v2, then v1: "max", or v1's huge "no limit" value, is no limit.
         for path in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
             if let text = try? String(contentsOfFile: path, encoding: .utf8),
-               let bytes = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes > 0, bytes < 1 << 60 {
+               case let words = text.split(whereSeparator: \.isWhitespace), words.count == 1,
+               let bytes = Int(words[0]), bytes > 0, bytes < 1 << 60 {
                 limits.append((bytes, "its container's memory limit"))
                 break
             }

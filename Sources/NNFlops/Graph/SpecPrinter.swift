@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Writes a `Graph` back as spec source (`nnflops import`): a header of comments, the
 /// model's name, its params, its inputs, one assignment per node calling the node's
@@ -265,7 +269,7 @@ private struct Printer {
         }
         for paragraph in comments {
             if paragraph.isEmpty { lines.append("#"); continue }
-            lines.append(contentsOf: Self.wrap(paragraph.split(separator: " ").map(String.init), separator: " ", width: 88).map { "# " + $0.trimmingCharacters(in: .whitespaces) })
+            lines.append(contentsOf: Self.wrap(paragraph.split(separator: " ").map(String.init), separator: " ", width: 88).map { "# " + $0.trimmingWhitespace() })
         }
         if !lines.isEmpty { lines.append("") }
         lines.append("model " + Self.modelName(graph.model))
@@ -427,7 +431,7 @@ private struct Printer {
     /// one of `taken`, the node's other results).
     mutating func fresh(_ name: String, for tensor: Int, at node: Int, also taken: [String] = []) -> String {
         var base = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
-        while base.contains("__") { base = base.replacingOccurrences(of: "__", with: "_") }
+        while base.contains("__") { base = base.replacingAll("__", with: "_") }
         while base.hasPrefix("_") { base.removeFirst() }
         while base.hasSuffix("_") { base.removeLast() }
         if base.isEmpty { base = "t" }
