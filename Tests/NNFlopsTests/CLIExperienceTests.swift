@@ -179,11 +179,16 @@ import Testing
         return url
     }
 
-    @Test func hardwareFiguresBeyondAnyDeviceAreRejected() throws {
+    @Test func hardwareFiguresBeyondAnyDeviceOrBelowAnyAreRejected() throws {
         let cases: [(String, String)] = [
             (#""memory_gb": 1e308, "bandwidth_gb_s": 1000, "tflops": {"fp64": 1, "fp32": 80, "fp16": 160}"#, "'memory_gb' is 1e+308, more than the largest accepted figure"),
             (#""memory_gb": 24, "bandwidth_gb_s": 1000, "tflops": {"fp64": 1, "fp32": 1e300, "fp16": 160}"#, "'tflops.fp32' is 1e+300, more than the largest accepted figure"),
             (#""memory_gb": 24, "bandwidth_gb_s": 1e20, "tflops": {"fp64": 1, "fp32": 80, "fp16": 160}"#, "'bandwidth_gb_s' is 1e+20"),
+            // Found by the `hardware` fuzz target: 5e-324 GB/s made roofline times infinite,
+            // and the JSON report failed to encode them (not a located error).
+            (#""memory_gb": 24, "bandwidth_gb_s": 5e-324, "tflops": {"fp64": 1, "fp32": 80, "fp16": 160}"#, "'bandwidth_gb_s' is 5e-324, less than the smallest accepted figure"),
+            (#""memory_gb": 1e-300, "bandwidth_gb_s": 1000, "tflops": {"fp64": 1, "fp32": 80, "fp16": 160}"#, "'memory_gb' is 1e-300, less than the smallest accepted figure"),
+            (#""memory_gb": 24, "bandwidth_gb_s": 1000, "tflops": {"fp64": 1, "fp32": 1e-300, "fp16": 160}"#, "'tflops.fp32' is 1e-300, less than the smallest accepted figure"),
         ]
         for (figures, message) in cases {
             let file = try hardwareFile(#"{"id": "mine", "name": "Mine", "# + figures + "}")

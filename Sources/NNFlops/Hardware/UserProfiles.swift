@@ -41,6 +41,10 @@ extension GPUProfile {
     /// built (an H200 has 141 GB at 4.8 TB/s and 1,979 dense FP8 TFLOP/s). Past them a
     /// figure is a typo, and products of figures could leave the range of Int or Double.
     static let largestMemoryGB = 1e6, largestBandwidthGBs = 1e7, largestTFLOPs = 1e7
+    /// The smallest figure a hardware file may give, in its key's unit (1 MB, 1 MB/s,
+    /// 1 GFLOP/s): below it a figure is a typo too, and a roofline time (bytes over
+    /// bandwidth, FLOPs over peak) can overflow to infinity, which no report can show.
+    static let smallestFigure = 1e-3
 
     /// Reads a user hardware file. Every problem is an `NNFlopsError` naming the file and
     /// the key at fault.
@@ -97,6 +101,9 @@ extension GPUProfile {
             default: throw fail("'\(path)' must be a number (\(unit)), got \(describe(value))")
             }
             guard v.isFinite, v > 0 else { throw fail("'\(path)' must be a positive number (\(unit)), got \(describe(value))") }
+            guard v >= smallestFigure else {
+                throw fail("'\(path)' is \(describe(value)), less than the smallest accepted figure, \(PlanQuantity.scientific(smallestFigure)) (\(unit))")
+            }
             guard v <= largest else {
                 throw fail("'\(path)' is \(describe(value)), more than the largest accepted figure, \(PlanQuantity.scientific(largest)) (\(unit))")
             }
