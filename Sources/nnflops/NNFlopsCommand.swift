@@ -147,7 +147,7 @@ func writeAll(_ text: String, to descriptor: Int32) {
 /// The analysis's warnings (dead code, CostAnalysis.warnings), one `warning:` line each on
 /// standard error, where they never mix with a table or a document on standard output.
 func warn(_ warnings: [AnalysisWarning]) {
-    for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning.message)\n".utf8)) }
+    for warning in warnings { writeStandardError("warning: \(warning.message)\n") }
 }
 
 /// Emphasis (bold headings, `AnalysisRenderer`) only on a terminal, and never with

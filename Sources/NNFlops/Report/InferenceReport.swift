@@ -243,7 +243,12 @@ enum InferenceRenderer {
         lines.append(("activations, prefill", "\(Units.bytes(r.memory.prefillActivationBytes)) at \(r.memory.prefillPeakLayer)"))
         lines.append(("activations, decode", "\(Units.bytes(r.memory.decodeActivationBytes)) at \(r.memory.decodePeakLayer) (step at position \(context - 1))"))
         lines.append(("peak", "\(Units.bytes(r.peakBytes)) during \(r.memory.peakPhase) at \(r.memory.peakLayer): weights + KV cache + activations"))
-        out += "\nmemory\n" + lines.map { "  " + $0.0.padding(toLength: 22, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n") + "\n"
+        // Each label in a 22-column field (cut or padded, as Foundation's padding(toLength:) does).
+        let rows = lines.map { label, value -> String in
+            let field = String(label.prefix(22))
+            return "  " + field + String(repeating: " ", count: 22 - field.count) + value
+        }
+        out += "\nmemory\n" + rows.joined(separator: "\n") + "\n"
 
         let reserve = r.capacity.reserve > 0 ? ", \(Units.format(r.capacity.reserve * 100))% reserved" : ""
         out += "\ncapacity on \(r.gpu), \(Units.bytes(r.capacity.usableBytes)) usable\(reserve)\n"
