@@ -132,9 +132,10 @@ func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) 
 func writeAll(_ text: String, to descriptor: Int32) {
     var text = text
     text.withUTF8 { buffer in
+        guard let start = buffer.baseAddress else { return }  // Empty text: nothing to write.
         var written = 0
         while written < buffer.count {
-            let n = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+            let n = write(descriptor, start + written, buffer.count - written)
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 return

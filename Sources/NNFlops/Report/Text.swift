@@ -38,8 +38,8 @@ extension StringProtocol {
             scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
         }
         let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !isWhitespace($0) }) else { return "" }
-        let last = scalars.lastIndex(where: { !isWhitespace($0) })!
+        guard let first = scalars.firstIndex(where: { !isWhitespace($0) }),
+              let last = scalars.lastIndex(where: { !isWhitespace($0) }) else { return "" }
         return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }
@@ -122,11 +122,11 @@ extension StringProtocol {
     /// what Foundation's `replacingOccurrences(of:with:)` does for the plain text
     /// replaced here (`_`, `|`, `"`, `e+`, markup characters).
     public func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return String(self) }
+        guard let targetFirst = target.first else { return String(self) }
         var result = ""
         var rest = self[...]
         while let first = rest.first {
-            if first == target.first!, rest.hasPrefix(target) {
+            if first == targetFirst, rest.hasPrefix(target) {
                 result += replacement
                 rest = rest.dropFirst(target.count)
             } else {
