@@ -9,7 +9,7 @@ import Testing
 @Suite struct FoundationFreeTextTests {
     static let numbers: [Double] = [0, -0.0, 1, -1, 0.5, 0.05, 0.0049999, 0.9995, 0.99949, 1.5, 2.5, 3.14159265, 12.345, 99.95,
                                     999.5, 1000, 1234.5678, 1e-9, 3.3e-7, 6.02e23, 1.28e6, 123456789.125, 1e21, 9.99e99,
-                                    -42.125, 1e308, 5e-324, .infinity, -.infinity]
+                                    -42.125, 1e308, .leastNonzeroMagnitude, .infinity, -.infinity]
 
     @Test func cFormatMatchesStringFormat() {
         for format in ["%.0f", "%.1f", "%.2f", "%.3f", "%.4f", "%+.2f", "%+.4f", "%.3g", "%g", "%.2e", "%.1f GiB", "%.3fx"] {

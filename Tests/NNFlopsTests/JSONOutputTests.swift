@@ -68,9 +68,9 @@ import Testing
     }
 
     @Test func edgeCasesAreByteIdentical() throws {
-        let doubles: [Double] = [0, -0.0, 1, -1, 0.1, 0.1 + 0.2, 1.5, 100, 1e15, 1e16, 1e17, 123456789012345680000, 1e21, 1e22,
-                                 1e-4, 1e-5, 1.0e-7, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 3.3, 2.5e-3,
-                                 -123.456, 1.0 / 3.0, 6.02214076e23, 0.3e-2, 9007199254740993]
+        let doubles: [Double] = [0, -0.0, 1, -1, 0.1, 0.1 + 0.2, 1.5, 100, 1e15, 1e16, 1e17, 123456789012345683968, 1e21, 1e22,
+                                 1e-4, 1e-5, 1.0e-7, .leastNonzeroMagnitude, 2.2250738585072014e-308, 1.7976931348623157e308, 3.3, 2.5e-3,
+                                 -123.456, 1.0 / 3.0, 6.02214076e23, 0.3e-2, 9007199254740992, 9007199254740994]
         let sample = Sample(text: "tab\tquote\" backslash\\ slash/ newline\n cr\r bell\u{07} nul\u{00} esc\u{1B} del\u{7F} é 中 🎉 \u{2028}",
                             numbers: doubles, integers: [0, -1, Int.max, Int.min, 42], nested: ["z": [1], "a": [], "m": [2, 3], "": [4]],
                             empty: [], emptyObject: [:], optional: nil, present: 2.0, flag: true, big: UInt64.max, small: -128,
