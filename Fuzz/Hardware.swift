@@ -21,7 +21,7 @@ public func fuzzHardware(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = try RooflineRenderer.gpus([profile], format: .json)
         _ = profile.usableMemoryBytes
         for precision in PrecisionPolicy.allCases where profile.supports(precision) {
-            for tf32 in [false, true] {
+            for tf32 in [TF32Ops.none, .conv, .matmul, .all] {
                 let roofline = try RooflineAnalysis(graph: fuzzModel, costs: fuzzCosts, roof: try Roof(gpu: profile, tf32: tf32),
                                                     configuration: RunConfiguration(precision: precision))
                 let report = RooflineReport(graph: fuzzModel, analysis: roofline)
