@@ -65,3 +65,9 @@ extension DropPath {
 
     public func alias(ofOutput index: Int) -> OutputAlias? { p == 0 ? .view(input: 0) : nil }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension DropPath {
+    /// Element by element on its piece (the per-sample noise follows the piece's shape).
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

@@ -50,3 +50,9 @@ extension Dropout {
         p == 0 ? .view(input: 0) : inplace ? .inPlace(input: 0) : nil
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Dropout {
+    /// Element by element: each rank drops elements of its own piece (its mask is a piece too).
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}
