@@ -143,11 +143,17 @@ public struct RunConfiguration: Sendable, Hashable {
     /// `cache = true` then reads the cache's new copies of k and v, which the returned
     /// output holds until after backward (README, attention).
     public var useCache: Bool
+    /// The GPUs and how the model is spread over them (Analysis/ParallelLayout.swift);
+    /// one GPU by default. `accumulationSteps` counts the micro-batches of one
+    /// data-parallel rank.
+    public var parallel: ParallelLayout
 
     public init(optimizer: Optimizer = .adam, precision: PrecisionPolicy = .fp32, checkpoint: CheckpointPolicy = .none,
                 accumulationSteps: Int = 1, weightDecay: Double = 0, gradClip: Double? = nil,
-                inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true) {
+                inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true,
+                parallel: ParallelLayout = ParallelLayout()) {
         self.useCache = useCache
+        self.parallel = parallel
         self.optimizer = optimizer
         self.precision = precision
         self.checkpoint = checkpoint
