@@ -194,6 +194,8 @@ public struct RooflineAnalysis: Sendable {
         var perStepPending = true
 
         for (index, node) in graph.nodes.enumerated() {
+            // A collective's time is the communication analysis's, not HBM traffic.
+            if node.op.isCollective { continue }
             let layer = costs.layers[index]
             let op = node.op
             let context = contexts[index]
