@@ -93,6 +93,10 @@ public enum AnalysisRenderer {
         if let w = run.weightPrecision { setting += ", weights \(w)" }
         if run.foldBN { setting += ", batchnorm folded" }
         lines.append(("memory", setting))
+        if let stage = m.stage {
+            let flight = m.inFlightMicroBatches.map { ", \(Units.format($0)) micro-batch\($0 == 1 ? "" : "es") in flight" } ?? ""
+            lines.append(("  per GPU", "\(stage), the stage with the highest peak\(flight)"))
+        }
         lines.append(("  parameters", Units.bytes(m.paramsBytes) + (m.masterParamsBytes > 0 ? " + fp32 master \(Units.bytes(m.masterParamsBytes))" : "")))
         if run.mode == .training {
             lines.append(("  gradients", Units.bytes(m.gradsBytes)))
@@ -114,6 +118,9 @@ public enum AnalysisRenderer {
         for (label, value) in lines {
             out += "  " + label + String(repeating: " ", count: width - label.count) + "  " + value + "\n"
         }
+        if let parallel = report.parallel {
+            out += "\n" + parallel.text(communicationOf: parallel.busiestStage)
+        }
         out += "\n1 MAC = 2 FLOPs; FLOPs in SI units (1 GFLOP = 1e9).\n"
         return out
     }
@@ -122,7 +129,8 @@ public enum AnalysisRenderer {
         let out = "### " + heading(report) + "\n\n" + layerTable(report).renderMarkdown() + "\n"
         var totals = TextTable(headers: ["total", "value"], alignments: [.left, .left])
         for (label, value) in totalsLines(report) { totals.add([label, value]) }
-        return out + totals.renderMarkdown()
+        let parallel = report.parallel.map { "\n```\n" + $0.text(communicationOf: $0.busiestStage) + "```\n" } ?? ""
+        return out + totals.renderMarkdown() + parallel
     }
 
     public static func csv(_ report: AnalysisReport) -> String {
