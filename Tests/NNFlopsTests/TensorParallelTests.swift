@@ -33,3 +33,32 @@ import Testing
         #expect(rank.notes.contains { $0.contains("50258") })
     }
 }
+
+extension TensorParallelTests {
+    /// The Hugging Face configs are annotated like the zoo: on T = 2 only the norms (and
+    /// GPT-2's learned positions, BERT's position and token-type tables and its pooler, as
+    /// Megatron's BERT keeps them) stay whole; every projection, the vocabulary and the
+    /// heads split.
+    @Test(arguments: [("gpt2.json", ["transformer.wpe"]), ("Llama-2-7b-hf.json", []), ("Phi-3-mini-4k-instruct.json", []),
+                      ("Qwen2-0.5B.json", []), ("Mistral-7B-v0.1.json", []), ("pythia-1b.json", []),
+                      ("bert-base-uncased.json", ["embeddings.token_type_embeddings", "embeddings.position_embeddings", "pooler.dense"])])
+    func huggingFaceConfigsSplit(_ file: String, _ wholeBesidesNorms: [String]) throws {
+        let graph = try HuggingFaceTests.graph(file)
+        let rank = try TensorParallelGraph(graph: graph, degree: 2)
+        let norms = Set(graph.nodes.filter { $0.kind.contains("norm") }.map(\.name))
+        #expect(Set(rank.replicated).subtracting(norms) == Set(wholeBesidesNorms), "\(file): \(rank.replicated)")
+        #expect(rank.graph.parameterCount.value < graph.parameterCount.value * 3 / 5)
+    }
+
+    /// A pipeline over a Hugging Face config cuts between its layers, however deep the
+    /// ModuleList sits (`transformer.h.0`).
+    @Test func huggingFaceStagesAreLayers() throws {
+        let graph = try HuggingFaceTests.graph("gpt2.json")
+        var configuration = RunConfiguration(optimizer: .adam, precision: .bf16)
+        configuration.parallel = ParallelLayout(gpus: 2, pipeline: 2)
+        let analysis = try ParallelAnalysis(graph: graph, options: CountOptions(), configuration: configuration)
+        #expect(analysis.stages[0].part.firstUnit == "transformer")
+        #expect(analysis.stages[1].part.firstUnit.hasPrefix("transformer.h."))
+        #expect(analysis.stages[0].part.lastUnit.hasPrefix("transformer.h."))
+    }
+}

@@ -1,7 +1,7 @@
 /// Pipeline parallelism (README, "Training on many GPUs"): the graph cut into P stages (P x V
-/// pieces with the interleaved schedule) along its top-level units
-/// (`CheckpointUnits.topLevelSequence`: a transformer's layers, and the embedding and head
-/// around them), balanced by training FLOPs or cut where the user names. Each GPU's part
+/// pieces with the interleaved schedule) along its units (`units(of:)`: a transformer's
+/// layers, and the embedding and head around them), balanced by training FLOPs or cut
+/// where the user names. Each GPU's part
 /// becomes a graph of its own, whose inputs are the activations the previous stage sends
 /// (their gradients are sent back) and whose outputs are those it sends on: the memory,
 /// cost and roofline analyses run on it unchanged.
@@ -21,14 +21,32 @@ public struct PipelinePart: Sendable {
 }
 
 public enum PipelineStages {
-    /// The top-level units of `graph` and the name of each (`h.3`, `ln_f`).
+    /// The units a pipeline cuts between, and the name of each: consecutive nodes grouped
+    /// by their name up to its first numeric component (`h.3`, `transformer.h.3`,
+    /// `model.layers.3`: a ModuleList's layer, however deep the list sits), else by its first
+    /// component (`wte`, `lm_head`, or `transformer` for the nodes around the layers). A
+    /// node that tensor parallelism inserts under a bare learned tensor (`wte:all_reduce`)
+    /// belongs to that tensor's unit.
     static func units(of graph: Graph) -> [(range: Range<Int>, name: String)] {
-        CheckpointUnits.topLevelSequence(of: graph).map { range in
-            let name = graph.nodes[range.lowerBound].name
-            let parts = name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-            let key = parts.count >= 2 && Int(parts[1]) != nil ? "\(parts[0]).\(parts[1])" : String(parts[0].split(separator: ":")[0])
-            return (range, key)
+        var units: [(range: Range<Int>, name: String)] = []
+        var previous: String? = nil
+        var start = 0
+        for (i, node) in graph.nodes.enumerated() {
+            let components = node.name.split(separator: ".", omittingEmptySubsequences: false)
+            let key: String
+            if let numeric = components.firstIndex(where: { Int($0) != nil }), numeric > 0 {
+                key = components[...numeric].joined(separator: ".")
+            } else {
+                key = String(components[0].split(separator: ":", omittingEmptySubsequences: false)[0])
+            }
+            if key != previous {
+                if i > start, let previous { units.append((start..<i, previous)) }
+                start = i
+                previous = key
+            }
         }
+        if graph.nodes.count > start, let previous { units.append((start..<graph.nodes.count, previous)) }
+        return units
     }
 
     /// The pieces: `count` consecutive node ranges covering the graph. Split points name
