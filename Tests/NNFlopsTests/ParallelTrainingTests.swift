@@ -94,6 +94,29 @@ import Testing
         #expect(try perLayer(degree: t, sequenceParallel: true) == sequence + 2 * scores / t + stats / t)
     }
 
+    /// The zoo's gpt3-175b (Korthikanti et al.'s 175B configuration: a = 96, h = 12288,
+    /// s = 2048) against Table 2 at t = 8, b = 1, pure bf16. The spec has no dropout and
+    /// runs flash attention, so two of the closed form's terms are not there: the two
+    /// residual dropout masks (sbh each; split under sequence parallelism) and the stored
+    /// scores (5as²b); flash keeps instead its logsumexp, fp32 [b, a, s] (4abs, split with
+    /// the heads). With each layernorm's fp32 mean and rstd (8sb each), the layer keeps
+    /// exactly sbh (34 - 2), sbh (10 - 2 + 24/t) and sbh (34 - 2)/t.
+    @Test func zooGPT3LayerIsKorthikantiTable2WithoutDropout() throws {
+        let s = 2048, b = 1, h = 12288, a = 96, t = 8
+        let graph = try ModelRequest("gpt3-175b", overrides: ["layers": .int(2)]).graph()
+        func perLayer(degree: Int, sequenceParallel: Bool) throws -> Int {
+            let rank = try TensorParallelGraph(graph: graph, degree: degree, sequenceParallel: sequenceParallel)
+            var configuration = RunConfiguration(optimizer: .adam, precision: .bf16)
+            configuration.parallel = ParallelLayout(gpus: degree, tensor: degree, sequenceParallel: sequenceParallel)
+            let memory = try MemoryAnalysis(graph: rank.graph, costs: try CostAnalysis(graph: rank.graph), configuration: configuration)
+            return memory.layers.filter { $0.name.hasPrefix("h.1.") }.reduce(0) { $0 + $1.savedBytes }
+        }
+        let sbh = s * b * h, logsumexp = 4 * a * b * s, stats = 2 * 8 * s * b
+        #expect(try perLayer(degree: 1, sequenceParallel: false) == sbh * (34 - 2) + logsumexp + stats)
+        #expect(try perLayer(degree: t, sequenceParallel: false) == sbh * (10 - 2) + sbh * 24 / t + logsumexp / t + stats)
+        #expect(try perLayer(degree: t, sequenceParallel: true) == sbh * (34 - 2) / t + logsumexp / t + stats / t)
+    }
+
     /// Narayanan et al. 2021 (arXiv 2104.04473), Table 1: GPT-3 175B trains with T = 8 and
     /// P = 16 on 1536 80 GB A100s (global batch 1536, micro-batch 1, activation
     /// recomputation, mixed precision with Adam); P = 8 fits as well. T = 1, P = 1 holds
