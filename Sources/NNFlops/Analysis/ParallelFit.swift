@@ -58,7 +58,7 @@ public enum ParallelFit {
     /// most `capacity`. With `globalBatch` the micro-batch divides its share of one
     /// data-parallel rank.
     public static func largestMicroBatch(model: ModelRequest, capacity: Int, configuration: RunConfiguration, globalBatch: Int?,
-                                         attention: AttentionConvention = .dense, roof: Roof? = nil, limit: Int = 1 << 20) throws -> Row {
+                                         attention: AttentionConvention = .dense, roof: Roof? = nil, limit: Int = Limits.standard.batchSearch) throws -> Row {
         try largestMicroBatch(model: model, capacity: capacity, configuration: configuration, globalBatch: globalBatch, attention: attention,
                               roof: roof, limit: limit, cache: RankCache())
     }
@@ -171,7 +171,7 @@ public enum ParallelFit {
                     tried += 1
                     do {
                         let row = try largestMicroBatch(model: model, capacity: capacity, configuration: configuration, globalBatch: globalBatch,
-                                                        attention: attention, roof: roof, limit: 1 << 20, cache: cache)
+                                                        attention: attention, roof: roof, limit: Limits.standard.batchSearch, cache: cache)
                         if row.maxMicroBatch > 0 { fits.append(row) }
                     } catch let error as NNFlopsError {
                         refused.append(Refusal(tensorParallel: t, pipelineParallel: p, reason: error.message))
