@@ -95,7 +95,9 @@ extension Plan {
             out.append("  fewest GPUs      \(fleet.minGPUsStatic) for the static part alone; "
                        + "\(fleet.minGPUs.map(String.init) ?? never) with activations; "
                        + "\(fleet.minGPUsCheckpointed.map(String.init) ?? never) with checkpointing (ZeRO-3 / FSDP: static memory / GPUs)")
-            out.append("  on this fleet    \(gib(fleet.bytesPerGPU)) per GPU without recompute: " + (fleet.fits ? "fits" : "does NOT fit"))
+            out.append("  on this fleet    \(gib(fleet.bytesPerGPU)) per GPU, the emitted spec's peak with FSDP over \(fleet.gpus) GPU\(fleet.gpus == 1 ? "" : "s"), "
+                       + "\(fleet.precision), no recompute: " + (fleet.fits ? "fits" : "does NOT fit")
+                       + " (the estimate above: \(gib(fleet.estimatedBytesPerGPU)))")
         }
         if let spec {
             let s = spec.shape
