@@ -115,11 +115,12 @@ public struct FleetEstimate: Sendable, Hashable, Codable {
     public var minGPUsCheckpointed: Int?
     /// Bytes per GPU on this fleet, from the emitted spec's graph (README, "Training on
     /// many GPUs"): its peak with FSDP (ZeRO-3) over the GPUs, Adam, pure half (the format
-    /// above) and no recompute, one micro-batch per GPU, as `analyze` reports it.
-    public var bytesPerGPU: Double
+    /// above) and no recompute, one micro-batch per GPU, as `analyze` reports it; nil when
+    /// the spec's sizes pass 64-bit counts (`--emit-spec` refuses it too).
+    public var bytesPerGPU: Double?
     /// The same closed form as `minGPUs`: static / gpus + activations (no recompute).
     public var estimatedBytesPerGPU: Double
-    /// Whether `bytesPerGPU` fits one GPU's memory.
+    /// Whether `bytesPerGPU` (without it, the estimate) fits one GPU's memory.
     public var fits: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -208,12 +209,17 @@ public struct FleetEstimate: Sendable, Hashable, Codable {
         // The emitted spec itself, one micro-batch on each of the GPUs, its state sharded by
         // FSDP: the memory model of every other command.
         let name = TransformerShape.modelName
-        let graph = try Elaborator.elaborate(source: shape.spec(modelName: name), file: name + ".spec",
-                                             overrides: ["batch": .int(request.microBatch)])
         var configuration = RunConfiguration(optimizer: .adam, precision: format == .bf16 ? .bf16 : .fp16)
         configuration.parallel = ParallelLayout(gpus: request.gpus, zero: request.gpus > 1 ? .parameters : .none)
-        let analysis = try ParallelAnalysis(graph: graph, options: CountOptions(), configuration: configuration)
-        bytesPerGPU = Double(analysis.peak.peakBytes)
-        fits = bytesPerGPU <= profile.memoryBytes
+        do {
+            let graph = try Elaborator.elaborate(source: shape.spec(modelName: name), file: name + ".spec",
+                                                 overrides: ["batch": .int(request.microBatch)])
+            let analysis = try ParallelAnalysis(graph: graph, options: CountOptions(), configuration: configuration)
+            bytesPerGPU = Double(analysis.peak.peakBytes)
+        } catch let error as NNFlopsError where error.message.contains("overflow") {
+            // Sizes beyond 64-bit counts: the spec cannot be built; the estimate stands alone.
+            bytesPerGPU = nil
+        }
+        fits = (bytesPerGPU ?? estimatedBytesPerGPU) <= profile.memoryBytes
     }
 }
