@@ -4,7 +4,7 @@ import Foundation
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let outputPath = arguments.first else {
-    FileHandle.standardError.write("usage: ZooEmbedder OUTPUT.swift SPEC...\n".data(using: .utf8)!)
+    FileHandle.standardError.write(Data("usage: ZooEmbedder OUTPUT.swift SPEC...\n".utf8))
     exit(2)
 }
 let specPaths = arguments.dropFirst().sorted()

@@ -53,6 +53,8 @@ struct AnalyzeCommand: ParsableCommand {
             let graph = try request.graph()
             report = AnalysisReport(graph: graph, analysis: try CostAnalysis(graph: graph, options: options), options: options, depth: depth)
         }
+        // JSON carries the warnings in its document; the other formats print them on stderr.
+        if format != .json { warn(report.warnings ?? []) }
         emit(try AnalysisRenderer.render(report, format: format, emphasis: useColour))
     }
 }

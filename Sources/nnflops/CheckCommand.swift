@@ -60,6 +60,7 @@ struct CheckCommand: ParsableCommand {
             throw NNFlopsError("nothing to check: give --max-peak-memory, --max-params, --max-train-flops or --max-activation-memory, or add `budget` statements to the spec")
         }
         let costs = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
+        warn(costs.warnings)
         let memory = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration.onOneGPU)
         var metrics = try RunMetrics(costs: costs, memory: memory)
         var run = RunDescription.text(graph: graph, configuration: configuration)

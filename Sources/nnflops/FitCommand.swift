@@ -35,7 +35,9 @@ struct FitCommand: ParsableCommand {
     @OptionGroup(title: "Training configuration") var training: TrainingOptions
     @OptionGroup(title: "Parallel layout") var parallel: ParallelOptions
 
-    @Option(name: .customLong("global-batch"), help: ArgumentHelp("With a parallel layout: the global batch, D x micro-batches x micro-batch; the micro-batch divides its share of a data-parallel rank. Needed to search layouts (--gpus N alone).", valueName: "b"),
+    @Option(name: .customLong("global-batch"),
+            help: ArgumentHelp("With a parallel layout: the global batch, D x micro-batches x micro-batch; the micro-batch divides its share of a data-parallel rank. "
+                               + "Needed to search layouts (--gpus N alone).", valueName: "b"),
             transform: ArgumentValue.integer(atLeast: 1))
     var globalBatch: Int?
 
@@ -62,7 +64,9 @@ struct FitCommand: ParsableCommand {
 
     func validate() throws {
         if (gpu == nil) == (memory == nil) { throw ValidationError("give exactly one of --gpu and --memory") }
-        if searchesLayouts && globalBatch == nil { throw ValidationError("--gpus \(parallel.gpus ?? 0) alone searches layouts for a global batch: give --global-batch B (or a layout: --tp, --pp, --zero)") }
+        if searchesLayouts && globalBatch == nil {
+            throw ValidationError("--gpus \(parallel.gpus ?? 0) alone searches layouts for a global batch: give --global-batch B (or a layout: --tp, --pp, --zero)")
+        }
         if searchesLayouts && gpu == nil { throw ValidationError("the layout search ranks layouts by step time: it needs --gpu, not --memory") }
         if globalBatch != nil && !parallel.isActive { throw ValidationError("--global-batch goes with a parallel layout (--gpus, --tp, --pp, ...)") }
         if gpu == nil && !hardware.hardwareFiles.isEmpty { throw ValidationError("--hardware adds a GPU for --gpu; with --memory it means nothing") }
@@ -135,8 +139,9 @@ struct FitCommand: ParsableCommand {
                     var configuration = base
                     configuration.precision = precision
                     configuration.checkpoint = checkpoint
-                    rows.append(try ParallelFit.largestMicroBatch(model: request, capacity: usable, configuration: configuration,
-                                                                  globalBatch: globalBatch, attention: counting.attention, roof: roof))
+                    let row = try ParallelFit.largestMicroBatch(model: request, capacity: usable, configuration: configuration,
+                                                                globalBatch: globalBatch, attention: counting.attention, roof: roof)
+                    rows.append(row)
                 }
             }
             report.layouts = rows

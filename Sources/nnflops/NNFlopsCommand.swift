@@ -102,6 +102,12 @@ func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
+/// The analysis's warnings (dead code, CostAnalysis.warnings), one `warning:` line each on
+/// standard error, where they never mix with a table or a document on standard output.
+func warn(_ warnings: [AnalysisWarning]) {
+    for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning.message)\n".utf8)) }
+}
+
 /// Emphasis (bold headings, `AnalysisRenderer`) only on a terminal, and never with
 /// NO_COLOR set: pipes and files get plain text.
 let useColour: Bool = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil

@@ -169,7 +169,13 @@ extension PrecisionPolicy: ExpressibleByArgument {
 extension WeightPrecision: ExpressibleByArgument {
     public static var allValueDescriptions: [String: String] {
         ["fp32": "4 bytes per weight", "fp16": "2 bytes per weight", "bf16": "2 bytes per weight",
-         "int8": "1 byte per weight", "int4": "half a byte per weight, rounded up per tensor"]
+         "int8": "1 byte per weight; int8 tensor cores where the GPU has them", "int4": "half a byte per weight, rounded up per tensor",
+         "fp8": "1 byte per weight; fp8 tensor cores where the GPU has them"]
+    }
+}
+extension KVCachePrecision: ExpressibleByArgument {
+    public static var allValueDescriptions: [String: String] {
+        ["fp8": "1 byte per cached element", "bf16": "2 bytes per cached element", "fp16": "2 bytes per cached element"]
     }
 }
 extension CheckpointPolicy: ExpressibleByArgument {
@@ -177,8 +183,10 @@ extension CheckpointPolicy: ExpressibleByArgument {
     public var defaultValueDescription: String { description }
     public static var allValueDescriptions: [String: String] {
         ["none": "keep every activation",
-         "sqrt": "round(sqrt(L)) segments of the L top-level units",
-         "segments=K": "K segments; all but the last are recomputed in backward"]
+         "sqrt": "checkpoint_sequential with round(sqrt(L)) segments of the L units",
+         "segments=K": "checkpoint_sequential with K segments; all but the last are recomputed in backward",
+         "each=GLOB": "checkpoint each block matching GLOB, as gradient_checkpointing_enable does: each=h.*",
+         "selective": "recompute only the attention cores, Korthikanti et al. 2022"]
     }
 }
 extension ZeROStage: ExpressibleByArgument {
@@ -203,6 +211,18 @@ extension PipelineSchedule: ExpressibleByArgument {
          "gpipe": "every forward, then every backward: each stage holds all m micro-batches",
          "interleaved=V": "Megatron's interleaved 1F1B with V model chunks per GPU: the bubble shrinks by V"]
     }
+}
+extension TF32Ops: ExpressibleByArgument {
+    public static var allValueStrings: [String] { TF32Ops.spellings }
+    public static var allValueDescriptions: [String: String] {
+        ["conv": "convolutions on TF32, matmuls on FP32 cores: PyTorch's defaults",
+         "matmul": "matmuls, linear and attention on TF32, convolutions on FP32 cores",
+         "all": "both on TF32, as allow_tf32 = True for both",
+         "none": "every fp32 matrix product on the FP32 cores"]
+    }
+}
+extension CheckpointUnits: ExpressibleByArgument {
+    public var defaultValueDescription: String { description }
 }
 extension ScalingMethod: ExpressibleByArgument {
     /// Method names are case-insensitive (`--method Epoch`).
@@ -267,8 +287,12 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Precision policy. Default fp32; fit tries every policy.")
     var precision: PrecisionPolicy?
 
-    @Option(help: ArgumentHelp("Activation checkpointing over the top-level sequence. Default none; fit tries none and sqrt.", valueName: "policy"))
+    @Option(help: ArgumentHelp("Activation checkpointing. Default none; fit tries none and sqrt.", valueName: "policy"))
     var checkpoint: CheckpointPolicy?
+
+    @Option(name: .customLong("checkpoint-units"),
+            help: ArgumentHelp("With --checkpoint sqrt or segments=K: the sequence's units, a name glob (encoder.layer.*) or depth=N. Default: inferred from names.", valueName: "units"))
+    var checkpointUnits: CheckpointUnits?
 
     @Option(name: .customLong("weight-decay"), help: ArgumentHelp("Weight decay: coupled optimizers add 2 FLOPs per parameter and a temporary.", valueName: "w"),
             transform: ArgumentValue.number(.nonNegative))
@@ -279,15 +303,26 @@ struct TrainingOptions: ParsableArguments {
     var gradClip: Double?
 
     @Option(name: .customLong("use-cache"),
-            help: ArgumentHelp("transformers' use_cache: true, its default in training too, keeps the KV cache's copies of k and v for attention marked cache = true; false as under gradient checkpointing.", valueName: "true|false"))
+            help: ArgumentHelp("transformers' use_cache: true, its default in training too, keeps the KV cache's copies of " +
+                "k and v for attention marked cache = true; false as under gradient checkpointing.", valueName: "true|false"))
     var useCache: Bool?
 
-    var isActive: Bool { optimizer != nil || precision != nil || checkpoint != nil || weightDecay != nil || gradClip != nil || useCache != nil }
+    func validate() throws {
+        if checkpointUnits != nil && !(checkpoint?.usesUnitSequence ?? false) {
+            throw ValidationError("--checkpoint-units goes with --checkpoint sqrt or segments=K (each=GLOB names its own units)")
+        }
+    }
+
+    var isActive: Bool {
+        optimizer != nil || precision != nil || checkpoint != nil || checkpointUnits != nil || weightDecay != nil || gradClip != nil
+            || useCache != nil
+    }
 
     /// The configuration with the defaults (adam, fp32, no checkpointing, the KV cache on).
     var configuration: RunConfiguration {
         RunConfiguration(optimizer: optimizer ?? .adam, precision: precision ?? .fp32, checkpoint: checkpoint ?? .none,
-                         weightDecay: weightDecay ?? 0, gradClip: gradClip, useCache: useCache ?? true)
+                         weightDecay: weightDecay ?? 0, gradClip: gradClip, useCache: useCache ?? true,
+                         checkpointUnits: checkpointUnits ?? .inferred)
     }
 }
 
@@ -298,7 +333,9 @@ struct ParallelOptions: ParsableArguments {
             transform: ArgumentValue.integer(atLeast: 1))
     var gpus: Int?
 
-    @Option(name: .customLong("tp"), help: ArgumentHelp("Tensor-parallel ranks T: operators annotated parallel = \"column\" / \"row\" / \"vocab\" and attention split over them; the rest is replicated. Default 1.", valueName: "t"),
+    @Option(name: .customLong("tp"),
+            help: ArgumentHelp("Tensor-parallel ranks T: operators annotated parallel = \"column\" / \"row\" / \"vocab\" and attention split over them; "
+                               + "the rest is replicated. Default 1.", valueName: "t"),
             transform: ArgumentValue.integer(atLeast: 1))
     var tensor: Int?
 
@@ -361,7 +398,9 @@ struct RunOptions: ParsableArguments {
     @OptionGroup var training: TrainingOptions
     @OptionGroup(title: "Parallel layout") var parallel: ParallelOptions
 
-    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Gradient accumulation: micro-batch size M; --batch (the global batch with --gpus) must be a multiple of it (of D x M).", valueName: "m"),
+    @Option(name: .customLong("micro-batch"),
+            help: ArgumentHelp("Gradient accumulation: micro-batch size M; --batch (the global batch with --gpus) must be a multiple of it (of D x M).",
+                               valueName: "m"),
             transform: ArgumentValue.integer(atLeast: 1))
     var microBatch: Int?
 
@@ -380,7 +419,7 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         if foldBN && !inference { throw ValidationError("--fold-bn needs --inference (batchnorm folds only with frozen statistics)") }
         if weightPrecision != nil && !inference { throw ValidationError("--weight-precision needs --inference") }
-        if inference && (training.checkpoint != nil || microBatch != nil || training.optimizer != nil) {
+        if inference && (training.checkpoint != nil || training.checkpointUnits != nil || microBatch != nil || training.optimizer != nil) {
             throw ValidationError("--inference takes no --optimizer, --checkpoint or --micro-batch")
         }
     }

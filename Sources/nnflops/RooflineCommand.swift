@@ -20,7 +20,7 @@ struct RooflineCommand: ParsableCommand {
 
         With a parallel layout the entries are one GPU's, of the stage that sets the step, and the step is m micro-batches plus the pipeline bubble plus the communication it waits for: tensor-parallel collectives and pipeline sends are exposed, the data-parallel gradient reduction overlaps the last backward except its last bucket.
 
-        Matrix work, the multiply-accumulates, runs at the dense tensor-core peak of its type; fp32 uses TF32 tensor cores only with --tf32. Element-wise work runs at the vector peak. Peaks are dense datasheet figures: see `nnflops gpus`. --samples and --tokens take counts: 1.28M, 300B, 1e12.
+        Matrix work, the multiply-accumulates, runs at the dense tensor-core peak of its type; in fp32, convolutions use TF32 tensor cores and matmuls the FP32 cores, as PyTorch does by default, and --tf32 changes which. Element-wise work runs at the vector peak. Peaks are dense datasheet figures: see `nnflops gpus`. --samples and --tokens take counts: 1.28M, 300B, 1e12.
 
         Exit codes: 0 success, 2 a usage error or a bad spec.
         """)
@@ -31,8 +31,9 @@ struct RooflineCommand: ParsableCommand {
     @OptionGroup var counting: CountingOptions
     @OptionGroup(title: "Run configuration, as for analyze") var runOptions: RunOptions
 
-    @Flag(help: "Run fp32 matmuls and convolutions on TF32 tensor cores, as torch's allow_tf32 does.")
-    var tf32 = false
+    @Option(help: ArgumentHelp("The fp32 matrix work on TF32 tensor cores: torch's cudnn.allow_tf32 is conv, cuda.matmul.allow_tf32 is matmul. "
+                               + "Default conv, PyTorch's defaults; none on GPUs without TF32.", valueName: "ops"))
+    var tf32: TF32Ops?
     @OptionGroup var hardware: HardwareOptions
 
     @Option(help: ArgumentHelp("GPU: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.", valueName: "id"))
@@ -74,6 +75,7 @@ struct RooflineCommand: ParsableCommand {
         let roof = try Roof(gpu: profile, tf32: tf32)
         let (graph, configuration) = try runOptions.run(try model.request())
         let costs = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
+        if format != .json { warn(costs.warnings) }
         let request = TrainingRunRequest(samples: samples, epochs: epochs ?? 1, tokens: tokens, gpus: configuration.parallel.gpus,
                                          utilization: utilization ?? TrainingRunRequest.defaultUtilization)
         let report: RooflineReport
@@ -81,7 +83,7 @@ struct RooflineCommand: ParsableCommand {
         if configuration.parallel.isSingleGPU {
             let analysis = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration)
             let trainingRun = describesTrainingRun ? try TrainingRun(request: request, graph: graph, costs: costs, roofline: analysis) : nil
-            report = RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun)
+            report = RooflineReport(graph: graph, analysis: analysis, trainingRun: trainingRun, warnings: costs.warnings)
             chart = analysis
         } else {
             // A parallel layout: each stage's GPU on the roofline, the step with its bubble and
@@ -94,7 +96,9 @@ struct RooflineCommand: ParsableCommand {
                 trainingRun = try TrainingRun(request: request, parallel: parallel, time: time, modelCosts: costs, modelMemory: memory,
                                               roof: roof, peak: time.stages[time.critical].roofline.peak)
             }
-            report = RooflineReport(parallel: parallel, time: time, trainingRun: trainingRun)
+            var parallelReport = RooflineReport(parallel: parallel, time: time, trainingRun: trainingRun)
+            parallelReport.warnings = costs.warnings.isEmpty ? nil : costs.warnings
+            report = parallelReport
             chart = time.stages[time.critical].roofline
         }
         if let svg { try OutputFile(path: svg, role: "the roofline chart").write(SVGRoofline.render(chart, report: report)) }

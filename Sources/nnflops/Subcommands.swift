@@ -6,6 +6,7 @@ let extraSubcommands: [any ParsableCommand.Type] = [
     FitCommand.self,
     CheckCommand.self,
     RooflineCommand.self,
+    InferCommand.self,
     GPUsCommand.self,
     ValidateCommand.self,
     ImportCommand.self,

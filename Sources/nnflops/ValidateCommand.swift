@@ -56,6 +56,10 @@ struct ValidateCommand: ParsableCommand {
             transform: ArgumentValue.positiveCount)
     var maxFLOPs: Double = Limits.standard.executedFLOPs
 
+    @Option(name: .customLong("checkpoint-units"),
+            help: ArgumentHelp("With --checkpoint sqrt or segments=K: the sequence's units, a name glob or depth=N.", valueName: "units"))
+    var checkpointUnits: CheckpointUnits = .inferred
+
     @Flag(help: "Show only the rows that disagree, in the table.")
     var mismatchesOnly = false
 
@@ -74,6 +78,7 @@ struct ValidateCommand: ParsableCommand {
         var options = ExecutionOptions(seed: seed, attention: .executed, optimizer: optimizer, weightDecay: weightDecay,
                                        gradClip: gradClip, checkpoint: checkpoint)
         options.maxFLOPs = maxFLOPs
+        options.checkpointUnits = checkpointUnits
         // Memory and time are checked before anything is allocated, with a size that fits.
         if var refusal = try ExecutionNeeds(graph: graph, options: options).refusal(options) {
             refusal.notes += try suggestions(request, options)
@@ -88,6 +93,7 @@ struct ValidateCommand: ParsableCommand {
             }
         }
         let started = Date()
+        warn(try CostAnalysis(graph: graph, options: CountOptions(attention: .executed)).warnings)
         let report = try ReferenceExecutor.run(graph, options: options)
         let seconds = Date().timeIntervalSince(started)
         emit(try ValidationRenderer.render(report, seconds: timing ? seconds : nil, optimizer: optimizer, format: format,

@@ -291,7 +291,8 @@ import Testing
     }
 
     @Test func fitAndPlanTakeHardwareFiles() throws {
-        let file = try hardwareFile(#"{"id": "mine", "name": "Mine 24GB", "memory_gb": 24, "reported_memory_bytes": 25390000000, "bandwidth_gb_s": 1000, "tflops": {"fp64": 1, "fp32": 80, "fp16": 160}}"#)
+        let file = try hardwareFile(#"{"id": "mine", "name": "Mine 24GB", "memory_gb": 24, "reported_memory_bytes": "# +
+            #"25390000000, "bandwidth_gb_s": 1000, "tflops": {"fp64": 1, "fp32": 80, "fp16": 160}}"#)
         defer { try? FileManager.default.removeItem(at: file) }
         let fit = try cli.run(["fit", "mlp", "--hardware", file.path, "--gpu", "mine", "--format", "json"])
         #expect(fit.status == 0, "\(fit.stderr)")

@@ -241,7 +241,7 @@ import Testing
                 let placeholder = arguments.contains { word in
                     word.contains("[") || word.contains("|") || word == "..." || (word.count <= 8 && word.allSatisfy { $0.isUppercase || $0 == "_" })
                 }
-                let bareName = arguments.count == 1 && ["analyze", "check", "fit", "import", "plan", "roofline", "validate"].contains(arguments[0])
+                let bareName = arguments.count == 1 && ["analyze", "check", "fit", "import", "infer", "plan", "roofline", "validate"].contains(arguments[0])
                 if !placeholder && !bareName { commands.append(arguments) }
             }
         }
@@ -349,7 +349,7 @@ import Testing
     }
 
     @Test func heldAgainstMeasurementsBoundsAreWhatRooflinePrints() throws {
-        // Rows: | title: `nnflops roofline ARGS` | measured ms | bound ms (tf32 ms with --tf32) | ratios |
+        // Rows: | title: `nnflops roofline ARGS` | measured ms | bound ms (ms with --tf32 none) | ratios |
         let rows = Self.readme.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.contains(": `nnflops roofline ") }
         #expect(rows.count == 6)
         for row in rows {
@@ -358,8 +358,8 @@ import Testing
             let arguments = Array(command.split(separator: " ").map(String.init).dropFirst())
             let measured = try #require(Double(cells[1].replacingOccurrences(of: " ms", with: "")))
             let bound = try #require((try json(arguments)["totals"] as? [String: Any])?["step_time_s"] as? Double) * 1e3
-            let tf32 = try #require((try json(arguments + ["--tf32"])["totals"] as? [String: Any])?["step_time_s"] as? Double) * 1e3
-            #expect(cells[2] == String(format: "%.2f ms (%.2f ms with --tf32)", bound, tf32), "\(command)")
+            let tf32 = try #require((try json(arguments + ["--tf32", "none"])["totals"] as? [String: Any])?["step_time_s"] as? Double) * 1e3
+            #expect(cells[2] == String(format: "%.2f ms (%.2f ms with --tf32 none)", bound, tf32), "\(command)")
             #expect(cells[3] == String(format: "%.2f (%.2f)", measured / bound, measured / tf32), "\(command)")
         }
     }

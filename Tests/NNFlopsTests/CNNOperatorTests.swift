@@ -9,8 +9,7 @@ import Testing
 /// layer (conv2d with a 1x1 kernel, or linear) is put in front of it.
 @Suite struct CNNOperatorTests {
     func analyze(_ body: String, input: String = "[2, 3, 5, 5]") throws -> (graph: Graph, cost: CostAnalysis) {
-        let graph = try Elaborator.elaborate(source: "model t\ninput x: \(input)\n" + body, file: "t.spec")
-        return (graph, try CostAnalysis(graph: graph))
+        try TestModel.costs("model t\ninput x: \(input)\n" + body)
     }
 
     /// The one layer of operator kind `kind`.

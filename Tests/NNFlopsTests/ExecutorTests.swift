@@ -178,7 +178,7 @@ struct KernelCase: Sendable, CustomTestStringConvertible {
             try #require(values.count == engine.parameters[id].count)
             for (i, v) in values.enumerated() { engine.parameters[id][i] = Float(v) }
         }
-        func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-5 + 1e-4 * abs(b) }
+        func close(_ a: Double, _ b: Double) -> Bool { Tolerance.close(a, b) }
         let output = try engine.forward(training: false).outputs[0]
         for (i, v) in fixture.output.enumerated() {
             #expect(close(Double(output[i]), v), "output[\(i)]: \(output[i]) vs \(v)")

@@ -4,7 +4,7 @@ import Testing
 /// The spec language: every feature of design.md §3, checked through the graph it builds.
 @Suite struct LanguageTests {
     func graph(_ source: String, overrides: [String: Value] = [:]) throws -> Graph {
-        try Elaborator.elaborate(source: source, file: "t.spec", overrides: overrides)
+        try TestModel.graph(source, overrides: overrides)
     }
 
     func failure(_ source: String, overrides: [String: Value] = [:]) -> NNFlopsError? {
@@ -17,6 +17,17 @@ import Testing
             Issue.record("unexpected error type \(error)")
             return nil
         }
+    }
+
+    /// len() is Python's: a list's or string's length, a tensor's first dimension. A
+    /// rank-0 tensor has no first dimension (torch: "len() of a 0-d tensor"); this trapped
+    /// with an index out of range before.
+    @Test func lenOfRankZeroTensorIsALocatedError() throws {
+        let error = try #require(failure("input x: [4, 8]\ny = sum(x)\nn = len(y)\noutput y\n"))
+        #expect(error.message.contains("rank-0"))
+        #expect(error.location?.line == 3)
+        let lengths = try graph("input x: [4, 8]\nc = linear(x, len(x) + len([1, 2, 3]) + len(\"ab\"))\noutput c\n")
+        #expect(lengths.tensors[lengths.nodes[0].outputs[0]].shape == [4, 9])
     }
 
     @Test func paramsInputsAndOverrides() throws {
@@ -143,6 +154,7 @@ import Testing
         h = linear(x, 32, bias = false, name = "encode")
         y = linear(h, 16, name = "decode")
         z = linear(x, 32, bias = false, tie = "encode")
+        output y, z
         """)
         #expect(g.parameters.count == 3)  // encode.weight, decode.weight, decode.bias
         let analysis = try CostAnalysis(graph: g)

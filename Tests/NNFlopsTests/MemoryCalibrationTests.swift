@@ -29,7 +29,7 @@ struct MemoryCalibrationTests {
     ]
 
     static func analyze(_ run: Run) throws -> MemoryAnalysis {
-        let graph = try Elaborator.elaborate(source: Zoo.source(named: run.model)!, file: run.model + ".spec",
+        let graph = try Elaborator.elaborate(source: try #require(Zoo.source(named: run.model)), file: run.model + ".spec",
                                              overrides: ["batch": .int(run.batch)])
         let costs = try CostAnalysis(graph: graph)
         return try MemoryAnalysis(graph: graph, costs: costs, configuration: RunConfiguration(optimizer: run.optimizer))
@@ -42,8 +42,15 @@ struct MemoryCalibrationTests {
         let memory = try Self.analyze(run)
         let saved = Self.error(memory.savedActivationsBytes, run.savedAfterForward)
         let peak = Self.error(memory.peakBytes, run.peakFullStep)
-        print("calibration \(run): saved \(memory.savedActivationsBytes) vs \(run.savedAfterForward) (\(saved * 100)%), peak \(memory.peakBytes) vs \(run.peakFullStep) (\(peak * 100)%) at \(memory.peakPhase) \(memory.peakLayer)")
+        print("calibration \(run): saved \(memory.savedActivationsBytes) vs \(run.savedAfterForward) (\(saved * 100)%), " +
+            "peak \(memory.peakBytes) vs \(run.peakFullStep) (\(peak * 100)%) at \(memory.peakPhase) \(memory.peakLayer)")
         #expect(abs(saved) <= 0.03, "\(run): saved activations \(memory.savedActivationsBytes) vs measured \(run.savedAfterForward)")
         #expect(abs(peak) <= 0.03, "\(run): peak \(memory.peakBytes) vs measured \(run.peakFullStep)")
+        // max_memory_allocated counts the caching allocator's blocks, not the tensors'
+        // bytes: with its rounding every peak comes nearer the measurement (within 1.6%,
+        // and only resnet50 B=64 above it, by 0.2%).
+        let blocks = Self.error(memory.cudaAllocator.allocatedPeakBytes, run.peakFullStep)
+        #expect(abs(blocks) < abs(peak), "\(run): allocator peak \(memory.cudaAllocator.allocatedPeakBytes) vs measured \(run.peakFullStep)")
+        #expect(abs(blocks) <= 0.016, "\(run): allocator peak \(memory.cudaAllocator.allocatedPeakBytes) vs measured \(run.peakFullStep)")
     }
 }

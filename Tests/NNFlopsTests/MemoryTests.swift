@@ -9,13 +9,11 @@ import Testing
 struct MemoryTests {
     static func analyze(_ source: String, _ configuration: RunConfiguration = RunConfiguration(optimizer: .sgd),
                         overrides: [String: Value] = [:]) throws -> (Graph, CostAnalysis, MemoryAnalysis) {
-        let graph = try Elaborator.elaborate(source: source, file: "t.spec", overrides: overrides)
-        let costs = try CostAnalysis(graph: graph)
-        return (graph, costs, try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration))
+        try TestModel.memory(source, configuration, overrides: overrides)
     }
 
-    static func saved(_ memory: MemoryAnalysis, _ name: String) -> Int {
-        memory.layers.first { $0.name == name }!.savedBytes
+    static func saved(_ memory: MemoryAnalysis, _ name: String) throws -> Int {
+        try #require(memory.layers.first { $0.name == name }).savedBytes
     }
 
     static let mlp = """
@@ -41,9 +39,9 @@ struct MemoryTests {
         #expect(m.gradsBytes == 712)
         #expect(m.optimizerStateBytes == 0)
         #expect(m.savedActivationsBytes == 288)
-        #expect(Self.saved(m, "fc1") == 0)
-        #expect(Self.saved(m, "act") == 256)
-        #expect(Self.saved(m, "fc2") == 0)     // a is attributed to act, its first keeper
+        #expect(try Self.saved(m, "fc1") == 0)
+        #expect(try Self.saved(m, "act") == 256)
+        #expect(try Self.saved(m, "fc2") == 0)     // a is attributed to act, its first keeper
         #expect(m.layers.first { $0.name == "fc2" }!.keptBytes == 256)
         #expect(m.peakBytes == 712 + 128 + 1000)
         #expect(m.peakPhase == .backward)
@@ -71,13 +69,13 @@ struct MemoryTests {
     /// dropout output (512 B); the output [2,10] is 80 B. conv keeps x, a graph input.
     @Test func everyRuleOnASmallCNN() throws {
         let (_, _, m) = try Self.analyze(Self.cnn)
-        #expect(Self.saved(m, "conv") == 0)
-        #expect(Self.saved(m, "bn") == 2048 + 32)
-        #expect(Self.saved(m, "relu") == 2048)
-        #expect(Self.saved(m, "pool") == 1024)
-        #expect(Self.saved(m, "drop") == 128)
-        #expect(Self.saved(m, "flat") == 0)
-        #expect(Self.saved(m, "fc") == 512)
+        #expect(try Self.saved(m, "conv") == 0)
+        #expect(try Self.saved(m, "bn") == 2048 + 32)
+        #expect(try Self.saved(m, "relu") == 2048)
+        #expect(try Self.saved(m, "pool") == 1024)
+        #expect(try Self.saved(m, "drop") == 128)
+        #expect(try Self.saved(m, "flat") == 0)
+        #expect(try Self.saved(m, "fc") == 512)
         #expect(m.savedActivationsBytes == 2080 + 2048 + 1024 + 128 + 512 + 80)
         // Buffers: running mean and var (4 floats each) + int64 num_batches_tracked.
         #expect(m.buffersBytes == 8 * 4 + 8)
@@ -118,7 +116,7 @@ struct MemoryTests {
         // output [4,4] 64 B.
         #expect(m.savedActivationsBytes == 128 + 64)
         #expect(m.layers.first { $0.name == "right" }!.keptBytes == 128)
-        #expect(Self.saved(m, "right") == 0)
+        #expect(try Self.saved(m, "right") == 0)
     }
 
     /// Parameters, gradients and optimizer state per policy and optimizer, P trainable.
@@ -170,9 +168,9 @@ struct MemoryTests {
         output linear(s, 2, name = "fc2")
         """
         let (_, _, m) = try Self.analyze(source, RunConfiguration(precision: .ampBF16))
-        #expect(Self.saved(m, "fc1") == 64)
-        #expect(Self.saved(m, "sm") == 256)
-        #expect(Self.saved(m, "fc2") == 128 + 64)
+        #expect(try Self.saved(m, "fc1") == 64)
+        #expect(try Self.saved(m, "sm") == 256)
+        #expect(try Self.saved(m, "fc2") == 128 + 64)
         #expect(m.savedActivationsBytes == 64 + 256 + 128 + 64 + 16)
         let (_, _, fp32) = try Self.analyze(source)
         // fp32: fc1 keeps x (static), sm keeps s (256), fc2 keeps s (the same) and its weight (static).
@@ -195,12 +193,12 @@ struct MemoryTests {
         }
         let (_, _, fused) = try Self.analyze(source("fused"))
         // qkv [2,16,96] 12288 B (first kept by attention); output [2,16,32] 4096 B; lse 2*4*16*4 = 512.
-        #expect(Self.saved(fused, "attn") == 12288 + 4096 + 512)
-        #expect(Self.saved(fused, "proj") == 0)   // its input is attention's output, kept already
+        #expect(try Self.saved(fused, "attn") == 12288 + 4096 + 512)
+        #expect(try Self.saved(fused, "proj") == 0)   // its input is attention's output, kept already
         let (_, _, naive) = try Self.analyze(source("naive"))
         // scores [2,4,16,16] = 2048 entries: probabilities 8192 B, mask 2048 B, dropped 8192 B.
-        #expect(Self.saved(naive, "attn") == 12288 + 8192 + 2048 + 8192)
-        #expect(Self.saved(naive, "proj") == 4096)
+        #expect(try Self.saved(naive, "attn") == 12288 + 8192 + 2048 + 8192)
+        #expect(try Self.saved(naive, "proj") == 4096)
     }
 
     static let chain = """

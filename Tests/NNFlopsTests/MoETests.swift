@@ -30,7 +30,7 @@ extension ExecutorTests {
 @Suite("Mixture of experts")
 struct MoETests {
     static func graph(_ body: String, input: String = "[2, 5, 8]") throws -> Graph {
-        try Elaborator.elaborate(source: "model t\ninput x: \(input)\n" + body, file: "t.spec")
+        try TestModel.graph("model t\ninput x: \(input)\n" + body)
     }
 
     static func moeNode(_ graph: Graph) throws -> (Int, MoE) {
@@ -216,7 +216,7 @@ struct MoETests {
                 for (i, v) in values.enumerated() { engine.parameters[id][i] = Float(v) }
             }
             #expect(Set(c.parameters.keys) == Set(graph.parameters.map(\.name)))
-            func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-4 + 1e-4 * abs(b) }
+            func close(_ a: Double, _ b: Double) -> Bool { Tolerance.close(a, b, absolute: 1e-4) }
             let output = try engine.forward(training: false).outputs[0]
             for (i, v) in c.output.enumerated() {
                 #expect(close(Double(output[i]), v), "\(family) \(implementation) output[\(i)]: \(output[i]) vs \(v)")

@@ -43,7 +43,7 @@ import Testing
 
     @Test func aNameUsedAgainMustCallTheSameModule() throws {
         func elaborate(_ body: String) throws -> Graph {
-            try Elaborator.elaborate(source: "input x: [2, 4]\n" + body, file: "t.spec")
+            try TestModel.graph("input x: [2, 4]\n" + body)
         }
         // Parameter-free: the same kind and configuration.
         let ok = try elaborate("y = relu(x, name = \"act\")\noutput relu(y, name = \"act\")\n")

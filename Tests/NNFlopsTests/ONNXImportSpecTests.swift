@@ -46,7 +46,7 @@ struct ONNXImportSpecTests {
     }
 
     static func elaborate(_ source: String, _ name: String, _ overrides: [String: Value] = [:]) throws -> Graph {
-        try Elaborator.elaborate(source: source, file: name + ".spec", overrides: overrides)
+        try TestModel.graph(source, file: name + ".spec", overrides: overrides)
     }
 
     @Test("every torchvision export, written as a spec, has the export's figures", arguments: torchvision)

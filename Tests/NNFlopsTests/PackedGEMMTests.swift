@@ -17,16 +17,11 @@ import Testing
         var c = initial
         // Row-major; a transposed operand is stored as its transpose.
         let lda = transposeA ? m : k, ldb = transposeB ? k : n
-        let tally = a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    PackedGEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, transposeA: transposeA,
-                                        b: pb.baseAddress!, ldb: ldb, transposeB: transposeB,
-                                        c: pc.baseAddress!, ldc: n, accumulate: accumulate,
+        // The arrays pass as pointers to their elements for the call.
+        let tally = PackedGEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
+                                        b: b, ldb: ldb, transposeB: transposeB,
+                                        c: &c, ldc: n, accumulate: accumulate,
                                         cs: 1, width: n, segment: 0, parallel: true)
-                }
-            }
-        }
         #expect(tally.macs == m * n * k, "m=\(m) n=\(n) k=\(k)")
         #expect(tally.flops == 2 * m * n * k)
         var worst = 0.0

@@ -5,7 +5,7 @@ import Testing
 /// Chinchilla planning (`nnflops plan`, design.md §7, README, "Planning").
 @Suite struct PlanningTests {
     static func close(_ a: Double, _ b: Double, _ tolerance: Double) -> Bool {
-        abs(a - b) <= tolerance * abs(b)
+        Tolerance.close(a, b, relative: tolerance, absolute: 0)
     }
 
     // MARK: Test vectors

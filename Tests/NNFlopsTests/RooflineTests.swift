@@ -6,7 +6,7 @@ import Testing
 /// held below measured times, byte accounting by hand, user hardware files, training runs.
 @Suite struct RooflineTests {
     func graph(_ source: String, file: String = "t.spec") throws -> Graph {
-        try Elaborator.elaborate(source: source, file: file)
+        try TestModel.graph(source, file: file)
     }
 
     func zoo(_ name: String, batch: Int) throws -> Graph {
@@ -14,7 +14,8 @@ import Testing
         return try Elaborator.elaborate(source: source, file: file, overrides: ["batch": .int(batch)])
     }
 
-    func roofline(_ graph: Graph, gpu: String, tf32: Bool = false, configuration: RunConfiguration = RunConfiguration()) throws -> RooflineAnalysis {
+    /// TF32 off unless asked (the hand calculations price fp32 matrix work at the FP32 peak).
+    func roofline(_ graph: Graph, gpu: String, tf32: TF32Ops? = TF32Ops.none, configuration: RunConfiguration = RunConfiguration()) throws -> RooflineAnalysis {
         let costs = try CostAnalysis(graph: graph)
         return try RooflineAnalysis(graph: graph, costs: costs, roof: try Roof(gpu: try GPUProfile.named(gpu), tf32: tf32),
                                     configuration: configuration)
@@ -134,7 +135,8 @@ import Testing
         let g = try graph("input x: [64, 1024]\noutput linear(x, 1024)\n")
         #expect(throws: NNFlopsError.self) { try roofline(g, gpu: "v100-sxm2", configuration: RunConfiguration(precision: .ampBF16)) }
         #expect(throws: NNFlopsError.self) { try roofline(g, gpu: "v100-sxm2", configuration: RunConfiguration(precision: .bf16)) }
-        #expect(throws: NNFlopsError.self) { try Roof(gpu: try GPUProfile.named("v100-pcie"), tf32: true) }
+        #expect(throws: NNFlopsError.self) { try Roof(gpu: try GPUProfile.named("v100-pcie"), tf32: .all) }
+        #expect(throws: NNFlopsError.self) { try Roof(gpu: try GPUProfile.named("v100-pcie"), tf32: .conv) }
         let fp16 = try roofline(g, gpu: "v100-sxm2", configuration: RunConfiguration(precision: .ampFP16))
         #expect(fp16.peak == 125e12)
         do {
@@ -145,6 +147,37 @@ import Testing
         }
     }
 
+    // MARK: TF32, as PyTorch's defaults
+
+    /// PyTorch runs fp32 convolutions on TF32 tensor cores (cudnn.allow_tf32 = True) and fp32
+    /// matmuls on the FP32 cores (cuda.matmul.allow_tf32 = False). On an H100 SXM, by hand:
+    /// conv 3->8, 3x3, on [1, 3, 16, 16] without padding: 14x14 outputs, MACs = 8*14*14*27 =
+    /// 42336, compute = 2*42336 / 494.7e12 (TF32) + 1568 bias adds / 67e12; linear 1568->10:
+    /// 15680 MACs at the FP32 67e12. A V100 has no TF32: its defaults are none.
+    @Test func tf32DefaultsArePyTorchs() throws {
+        let g = try graph("input x: [1, 3, 16, 16]\nh = conv2d(x, 8, kernel = 3, name = \"conv\")\nh = flatten(h)\noutput linear(h, 10, name = \"fc\")\n")
+        let h100 = try GPUProfile.named("h100-sxm")
+        #expect(try Roof(gpu: h100).tf32 == .conv)
+        #expect(try Roof(gpu: try GPUProfile.named("v100-sxm2")).tf32 == .none)
+        let inference = RunConfiguration(inference: true)
+        func forward(_ tf32: TF32Ops?, _ name: String) throws -> RooflineEntry {
+            try #require(try roofline(g, gpu: "h100-sxm", tf32: tf32, configuration: inference).entries.first { $0.name == name })
+        }
+        let conv = try forward(nil, "conv"), fc = try forward(nil, "fc")
+        #expect(conv.matrixFormat == .tf32 && fc.matrixFormat == .fp32)
+        #expect(conv.matrixFlops == 2 * 42336 && fc.matrixFlops == 2 * 15680)
+        #expect(abs(conv.cost.computeTime - (2 * 42336 / 494.7e12 + 1568 / 67e12)) < 1e-20)
+        #expect(abs(fc.cost.computeTime - (2 * 15680 / 67e12 + 10 / 67e12)) < 1e-20)
+        #expect(try forward(TF32Ops.none, "conv").matrixFormat == .fp32)
+        #expect(try forward(.all, "fc").matrixFormat == .tf32 && (try forward(.all, "conv")).matrixFormat == .tf32)
+        #expect(try forward(.matmul, "fc").matrixFormat == .tf32 && (try forward(.matmul, "conv")).matrixFormat == .fp32)
+        // Most matrix FLOPs are the convolution's: the headline format is TF32.
+        #expect(try roofline(g, gpu: "h100-sxm", tf32: nil, configuration: inference).mainFormat == .tf32)
+        // Half precision is unaffected: bf16 convolutions run at the BF16 peak whatever the switch.
+        let amp = try roofline(g, gpu: "h100-sxm", tf32: nil, configuration: RunConfiguration(precision: .ampBF16, inference: true))
+        #expect(amp.entries.first { $0.name == "conv" }?.matrixFormat == .bf16)
+    }
+
     // MARK: A bound never exceeds reality
 
     /// `reference/gpus.md`, measured on an H100 SXM5 with PyTorch 2.11: bf16 GEMM 8192^3 at
@@ -152,7 +185,7 @@ import Testing
     /// 2,974 GB/s counting bytes read and written.
     @Test func boundsStayBelowMeasuredKernels() throws {
         let n = 8192.0, flops = 2 * n * n * n
-        for (dtype, tf32, measuredRate) in [("bf16", false, 789e12), ("f32", false, 51.5e12), ("f32", true, 412e12)] {
+        for (dtype, tf32, measuredRate) in [("bf16", TF32Ops.none, 789e12), ("f32", .none, 51.5e12), ("f32", .matmul, 412e12)] {
             let g = try graph("input a: [8192, 8192] \(dtype)\ninput b: [8192, 8192] \(dtype)\noutput matmul(a, b)\n")
             let analysis = try roofline(g, gpu: "h100-sxm", tf32: tf32, configuration: RunConfiguration(inference: true))
             #expect(Double(analysis.stepFlops) == flops)
@@ -179,7 +212,7 @@ import Testing
         ]
         for (model, batch, optimizer, measuredMS) in runs {
             let g = try zoo(model, batch: batch)
-            for tf32 in [false, true] {
+            for tf32 in [TF32Ops.none, nil, .all] {
                 let analysis = try roofline(g, gpu: "h100-sxm", tf32: tf32, configuration: RunConfiguration(optimizer: optimizer))
                 let boundMS = analysis.stepTime * 1e3
                 #expect(boundMS < measuredMS, "\(model) B=\(batch) \(optimizer) tf32=\(tf32): bound \(boundMS) ms vs measured \(measuredMS) ms")

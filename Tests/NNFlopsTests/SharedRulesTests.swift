@@ -7,7 +7,7 @@ import Testing
 /// recomputation, the precision policy's runtime types, the optimizer step's FLOPs.
 @Suite struct SharedRulesTests {
     static func graph(_ source: String) throws -> Graph {
-        try Elaborator.elaborate(source: source, file: "t.spec")
+        try TestModel.graph(source)
     }
 
     /// One checkpointable unit (`blk.0`) holding fused causal attention, then a second
@@ -76,7 +76,7 @@ import Testing
         let graph = try Self.graph("input x: [2, 4]\nh = linear(x, 4)\nh = relu(h)\nh = linear(h, 4)\nh = relu(h)\nh = linear(h, 4)\noutput relu(h)\n")
         let costs = try CostAnalysis(graph: graph)
         let configuration = RunConfiguration(checkpoint: .segments(3))
-        let perNode = CheckpointPlan(graph: graph, costs: costs, configuration: configuration) { g in g.nodes.indices.map { $0..<($0 + 1) } }
+        let perNode = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration) { g in g.nodes.indices.map { $0..<($0 + 1) } }
         #expect(perNode.units.count == 6)
         #expect(perNode.segments == [0..<2, 2..<4])
         // Recomputation stops at each segment's last node that keeps anything: the relu.
@@ -86,7 +86,7 @@ import Testing
         // Nothing is checkpointed in inference.
         var inference = configuration
         inference.inference = true
-        #expect(CheckpointPlan(graph: graph, costs: costs, configuration: inference).segments.isEmpty)
+        #expect(try CheckpointPlan(graph: graph, costs: costs, configuration: inference).segments.isEmpty)
     }
 
     // MARK: Precision
@@ -154,7 +154,8 @@ import Testing
     /// By hand for Adam with clipping on the tied model: parameters 10*4 (embedding, tied
     /// to the head) + 4*4 + 4 (linear) = 60 in 3 tensors: 60 * (14 + 3) + 3 * 3 + 4 = 1033.
     @Test func optimizerStepFLOPsAgree() throws {
-        let graph = try Self.graph("input ids: [2, 3] int\ne = embedding(ids, 10, 4, name = \"emb\")\nh = linear(e, 4, name = \"fc\")\noutput linear(h, 10, bias = false, tie = \"emb\", name = \"head\")\n")
+        let graph = try Self.graph("input ids: [2, 3] int\ne = embedding(ids, 10, 4, name = \"emb\")\n" +
+            "h = linear(e, 4, name = \"fc\")\noutput linear(h, 10, bias = false, tie = \"emb\", name = \"head\")\n")
         let costs = try CostAnalysis(graph: graph)
         let roof = try Roof(gpu: try GPUProfile.named("h100-sxm"))
         let clipped = RunConfiguration(optimizer: .adam, gradClip: 1)

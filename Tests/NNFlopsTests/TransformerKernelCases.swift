@@ -57,7 +57,8 @@ extension ExecutorTests {
         // sliding window, materialised or flash's own), the KV cache, repeat_kv, per-head
         // inputs, layout copies, one query over six keys (decode).
         KernelCase("attention", "[2, 5, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = parameter([2, 5, 5])\noutput attention(q, k, v, 2, mask = b)"),
-        KernelCase("attention", "[2, 5, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = parameter([2, 1, 5, 5])\noutput attention(q, k, v, 2, causal = true, mask = b, impl = \"math\")"),
+        KernelCase("attention", "[2, 5, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\n" +
+            "b = parameter([2, 1, 5, 5])\noutput attention(q, k, v, 2, causal = true, mask = b, impl = \"math\")"),
         KernelCase("attention", "[2, 5, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = parameter([5, 5])\noutput attention(q, k, v, 2, mask = b, impl = \"eager\", dropout = 0.2)"),
         KernelCase("attention", "[2, 5, 8]", "input m: [2, 1, 5, 5] bool\nq = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, mask = m, impl = \"efficient\")"),
         KernelCase("attention", "[1, 6, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, causal = true, window = 3)"),
@@ -65,20 +66,24 @@ extension ExecutorTests {
         KernelCase("attention", "[1, 6, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 2, kv_heads = 1, causal = true, window = 2, impl = \"eager\")"),
         KernelCase("attention", "[2, 4, 8]", "qkv = linear(x, 24)\nq, k, v = split(qkv, 8)\noutput attention(q, k, v, 2, causal = true, cache = true, dropout = 0.2)"),
         KernelCase("attention", "[2, 4, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 4, kv_heads = 2, causal = true, cache = true)"),
-        KernelCase("attention", "[2, 4, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 2, kv_heads = 1, repeat_kv = true, window = 2, causal = true, cache = true)"),
+        KernelCase("attention", "[2, 4, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\n" +
+            "output attention(q, k, v, 2, kv_heads = 1, repeat_kv = true, window = 2, causal = true, cache = true)"),
         KernelCase("attention", "[2, 4, 8]", "q = linear(x, 8)\nk = linear(x, 4)\nv = linear(x, 4)\noutput attention(q, k, v, 2, kv_heads = 1, impl = \"math\", kv_layout = \"bhnd\")"),
-        KernelCase("attention", "[2, 3, 8]", "h = reshape(linear(x, 24), [2, 3, 2, 12])\nq, k, v = chunk(h, 3)\noutput attention(q, k, v, 2, q_layout = \"bhnd\", out_layout = \"nbhd\", impl = \"cudnn\")"),
+        KernelCase("attention", "[2, 3, 8]", "h = reshape(linear(x, 24), [2, 3, 2, 12])\nq, k, v = chunk(h, 3)\n" +
+            "output attention(q, k, v, 2, q_layout = \"bhnd\", out_layout = \"nbhd\", impl = \"cudnn\")"),
         KernelCase("attention", "[2, 3, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\noutput attention(q, k, v, 2, q_layout = \"nbhd\", out_layout = \"nbhd\")"),
         KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 8)\nv = linear(m, 8)\noutput attention(q, k, v, 2)"),
         KernelCase("attention", "[2, 1, 8]", "input m: [2, 6, 8]\nq = linear(x, 8)\nk = linear(m, 4)\nv = linear(m, 4)\noutput attention(q, k, v, 2, kv_heads = 1, cache = true)"),
         // A relative position bias (Swin) as attention's mask: 2 x 3 windows, N = 6 tokens.
-        KernelCase("relative_position_bias", "[2, 6, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\nb = relative_position_bias(2, [2, 3])\noutput attention(q, k, v, 2, mask = b, impl = \"math\")"),
+        KernelCase("relative_position_bias", "[2, 6, 8]", "q = linear(x, 8)\nk = linear(x, 8)\nv = linear(x, 8)\n" +
+            "b = relative_position_bias(2, [2, 3])\noutput attention(q, k, v, 2, mask = b, impl = \"math\")"),
         KernelCase("relative_position_bias", "[2, 4, 8]", "q = linear(x, 8)\nb = relative_position_bias(2, 2)\noutput attention(q, q, q, 2, mask = b)"),
         // Casts: float() of an fp32 tensor is the tensor itself; a cast to bf16 a copy.
         KernelCase("cast", "[3, 5]", "y = linear(x, 4)\noutput linear(float(y), 2)"),
         KernelCase("cast", "[3, 5]", "y = linear(x, 4)\noutput float(cast(y, \"bf16\")) * y"),
         // Shared rotary tables, per-head rope.
-        KernelCase("rotary_tables", "[2, 5, 8]", "h = linear(x, 8)\ncos, sin = rotary_tables(x, 4, base = 500.0)\noutput rope(h, 2, cos = cos, sin = sin) + rope(linear(x, 8), 2, cos = cos, sin = sin)"),
+        KernelCase("rotary_tables", "[2, 5, 8]", "h = linear(x, 8)\ncos, sin = rotary_tables(x, 4, base = 500.0)\n" +
+            "output rope(h, 2, cos = cos, sin = sin) + rope(linear(x, 8), 2, cos = cos, sin = sin)"),
         KernelCase("rope", "[2, 5, 8]", "h = reshape(linear(x, 8), [2, 5, 2, 4])\ncos, sin = rotary_tables(x, 4)\noutput rope(h, 2, cos = cos, sin = sin)"),
         KernelCase("arange", "[2, 4] int", "p = reshape(arange(4), [1, 4])\noutput linear(embedding(x, 6, 3), 2) + linear(embedding(p, 4, 3), 2)"),
         KernelCase("zeros", "[2, 4] int", "t = expand(zeros([1, 4]), [2, 4])\noutput linear(embedding(x, 6, 3) + embedding(t, 2, 3), 2)"),

@@ -35,7 +35,7 @@ extension ExecutorTests {
             try #require(values.count == engine.parameters[id].count)
             for (i, v) in values.enumerated() { engine.parameters[id][i] = Float(v) }
         }
-        func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-5 + 1e-4 * abs(b) }
+        func close(_ a: Double, _ b: Double) -> Bool { Tolerance.close(a, b) }
         let (loss, gradients) = try engine.lossAndGradients()
         #expect(close(loss, fixture.loss), "loss \(loss) vs \(fixture.loss)")
         #expect(Set(fixture.gradients.keys) == Set(graph.parameters.map(\.name)))

@@ -92,7 +92,8 @@ import Testing
         try expectUsageError(["check", "mlp", "--max-params", "1K", "--memory"], "Error: Unknown option '--memory'")
         try expectUsageError(["roofline", "mlp", "--gpu", "h100-sxm", "--memory"], "Error: Unknown option '--memory'")
         // The shared run options are the same flags on fit, check, roofline and analyze.
-        for arguments in [["fit", "mlp", "--memory", "1GiB", "--optimizer", "sgd", "--weight-decay", "0.1", "--grad-clip", "1", "--precision", "fp32", "--checkpoint", "none", "--attention-flops", "executed"],
+        for arguments in [["fit", "mlp", "--memory", "1GiB", "--optimizer", "sgd", "--weight-decay", "0.1", "--grad-clip", "1", "--precision", "fp32",
+                           "--checkpoint", "none", "--attention-flops", "executed"],
                           ["check", "mlp", "--max-params", "1M", "--optimizer", "sgd", "--weight-decay", "0.1", "--grad-clip", "1", "--precision", "bf16"],
                           ["check", "mlp", "--max-params", "1M", "--inference", "--fold-bn", "--weight-precision", "int8"],
                           ["roofline", "mlp", "--gpu", "h100-sxm", "--optimizer", "sgd", "--weight-decay", "0.1", "--grad-clip", "1", "--batch", "4", "--micro-batch", "2"],

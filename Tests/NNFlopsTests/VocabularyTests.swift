@@ -8,7 +8,7 @@ import Testing
 /// every command loads a model through.
 @Suite struct VocabularyTests {
     func graph(_ source: String, overrides: [String: Value] = [:]) throws -> Graph {
-        try Elaborator.elaborate(source: source, file: "t.spec", overrides: overrides)
+        try TestModel.graph(source, overrides: overrides)
     }
 
     func failure(_ source: String) -> NNFlopsError? {

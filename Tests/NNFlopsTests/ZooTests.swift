@@ -50,9 +50,7 @@ struct ZooTests {
     ]
 
     static func elaborate(_ name: String, batch: Int? = nil) throws -> Graph {
-        let source = try #require(Zoo.source(named: name), "\(name) is not in the zoo")
-        return try Elaborator.elaborate(source: source, file: name + ".spec",
-                                        overrides: batch.map { ["batch": .int($0)] } ?? [:])
+        try TestModel.zoo(name, batch: batch)
     }
 
     @Test("every zoo model is embedded and elaborates", arguments: references.map(\.name))

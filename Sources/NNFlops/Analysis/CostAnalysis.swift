@@ -1,19 +1,28 @@
 /// Options for counting: the attention convention, and the run whose implementation
 /// choices the counts follow (attention's kernel is chosen by dtype: `precision`; the KV
-/// cache of transformers' `use_cache`).
+/// cache of transformers' `use_cache`; training or eval mode; the KV cache as state in
+/// an inference run that decodes).
 public struct CountOptions: Sendable {
     public var attention: AttentionConvention
     public var precision: PrecisionPolicy
     public var useCache: Bool
-    public init(attention: AttentionConvention = .dense, precision: PrecisionPolicy = .fp32, useCache: Bool = true) {
+    /// Eval mode prices forward only, with every operator's eval behaviour.
+    public var mode: RunMode
+    /// `CostContext.cachedPositions`: the KV cache's positions before the step, or nil.
+    public var cachedPositions: Int?
+    public init(attention: AttentionConvention = .dense, precision: PrecisionPolicy = .fp32, useCache: Bool = true,
+                mode: RunMode = .training, cachedPositions: Int? = nil) {
         self.attention = attention
         self.precision = precision
         self.useCache = useCache
+        self.mode = mode
+        self.cachedPositions = cachedPositions
     }
 
     /// The counting options of `configuration`'s run, at this attention convention.
     public func run(_ configuration: RunConfiguration) -> CountOptions {
-        CountOptions(attention: attention, precision: configuration.precision, useCache: configuration.useCache)
+        CountOptions(attention: attention, precision: configuration.precision, useCache: configuration.useCache,
+                     mode: configuration.mode, cachedPositions: configuration.kvCache?.cachedPositions)
     }
 }
 
@@ -27,14 +36,32 @@ public struct LayerCost: Sendable {
     /// Parameters first introduced by this operator (tied uses count once, at the owner).
     public var parameters: Int
     public var trainableParameters: Int
-    public var cost: OperatorCost
+    var cost: OperatorCost
     /// What the node was priced with: which inputs need gradients, which parameters
     /// train, the attention convention. Built here once; memory, roofline and the
     /// executor read it rather than rebuild it.
-    public var context: CostContext
+    var context: CostContext
+}
+
+/// Something about a model that is legal but probably not what its author meant (printed on
+/// stderr with the tables, a `warnings` list in JSON).
+public struct AnalysisWarning: Sendable, Hashable, Codable {
+    /// The operator it is about.
+    public var node: String
+    public var message: String
+    public init(node: String, message: String) {
+        self.node = node
+        self.message = message
+    }
 }
 
 /// FLOPs, MACs and parameters of a whole graph: a pure function of the graph and options.
+///
+/// Dead code is not trained (README, "Counting conventions"): an operator none of whose
+/// outputs reaches a graph output runs in forward, but autograd never reaches it from the
+/// loss, so it has no backward, keeps nothing past its own output, and its parameters get
+/// no gradient (PyTorch leaves `.grad` None) and so no optimizer state (torch.optim skips a
+/// parameter whose grad is None, creating no state). Each such dead end gets a warning.
 public struct CostAnalysis: Sendable {
     public var layers: [LayerCost]
     public var parameters: Int
@@ -52,11 +79,23 @@ public struct CostAnalysis: Sendable {
     /// The precision policy and cache setting the nodes were priced under.
     public var precision: PrecisionPolicy
     public var useCache: Bool
+    /// The mode and KV cache state the nodes were priced under.
+    public var mode: RunMode
+    public var cachedPositions: Int?
+    /// For every node: does one of its outputs reach a graph output (through the nodes that
+    /// read it)? A node that does not is dead: priced with nothing needing a gradient.
+    public var reachesOutput: [Bool]
+    /// For every parameter: does it get a gradient (it trains and a live node uses it)?
+    /// Only these have gradients and optimizer state.
+    public var parameterReceivesGradient: [Bool]
+    /// The dead ends: one per dead operator whose outputs no operator reads.
+    public var warnings: [AnalysisWarning]
 
     /// Each node's context for a run: the priced one when training; with nothing needing
-    /// a gradient in inference (same attention convention). A run at another precision or
-    /// cache setting than the one priced gets its own runtime types.
-    public func contexts(for configuration: RunConfiguration, graph: Graph? = nil) -> [CostContext] {
+    /// a gradient in inference, in eval mode (same attention convention). A run at another
+    /// precision or cache setting than the one priced gets its own runtime types; a run
+    /// that keeps the KV cache as state, its positions.
+    func contexts(for configuration: RunConfiguration, graph: Graph? = nil) -> [CostContext] {
         var contexts = layers.map(\.context)
         if let graph, configuration.precision != precision || configuration.useCache != useCache {
             let types = RuntimeTypes(graph: graph, policy: configuration.precision)
@@ -67,7 +106,20 @@ public struct CostAnalysis: Sendable {
                 contexts[index].computeType = types.computeTypes[index]
             }
         }
+        let positions = configuration.kvCache?.cachedPositions
+        if positions != cachedPositions {
+            for index in contexts.indices { contexts[index].cachedPositions = positions }
+        }
         return configuration.inference ? contexts.map(\.forInference) : contexts
+    }
+
+    /// Each node's cost in a run: the priced one when the run's context is the one priced,
+    /// else the operator priced again in the run's context (an eval-mode operator, an
+    /// attention over the run's cached keys).
+    func costs(for contexts: [CostContext], graph: Graph) -> [OperatorCost] {
+        layers.indices.map { index in
+            contexts[index] == layers[index].context ? layers[index].cost : graph.nodes[index].op.cost(contexts[index])
+        }
     }
 
     /// For every tensor, under a run: does backward need its gradient (never in inference)?
@@ -76,30 +128,39 @@ public struct CostAnalysis: Sendable {
     }
 
     public init(graph: Graph, options: CountOptions = CountOptions()) throws {
+        let live = Self.nodesReachingOutputs(graph)
         var needsGradient = [Bool](repeating: false, count: graph.tensors.count)
         for input in graph.inputs where input.requiresGradient { needsGradient[input.tensor] = true }
         var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
+        var receivesGradient = [Bool](repeating: false, count: graph.parameters.count)
         var layers: [LayerCost] = []
         layers.reserveCapacity(graph.nodes.count)
         var forward = Work.zero, inputGradient = Work.zero, weightGradient = Work.zero
         var parameters = Count.zero, trainable = Count.zero
         let types = RuntimeTypes(graph: graph, policy: options.precision)
 
+        // Eval mode: nothing needs a gradient, nothing trains (forward only).
+        let training = options.mode == .training
         for (index, node) in graph.nodes.enumerated() {
-            // An operator under torch.no_grad records nothing, whatever its inputs need.
-            let inputNeeds = node.inputs.map { needsGradient[$0] && !node.op.detachesOutputs }
-            let trainableFlags = node.parameterIDs.map { !graph.parameters[$0].frozen }
+            // An operator under torch.no_grad records nothing, whatever its inputs need; a dead
+            // node gets no gradient: nothing of it needs one, nothing of it trains. Nor does
+            // anything in eval mode.
+            let inputNeeds = node.inputs.map { training && live[index] && needsGradient[$0] && !node.op.detachesOutputs }
+            let trainableFlags = node.parameterIDs.map { training && live[index] && !graph.parameters[$0].frozen }
             let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention,
                                       precision: options.precision, inputTypes: types.inputTypes(graph, node: index),
-                                      computeType: types.computeTypes[index], useCache: options.useCache)
+                                      computeType: types.computeTypes[index], useCache: options.useCache,
+                                      mode: options.mode, cachedPositions: options.cachedPositions)
             var cost = node.op.cost(context)
             var owned = Count.zero, ownedTrainable = Count.zero
-            for id in node.parameterIDs {
+            for (local, id) in node.parameterIDs.enumerated() {
                 let parameter = graph.parameters[id]
-                if seenParameter[id] {
-                    // A tied parameter's second use adds its gradient into the first's.
-                    if !parameter.frozen { cost.weightGradient += .elementwise(parameter.elements) }
-                } else {
+                if trainableFlags[local] {
+                    // A tied parameter's second live use adds its gradient into the first's.
+                    if receivesGradient[id] { cost.weightGradient += .elementwise(parameter.elements) }
+                    receivesGradient[id] = true
+                }
+                if !seenParameter[id] {
                     seenParameter[id] = true
                     owned += parameter.elements
                     if !parameter.frozen { ownedTrainable += parameter.elements }
@@ -147,5 +208,68 @@ public struct CostAnalysis: Sendable {
         attention = options.attention
         precision = options.precision
         useCache = options.useCache
+        mode = options.mode
+        cachedPositions = options.cachedPositions
+        reachesOutput = live
+        parameterReceivesGradient = receivesGradient
+        warnings = Self.deadEnds(graph, live: live)
+    }
+
+    /// Liveness, in reverse: a node is live when a graph output is among its outputs or a
+    /// live node reads one of them.
+    static func nodesReachingOutputs(_ graph: Graph) -> [Bool] {
+        var used = [Bool](repeating: false, count: graph.tensors.count)
+        for t in graph.outputs { used[t] = true }
+        var live = [Bool](repeating: false, count: graph.nodes.count)
+        for index in graph.nodes.indices.reversed() {
+            let node = graph.nodes[index]
+            guard node.outputs.contains(where: { used[$0] }) else { continue }
+            live[index] = true
+            for t in node.inputs { used[t] = true }
+        }
+        return live
+    }
+
+    /// One warning per dead operator whose outputs nothing reads, naming the dead operators
+    /// that feed it and the parameters that therefore get no gradient.
+    static func deadEnds(_ graph: Graph, live: [Bool]) -> [AnalysisWarning] {
+        guard live.contains(false) else { return [] }
+        let producers = graph.producers()
+        var read = [Bool](repeating: false, count: graph.tensors.count)
+        for node in graph.nodes { for t in node.inputs { read[t] = true } }
+        var liveUse = [Bool](repeating: false, count: graph.parameters.count)
+        for (index, node) in graph.nodes.enumerated() where live[index] { for id in node.parameterIDs { liveUse[id] = true } }
+        var warnings: [AnalysisWarning] = []
+        for (index, node) in graph.nodes.enumerated() where !live[index] && !node.outputs.contains(where: { read[$0] }) {
+            // The dead operators upstream of this one (through dead producers only).
+            var upstream: [Int] = []
+            var stack = [index], seen: Set<Int> = [index]
+            while let n = stack.popLast() {
+                for t in graph.nodes[n].inputs {
+                    guard let p = producers[t], !live[p], seen.insert(p).inserted else { continue }
+                    upstream.append(p)
+                    stack.append(p)
+                }
+            }
+            upstream.sort()
+            var message = "'\(node.name)' (\(node.kind)) reaches no output"
+            if !upstream.isEmpty {
+                let names = upstream.prefix(3).map { "'\(graph.nodes[$0].name)'" }.joined(separator: ", ")
+                message += ", nor does what feeds only it (\(names)\(upstream.count > 3 ? ", ..." : ""))"
+            }
+            message += ": its forward runs, but no gradient reaches it, so it has no backward"
+            var names: [String] = []
+            for n in [index] + upstream {
+                for id in graph.nodes[n].parameterIDs where !liveUse[id] && !graph.parameters[id].frozen && !names.contains(graph.parameters[id].name) {
+                    names.append(graph.parameters[id].name)
+                }
+            }
+            if !names.isEmpty {
+                let shown = names.prefix(4).joined(separator: ", ") + (names.count > 4 ? ", ..." : "")
+                message += ", and \(shown) get no gradient (.grad stays None) and no optimizer state"
+            }
+            warnings.append(AnalysisWarning(node: node.name, message: message))
+        }
+        return warnings
     }
 }

@@ -10,8 +10,9 @@
 /// - backward, in reverse: the seed gradient of each output, then per node its input and
 ///   parameter gradients as produced (accumulated contributions are transient); after the
 ///   node, what it kept and its output gradients are released. Checkpointed segments
-///   (`CheckpointPlan` in Checkpointing.swift) are recomputed (saving) just before their
-///   backward;
+///   (`CheckpointPlan` in Checkpointing.swift) are recomputed (saving) just before the
+///   backward of their last node that keeps anything, and their stored inputs released
+///   after the backward of their first;
 /// - optimizer step: the optimizer's parameter-sized temporaries.
 /// - ZeRO (the run's `parallel.zero` over its D data-parallel ranks; Rajbhandari et al.
 ///   2020, §5): stage 1 keeps 1/D of the optimizer state (and of the fp32 master weights,
@@ -85,6 +86,15 @@ public struct MemoryAnalysis: Sendable {
     /// The checkpointed segments (as node ranges).
     public var checkpointedSegments: [Range<Int>] { checkpoint.segments }
     public var steps: [Step]
+    /// PyTorch's CUDA caching allocator over the same run: what it reserves, its rounded
+    /// allocated peak and the cuBLAS workspaces (README, "The CUDA caching allocator").
+    /// Computed on each use (two more replays), so that searches over the peak (`fit`)
+    /// do not pay for it.
+    public var cudaAllocator: CUDAAllocatorEstimate { CUDAAllocatorEstimate(plan: plan, cuBLASWorkspaces: cuBLASWorkspaces) }
+    /// cuBLAS handles, each with its workspace: one per thread that runs matrix work in
+    /// cuBLAS (forward's, and autograd's device thread in backward).
+    let cuBLASWorkspaces: Int
+    let plan: MemoryPlan
     /// The runtime types the replay used (the precision policy's rules).
     let types: RuntimeTypes
     /// The checkpointing the replay ran.
@@ -129,6 +139,11 @@ public struct MemoryAnalysis: Sendable {
         types = plan.types
         checkpoint = plan.checkpoint
         steps = first.steps.map { Step(phase: $0.phase, node: $0.node, liveBytes: $0.liveBytes + staticBytes) }
+        let cuBLAS = graph.nodes.indices.filter { graph.nodes[$0].op.matrixLibrary == .cuBLAS }.map { costs.layers[$0].cost }
+        let forwardThread = cuBLAS.contains { $0.forward.macs > .zero }
+        let backwardThread = !configuration.inference && cuBLAS.contains { $0.backward.macs > .zero }
+        cuBLASWorkspaces = (forwardThread ? 1 : 0) + (backwardThread ? 1 : 0)
+        self.plan = plan
         if recompute.overflowed || optimizerFLOPs.overflowed {
             throw NNFlopsError("the model's FLOP count overflows 64 bits; the shapes are too large")
         }
@@ -164,6 +179,11 @@ struct MemoryPlan {
     let gatherUnitBytes: [Int]
     /// Node index -> its gather unit (ZeRO-3).
     let gatherUnitOf: [Int?]
+    /// Each static tensor's bytes (parameters, master weights, buffers, inputs, optimizer
+    /// state), one allocation each.
+    let staticTensorBytes: [Int]
+    /// Per parameter: does it get a gradient (CostAnalysis.parameterReceivesGradient)?
+    let receivesGradient: [Bool]
     /// Producer node of each tensor (nil: a graph input).
     let producers: [Int?]
     /// Display name of each tensor: its producer's name (with the output index when it
@@ -190,31 +210,42 @@ struct MemoryPlan {
         let inference = configuration.inference
         needsGradient = costs.tensorNeedsGradient(for: configuration)
         contexts = costs.contexts(for: configuration, graph: graph)
+        receivesGradient = costs.parameterReceivesGradient
         let types = RuntimeTypes(graph: graph, policy: policy)
         self.types = types
-        checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
+        checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
 
         // Static memory.
         let parameterType = types.parameterType
         var params = Count.zero, master = Count.zero, trainable = Count.zero, trainableTensors = 0
-        for parameter in graph.parameters {
-            if inference, let stored = configuration.weightPrecision {
-                params += Count(stored.bytes(elements: parameter.elements.value))
-            } else {
-                params += parameter.elements * parameterType.bytes
-            }
-            if !parameter.frozen && !inference {
+        var staticTensors: [Count] = []
+        for (pid, parameter) in graph.parameters.enumerated() {
+            let stored = inference ? configuration.weightPrecision.map { Count($0.bytes(elements: parameter.elements.value)) } : nil
+            params += stored ?? parameter.elements * parameterType.bytes
+            staticTensors.append(stored ?? parameter.elements * parameterType.bytes)
+            // Only parameters a gradient reaches have one, and optimizer state (dead code
+            // is not trained: CostAnalysis.parameterReceivesGradient).
+            if costs.parameterReceivesGradient[pid] && !inference {
                 trainable += parameter.elements
                 trainableTensors += 1
                 if policy.isPureHalf { master += parameter.elements * 4 }
+                // The fp32 state tensors and master copy, one per parameter each.
+                let fp32Copies = configuration.optimizer.stateTensors + (policy.isPureHalf ? 1 : 0)
+                staticTensors += [Count](repeating: parameter.elements * 4, count: fp32Copies)
             }
         }
         var buffers = Count.zero
         for node in graph.nodes {
-            for buffer in node.op.buffers { buffers += buffer.elements * types.buffer(buffer.dtype).bytes }
+            for buffer in node.op.buffers {
+                buffers += buffer.elements * types.buffer(buffer.dtype).bytes
+                staticTensors.append(buffer.elements * types.buffer(buffer.dtype).bytes)
+            }
         }
         var inputs = Count.zero
-        for input in graph.inputs { inputs += graph.tensors[input.tensor].elements * types.tensors[input.tensor].bytes }
+        for input in graph.inputs {
+            inputs += graph.tensors[input.tensor].elements * types.tensors[input.tensor].bytes
+            staticTensors.append(graph.tensors[input.tensor].elements * types.tensors[input.tensor].bytes)
+        }
         let state = inference ? Count.zero : trainable * (configuration.optimizer.stateTensors * 4)
         let grads = inference ? Count.zero : trainable * parameterType.bytes
         for c in [params, master, trainable, buffers, inputs, state, grads] where c.overflowed {
@@ -258,6 +289,7 @@ struct MemoryPlan {
         inputsBytes = inputs.value
         optimizerStateBytes = share(state.value, .optimizerState)
         gradBytesTotal = share(grads.value, .gradients)
+        staticTensorBytes = staticTensors.map(\.value)
     }
 
     /// Bytes of a parameter's gradient a rank keeps: 1/D of it from ZeRO-2 on.
@@ -276,6 +308,9 @@ struct MemoryReplay {
         var refs = 0
         var live = true
         var isParameterGrad = false
+        /// The caching allocator's blocks holding it (one per tensor it stands for), when
+        /// the replay runs over `CUDACachingAllocator`.
+        var blocks: [Int] = []
     }
     struct RawStep {
         var phase: MemoryAnalysis.Phase
@@ -285,6 +320,8 @@ struct MemoryReplay {
 
     let plan: MemoryPlan
     let capture: Int?
+    /// PyTorch's CUDA caching allocator, when the replay estimates what it reserves.
+    var allocator: CUDACachingAllocator?
     var storages: [Storage] = []
     var current = 0
     var peak = 0
@@ -327,8 +364,14 @@ struct MemoryReplay {
 
     // MARK: storage primitives
 
-    mutating func allocate(_ bytes: Int, _ label: String) -> Int {
-        storages.append(Storage(bytes: bytes, label: label))
+    /// - Parameter pieces: the tensors one aggregate storage stands for (their bytes sum
+    ///   to `bytes`), each its own request to the allocator.
+    mutating func allocate(_ bytes: Int, _ label: String, pieces: [Int]? = nil) -> Int {
+        var storage = Storage(bytes: bytes, label: label)
+        if allocator != nil {
+            for piece in pieces ?? [bytes] { if let block = allocator?.malloc(piece) { storage.blocks.append(block) } }
+        }
+        storages.append(storage)
         current += bytes
         return storages.count - 1
     }
@@ -345,6 +388,7 @@ struct MemoryReplay {
         guard let s, storages[s].live, storages[s].refs <= 0 else { return }
         storages[s].live = false
         current -= storages[s].bytes
+        for block in storages[s].blocks { allocator?.free(block) }
     }
 
     mutating func moment(_ phase: MemoryAnalysis.Phase, _ node: Int?) {
@@ -370,7 +414,7 @@ struct MemoryReplay {
 
         // Gradient accumulation: the parameter gradients exist before the forward.
         if training && config.accumulationSteps > 1 {
-            for (pid, parameter) in g.parameters.enumerated() where !parameter.frozen {
+            for (pid, parameter) in g.parameters.enumerated() where plan.receivesGradient[pid] {
                 let s = allocate(plan.keptGradientBytes(parameter.elements.value * plan.parameterType.bytes), "grad " + parameter.name)
                 storages[s].isParameterGrad = true
                 retain(s)
@@ -400,9 +444,9 @@ struct MemoryReplay {
             gradStorage[t] = s
         }
         for n in g.nodes.indices.reversed() {
-            if let s = plan.checkpoint.segmentEnding(at: n) { recompute(segment: s) }
+            if let s = plan.checkpoint.segmentRecomputed(before: n) { recompute(segment: s) }
             backward(n)
-            if let s = plan.checkpoint.segmentStarting(at: n) {
+            if let s = plan.checkpoint.segmentReleasingInputs(after: n) {
                 for storage in segmentSaved[s] { release(storage) }
                 segmentSaved[s] = []
             }
@@ -417,7 +461,18 @@ struct MemoryReplay {
         // gradients the master weights are updated from.
         var temporaries = config.optimizer.temporaries(weightDecay: config.weightDecay) * plan.updatedElements * 4
         if config.precision.isPureHalf { temporaries += plan.updatedElements * 4 }
-        let t = allocate(temporaries, "optimizer temporaries")
+        // torch.optim's foreach implementations make each temporary per parameter tensor;
+        // under ZeRO the rank updates one flat shard, one allocation.
+        var pieces: [Int]? = nil
+        if plan.updatedElements == plan.trainableElements {
+            var perTensor: [Int] = []
+            for (pid, parameter) in g.parameters.enumerated() where plan.receivesGradient[pid] {
+                perTensor += [Int](repeating: parameter.elements.value * 4, count: config.optimizer.temporaries(weightDecay: config.weightDecay))
+                if config.precision.isPureHalf { perTensor.append(parameter.elements.value * 4) }
+            }
+            pieces = perTensor
+        }
+        let t = allocate(temporaries, "optimizer temporaries", pieces: pieces)
         moment(.optimizer, nil)
         release(t)
     }
@@ -443,8 +498,9 @@ struct MemoryReplay {
             gatherUnit(startingAt: n, forward: true)
             let inSegment = plan.checkpoint.segment(of: n)
             let keeps = saving && plan.recordsForBackward(n) && (recomputing || inSegment == nil)
-            // Checkpoint: a segment keeps the tensors it reads from outside itself.
-            if !recomputing, saving, let s = plan.checkpoint.segmentStarting(at: n) {
+            // Checkpoint: a segment keeps the tensors it reads from outside itself (when
+            // anything in it keeps anything).
+            if !recomputing, saving, let s = plan.checkpoint.segmentStarting(at: n), plan.checkpoint.storesInputs(s) {
                 let segment = plan.checkpoint.segments[s]
                 var inputs: Set<Int> = []
                 for m in segment {
@@ -625,7 +681,11 @@ struct MemoryReplay {
         for n in nodes { for t in g.nodes[n].inputs { reads[t] += 1 } }
         // Tensors from outside the segment are read through the checkpoint's own reference.
         for n in nodes { for t in g.nodes[n].inputs where !range.contains(producer(t) ?? -1) { retain(tensorStorage[t]) } }
+        // The recomputed tensors are new storages; the forward's own (a graph output the
+        // user still holds, a segment output a later segment stored) keep their names.
+        let originals = nodes.flatMap { g.nodes[$0].outputs }.map { ($0, tensorStorage[$0]) }
         forwardPass(nodes: nodes, reads: reads, pinOutputs: [], saving: true, recomputing: true)
+        for (t, storage) in originals { tensorStorage[t] = storage }
     }
 
     mutating func backward(_ n: Int) {

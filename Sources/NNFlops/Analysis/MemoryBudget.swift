@@ -208,8 +208,9 @@ public enum BatchFit {
         guard limit > 1 else { return row(1, first) }
         let second = try probe(2)
         guard second <= capacity else { return row(1, first) }
-        // `low` fits; `high`, once known, does not.
-        var low = 2, high: Int? = nil
+        // `low` fits; `high`, once known, does not; each with its peak.
+        var low = 2, lowPeak = second
+        var high: (batch: Int, peak: Int)? = nil
         // Unbracketed: the batch the slope from 1 to 2 predicts (the limit when the peak
         // is flat), then the batch above it, then doubling.
         let slope = Double(second - first)
@@ -217,12 +218,14 @@ public enum BatchFit {
         var predicted = true
         while high == nil && low < limit {
             let candidate = min(limit, max(low + 1, guess))
-            if try probe(candidate) <= capacity {
+            let peak = try probe(candidate)
+            if peak <= capacity {
                 low = candidate
+                lowPeak = peak
                 guess = predicted ? low + 1 : low * 2
                 predicted = false
             } else {
-                high = candidate
+                high = (candidate, peak)
             }
         }
         // Bracketed: interpolate linearly; after an interpolated batch that fits, try the
@@ -230,27 +233,27 @@ public enum BatchFit {
         // least every third probe halves it.
         enum Step { case interpolate, verify, bisect }
         var step = Step.interpolate
-        while let top = high, top - low > 1 {
-            let width = top - low
+        while let top = high, top.batch - low > 1 {
+            let width = top.batch - low
             let candidate: Int
             switch step {
             case .interpolate:
-                let fraction = Double(capacity - probed[low]!) / Double(probed[top]! - probed[low]!)
-                candidate = min(top - 1, max(low + 1, low + Int((fraction * Double(width)).rounded(.down))))
+                let fraction = Double(capacity - lowPeak) / Double(top.peak - lowPeak)
+                candidate = min(top.batch - 1, max(low + 1, low + Int((fraction * Double(width)).rounded(.down))))
             case .verify: candidate = low + 1
             case .bisect: candidate = low + width / 2
             }
-            let fits = try probe(candidate) <= capacity
-            if fits { low = candidate } else { high = candidate }
+            let peak = try probe(candidate)
+            let fits = peak <= capacity
+            if fits { low = candidate; lowPeak = peak } else { high = (candidate, peak) }
             switch step {
-            case .interpolate: step = fits ? .verify : ((high! - low) * 2 > width ? .bisect : .interpolate)
+            case .interpolate: step = fits ? .verify : ((candidate - low) * 2 > width ? .bisect : .interpolate)
             case .verify: step = .bisect
             case .bisect: step = .interpolate
             }
         }
-        let bytes = probed[low]!
-        if low == limit && bytes == first { return row(limit, bytes, dependsOnBatch: false) }
-        return row(low, bytes)
+        if low == limit && lowPeak == first { return row(limit, lowPeak, dependsOnBatch: false) }
+        return row(low, lowPeak)
     }
 
     /// Graphs of the batches probed last, shared by the rows, with their cost analyses

@@ -13,7 +13,7 @@
 ///   one sqrt per tensor, the total over tensors (2 per tensor: square, add), its sqrt,
 ///   the coefficient max_norm / (norm + eps) (2) and its clamp (1), g *= coef (1 per
 ///   element): 3N + 3T + 4.
-public struct OptimizerStepFLOPs: Sendable, Hashable {
+struct OptimizerStepFLOPs: Sendable, Hashable {
     public let perElement: Int
     public let perTensor: Int
     /// FLOPs that happen once per step whatever the parameters (clipping's 4).

@@ -165,9 +165,10 @@ public enum ParallelFit {
                 }
                 for zero in ZeROStage.allCases where d > 1 || zero == .none {
                     var configuration = base
+                    let schedule: PipelineSchedule = p > 1 ? base.parallel.schedule : .oneForwardOneBackward
                     configuration.parallel = ParallelLayout(gpus: gpus, tensor: t, pipeline: p, zero: zero,
                                                             sequenceParallel: base.parallel.sequenceParallel && t > 1,
-                                                            schedule: p > 1 ? base.parallel.schedule : .oneForwardOneBackward, gpusPerNode: gpusPerNode)
+                                                            schedule: schedule, gpusPerNode: gpusPerNode)
                     tried += 1
                     do {
                         let row = try largestMicroBatch(model: model, capacity: capacity, configuration: configuration, globalBatch: globalBatch,

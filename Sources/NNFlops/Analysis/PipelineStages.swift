@@ -57,8 +57,9 @@ public enum PipelineStages {
         let layers = units.filter { $0.name.contains(".") }.count
         let limit = layers > 0 ? layers : units.count
         guard count <= limit else {
+            let some = units.filter { $0.name.contains(".") }.prefix(3).map(\.name).joined(separator: ", ")
             throw NNFlopsError("--pp cuts the model into \(count) pipeline pieces, but it has \(limit) \(layers > 0 ? "layers" : "top-level units")",
-                               notes: ["note: every stage needs at least one layer (\(units.filter { $0.name.contains(".") }.prefix(3).map(\.name).joined(separator: ", "))...)"])
+                               notes: ["note: every stage needs at least one layer (\(some)...)"])
         }
         guard count > 1 else { return [0..<graph.nodes.count] }
         var starts: [Int]
@@ -70,7 +71,7 @@ public enum PipelineStages {
                     throw NNFlopsError("--pipeline-split: '\(point)' is not a top-level unit of the model",
                                        notes: hint + ["note: units: " + units.prefix(8).map(\.name).joined(separator: ", ") + (units.count > 8 ? ", ..." : "")])
                 }
-                guard u > starts.last! else {
+                guard let previous = starts.last, u > previous else {
                     throw NNFlopsError("--pipeline-split: '\(point)' does not come after the previous split point; name them in model order")
                 }
                 starts.append(u)
@@ -91,8 +92,11 @@ public enum PipelineStages {
     /// weight (exact: dynamic programming over prefix sums; ties keep earlier cuts late).
     static func balancedStarts(weights: [Double], pieces: Int) -> [Int] {
         let n = weights.count
-        var prefix = [0.0]
-        for w in weights { prefix.append(prefix.last! + w) }
+        var prefix = [0.0], total = 0.0
+        for w in weights {
+            total += w
+            prefix.append(total)
+        }
         // best[k][i]: the smallest largest weight cutting units 0..<i into k groups.
         var best = [[Double]](repeating: [Double](repeating: .infinity, count: n + 1), count: pieces + 1)
         var cut = [[Int]](repeating: [Int](repeating: 0, count: n + 1), count: pieces + 1)

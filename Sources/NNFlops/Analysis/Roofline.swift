@@ -12,37 +12,100 @@ public enum RooflineBound: String, Sendable, Hashable, Codable {
     case memory
 }
 
+/// Which fp32 matrix work runs on TF32 tensor cores: PyTorch's two switches, one per
+/// library (`--tf32 conv|matmul|all|none`). PyTorch's defaults (torch/backends: cudnn
+/// `allow_tf32 = True`, cuda.matmul `allow_tf32 = False`, i.e.
+/// `torch.get_float32_matmul_precision() == "highest"`): convolutions on TF32, matmuls on
+/// the FP32 cores.
+public struct TF32Ops: Sendable, Hashable, CustomStringConvertible {
+    /// `torch.backends.cudnn.allow_tf32`: cuDNN's convolutions.
+    public var convolutions: Bool
+    /// `torch.backends.cuda.matmul.allow_tf32`: cuBLAS's matmuls (linear, matmul, attention).
+    public var matmuls: Bool
+
+    public init(convolutions: Bool, matmuls: Bool) {
+        self.convolutions = convolutions
+        self.matmuls = matmuls
+    }
+
+    public static let none = TF32Ops(convolutions: false, matmuls: false)
+    public static let conv = TF32Ops(convolutions: true, matmuls: false)
+    public static let matmul = TF32Ops(convolutions: false, matmuls: true)
+    public static let all = TF32Ops(convolutions: true, matmuls: true)
+    public static let spellings = ["conv", "matmul", "all", "none"]
+
+    public init?(argument: String) {
+        switch argument {
+        case "conv": self = .conv
+        case "matmul": self = .matmul
+        case "all": self = .all
+        case "none": self = .none
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch (convolutions, matmuls) {
+        case (true, true): "all"
+        case (true, false): "conv"
+        case (false, true): "matmul"
+        case (false, false): "none"
+        }
+    }
+
+    public var isEmpty: Bool { !convolutions && !matmuls }
+
+    /// PyTorch's defaults on `gpu`: convolutions on TF32 where it has TF32 tensor cores
+    /// (Ampere and newer), nothing on TF32 otherwise (a V100 has none).
+    public static func pytorchDefaults(for gpu: GPUProfile) -> TF32Ops { gpu.tf32Tensor == nil ? .none : .conv }
+
+    /// Does fp32 matrix work in `library` run on TF32?
+    func applies(to library: MatrixLibrary) -> Bool {
+        switch library {
+        case .cuDNN: convolutions
+        case .cuBLAS: matmuls
+        }
+    }
+}
+
 /// The GPU figures one analysis uses: the roof for matrix (multiply-accumulate) work in
 /// each floating-point format, the vector peak for element-wise work, and bandwidth.
 public struct Roof: Sendable, Hashable {
     public var gpu: GPUProfile
-    /// fp32 matmuls and convolutions on TF32 tensor cores (`--tf32`, PyTorch's
-    /// `allow_tf32`); off: on the FP32 CUDA cores.
-    public var tf32: Bool
+    /// The fp32 matrix work that runs on TF32 tensor cores (the rest of the fp32 matrix
+    /// work runs on the FP32 CUDA cores).
+    public var tf32: TF32Ops
 
-    public init(gpu: GPUProfile, tf32: Bool = false) throws {
-        if tf32, gpu.tf32Tensor == nil {
-            throw NNFlopsError("\(gpu.name) has no TF32 tensor cores; drop --tf32",
+    /// - Parameter tf32: nil: PyTorch's defaults on this GPU (`TF32Ops.pytorchDefaults`);
+    ///   asking for TF32 on a GPU without TF32 tensor cores is an error.
+    public init(gpu: GPUProfile, tf32: TF32Ops? = nil) throws {
+        if let tf32, !tf32.isEmpty, gpu.tf32Tensor == nil {
+            throw NNFlopsError("\(gpu.name) has no TF32 tensor cores; use --tf32 none",
                                notes: ["note: TF32 tensor cores arrived with the A100 (Ampere)"])
         }
         self.gpu = gpu
-        self.tf32 = tf32
+        self.tf32 = tf32 ?? .pytorchDefaults(for: gpu)
     }
 
-    /// The numeric format matrix work on tensors of `dtype` runs in.
-    public func matrixFormat(for dtype: DType) -> NumericFormat {
+    /// The numeric format matrix work on tensors of `dtype` runs in, in `library`.
+    func matrixFormat(for dtype: DType, library: MatrixLibrary = .cuBLAS) -> NumericFormat {
         switch dtype {
         case .float16: .fp16
         case .bfloat16: .bf16
-        default: tf32 ? .tf32 : .fp32
+        default: tf32.applies(to: library) ? .tf32 : .fp32
         }
     }
 
-    /// Dense peak FLOP/s for multiply-accumulate work on tensors of `dtype`: the tensor-core
-    /// figure of its format (TF32 for fp32 only with `tf32`), or an error when the GPU
-    /// lacks the format (bf16 on a V100).
-    public func matrixPeak(for dtype: DType) throws -> Double {
-        let format = matrixFormat(for: dtype)
+    /// Dense peak FLOP/s for multiply-accumulate work on tensors of `dtype` in `library`:
+    /// the tensor-core figure of its format (TF32 for fp32 where `tf32` applies), or an
+    /// error when the GPU lacks the format (bf16 on a V100).
+    func matrixPeak(for dtype: DType, library: MatrixLibrary = .cuBLAS) throws -> Double {
+        let format = matrixFormat(for: dtype, library: library)
+        return try matrixPeak(format)
+    }
+
+    /// Dense peak FLOP/s of `format`'s matrix units, or an error when the GPU lacks them.
+    public func matrixPeak(_ format: NumericFormat) throws -> Double {
         guard let peak = gpu.matrixPeak(format) else {
             throw NNFlopsError("\(gpu.name) cannot compute in \(format.rawValue): it has no \(format.rawValue) units",
                                notes: gpu.bf16Tensor == nil && format == .bf16
@@ -71,7 +134,9 @@ public struct Roof: Sendable, Hashable {
     public var bandwidth: Double { gpu.memoryBandwidth }
 
     /// Ridge point of the roof for matrix work in `dtype`: peak / bandwidth, FLOP/byte.
-    public func ridge(for dtype: DType) throws -> Double { try matrixPeak(for: dtype) / bandwidth }
+    func ridge(for dtype: DType, library: MatrixLibrary = .cuBLAS) throws -> Double {
+        try matrixPeak(for: dtype, library: library) / bandwidth
+    }
 }
 
 /// The roofline arithmetic for one piece of work (pure functions of the figures).
@@ -146,6 +211,14 @@ public struct RooflineEntry: Sendable {
     public var bytes: Int
     /// The type its work runs in (decides the peaks).
     public var computeType: DType
+    /// The format its matrix work runs in: the type's (TF32 for fp32 where it applies), or
+    /// int8 / fp8 when quantised weights put it on those tensor cores.
+    public var matrixFormat: NumericFormat
+    /// The tensor-core format of its matrix work when quantised weights put it on int8 or
+    /// fp8 units (README, "Inference"); nil: `computeType`'s.
+    public var quantizedFormat: NumericFormat? = nil
+    /// FLOPs of quantising and dequantising for quantised weights, included in `flops`.
+    public var quantizationFlops: Int = 0
     public var cost: RooflineCost
 
     public var time: Double { cost.time }
@@ -161,9 +234,12 @@ public struct RooflineAnalysis: Sendable {
     /// gradient, weight gradient), then the optimizer step. Entries are per micro-batch
     /// except the optimizer's.
     public var entries: [RooflineEntry]
-    /// The type of most matrix work (decides the headline ridge point and peak).
+    /// The type of most matrix work.
     public var mainType: DType
-    /// Matrix peak and ridge point for `mainType`.
+    /// The format most matrix work runs in (decides the headline ridge point and peak):
+    /// `mainType`'s, or int8 / fp8 when quantised weights put most of it there.
+    public var mainFormat: NumericFormat
+    /// Matrix peak and ridge point for `mainFormat`.
     public var peak: Double
     public var ridge: Double
 
@@ -176,9 +252,12 @@ public struct RooflineAnalysis: Sendable {
     /// convention included), at the precision policy's runtime types.
     public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration()) throws {
         let types = RuntimeTypes(graph: graph, policy: configuration.precision)
-        let checkpoint = CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
+        let checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
         let contexts = costs.contexts(for: configuration, graph: graph)
+        let layerCosts = costs.costs(for: contexts, graph: graph)
         let needsGradient = costs.tensorNeedsGradient(for: configuration)
+        let quantization = WeightQuantization(configuration, gpu: roof.gpu)
+        let cachePrecision = configuration.kvCache?.precision
         self.types = types
         self.checkpoint = checkpoint
         let training = !configuration.inference
@@ -186,20 +265,22 @@ public struct RooflineAnalysis: Sendable {
         self.roof = roof
         self.configuration = configuration
         var forwardEntries: [RooflineEntry] = []
-        var backwardEntries: [RooflineEntry] = []
+        /// Per node, its backward entries in execution order (input, then weight gradient).
+        var backwardOf = [[RooflineEntry]](repeating: [], count: graph.nodes.count)
         var optimizerEntries: [RooflineEntry] = []
         var forwardOf = [RooflineEntry?](repeating: nil, count: graph.nodes.count)
         var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
-        var matrixByType: [DType: Int] = [:]
+        var matrixByFormat: [NumericFormat: (type: DType, flops: Int)] = [:]
         var perStepPending = true
 
         for (index, node) in graph.nodes.enumerated() {
             // A collective's time is the communication analysis's, not HBM traffic.
             if node.op.isCollective { continue }
-            let layer = costs.layers[index]
+            let cost = layerCosts[index]
             let op = node.op
             let context = contexts[index]
             let computeType = Self.computeType(node: node, types: types)
+            let library = op.matrixLibrary
             func tensorBytes(_ id: Int) -> Count { graph.tensors[id].elements * types.tensors[id].bytes }
 
             // Views (reshape, transpose, split pieces) move nothing in forward.
@@ -211,7 +292,8 @@ public struct RooflineAnalysis: Sendable {
             if !allViews {
                 for input in node.inputs { traffic.add(.tensor(input), tensorBytes(input)) }
                 for (local, id) in node.parameterIDs.enumerated() {
-                    traffic.add(.parameter(id), op.elementsRead(ofParameter: local) * types.parameterRead(node: index, local: local).bytes)
+                    let elements = op.elementsRead(ofParameter: local)
+                    traffic.add(.parameter(id), quantization.map { $0.bytes(elements: elements) } ?? elements * types.parameterRead(node: index, local: local).bytes)
                 }
                 for (position, output) in node.outputs.enumerated() {
                     switch aliases[position] {
@@ -234,13 +316,31 @@ public struct RooflineAnalysis: Sendable {
             for item in op.heldTensors(context) {
                 traffic.add(.extra(item.name), Count.product(item.shape) * types.saved(item.type, node: index, in: graph).bytes)
             }
+            // The KV cache as state: the past this step reads, the positions it writes.
+            if let state = op.decodingState(context) {
+                let perPosition = state.bytesPerPosition(node: index, graph: graph, types: types, precision: cachePrecision)
+                traffic.add(.extra("KV cache read"), perPosition * state.read)
+                traffic.add(.extra("KV cache write"), perPosition * state.written)
+            }
             try Self.check(traffic.total, node)
-            let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: layer.cost.forward,
-                                         bytes: traffic.total, type: computeType, roof: roof)
+            // Quantised weights: the matrix work's tensor cores and the (de)quantisation FLOPs.
+            var forwardWork = cost.forward
+            var quantized: (format: NumericFormat?, flops: Count) = (nil, .zero)
+            if let quantization {
+                let weights = Count.sum(node.parameterIDs.indices.map { op.elementsRead(ofParameter: $0) })
+                let floating = { (ids: [Int]) in Count.sum(ids.filter { graph.tensors[$0].dtype.isFloatingPoint }.map { graph.tensors[$0].elements }) }
+                quantized = quantization.execution(work: forwardWork, weightElements: weights,
+                                                   inputElements: floating(node.inputs), outputElements: floating(node.outputs))
+                forwardWork.flops += quantized.flops
+                try Self.check(forwardWork.flops, node)
+            }
+            let forward = try Self.entry(node: index, name: node.name, op: node.kind, phase: .forward, work: forwardWork,
+                                         bytes: traffic.total, type: computeType, library: library, roof: roof, quantized: quantized.format,
+                                         quantizationFlops: quantized.flops.value)
             if let forward {
                 forwardEntries.append(forward)
                 forwardOf[index] = forward
-                matrixByType[computeType, default: 0] &+= forward.matrixFlops
+                matrixByFormat[forward.matrixFormat, default: (computeType, 0)].flops &+= forward.matrixFlops
             }
             guard training else { continue }
 
@@ -276,16 +376,6 @@ public struct RooflineAnalysis: Sendable {
                 }
             }
             var phaseEntries: [RooflineEntry] = []
-            // Checkpointing: a checkpointed segment's forward runs again before its backward.
-            // Every node of the segment that autograd records is priced again, trailing
-            // nodes that keep nothing included (CheckpointPlan.recomputed, which the memory
-            // replay and the executor run, stops at the segment's last node that keeps
-            // anything; on gpt2 with sqrt the roofline prices 3.1 MFLOPs more per micro-step).
-            if checkpoint.segment(of: index) != nil, context.recordsForBackward, let forward {
-                var again = forward
-                again.phase = .recompute
-                phaseEntries.append(again)
-            }
             if context.anyInputNeedsGradient && !gradientIsView {
                 var traffic = Traffic()
                 outputGradients(into: &traffic)
@@ -295,7 +385,7 @@ public struct RooflineAnalysis: Sendable {
                 }
                 try Self.check(traffic.total, node)
                 if let entry = try Self.entry(node: index, name: node.name, op: node.kind, phase: .inputGradient,
-                                              work: layer.cost.inputGradient, bytes: traffic.total, type: computeType, roof: roof) {
+                                              work: cost.inputGradient, bytes: traffic.total, type: computeType, library: library, roof: roof) {
                     phaseEntries.append(entry)
                 }
             }
@@ -310,13 +400,12 @@ public struct RooflineAnalysis: Sendable {
                 }
                 try Self.check(traffic.total, node)
                 if let entry = try Self.entry(node: index, name: node.name, op: node.kind, phase: .weightGradient,
-                                              work: layer.cost.weightGradient, bytes: traffic.total, type: computeType, roof: roof) {
+                                              work: cost.weightGradient, bytes: traffic.total, type: computeType, library: library, roof: roof) {
                     phaseEntries.append(entry)
                 }
             }
-            for entry in phaseEntries where entry.phase != .recompute { matrixByType[entry.computeType, default: 0] &+= entry.matrixFlops }
-            // Stored reversed so that reversing the whole backward list gives execution order.
-            backwardEntries.append(contentsOf: phaseEntries.reversed())
+            for entry in phaseEntries { matrixByFormat[entry.matrixFormat, default: (entry.computeType, 0)].flops &+= entry.matrixFlops }
+            backwardOf[index] = phaseEntries
 
             // Optimizer step for the trainable parameters this node owns (tied ones once):
             // their share of OptimizerStepFLOPs (the per-step part on the first entry) and
@@ -326,7 +415,7 @@ public struct RooflineAnalysis: Sendable {
                 var tensors = 0
                 for id in node.parameterIDs where !seenParameter[id] {
                     seenParameter[id] = true
-                    if !graph.parameters[id].frozen {
+                    if costs.parameterReceivesGradient[id] {
                         elements += graph.parameters[id].elements
                         tensors += 1
                     }
@@ -346,10 +435,27 @@ public struct RooflineAnalysis: Sendable {
                 }
             }
         }
-        entries = forwardEntries + backwardEntries.reversed() + optimizerEntries
-        // Headline type: the one most matrix FLOPs run in (fp32 when there are none).
-        mainType = matrixByType.max { $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue) }?.key ?? .float32
-        peak = try roof.matrixPeak(for: mainType)
+        // Backward in reverse node order. Checkpointing: a checkpointed segment's forward runs
+        // again, over the nodes CheckpointPlan.recomputed names (those the memory replay and
+        // the executor re-run: up to the segment's last node that keeps anything), just
+        // before the backward of that node.
+        var backwardEntries: [RooflineEntry] = []
+        for index in graph.nodes.indices.reversed() {
+            if training, let s = checkpoint.segmentRecomputed(before: index) {
+                for n in checkpoint.recomputed[s] {
+                    guard var again = forwardOf[n] else { continue }
+                    again.phase = .recompute
+                    backwardEntries.append(again)
+                }
+            }
+            backwardEntries.append(contentsOf: backwardOf[index])
+        }
+        entries = forwardEntries + backwardEntries + optimizerEntries
+        // Headline format: the one most matrix FLOPs run in (fp32 when there are none).
+        let main = matrixByFormat.max { $0.value.flops < $1.value.flops || ($0.value.flops == $1.value.flops && $0.key.rawValue > $1.key.rawValue) }
+        mainFormat = main?.key ?? roof.matrixFormat(for: .float32)
+        mainType = main?.value.type ?? .float32
+        peak = try roof.matrixPeak(mainFormat)
         ridge = peak / roof.bandwidth
     }
 
@@ -370,18 +476,23 @@ public struct RooflineAnalysis: Sendable {
         }
     }
 
+    /// `quantized`: the tensor-core format of the matrix work when it is not `type`'s (int8
+    /// or fp8 for quantised weights, which the GPU has: `WeightQuantization`).
     static func entry(node: Int?, name: String, op: String, phase: Phase, work: Work, bytes: Count,
-                      type: DType, roof: Roof) throws -> RooflineEntry? {
+                      type: DType, library: MatrixLibrary = .cuBLAS, roof: Roof, quantized: NumericFormat? = nil,
+                      quantizationFlops: Int = 0) throws -> RooflineEntry? {
         guard work.flops.value > 0 || bytes.value > 0 else { return nil }
         let matrixFlops = work.macs.value &* 2
+        let format = quantized ?? roof.matrixFormat(for: type, library: library)
         // Only the peaks this work needs are looked up (a bf16 memory-only op on a V100
         // still needs bf16 units to exist, so it errs through vectorPeak).
-        let matrixPeak = matrixFlops > 0 ? try roof.matrixPeak(for: type) : 1
+        let matrixPeak = matrixFlops > 0 ? try roof.matrixPeak(format) : 1
         let vectorPeak = try roof.vectorPeak(for: type)
         let cost = RooflineCost(flops: Double(work.flops.value), matrixFlops: Double(matrixFlops), bytes: Double(bytes.value),
                                 matrixPeak: matrixPeak, vectorPeak: vectorPeak, bandwidth: roof.bandwidth)
         return RooflineEntry(node: node, name: name, op: op, phase: phase, flops: work.flops.value, matrixFlops: matrixFlops,
-                             bytes: bytes.value, computeType: type, cost: cost)
+                             bytes: bytes.value, computeType: type, matrixFormat: format, quantizedFormat: quantized,
+                             quantizationFlops: quantizationFlops, cost: cost)
     }
 
     /// For callers that still name the convention: it must be the one `costs` was priced

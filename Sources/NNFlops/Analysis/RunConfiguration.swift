@@ -108,17 +108,29 @@ public enum PrecisionPolicy: String, Sendable, CaseIterable, Codable {
     public var isPureHalf: Bool { self == .bf16 || self == .fp16 }
 }
 
-/// Precision of the stored weights in inference (`--weight-precision`): the model size.
+/// Precision of the stored weights in inference (`--weight-precision`): the model size,
+/// the bytes a run reads, and for int8 and fp8 the tensor cores the matrix work can use
+/// (README, "Inference": quantised weights).
 public enum WeightPrecision: String, Sendable, CaseIterable, Codable {
-    case fp32, fp16, bf16, int8, int4
+    case fp32, fp16, bf16, int8, int4, fp8
 
     /// Bytes to store `elements` weights (int4 packs two per byte, rounded up per tensor).
     public func bytes(elements: Int) -> Int {
         switch self {
         case .fp32: elements * 4
         case .fp16, .bf16: elements * 2
-        case .int8: elements
+        case .int8, .fp8: elements
         case .int4: (elements + 1) / 2
+        }
+    }
+
+    /// The same, keeping the overflow flag.
+    public func bytes(elements: Count) -> Count {
+        switch self {
+        case .fp32: elements * 4
+        case .fp16, .bf16: elements * 2
+        case .int8, .fp8: elements
+        case .int4: elements.overflowed ? elements : Count(elements.value / 2 + elements.value % 2)
         }
     }
 }
@@ -128,6 +140,9 @@ public struct RunConfiguration: Sendable, Hashable {
     public var optimizer: Optimizer
     public var precision: PrecisionPolicy
     public var checkpoint: CheckpointPolicy
+    /// What the sequence the `sqrt` and `segments=K` policies walk is made of
+    /// (`--checkpoint-units`; default: inferred from names).
+    public var checkpointUnits: CheckpointUnits
     /// Micro-batches accumulated per optimizer step (the graph is elaborated at the
     /// micro-batch size; gradients persist across micro-steps).
     public var accumulationSteps: Int
@@ -147,21 +162,34 @@ public struct RunConfiguration: Sendable, Hashable {
     /// one GPU by default. `accumulationSteps` counts the micro-batches of one
     /// data-parallel rank.
     public var parallel: ParallelLayout
+    /// An inference run that keeps the KV cache as state (`nnflops infer`): the positions
+    /// it holds before this step and its element type; nil otherwise.
+    public var kvCache: KVCacheState?
 
     public init(optimizer: Optimizer = .adam, precision: PrecisionPolicy = .fp32, checkpoint: CheckpointPolicy = .none,
                 accumulationSteps: Int = 1, weightDecay: Double = 0, gradClip: Double? = nil,
                 inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true,
-                parallel: ParallelLayout = ParallelLayout()) {
+                parallel: ParallelLayout = ParallelLayout(), kvCache: KVCacheState? = nil,
+                checkpointUnits: CheckpointUnits = .inferred) {
         self.useCache = useCache
         self.parallel = parallel
+        self.kvCache = kvCache
         self.optimizer = optimizer
         self.precision = precision
         self.checkpoint = checkpoint
+        self.checkpointUnits = checkpointUnits
         self.accumulationSteps = accumulationSteps
         self.weightDecay = weightDecay
         self.gradClip = gradClip
         self.inference = inference
         self.weightPrecision = weightPrecision
+    }
+
+    /// The checkpointing as reports print it: the policy, and the units when they are not
+    /// inferred (`segments=4 units=encoder.layer.*`).
+    public var checkpointDescription: String {
+        checkpoint.usesUnitSequence && checkpointUnits != .inferred
+            ? "\(checkpoint) units=\(checkpointUnits)" : checkpoint.description
     }
 
     /// Optimizer step FLOPs for `elements` trainable parameters in `tensors` tensors

@@ -147,9 +147,9 @@ public struct OperatorCollective: Sendable, Hashable {
     public var phase: Phase
     /// The whole buffer: all-reduce's tensor, all-gather's gathered result, reduce-scatter's input.
     public var shape: [Int]
-    public var type: SavedElementType
+    var type: SavedElementType
 
-    public init(_ kind: Kind, _ phase: Phase, shape: [Int], type: SavedElementType) {
+    init(_ kind: Kind, _ phase: Phase, shape: [Int], type: SavedElementType) {
         self.kind = kind
         self.phase = phase
         self.shape = shape

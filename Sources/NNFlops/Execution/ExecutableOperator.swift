@@ -33,7 +33,7 @@
 /// 7. Remove the kind from `ExecutorTests.expectedMissingKernels` and add shapes to the
 ///    conformance catalog in `ExecutorTests`: it checks analytic == executed per phase
 ///    and gradients against central finite differences in Double.
-public protocol ExecutableOperator: Operator {
+protocol ExecutableOperator: Operator {
     /// Runs the forward pass: returns the outputs (shapes and dtypes as `outputs`) and
     /// what backward needs.
     func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T>
@@ -52,7 +52,7 @@ extension ExecutableOperator {
 }
 
 /// Constraint on the values of a generated graph input.
-public enum InputDomain: Sendable, Hashable {
+enum InputDomain: Sendable, Hashable {
     /// Uniform in [-1, 1) (floats) or [0, 2) (integers).
     case any
     /// Integers in 0..<upperBound (token ids, class indices).
@@ -65,7 +65,7 @@ public enum InputDomain: Sendable, Hashable {
 
 /// What a node's forward keeps for its backward. The executor stores it per node and
 /// drops it right after the node's backward has run (freeing tensors only it holds).
-public struct SavedState<T: KernelScalar> {
+struct SavedState<T: KernelScalar> {
     public var tensors: [Tensor<T>]
     /// Small non-tensor facts (e.g. whether the kernel ran in place).
     public var flags: [Int]
@@ -76,7 +76,7 @@ public struct SavedState<T: KernelScalar> {
     public static var none: SavedState<T> { SavedState() }
 }
 
-public struct ForwardResult<T: KernelScalar> {
+struct ForwardResult<T: KernelScalar> {
     public var outputs: [Tensor<T>]
     public var saved: SavedState<T>
     /// The operator's `heldTensors`: the executor keeps them until the outputs are dropped.
@@ -91,7 +91,7 @@ public struct ForwardResult<T: KernelScalar> {
     }
 }
 
-public struct BackwardResult<T: KernelScalar> {
+struct BackwardResult<T: KernelScalar> {
     /// One entry per input (nil where not needed).
     public var inputs: [Tensor<T>?]
     /// One entry per parameter (nil where frozen).
@@ -106,7 +106,7 @@ public struct BackwardResult<T: KernelScalar> {
 }
 
 /// Everything a forward kernel gets.
-public final class ForwardContext<T: KernelScalar> {
+final class ForwardContext<T: KernelScalar> {
     public let inputs: [Tensor<T>]
     /// The node's parameters in `Operator.parameters` order.
     public let parameters: [Tensor<T>]
@@ -168,7 +168,7 @@ public final class ForwardContext<T: KernelScalar> {
 }
 
 /// Everything a backward kernel gets.
-public final class BackwardContext<T: KernelScalar> {
+final class BackwardContext<T: KernelScalar> {
     /// dL/dy for each output (zeros where no gradient reached an output).
     public let outputGradients: [Tensor<T>]
     public let saved: SavedState<T>
@@ -206,7 +206,7 @@ public final class BackwardContext<T: KernelScalar> {
 }
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same run.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
+struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
     public mutating func next() -> UInt64 {

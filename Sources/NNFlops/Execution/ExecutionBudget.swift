@@ -51,7 +51,7 @@ public struct ExecutionNeeds: Sendable, Equatable {
 /// The memory this process can have: the machine's physical memory, lowered by a cgroup
 /// limit (a container) and by the address-space limit (`ulimit -v`), whichever is least,
 /// with what it is.
-public enum MachineMemory {
+enum MachineMemory {
     public static let available: (bytes: Int, source: String)? = {
         var limits: [(bytes: Int, source: String)] = []
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))

@@ -30,6 +30,8 @@ public struct ExecutionOptions: Sendable {
     public var memoryBytes: Int?
     /// The most FLOPs the run may execute (README, "Limits").
     public var maxFLOPs: Double = Limits.standard.executedFLOPs
+    /// What the sequence of `sqrt` / `segments=K` is made of (`--checkpoint-units`).
+    public var checkpointUnits: CheckpointUnits = .inferred
     /// Called after each node of the forward and of the backward pass:
     /// (steps done, total steps, node name).
     public var progress: (@Sendable (Int, Int, String) -> Void)?
@@ -47,7 +49,7 @@ public struct ExecutionOptions: Sendable {
     /// The memory model's configuration of this run: fp32, the optimizer and checkpointing.
     public var runConfiguration: RunConfiguration {
         RunConfiguration(optimizer: optimizer, precision: .fp32, checkpoint: checkpoint, weightDecay: weightDecay, gradClip: gradClip,
-                         useCache: useCache)
+                         useCache: useCache, checkpointUnits: checkpointUnits)
     }
 }
 
@@ -80,7 +82,7 @@ public struct PhaseComparison: Sendable, Hashable {
 public struct ExecutedMemory: Sendable {
     /// Largest live bytes at the memory model's moments (static memory included).
     public var peakBytes: Int
-    public var peakPoint: ExecutionPoint?
+    var peakPoint: ExecutionPoint?
     public var liveAtPeak: [MemoryCategory: Int]
     /// Largest live bytes over every allocation (kernel-internal tensors included).
     public var instantaneousPeakBytes: Int
@@ -154,7 +156,8 @@ final class ExecutionEngine<T: KernelScalar> {
     var buffers: [[Tensor<T>]] = []
     /// Graph input values by input index.
     var inputValues: [Tensor<T>] = []
-    /// First node using each parameter (its owner, as in CostAnalysis).
+    /// First live node using each parameter (the owner of its gradient, as in CostAnalysis;
+    /// a dead node's use gets no gradient).
     var owner: [Int] = []
     /// Does node i run backward?
     var nodeNeedsBackward: [Bool] = []
@@ -189,7 +192,7 @@ final class ExecutionEngine<T: KernelScalar> {
         nodeSeconds = Array(repeating: 0, count: graph.nodes.count)
         owner = Array(repeating: -1, count: graph.parameters.count)
         for (i, node) in graph.nodes.enumerated() {
-            for id in node.parameterIDs where owner[id] < 0 { owner[id] = i }
+            for id in node.parameterIDs where owner[id] < 0 && analysis.reachesOutput[i] { owner[id] = i }
             nodeNeedsBackward.append(analysis.layers[i].context.recordsForBackward)
         }
         allocator.point = ExecutionPoint(node: nil, name: "", phase: .initialisation)
@@ -328,7 +331,7 @@ final class ExecutionEngine<T: KernelScalar> {
         nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         allocator.suspended = false
         let after = counter.snapshot()
-        let work = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, after[$0]! - before[$0]!) })
+        let work = after - before
         guard result.outputs.count == node.outputs.count else {
             throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned \(result.outputs.count) outputs, expected \(node.outputs.count)", at: node.location)
         }
@@ -382,7 +385,7 @@ final class ExecutionEngine<T: KernelScalar> {
         for (i, node) in nodes.enumerated() {
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .forward)
             let segment = training ? checkpoint.segment(of: i) : nil
-            if training, let s = checkpoint.segmentStarting(at: i) {
+            if training, let s = checkpoint.segmentStarting(at: i), checkpoint.storesInputs(s) {
                 // Checkpoint: store the tensors the segment reads from outside itself.
                 var stored: [Int: Tensor<T>] = [:]
                 for m in segments[s] {
@@ -525,9 +528,9 @@ final class ExecutionEngine<T: KernelScalar> {
         pass.outputs = []
         pass.held = []
         allocator.point = ExecutionPoint(node: nil, name: "optimizer", phase: .optimizer)
-        let before = counter.snapshot()[.optimizer]!
+        let before = counter.snapshot()[.optimizer]
         try optimizerStep(gradients: backward.parameterGradients)
-        let optimizerWork = counter.snapshot()[.optimizer]! - before
+        let optimizerWork = counter.snapshot()[.optimizer] - before
         return withExtendedLifetime(backward) {
             report(pass: pass, backward: backward, loss: lossValue, optimizer: optimizerWork)
         }
@@ -546,7 +549,9 @@ final class ExecutionEngine<T: KernelScalar> {
         var parameterGradients = [Tensor<T>?](repeating: nil, count: graph.parameters.count)
         var uncharged: [Int: [Int]] = [:]  // parameter id -> non-owner users not yet charged an accumulation
         for (i, node) in nodes.enumerated() {
-            for id in node.parameterIDs where owner[id] != i && !graph.parameters[id].frozen { uncharged[id, default: []].append(i) }
+            for id in node.parameterIDs where owner[id] != i && !graph.parameters[id].frozen && analysis.reachesOutput[i] {
+                uncharged[id, default: []].append(i)
+            }
         }
         var accumulation = 0
         var recomputeWork = WorkTally()
@@ -554,11 +559,11 @@ final class ExecutionEngine<T: KernelScalar> {
 
         for i in stride(from: nodes.count - 1, through: 0, by: -1) {
             let node = nodes[i]
-            if let s = checkpoint.segmentEnding(at: i) {
+            if let s = checkpoint.segmentRecomputed(before: i) {
                 recomputeWork += try recompute(segment: s, pass: &pass)
             }
             defer {
-                if let s = checkpoint.segmentStarting(at: i) { pass.segmentInputs[s] = [:] }
+                if let s = checkpoint.segmentReleasingInputs(after: i) { pass.segmentInputs[s] = [:] }
             }
             guard nodeNeedsBackward[i] else { pass.saved[i] = nil; progress?(i); continue }
             allocator.point = ExecutionPoint(node: i, name: node.name, phase: .backward)
@@ -598,16 +603,17 @@ final class ExecutionEngine<T: KernelScalar> {
             let result = try kernels[i].backward(context)
             allocator.suspended = false
             nodeSeconds[i] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            var delta = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, counter.snapshot()[$0]! - before[$0]!) })
+            var delta = counter.snapshot() - before
+            var inputGradientsOfNode: [(tensor: Int, gradient: Tensor<T>)] = []
             for (slot, t) in node.inputs.enumerated() where needs[slot] {
                 guard slot < result.inputs.count, let g = result.inputs[slot], g.shape == graph.tensors[t].shape else {
                     throw NNFlopsError("internal: kernel of '\(node.name)' (\(node.kind)) returned no gradient of the right shape for input \(slot)", at: node.location)
                 }
                 if let j = viewedBy[slot], !g.accounted { g.markAlias(of: outputGradients[j]) }
+                inputGradientsOfNode.append((t, g))
             }
             if reached { withExtendedLifetime((context, result, outputGradients)) { allocator.moment() } }
-            for (slot, t) in node.inputs.enumerated() where needs[slot] && reached {
-                let g = result.inputs[slot]!
+            for (t, g) in inputGradientsOfNode where reached {
                 if let existing = gradients[t] {
                     accumulation += accumulate(existing, g)
                 } else {
@@ -627,7 +633,7 @@ final class ExecutionEngine<T: KernelScalar> {
                     let target = users.isEmpty ? i : users.remove(at: charged)
                     uncharged[id] = users
                     if target == i {
-                        delta[.weightGradient]! += WorkTally(flops: adds)
+                        delta[.weightGradient, default: WorkTally()] += WorkTally(flops: adds)
                     } else {
                         executed[target][.weightGradient, default: WorkTally()] += WorkTally(flops: adds)
                     }
@@ -653,11 +659,10 @@ final class ExecutionEngine<T: KernelScalar> {
     private func report(pass: ForwardPass, backward: BackwardPass, loss: Double, optimizer: WorkTally) -> ExecutionReport {
         var rows: [PhaseComparison] = []
         for (i, layer) in analysis.layers.enumerated() {
-            let analytic: [Phase: Work] = [.forward: layer.cost.forward, .inputGradient: layer.cost.inputGradient, .weightGradient: layer.cost.weightGradient]
-            for phase in [Phase.forward, .inputGradient, .weightGradient] {
+            let analytic: [(Phase, Work)] = [(.forward, layer.cost.forward), (.inputGradient, layer.cost.inputGradient), (.weightGradient, layer.cost.weightGradient)]
+            for (phase, a) in analytic {
                 var work = pass.executed[i][phase] ?? WorkTally()
                 work += backward.executed[i][phase] ?? WorkTally()
-                let a = analytic[phase]!
                 guard phase == .forward || a.flops.value != 0 || work.flops != 0 || work.macs != 0 else { continue }
                 let forward = phase == .forward
                 rows.append(PhaseComparison(node: i, name: layer.name, kind: layer.kind, phase: phase,

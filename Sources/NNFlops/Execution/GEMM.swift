@@ -55,58 +55,59 @@ enum GEMM {
             }
         }
         guard k > 0 else { return WorkTally() }
-        // Pack op(B) as K x N row-major (contiguous rows for the vector loop).
-        var packedB: [T] = []
+        // Pack op(B) as K x N row-major (contiguous rows for the vector loop). The packed
+        // copies are owned here and freed on return (a pointer from allocate always exists,
+        // where an empty array's buffer has none).
+        var packedB: UnsafeMutablePointer<T>?
+        defer { packedB?.deallocate() }
         let bRows: UnsafePointer<T>
         let ldB: Int
         if transposeB {
-            packedB = [T](repeating: 0, count: k * n)
-            packedB.withUnsafeMutableBufferPointer { p in
-                for kk in 0..<k {
-                    for j in 0..<n { p[kk * n + j] = transposeB ? b[j * ldb + kk] : b[kk * ldb + j] }
-                }
+            let p = UnsafeMutablePointer<T>.allocate(capacity: k * n)
+            p.initialize(repeating: 0, count: k * n)
+            packedB = p
+            for kk in 0..<k {
+                for j in 0..<n { p[kk * n + j] = transposeB ? b[j * ldb + kk] : b[kk * ldb + j] }
             }
-            bRows = packedB.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
+            bRows = UnsafePointer(p)
             ldB = n
         } else {
             bRows = b
             ldB = ldb
         }
         // Pack op(A) as M x K row-major when transposed.
-        var packedA: [T] = []
+        var packedA: UnsafeMutablePointer<T>?
+        defer { packedA?.deallocate() }
         let aRows: UnsafePointer<T>
         let ldA: Int
         if transposeA {
-            packedA = [T](repeating: 0, count: m * k)
-            packedA.withUnsafeMutableBufferPointer { p in
-                for kk in 0..<k { for i in 0..<m { p[i * k + kk] = a[kk * lda + i] } }
-            }
-            aRows = packedA.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
+            let p = UnsafeMutablePointer<T>.allocate(capacity: m * k)
+            p.initialize(repeating: 0, count: m * k)
+            packedA = p
+            for kk in 0..<k { for i in 0..<m { p[i * k + kk] = a[kk * lda + i] } }
+            aRows = UnsafePointer(p)
             ldA = k
         } else {
             aRows = a
             ldA = lda
         }
-        let total = withExtendedLifetime((packedA, packedB)) { () -> WorkTally in
-            let counter = TallyBox()
-            let blocks = (m + 3) / 4
-            let cPointer = SendablePointer(c)
-            let aPointer = SendablePointer(UnsafeMutablePointer(mutating: aRows))
-            let bPointer = SendablePointer(UnsafeMutablePointer(mutating: bRows))
-            let body: (Range<Int>) -> Void = { range in
-                var tally = WorkTally()
-                for block in range {
-                    let i0 = block * 4
-                    let rows = min(4, m - i0)
-                    tally += rowBlock(rows: rows, n: n, k: k, a: aPointer.pointer + i0 * ldA, lda: ldA,
-                                      b: bPointer.pointer, ldb: ldB, c: cPointer.pointer + i0 * ldc, ldc: ldc, cs: cColumnStride)
-                }
-                counter.add(tally)
+        let counter = TallyBox()
+        let blocks = (m + 3) / 4
+        let cPointer = SendablePointer(c)
+        let aPointer = SendablePointer(UnsafeMutablePointer(mutating: aRows))
+        let bPointer = SendablePointer(UnsafeMutablePointer(mutating: bRows))
+        let body: (Range<Int>) -> Void = { range in
+            var tally = WorkTally()
+            for block in range {
+                let i0 = block * 4
+                let rows = min(4, m - i0)
+                tally += rowBlock(rows: rows, n: n, k: k, a: aPointer.pointer + i0 * ldA, lda: ldA,
+                                  b: bPointer.pointer, ldb: ldB, c: cPointer.pointer + i0 * ldc, ldc: ldc, cs: cColumnStride)
             }
-            if parallel { parallelFor(blocks, cost: 4 * n * k, body) } else { body(0..<blocks) }
-            return counter.value
+            counter.add(tally)
         }
-        return total
+        if parallel { parallelFor(blocks, cost: 4 * n * k, body) } else { body(0..<blocks) }
+        return counter.value
     }
 
     /// Up to 4 rows of C: for each k, C[r, :] += A[r, k] * B[k, :] (vectorised over the row).

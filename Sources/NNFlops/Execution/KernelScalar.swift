@@ -13,7 +13,7 @@ import Darwin
 /// Transcendentals are static functions here; each counts as one FLOP (design §4).
 /// `Codable` is stated because `SIMDScalar`'s storage types require it of `Self`; left
 /// implicit, the compiler warns that the protocol should declare the refinement.
-public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
+protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func erf(_ x: Self) -> Self

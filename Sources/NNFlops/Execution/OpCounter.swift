@@ -6,20 +6,17 @@ import Foundation
 /// (`tally.mac(k)` after a k-long dot product, `tally.flops += n` after an n-element
 /// map), never by evaluating an analytic formula. Parallel kernels keep a local
 /// `WorkTally` per chunk and `add` it once, so the counter is thread-safe and cheap.
-public final class OpCounter: @unchecked Sendable {
+final class OpCounter: @unchecked Sendable {
     private let lock = NSLock()
-    private var flops: [Int] = Array(repeating: 0, count: Phase.allCases.count)
-    private var macs: [Int] = Array(repeating: 0, count: Phase.allCases.count)
+    private var totals = PhaseTallies()
 
     public init() {}
 
     /// Adds a tally to a phase.
     public func add(_ tally: WorkTally, to phase: Phase) {
         guard tally.flops != 0 || tally.macs != 0 else { return }
-        let index = Phase.allCases.firstIndex(of: phase)!
         lock.lock()
-        flops[index] += tally.flops
-        macs[index] += tally.macs
+        totals[phase] += tally
         lock.unlock()
     }
 
@@ -27,12 +24,24 @@ public final class OpCounter: @unchecked Sendable {
     public func add(flops: Int, to phase: Phase) { add(WorkTally(flops: flops), to: phase) }
 
     /// Running totals per phase.
-    public func snapshot() -> [Phase: WorkTally] {
+    public func snapshot() -> PhaseTallies {
         lock.lock()
         defer { lock.unlock() }
-        var result: [Phase: WorkTally] = [:]
-        for (i, phase) in Phase.allCases.enumerated() { result[phase] = WorkTally(flops: flops[i], macs: macs[i]) }
-        return result
+        return totals
+    }
+}
+
+/// One executed tally per phase; a phase nothing was added to has executed no work.
+struct PhaseTallies: Sendable, Hashable {
+    private var tallies: [Phase: WorkTally] = [:]
+    public init() {}
+    public subscript(phase: Phase) -> WorkTally {
+        get { tallies[phase, default: WorkTally()] }
+        set { tallies[phase] = newValue }
+    }
+    /// The work of each phase since `earlier`.
+    public static func - (later: PhaseTallies, earlier: PhaseTallies) -> [Phase: WorkTally] {
+        Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, later[$0] - earlier[$0]) })
     }
 }
 

@@ -36,11 +36,12 @@ extension ExecutionEngine {
     /// Decoupled weight decay: the option, or 0.01 (AdamW's default) when 0.
     private var decoupledDecay: Double { options.weightDecay > 0 ? options.weightDecay : 0.01 }
 
-    /// Allocates the optimizer state of every trainable parameter (zeros, as torch's
-    /// lazily created state before its first update).
+    /// Allocates the optimizer state of every parameter that gets a gradient (zeros, as
+    /// torch's lazily created state before its first update; a parameter only dead code
+    /// uses has no grad, and torch.optim creates no state for it).
     func allocateOptimizerState() {
-        optimizerState = graph.parameters.map { parameter in
-            guard !parameter.frozen else { return [] }
+        optimizerState = graph.parameters.enumerated().map { id, parameter in
+            guard analysis.parameterReceivesGradient[id] else { return [] }
             return (0..<options.optimizer.stateTensors).map { _ in
                 allocator.tensor(parameter.shape, dtype: .float32, .optimizerState)
             }
@@ -53,7 +54,7 @@ extension ExecutionEngine {
         // The trainable parameters that received a gradient, with it.
         var ids: [Int] = []
         var stepped: [Tensor<T>] = []
-        for (id, g) in gradients.enumerated() where !graph.parameters[id].frozen {
+        for (id, g) in gradients.enumerated() where analysis.parameterReceivesGradient[id] {
             guard let g else { continue }
             ids.append(id)
             stepped.append(g)

@@ -2,18 +2,18 @@ import Foundation
 import Dispatch
 
 /// Pointers captured by parallel loop bodies (kernels guarantee disjoint writes).
-public struct SendablePointer<T>: @unchecked Sendable {
+struct SendablePointer<T>: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<T>
     public init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
 
 /// Number of worker threads the kernels use (both cores on the reference machine).
-public let executorThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+let executorThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// Runs `body` over `0..<count` split into contiguous chunks on all cores. `cost` is the
 /// rough work per item: small loops run inline, without dispatch overhead.
 @inline(__always)
-public func parallelFor(_ count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+func parallelFor(_ count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
     let total = count * max(1, cost)
     let chunks = total < 32_768 || executorThreads == 1 ? 1 : min(count, executorThreads * 4)

@@ -21,11 +21,11 @@ public struct MeasuredPeak: Sendable {
         var best = 0.0
         for _ in 0..<4 {
             let start = DispatchTime.now().uptimeNanoseconds
-            let tally = a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeMutableBufferPointer { pc in
-                        GEMM.multiply(m: n, n: n, k: n, a: pa.baseAddress!, lda: n, transposeA: false,
-                                      b: pb.baseAddress!, ldb: n, transposeB: false, c: pc.baseAddress!, ldc: n, accumulate: false)
+            let tally = withElements(&a) { pa in
+                withElements(&b) { pb in
+                    withElements(&c) { pc in
+                        GEMM.multiply(m: n, n: n, k: n, a: pa, lda: n, transposeA: false,
+                                      b: pb, ldb: n, transposeB: false, c: pc, ldc: n, accumulate: false)
                     }
                 }
             }

@@ -10,7 +10,7 @@
 /// (`deinit`), so "live bytes" follow Swift's reference counting: a tensor held only by
 /// a node's saved state stays live until the executor drops that saved state, exactly
 /// as autograd keeps saved tensors alive until the node's backward has run.
-public final class Tensor<T: KernelScalar>: @unchecked Sendable {
+final class Tensor<T: KernelScalar>: @unchecked Sendable {
     public let shape: [Int]
     public let dtype: DType
     /// Number of elements.

@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the executor is: which node and phase is running. Used to say where the
 /// memory peak happens.
-public struct ExecutionPoint: Sendable, Hashable, Codable {
+struct ExecutionPoint: Sendable, Hashable, Codable {
     public var node: Int?
     public var name: String
     public var phase: ExecutionPhase
@@ -14,7 +14,7 @@ public struct ExecutionPoint: Sendable, Hashable, Codable {
 }
 
 /// The phases of one training step as the executor runs them.
-public enum ExecutionPhase: String, Sendable, Hashable, Codable, CaseIterable {
+enum ExecutionPhase: String, Sendable, Hashable, Codable, CaseIterable {
     case initialisation
     case forward
     case loss
@@ -36,7 +36,7 @@ public enum ExecutionPhase: String, Sendable, Hashable, Codable, CaseIterable {
 /// Workspace buffers that a kernel uses internally and frees before returning (im2col
 /// columns, GEMM panels) are ordinary Swift arrays and are not tracked: they correspond
 /// to library workspaces, not to tensors in PyTorch's memory accounting.
-public final class TrackingAllocator: @unchecked Sendable {
+final class TrackingAllocator: @unchecked Sendable {
     private let lock = NSLock()
     public private(set) var liveBytes = 0
     public private(set) var peakBytes = 0

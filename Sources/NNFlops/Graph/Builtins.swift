@@ -80,8 +80,12 @@ enum Builtins {
             switch args[0] {
             case .list(let items): return .int(items.count)
             case .string(let s): return .int(s.count)
-            case .tensor(let t): return .int(t.type.shape[0])
-            default: throw OperatorError("needs a list")
+            case .tensor(let t):
+                // len() of a tensor is its first dimension, as in Python; a rank-0 tensor has none
+                // (torch raises "len() of a 0-d tensor").
+                guard let first = t.type.shape.first else { throw OperatorError("len() of a rank-0 tensor (\(t)): it has no first dimension; use numel()") }
+                return .int(first)
+            default: throw OperatorError("needs a list, a string or a tensor")
             }
         case "range":
             try arity(1...3)
@@ -100,10 +104,12 @@ enum Builtins {
             guard !items.isEmpty else { throw OperatorError("needs at least one value") }
             if items.allSatisfy({ if case .int = $0 { true } else { false } }) {
                 let ints = items.map { if case .int(let v) = $0 { v } else { 0 } }
-                return .int(name == "min" ? ints.min()! : ints.max()!)
+                guard let extreme = name == "min" ? ints.min() : ints.max() else { throw OperatorError("needs at least one value") }
+                return .int(extreme)
             }
             let doubles = try items.map { guard let d = $0.asDouble else { throw OperatorError("needs numbers") }; return d }
-            return .float(name == "min" ? doubles.min()! : doubles.max()!)
+            guard let extreme = name == "min" ? doubles.min() : doubles.max() else { throw OperatorError("needs at least one value") }
+            return .float(extreme)
         case "abs":
             try arity(1...1)
             if case .int(let v) = args[0] {

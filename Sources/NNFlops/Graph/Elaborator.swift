@@ -26,6 +26,9 @@ public struct Elaborator {
     /// Tensor ids already among the graph's outputs.
     var outputIDs: Set<Int> = []
     var scopes: [Scope] = [Scope(path: [])]
+    /// The scope statements run in. The stack is never empty: it starts with the top
+    /// level, and a block pops only the scope it pushed.
+    var innermost: Scope { scopes[scopes.count - 1] }
     var callDepth = 0
     var blockCalls = 0
     var iterations = 0
@@ -64,7 +67,7 @@ public struct Elaborator {
     /// model elaborated at many batches is parsed once. `overrideFlags` says how the user
     /// set an override when it was not `--set NAME=VALUE` (`["batch": "--batch 8"]`), so
     /// that an error names the flag the user typed.
-    public static func elaborate(program: [Statement], lines: SourceLines, file: String, overrides: [String: Value] = [:],
+    static func elaborate(program: [Statement], lines: SourceLines, file: String, overrides: [String: Value] = [:],
                                  overrideFlags: [String: String] = [:], limits: Limits = .standard) throws -> Graph {
         // On a thread with a stack as deep as the limits let a spec recurse (`StackGuard`).
         try StackGuard.run { stack in
@@ -170,12 +173,12 @@ public struct Elaborator {
     mutating func execute(_ statement: Statement) throws -> Flow {
         switch statement {
         case .model(let name, let location):
-            if scopes.last!.isBlock { throw error("'model' is only allowed at top level", at: location) }
+            if innermost.isBlock { throw error("'model' is only allowed at top level", at: location) }
             if sawModel { throw error("the model is named twice", at: location) }
             sawModel = true
             graph.model = name
         case .param(let name, let expression, let location):
-            if scopes.last!.isBlock { throw error("'param' is only allowed at top level", at: location) }
+            if innermost.isBlock { throw error("'param' is only allowed at top level", at: location) }
             if paramNames.contains(name) { throw error("param '\(name)' is declared twice", at: location) }
             var value = try evaluate(expression)
             if let override = overrides[name] {
@@ -186,7 +189,7 @@ public struct Elaborator {
             paramNames.insert(name)
             globals[name] = value
         case .input(let name, let shapeExpressions, let dtypeName, let location):
-            if scopes.last!.isBlock { throw error("'input' is only allowed at top level", at: location) }
+            if innermost.isBlock { throw error("'input' is only allowed at top level", at: location) }
             var shape: [Int] = []
             for expression in shapeExpressions {
                 let value = try evaluate(expression)
@@ -201,7 +204,7 @@ public struct Elaborator {
             }
             globals[name] = .tensor(input)
         case .block:
-            if scopes.last!.isBlock, case .block(_, _, _, let location) = statement {
+            if innermost.isBlock, case .block(_, _, _, let location) = statement {
                 throw error("blocks must be defined at top level", at: location)
             }
         case .assign(let targets, let expression, let location):
@@ -217,7 +220,7 @@ public struct Elaborator {
         case .expression(let expression, _):
             _ = try evaluate(expression)
         case .returnValue(let expression, let location):
-            guard scopes.last!.isBlock else { throw error("'return' outside a block", at: location) }
+            guard innermost.isBlock else { throw error("'return' outside a block", at: location) }
             return .returned(try expression.map { try evaluate($0) } ?? .none)
         case .repeatLoop(let countExpression, let variable, let body, let location):
             let countValue = try evaluate(countExpression)
@@ -252,7 +255,7 @@ public struct Elaborator {
             }
             if let otherwise { return try execute(otherwise) }
         case .output(let expressions, let location):
-            if scopes.last!.isBlock { throw error("'output' is only allowed at top level", at: location) }
+            if innermost.isBlock { throw error("'output' is only allowed at top level", at: location) }
             for expression in expressions {
                 let value = try evaluate(expression)
                 for tensor in try tensors(in: value, at: expression.location) where outputIDs.insert(tensor.id).inserted {
@@ -322,12 +325,12 @@ public struct Elaborator {
     }
 
     func lookupVariable(_ name: String) -> Value? {
-        if scopes.count > 1, let value = scopes.last!.variables[name] { return value }
+        if scopes.count > 1, let value = innermost.variables[name] { return value }
         return globals[name]
     }
 
     var visibleNames: [String] {
-        Array(globals.keys) + (scopes.count > 1 ? Array(scopes.last!.variables.keys) : [])
+        Array(globals.keys) + (scopes.count > 1 ? Array(innermost.variables.keys) : [])
     }
 
     func coerce(_ override: Value, like value: Value, name: String, at location: SourceLocation) throws -> Value {
@@ -450,7 +453,7 @@ public struct Elaborator {
         case (.int(let a), .int(let b)):
             return try integerArithmetic(op, a, b, at: location)
         case (.int, .float), (.float, .int), (.float, .float):
-            let a = left.asDouble!, b = right.asDouble!
+            guard let a = left.asDouble, let b = right.asDouble else { throw error("'\(op)' needs numbers", at: location) }
             switch op {
             case "+": return try finite(a + b, op, at: location)
             case "-": return try finite(a - b, op, at: location)
@@ -666,7 +669,7 @@ public struct Elaborator {
         return name
     }
 
-    var currentPath: [String] { scopes.last!.path }
+    var currentPath: [String] { innermost.path }
 
     mutating func callBlock(_ name: String, _ block: (parameters: [BlockParameter], body: [Statement], location: SourceLocation),
                             _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {

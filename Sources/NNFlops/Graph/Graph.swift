@@ -44,7 +44,7 @@ public struct GraphInput: Sendable {
 public struct Node: Sendable {
     /// Stable hierarchical name, e.g. `layer2.1.conv2`.
     public var name: String
-    public var op: any Operator
+    var op: any Operator
     public var inputs: [Int]
     public var outputs: [Int]
     public var parameterIDs: [Int]
@@ -52,13 +52,13 @@ public struct Node: Sendable {
     /// How the node was made: its operator and the values bound to its arguments, which
     /// `SpecPrinter` writes back as a call. nil once a rewrite replaced the operator
     /// (`foldingNormalizations`), when the call no longer describes it.
-    public var call: OperatorCall?
+    var call: OperatorCall?
     /// The arguments `op` was built from (its tensor arguments name this graph's tensors):
     /// tensor parallelism rebuilds the operator from them at one rank's sizes
     /// (Analysis/TensorParallel.swift). nil, like `call`, once a rewrite replaced the operator.
-    public var arguments: BoundArguments?
+    var arguments: BoundArguments?
 
-    public init(name: String, op: any Operator, inputs: [Int], outputs: [Int], parameterIDs: [Int], location: SourceLocation,
+    init(name: String, op: any Operator, inputs: [Int], outputs: [Int], parameterIDs: [Int], location: SourceLocation,
                 call: OperatorCall? = nil, arguments: BoundArguments? = nil) {
         self.name = name
         self.op = op
@@ -76,7 +76,7 @@ public struct Node: Sendable {
 /// A catalog operator call as it was bound: every argument of the operator's signature,
 /// in signature order, with its value (defaults filled in). Tensor values are the graph's
 /// tensors (`TensorRef.id`).
-public struct OperatorCall: Sendable {
+struct OperatorCall: Sendable {
     public var kind: String
     public var arguments: [(name: String, value: Value)]
 

@@ -12,7 +12,7 @@
 /// times): the same kind and configuration, and the same parameters (a module with
 /// parameters is called again only with all of them tied to the first call's); reports
 /// then sum its calls.
-public struct GraphBuilder {
+struct GraphBuilder {
     /// The operator limit (README, "Limits").
     public static let maxNodes = Limits.standard.operators
 

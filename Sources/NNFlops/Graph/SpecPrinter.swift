@@ -16,7 +16,7 @@ import Foundation
 /// them (`c * batch`, `c * seq * seq`) and the graphs to be otherwise the same.
 /// Otherwise the shapes are those of `graph` and the spec has no params; its header says
 /// so.
-public enum SpecPrinter {
+enum SpecPrinter {
     /// The same model built at other values of its integer settings.
     public struct Probe: Sendable {
         public var settings: [String: Int]
@@ -158,7 +158,9 @@ private func fitSizes(_ graph: Graph, probes: [SpecPrinter.Probe]) -> SizeFit {
             let at = zip(walk.skeleton, other.skeleton).first { $0 != $1 }.map { " (\($0.0) against \($0.1))" } ?? ""
             return .fixed(reason: "at other sizes the graph has other operators or arguments\(at)")
         }
-        samples.append((names.map { probe.settings[$0]! }, other.values))
+        let settings = names.compactMap { probe.settings[$0] }
+        guard settings.count == names.count else { return .fixed(reason: nil) }
+        samples.append((settings, other.values))
     }
     // The probe that changes setting i alone, by a whole factor, finds its exponents.
     var finders: [(factor: Int, values: [Int])] = []
@@ -253,7 +255,8 @@ private struct Printer {
         let settings = graph.settings.map { "\($0.name) = \($0.value)" }.joined(separator: ", ")
         if !symbols.isEmpty {
             let names = symbols.map(\.0).joined(separator: ", ")
-            let checked = probes.map { probe in symbols.map { "\($0.0) = \(probe.settings[$0.0]!)" }.joined(separator: ", ") }
+            // Every probe sets every symbol (fitSizes is symbolic only then), so no "?" is written.
+            let checked = probes.map { probe in symbols.map { "\($0.0) = \(probe.settings[$0.0].map(String.init) ?? "?")" }.joined(separator: ", ") }
             comments.append("Sizes are written in terms of the params (\(names)); the model was also built at "
                             + checked.joined(separator: " and at ") + ", where this spec gives the same graph.")
         } else if !graph.settings.isEmpty {
@@ -367,7 +370,8 @@ private struct Printer {
                 // `owner` itself for a bare learned tensor.
                 let suffix = specs[slot].name.isEmpty ? "" : "." + specs[slot].name
                 guard parameter.name.hasSuffix(suffix), parameter.name.count > suffix.count, parameter.shape == specs[slot].shape else {
-                    throw unwritable(node, "shares '\(parameter.name)' (shape \(TensorType(parameter.shape))) as its \(specs[slot].name.isEmpty ? "tensor" : specs[slot].name) of shape \(TensorType(specs[slot].shape)), which `tie =` does not express")
+                    throw unwritable(node, "shares '\(parameter.name)' (shape \(TensorType(parameter.shape))) as its " +
+                        "\(specs[slot].name.isEmpty ? "tensor" : specs[slot].name) of shape \(TensorType(specs[slot].shape)), which `tie =` does not express")
                 }
                 tiedTo.insert(String(parameter.name.dropLast(suffix.count)))
             }
@@ -427,7 +431,7 @@ private struct Printer {
         while base.hasPrefix("_") { base.removeFirst() }
         while base.hasSuffix("_") { base.removeLast() }
         if base.isEmpty { base = "t" }
-        if base.first!.isNumber { base = "t" + base }
+        if base.first?.isNumber ?? false { base = "t" + base }  // never empty here: "t" replaced an empty base
         func free(_ candidate: String) -> Bool {
             guard !reserved.contains(candidate), !taken.contains(candidate) else { return false }
             guard let held = holder[candidate] else { return true }

@@ -204,7 +204,8 @@ extension GPUProfile {
                    fp16NonTensor: 78 * tera, memoryBytes: 40 * giga, memoryBandwidth: 1_555 * giga,
                    source: "NVIDIA A100 datasheet (r4), A100 40GB SXM column",
                    reportedMemoryBytes: 42_405_855_232,
-                   reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-40GB: 40441 MBytes (42405855232 bytes); Paderborn Center for Parallel Computing, https://upb-pc2.atlassian.net/wiki/spaces/PC2DOK/pages/1900609/NVIDIA+A100+40GB+with+NVLINK",
+                   reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-40GB: 40441 MBytes (42405855232 bytes); Paderborn Center for " +
+                       "Parallel Computing, https://upb-pc2.atlassian.net/wiki/spaces/PC2DOK/pages/1900609/NVIDIA+A100+40GB+with+NVLINK",
                    intraNodeBandwidth: 600 * giga, intraNodeLink: "NVLink 3"),
         // NVIDIA A100 datasheet (r4), "A100 80GB SXM" column (HBM2e, 2,039 GB/s).
         GPUProfile(id: "a100-sxm-80gb", name: "NVIDIA A100 SXM4 80GB", formFactor: "SXM4", memoryType: "HBM2e",
@@ -213,7 +214,8 @@ extension GPUProfile {
                    fp16NonTensor: 78 * tera, memoryBytes: 80 * giga, memoryBandwidth: 2_039 * giga,
                    source: "NVIDIA A100 datasheet (r4), A100 80GB SXM column",
                    reportedMemoryBytes: 85_100_068_864,
-                   reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-80GB, CUDA 12.5 driver: 81158 MBytes (85100068864 bytes); github.com/thamada/nvidia-smi, nvsim/A100SXMx4_deviceQuery.py",
+                   reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-80GB, CUDA 12.5 driver: 81158 MBytes " +
+                       "(85100068864 bytes); github.com/thamada/nvidia-smi, nvsim/A100SXMx4_deviceQuery.py",
                    intraNodeBandwidth: 600 * giga, intraNodeLink: "NVLink 3"),
         // NVIDIA A100 datasheet (r4), "A100 40GB PCIe" column (1,555 GB/s).
         GPUProfile(id: "a100-pcie-40gb", name: "NVIDIA A100 PCIe 40GB", formFactor: "PCIe", memoryType: "HBM2",
@@ -237,7 +239,8 @@ extension GPUProfile {
                    fp16NonTensor: 133.8 * tera, memoryBytes: 80 * giga, memoryBandwidth: 3_350 * giga,
                    source: "NVIDIA H100 datasheet, H100 SXM column",
                    reportedMemoryBytes: 85_017_493_504,
-                   reportedMemorySource: "cudaMemGetInfo total of an NVIDIA H100 80GB HBM3 (PyTorch total_memory 81079 MiB); deviceQuery under CUDA 12.7 prints 85045477376 bytes (github.com/thamada/nvidia-smi, nvsim/H100SXMx8_deviceQuery.py)",
+                   reportedMemorySource: "cudaMemGetInfo total of an NVIDIA H100 80GB HBM3 (PyTorch total_memory 81079 MiB); deviceQuery " +
+                       "under CUDA 12.7 prints 85045477376 bytes (github.com/thamada/nvidia-smi, nvsim/H100SXMx8_deviceQuery.py)",
                    intraNodeBandwidth: 900 * giga, intraNodeLink: "NVLink 4"),
         // NVIDIA H100 datasheet, "H100 PCIe" column (80 GB HBM2e, 2 TB/s); the datasheet
         // prints no non-tensor FP16 figure for it.

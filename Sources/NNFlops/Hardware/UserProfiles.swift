@@ -100,22 +100,27 @@ extension GPUProfile {
             return v
         }
 
-        let id = try string("id", required: true)!
+        // `required: true` throws on a missing key, so these guards only restate it.
+        guard let id = try string("id", required: true) else { throw fail("missing required key 'id'") }
         guard id.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw fail("'id' must use lowercase letters, digits, '-', '_' or '.', got '\(id)'")
         }
         if builtinIDs.contains(id) {
             throw fail("'id' \"\(id)\" is a built-in GPU; choose another id for your profile")
         }
-        let name = try string("name", required: true)!
+        guard let name = try string("name", required: true) else { throw fail("missing required key 'name'") }
         let source = try string("source", required: false) ?? "user hardware file \(file)"
         let formFactor = try string("form_factor", required: false) ?? "unspecified"
         let memoryType = try string("memory_type", required: false) ?? "unspecified"
-        let memoryGB = try number(top, "memory_gb", path: "memory_gb", unit: "GB, 10^9 bytes", largest: largestMemoryGB, required: true)!
+        guard let memoryGB = try number(top, "memory_gb", path: "memory_gb", unit: "GB, 10^9 bytes", largest: largestMemoryGB, required: true) else {
+            throw fail("missing required key 'memory_gb' (GB, 10^9 bytes)")
+        }
         let reported = try number(top, "reported_memory_bytes", path: "reported_memory_bytes", unit: "bytes, as cudaMemGetInfo reports",
                                   largest: largestMemoryGB * 1e9, required: false)
-        let bandwidth = try number(top, "bandwidth_gb_s", path: "bandwidth_gb_s", unit: "GB/s, 10^9 bytes/s",
-                                   largest: largestBandwidthGBs, required: true)!
+        guard let bandwidth = try number(top, "bandwidth_gb_s", path: "bandwidth_gb_s", unit: "GB/s, 10^9 bytes/s",
+                                         largest: largestBandwidthGBs, required: true) else {
+            throw fail("missing required key 'bandwidth_gb_s' (GB/s, 10^9 bytes/s)")
+        }
         let intraNode = try number(top, "intra_node_gb_s", path: "intra_node_gb_s", unit: "GB/s both directions, 10^9 bytes/s",
                                    largest: largestBandwidthGBs, required: false)
         let intraNodeLink = try string("intra_node_link", required: false)
@@ -131,9 +136,10 @@ extension GPUProfile {
             let unit = key == "int8" ? "dense TOPS" : "dense TFLOP/s"
             return try number(figures, key, path: "tflops." + key, unit: unit, largest: largestTFLOPs, required: required).map { $0 * 1e12 }
         }
-        let fp64 = try figure("fp64", required: true)!
-        let fp32 = try figure("fp32", required: true)!
-        let fp16 = try figure("fp16", required: true)!
+        guard let fp64 = try figure("fp64", required: true), let fp32 = try figure("fp32", required: true),
+              let fp16 = try figure("fp16", required: true) else {
+            throw fail("missing one of the required keys 'tflops.fp64', 'tflops.fp32', 'tflops.fp16' (dense TFLOP/s)")
+        }
         return GPUProfile(id: id, name: name, formFactor: formFactor, memoryType: memoryType,
                           fp64: fp64, fp64Tensor: try figure("fp64_tensor"), fp32: fp32, tf32Tensor: try figure("tf32"),
                           fp16Tensor: fp16, bf16Tensor: try figure("bf16"), fp8Tensor: try figure("fp8"),

@@ -4,7 +4,7 @@
 /// (derivatives.yaml `abs`: `grad * self.sgn()`): the sign of x (1: a compare selecting
 /// -1, 0 or 1) and a multiply: 2n. MACs: 0. Saved for backward: the input. Autocast:
 /// promote.
-public struct Abs: ElementwiseActivation {
+struct Abs: ElementwiseActivation {
     public static let kind = "abs"
     public static let summary = "absolute value element-wise"
     static let backwardReads = ElementwiseBackwardInput.inputOrClone

@@ -10,7 +10,7 @@
 /// Input gradient (adaptive_avg_pool2d_backward): per output one div, then one add into
 /// each input position of its bin in the zeroed dX: the same count as forward.
 /// MACs: 0. Saves nothing for backward.
-public struct AdaptiveAvgPool: Operator {
+struct AdaptiveAvgPool: Operator {
     public static let kind = "adaptive_avgpool"
     public static let summary = "2-D adaptive average pooling to a fixed output size"
     public static let signature: [ArgumentSpec] = [

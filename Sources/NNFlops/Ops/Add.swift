@@ -24,5 +24,5 @@ public struct Add: BroadcastingBinaryOperator {
     }
 
     /// The gradient of a sum is the identity: add keeps nothing (errata item 5).
-    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
+    func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
 }

@@ -5,7 +5,7 @@
 ///
 /// Reference algorithm: the values depend only on the arguments: 0 FLOPs. No inputs, no
 /// parameters, no gradient (integers).
-public struct Arange: Operator {
+struct Arange: Operator {
     public static let kind = "arange"
     public static let summary = "int64 range start..<end (position ids a model builds itself)"
     public static let signature: [ArgumentSpec] = [

@@ -1,5 +1,5 @@
 /// The kinds of value an operator argument accepts.
-public enum ArgumentKind: Sendable, Equatable {
+enum ArgumentKind: Sendable, Equatable {
     case tensor
     case tensorList
     case int
@@ -14,7 +14,7 @@ public enum ArgumentKind: Sendable, Equatable {
 }
 
 /// Whether an argument must be given or has a default: exactly one of the two.
-public enum ArgumentPresence: Sendable {
+enum ArgumentPresence: Sendable {
     case required
     /// Taken when the argument is not given (`Value.none` for "absent": attention's
     /// `kv_heads = none` means "as many as heads").
@@ -22,7 +22,7 @@ public enum ArgumentPresence: Sendable {
 }
 
 /// One argument of an operator's signature.
-public struct ArgumentSpec: Sendable {
+struct ArgumentSpec: Sendable {
     public var name: String
     public var kind: ArgumentKind
     public var presence: ArgumentPresence
@@ -47,7 +47,7 @@ public struct ArgumentSpec: Sendable {
 
 /// Arguments matched to a signature and type-checked, handed to an operator's initialiser.
 /// Accessors throw `OperatorError` naming the argument, so messages stay located.
-public struct BoundArguments: Sendable {
+struct BoundArguments: Sendable {
     public var values: [String: Value]
     /// Tensor arguments in the order they become node inputs.
     public private(set) var tensorInputs: [TensorRef] = []

@@ -12,7 +12,10 @@
 /// h / (heads / kv_heads). `scale` defaults to 1/sqrt(d). `causal` uses PyTorch's
 /// top-left alignment: query i sees keys j <= i (one query over L cached keys, decode, is
 /// `causal = false`, as transformers passes it). nq and nk may differ (cross attention,
-/// decode).
+/// decode). In a run that keeps the KV cache as state (`CostContext.cachedPositions`,
+/// `nnflops infer`), a causal attention attends to the past its cache holds and its own
+/// keys, bottom-right causal, and declares the cache (`decodingState`); see `execution`.
+/// Dropout is off in eval mode (inference).
 ///
 /// `mask`: an additive float bias or a boolean mask (true = attend) broadcastable to
 /// [B, heads, nq, nk] (rank 2 to 4, each dimension 1 or the full size): relative position
@@ -78,7 +81,7 @@ public struct Attention: Operator {
     public static let kind = "attention"
     public static let summary = "scaled dot-product attention core (sdpa's math/efficient/flash/cuDNN kernels or eager; GQA, masks, windows, KV cache)"
     public var countsUnderAttentionConvention: Bool { true }
-    public static let signature: [ArgumentSpec] = [
+    static let signature: [ArgumentSpec] = [
         .required("q", .tensor),
         .required("k", .tensor),
         .required("v", .tensor),
@@ -131,7 +134,7 @@ public struct Attention: Operator {
     /// q, k and v as given ([B, n, heads*d] or per head [B, n, heads, d]).
     let inputShapes: [[Int]]
 
-    public init(_ arguments: BoundArguments) throws {
+    init(_ arguments: BoundArguments) throws {
         heads = try arguments.int("heads", atLeast: 1)
         kvHeads = try arguments.optionalInt("kv_heads") ?? heads
         // Per-head inputs [B, n, heads, d] are the same elements as [B, n, heads*d].
@@ -211,7 +214,8 @@ public struct Attention: Operator {
             let full = [batch, heads, queries, keys]
             let shape = Array(repeating: 1, count: 4 - mask.rank) + mask.shape
             for axis in 0..<4 where shape[axis] != 1 && shape[axis] != full[axis] {
-                throw OperatorError("the mask \(mask) does not broadcast to [B, heads, nq, nk] = [\(batch), \(heads), \(queries), \(keys)]: each dimension must be 1 or the full size", argument: "mask")
+                throw OperatorError("the mask \(mask) does not broadcast to [B, heads, nq, nk] = [\(batch), " +
+                    "\(heads), \(queries), \(keys)]: each dimension must be 1 or the full size", argument: "mask")
             }
             maskShape = shape
         } else {
@@ -227,7 +231,8 @@ public struct Attention: Operator {
         case .flash? where mask != nil:
             throw OperatorError("impl = \"flash\" takes no mask: torch's flash kernel refuses attn_mask (use \"efficient\", \"cudnn\" or \"math\")", argument: "mask")
         case .efficient? where grouped && !repeatKV, .cudnn? where grouped && !repeatKV:
-            throw OperatorError("impl = \"\(spelling)\" needs as many key/value heads as query heads: torch's kernel refuses grouped heads (repeat_kv = true expands k and v first, or use \"flash\" or \"math\")", argument: "impl")
+            throw OperatorError("impl = \"\(spelling)\" needs as many key/value heads as query heads: torch's kernel refuses " +
+                "grouped heads (repeat_kv = true expands k and v first, or use \"flash\" or \"math\")", argument: "impl")
         default: break
         }
     }
@@ -239,6 +244,16 @@ public struct Attention: Operator {
     /// What runs for this node in a run: the kernel and the features it sees.
     struct Execution: Sendable, Hashable {
         var kernel: AttentionKernel
+        /// The keys the kernel attends to: the node's own, after the past positions the KV
+        /// cache holds in a run that keeps it as state (`past`).
+        var keys: Int
+        /// Positions read from the KV cache state (0 without state, and in the prefill).
+        var past: Int
+        /// The run keeps the KV cache as state (`CostContext.cachedPositions`): k and v are
+        /// written into it, the kernel reads them from it, laid out per head.
+        var stateful: Bool
+        /// Dropout runs (p > 0 in training mode; eval mode turns it off).
+        var dropping: Bool
         /// The kernel's inputs are half (bf16 / fp16).
         var half: Bool
         /// k and v are concatenated onto the KV cache first (new tensors, held by the output).
@@ -264,42 +279,70 @@ public struct Attention: Operator {
         var fused: Bool { kernel.isFused }
     }
 
+    /// The run's shape and kernel. With the KV cache as state (an inference run that
+    /// decodes, `CostContext.cachedPositions` = c), a causal attention attends to the past
+    /// its cache holds, c positions or, with a window W, the last min(c, W - 1) (the cache
+    /// keeps W positions, Mistral's rolling buffer; transformers' DynamicSlidingWindowLayer
+    /// returns the same W - 1 + nq keys), then its own nk: the keys are past + nk. Causality
+    /// is bottom-right then: query i sees the past and its own keys j <= i. One query (a
+    /// decode step) sees every key, as transformers passes it (is_causal = false, no mask);
+    /// several queries over a past need a materialised mask (sdpa's is_causal is
+    /// top-left). The window reaches the kernel as a mask once the keys reach W, by
+    /// transformers' rule, at decode too.
     func execution(_ context: CostContext) -> Execution {
         let half = context.computesInHalf
         let grouped = kvHeads < heads
-        let windowMatters = window.map { keys >= $0 } ?? false
+        let stateful = causal && context.cachedPositions != nil
+        let cachedPositions = Swift.max(0, context.cachedPositions ?? 0)
+        let past = stateful ? (window.map { Swift.min(cachedPositions, $0 - 1) } ?? cachedPositions) : 0
+        let (sum, overflow) = keys.addingReportingOverflow(past)
+        let runKeys = overflow ? Int.max : sum
+        let shiftedCausalMask = past > 0 && causal && queries > 1
+        let windowMatters = window.map { runKeys >= $0 } ?? false
+        let dropping = dropout > 0 && !context.evaluates
         let kernel = requested ?? AttentionKernel.choose(
-            half: half, headDim: headDim, valueDim: valueDim, queries: queries, keys: keys,
-            sameHeads: !grouped || repeatKV, maskTensor: mask != nil || windowMatters,
-            causal: causal && mask == nil && !windowMatters, dropout: dropout > 0)
-        let nativeWindow = kernel == .flash && window != nil
-        let windowMask = windowMatters && !nativeWindow
-        let maskTensor = mask != nil || windowMask
+            half: half, headDim: headDim, valueDim: valueDim, queries: queries, keys: runKeys,
+            sameHeads: !grouped || repeatKV, maskTensor: mask != nil || windowMatters || shiftedCausalMask,
+            causal: causal && past == 0 && mask == nil && !windowMatters, dropout: dropping)
+        let nativeWindow = kernel == .flash && window != nil && past == 0
+        let windowMask = windowMatters && !(kernel == .flash && window != nil)
+        let maskTensor = mask != nil || windowMask || shiftedCausalMask
         let repeated = grouped && (repeatKV || kernel == .eager)
-        let cached = cache && context.useCache
+        let cached = cache && context.useCache && !stateful
         let kernelLayout: HeadLayout
         switch kernel {
         case .efficient: kernelLayout = .bnhd
         case .flash, .cudnn: kernelLayout = qLayout
         case .math, .eager: kernelLayout = .bhnd
         }
-        return Execution(kernel: kernel, half: half, cached: cached, repeated: repeated,
+        return Execution(kernel: kernel, keys: runKeys, past: past, stateful: stateful, dropping: dropping,
+                         half: half, cached: cached, repeated: repeated,
                          groupedInKernel: grouped && !repeated, windowMask: windowMask, nativeWindow: nativeWindow,
-                         maskTensor: maskTensor, kernelCausal: causal && !maskTensor,
+                         maskTensor: maskTensor, kernelCausal: causal && past == 0 && !maskTensor,
                          copiesOutput: kernelLayout != outLayout,
-                         keysContiguous: cached || repeated || kvLayout == .bhnd)
+                         keysContiguous: cached || stateful || repeated || kvLayout == .bhnd)
+    }
+
+    /// The mask tensor the kernel gets, right-aligned to [B, heads, nq, keys]: the mask
+    /// argument's shape (its key dimension over the run's keys when it spans them: the
+    /// model builds it at the current key count), else the window's or the shifted
+    /// causal mask, [B, 1, nq, keys].
+    func maskTensorShape(_ run: Execution) -> [Int] {
+        guard mask != nil else { return [batch, 1, queries, run.keys] }
+        return [maskShape[0], maskShape[1], maskShape[2], maskShape[3] == 1 ? 1 : run.keys]
     }
 
     /// Does a fused kernel of this run bound its loops (causal, or flash's window) under
     /// `convention`?
+    /// (With a past from the KV cache every key left is visible to a single query: no.)
     func skipsMasked(_ run: Execution, _ convention: AttentionConvention) -> Bool {
-        convention == .executed && run.fused && (run.kernelCausal || run.nativeWindow)
+        convention == .executed && run.fused && run.past == 0 && (run.kernelCausal || run.nativeWindow)
     }
 
     /// Score entries counted under `convention`.
     func entries(_ run: Execution, _ convention: AttentionConvention) -> Count {
         let heads = Count(batch) * self.heads
-        guard skipsMasked(run, convention) else { return heads * queries * keys }
+        guard skipsMasked(run, convention) else { return heads * queries * run.keys }
         // sum_{i < m} min(i+1, nk), m = the rows that see any key.
         func causalSum(_ m: Int) -> Count {
             m <= keys ? halve(Count(m) * (m + 1)) : halve(Count(keys) * (keys + 1)) + Count(m - keys) * keys
@@ -319,13 +362,15 @@ public struct Attention: Operator {
 
     /// The mask broadcasts over some dimension of the scores (its gradient is a sum).
     var maskBroadcasts: Bool { maskShape != [batch, heads, queries, keys] }
+    /// The same in a run (over the run's keys).
+    func maskBroadcasts(in run: Execution) -> Bool { maskTensorShape(run) != [batch, heads, queries, run.keys] }
 
-    public func cost(_ context: CostContext) -> OperatorCost {
+    func cost(_ context: CostContext) -> OperatorCost {
         let run = execution(context)
         let e = entries(run, context.attention)
         let rows = Count(batch) * heads * queries
         let bounded = skipsMasked(run, context.attention)
-        let c = run.maskTensor || (causal && !bounded) ? 1 : 0, p = dropout > 0 ? 1 : 0
+        let c = run.maskTensor || (run.kernelCausal && !bounded) ? 1 : 0, p = run.dropping ? 1 : 0
         let d = headDim, dv = valueDim
 
         let forwardMACs = e * (d + dv)
@@ -357,7 +402,7 @@ public struct Attention: Operator {
         }
         if needQ { macs += e * d }
         if needK { macs += e * d }
-        if needMask && maskBroadcasts { elementwise += e }
+        if needMask && maskBroadcasts(in: run) { elementwise += e }
         cost.inputGradient = Work(flops: macs * 2 + elementwise, macs: macs)
         return cost
     }
@@ -378,7 +423,7 @@ public struct Attention: Operator {
 
 /// The kernels torch's `scaled_dot_product_attention` dispatches to (its `SDPBackend`s),
 /// and transformers' eager attention.
-public enum AttentionKernel: String, Sendable, CaseIterable {
+enum AttentionKernel: String, Sendable, CaseIterable {
     /// sdpa's composite (`_scaled_dot_product_attention_math`): matmul, softmax, matmul.
     case math
     /// The memory-efficient kernel (xFormers' cutlass kernel).
@@ -424,7 +469,7 @@ public enum AttentionKernel: String, Sendable, CaseIterable {
 /// viewed per head (transformers' `.view(...).transpose(1, 2)`; elementwise ops such as
 /// rotary keep it); bhnd, materialised per head (torch.cat, the KV cache, `.contiguous()`);
 /// nbhd, sequence first (nn.MultiheadAttention).
-public enum HeadLayout: String, Sendable, Hashable {
+enum HeadLayout: String, Sendable, Hashable {
     case bnhd, bhnd, nbhd
 
     init(_ text: String) throws {
@@ -478,7 +523,7 @@ extension Attention {
         let run = execution(context)
         let training = context.anyInputNeedsGradient
         var items = Inventory()
-        let b = batch, h = heads, kv = kvHeads, nq = queries, nk = keys, d = headDim, dv = valueDim
+        let b = batch, h = heads, kv = kvHeads, nq = queries, nk = run.keys, d = headDim, dv = valueDim
         let scores = [b, h, nq, nk]
         let kernelKV = run.repeated ? h : kv
         /// A new tensor: kept for backward when `kept` in training, else live only while the node runs.
@@ -491,8 +536,9 @@ extension Attention {
         func cast(_ i: Int) -> Bool {
             context.precision.isAutocast && run.half && context.inputType(i).isFloatingPoint && context.inputType(i) != context.computeType
         }
-        // Dropout runs whenever p > 0 (as the `dropout` operator); fused kernels keep no mask.
-        let dropping = dropout > 0
+        // Dropout runs whenever p > 0 in training mode (as the `dropout` operator); fused
+        // kernels keep no mask.
+        let dropping = run.dropping
 
         if run.cached {
             items.held = [WorkspaceTensor("key cache", [b, kv, nk, d], .input(1)),
@@ -531,7 +577,7 @@ extension Attention {
                 items.saved.append(.extra("logsumexp", shape: [b, h, rows], type: .fixed(.float32)))
             }
             if run.maskTensor {
-                let source = mask.map { _ in maskShape } ?? [b, 1, nq, nk]
+                let source = maskTensorShape(run)
                 let isBool = mask.map { $0.dtype == .bool } ?? true
                 let padded = run.kernel == .efficient && nk % 16 != 0
                 let converted = isBool || cast(3)
@@ -566,7 +612,7 @@ extension Attention {
             new("scores", scores, math, kept: false)
             if run.kernelCausal { new("causal mask", [nq, nk], math, kept: false) }
             if run.maskTensor && (mask.map { $0.dtype == .bool } ?? true) {
-                new("mask (float)", mask.map { _ in maskShape } ?? [b, 1, nq, nk], math, kept: false)
+                new("mask (float)", maskTensorShape(run), math, kept: false)
             }
             new("probabilities", scores, math, kept: true)
             if dropping {
@@ -618,19 +664,38 @@ extension Attention {
         return items
     }
 
-    public func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
+    func savedTensors(_ context: MemoryContext) -> [SavedTensor] {
         guard context.anyInputNeedsGradient else { return [] }
         return inventory(context).saved
     }
-    public func heldTensors(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).held }
-    public func forwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).workspace }
-    public func backwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).backward }
+    func heldTensors(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).held }
+
+    /// The KV cache, in a run that keeps it as state (`CostContext.cachedPositions`): a
+    /// causal attention keeps, per position, its key [B, kv_heads, d] and value
+    /// [B, kv_heads, dv] in the type k and v have (grouped-query and multi-query attention
+    /// cache their kv_heads, before any repeat_kv), at most the last `window` positions.
+    /// A step reads the past it attends to and writes its own nk positions (the last W of
+    /// them with a window). Non-causal attention (an encoder, cross attention) keeps none.
+    func decodingState(_ context: CostContext) -> DecodingState? {
+        guard causal, context.cachedPositions != nil else { return nil }
+        let run = execution(context)
+        return DecodingState(perPosition: [WorkspaceTensor("key cache", [batch, kvHeads, headDim], .input(1)),
+                                           WorkspaceTensor("value cache", [batch, kvHeads, valueDim], .input(2))],
+                             window: window, read: run.past, written: window.map { Swift.min(keys, $0) } ?? keys)
+    }
+    func forwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).workspace }
+    func backwardWorkspace(_ context: MemoryContext) -> [WorkspaceTensor] { inventory(context).backward }
 
     /// sdpa is on autocast's lower-precision list: it casts its inputs to half itself, and
     /// the node declares those copies (`inventory`), so it is a one-op composite: no casts
     /// of the inputs as a whole, a half result.
-    public var autocast: AutocastClass { .lowerPrecision }
-    public var autocastPrimitives: [AutocastClass] { [.lowerPrecision] }
+    var autocast: AutocastClass { .lowerPrecision }
+    var autocastPrimitives: [AutocastClass] { [.lowerPrecision] }
+}
+
+// Checkpointing (README, "Checkpointing"): the core `--checkpoint selective` recomputes.
+extension Attention {
+    public var isAttentionCore: Bool { true }
 }
 
 // Tensor parallelism (README, "Training on many GPUs"; Shoeybi et al. 2019, §3).

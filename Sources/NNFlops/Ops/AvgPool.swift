@@ -10,7 +10,7 @@
 /// Input gradient (avg_pool2d_backward): per output one div (dY / divisor), then one add
 /// into each of its v valid taps of the zeroed dX: the same count as forward.
 /// MACs: 0. Saves nothing for backward.
-public struct AvgPool: Operator {
+struct AvgPool: Operator {
     public static let kind = "avgpool"
     public static let summary = "2-D average pooling"
     public static let signature: [ArgumentSpec] = [

@@ -14,7 +14,7 @@
 ///   dX = (x - t) / max((1-x)*x, eps) * s (binary_cross_entropy_backward): subtract, 1-x,
 ///   multiply, max, divide, multiply = 6N. dT = (log(1-x) clamped - log(x) clamped) * s:
 ///   1-x, log, clamp, log, clamp, subtract, multiply = 7N.
-public struct BCELoss: Operator {
+struct BCELoss: Operator {
     public static let kind = "bce_loss"
     public static let summary = "binary cross-entropy on logits or probabilities (mean reduction)"
     public static let signature: [ArgumentSpec] = [

@@ -1,5 +1,6 @@
 /// `batchnorm(x, eps=1e-5, momentum=0.1, affine=true)`: batch normalisation over
-/// channel dimension 1 of a rank >= 2 input, in training mode (torch.nn.BatchNorm1d/2d/3d).
+/// channel dimension 1 of a rank >= 2 input (torch.nn.BatchNorm1d/2d/3d): batch
+/// statistics in training mode, the running statistics in eval mode (inference).
 ///
 /// Parameters (affine): weight [C], bias [C]. Buffers: running_mean [C] and running_var
 /// [C] (float32) and num_batches_tracked, torch's int64 scalar, stored as [1] int64 = 8
@@ -24,8 +25,16 @@
 ///   scale = rstd * weight (1, affine only) per channel; per element
 ///   dX = (dY - meanGrad - (x - mean) * k) * scale (5m).
 ///   With trainable affine parameters: input 5n + 5C, weight 4n + C.
+/// - eval mode (inference, `CostContext.mode`): the running statistics make it a scale
+///   and a shift per channel, as PyTorch's inference kernel computes it
+///   (batch_norm_cpu_transform_input, the CUDA batch_norm_elementwise): per channel
+///   invstd = 1 / sqrt(running_var + eps) (3: add, sqrt, div), alpha = weight * invstd (1),
+///   beta = bias - running_mean * alpha (2); without affine alpha = invstd and
+///   beta = -running_mean * invstd (2); per element y = x * alpha + beta (2). Total
+///   2n + 6C (2n + 5C without affine); no backward. `--fold-bn` folds it into the
+///   preceding conv or linear instead: nothing left.
 /// MACs: 0 (normalisation is element-wise work).
-public struct BatchNorm: Operator {
+struct BatchNorm: Operator {
     public static let kind = "batchnorm"
     public static let summary = "batch normalisation over channel dimension 1 (training mode, running statistics)"
     public static let signature: [ArgumentSpec] = [
@@ -76,6 +85,7 @@ public struct BatchNorm: Operator {
     public func cost(_ context: CostContext) -> OperatorCost {
         let n = input.elements
         let c = Count(channels)
+        if context.evaluates { return OperatorCost(forward: .elementwise(n * 2 + c * (affine ? 6 : 5))) }
         var cost = OperatorCost(forward: .elementwise(n * 6 + c * 12 + (affine ? n * 2 : .zero)))
         let weightTrainable = affine && context.trainable(parameter: 0)
         let biasTrainable = affine && context.trainable(parameter: 1)

@@ -12,7 +12,7 @@
 /// Reference algorithm: a conversion moves data, no arithmetic: 0 FLOPs forward; its
 /// gradient is converted back to the input's type (a new tensor when the types differ),
 /// 0 FLOPs. Keeps nothing (ToCopyBackward reads only the input's type).
-public struct Cast: Operator {
+struct Cast: Operator {
     public static let kind = "cast"
     public static let summary = "the tensor in another element type (x.to(dtype), x.float())"
     public static let signature: [ArgumentSpec] = [

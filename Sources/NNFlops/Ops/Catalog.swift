@@ -1,6 +1,6 @@
 /// Every operator kind the spec language knows, one line each. Adding an operator is
 /// one new file under Ops/ plus one line here.
-public enum OperatorCatalog {
+enum OperatorCatalog {
     public static let all: [any Operator.Type] = [
         // Dense layers and convolutions
         Linear.self,

@@ -2,7 +2,7 @@
 /// torch.chunk: each piece has ceil(n / chunks) entries, the last one the remainder, so
 /// fewer than `chunks` pieces come out when n does not divide (torch does the same;
 /// n = 6, chunks = 4 gives sizes 2, 2, 2). Views: 0 FLOPs forward and backward.
-public struct Chunk: Operator {
+struct Chunk: Operator {
     public static let kind = "chunk"
     public static let summary = "cut a tensor into a number of equal pieces"
     public static let signature: [ArgumentSpec] = [

@@ -8,7 +8,7 @@
 /// element select dY or 0 (bn; the select itself is not arithmetic, as for relu). MACs: 0.
 /// Saved for backward: the input; in place (`clamp_`, which has no derivatives.yaml entry
 /// of its own) a clone of the input, as for relu6. Autocast: promote.
-public struct Clamp: ElementwiseActivation {
+struct Clamp: ElementwiseActivation {
     public static let kind = "clamp"
     public static let summary = "x limited to [min, max] element-wise (hardtanh, ONNX Clip)"
     static let extraArguments: [ArgumentSpec] = [.defaulted("min", .float, .none), .defaulted("max", .float, .none)]

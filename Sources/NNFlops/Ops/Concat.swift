@@ -3,7 +3,7 @@
 ///
 /// Reference algorithm: forward copies each input into its slot of the output (0 FLOPs);
 /// backward hands each input its slice of dY (0 FLOPs).
-public struct Concat: Operator {
+struct Concat: Operator {
     public static let kind = "concat"
     public static let summary = "join tensors along a dimension"
     public static let signature: [ArgumentSpec] = [

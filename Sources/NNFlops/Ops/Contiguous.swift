@@ -7,7 +7,7 @@
 /// Reference algorithm: a copy moves elements, no arithmetic: 0 FLOPs forward. The
 /// gradient of a copy is the output's gradient (clone's derivative is the identity):
 /// 0 FLOPs. Keeps nothing.
-public struct Contiguous: Operator {
+struct Contiguous: Operator {
     public static let kind = "contiguous"
     public static let summary = "contiguous copy of a strided view (the input itself when contiguous)"
     public static let signature: [ArgumentSpec] = [.required("input", .tensor)]

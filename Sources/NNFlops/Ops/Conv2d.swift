@@ -13,7 +13,7 @@ public struct Conv2d: WeightedLayer {
     public static let summary = "2-D convolution (stride, padding, dilation, groups)"
     /// derivatives.yaml's `convolution`: one formula for input, weight and bias.
     static let savesInputAndWeightTogether = true
-    public static let signature: [ArgumentSpec] = [
+    static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("out", .int),
         .required("kernel", .intTuple(count: 2)),
@@ -34,7 +34,7 @@ public struct Conv2d: WeightedLayer {
     var hasBias: Bool
     let outputSize: [Int]
 
-    public init(_ arguments: BoundArguments) throws {
+    init(_ arguments: BoundArguments) throws {
         input = try arguments.tensor("input")
         outChannels = try arguments.int("out", atLeast: 1)
         kernel = try arguments.ints("kernel", count: 2)
@@ -82,4 +82,9 @@ public struct Conv2d: WeightedLayer {
         if groups != 1 { text += groups == input.shape[1] ? " dw" : " g\(groups)" }
         return text
     }
+}
+
+// Roofline (README, "Roofline"): torch runs convolutions in cuDNN (`torch.backends.cudnn.allow_tf32`).
+extension Conv2d {
+    var matrixLibrary: MatrixLibrary { .cuDNN }
 }

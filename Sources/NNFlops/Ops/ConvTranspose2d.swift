@@ -19,7 +19,7 @@ public struct ConvTranspose2d: WeightedLayer {
     public static let summary = "2-D transposed convolution (stride, padding, output padding, dilation, groups)"
     /// derivatives.yaml's `convolution` (transposed = true): one formula for input, weight and bias.
     static let savesInputAndWeightTogether = true
-    public static let signature: [ArgumentSpec] = [
+    static let signature: [ArgumentSpec] = [
         .required("input", .tensor),
         .required("out", .int),
         .required("kernel", .intTuple(count: 2)),
@@ -42,7 +42,7 @@ public struct ConvTranspose2d: WeightedLayer {
     var hasBias: Bool
     let outputSize: [Int]
 
-    public init(_ arguments: BoundArguments) throws {
+    init(_ arguments: BoundArguments) throws {
         input = try imageInput(arguments, kind: Self.kind)
         outChannels = try arguments.int("out", atLeast: 1)
         kernel = try arguments.ints("kernel", count: 2)
@@ -58,7 +58,8 @@ public struct ConvTranspose2d: WeightedLayer {
         guard dilation.allSatisfy({ $0 >= 1 }) else { throw OperatorError("dilation must be positive, got \(dilation)", argument: "dilation") }
         for axis in 0..<2 {
             guard outputPadding[axis] >= 0, outputPadding[axis] < max(stride[axis], dilation[axis]) else {
-                throw OperatorError("output_padding \(outputPadding[axis]) must be non-negative and smaller than the stride (\(stride[axis])) or the dilation (\(dilation[axis]))", argument: "output_padding")
+                throw OperatorError("output_padding \(outputPadding[axis]) must be non-negative and smaller than " +
+                    "the stride (\(stride[axis])) or the dilation (\(dilation[axis]))", argument: "output_padding")
             }
         }
         let channels = input.shape[1]
@@ -76,7 +77,8 @@ public struct ConvTranspose2d: WeightedLayer {
             guard !(o1 || o2 || o3 || o4 || o5) else { throw OperatorError("transposed convolution sizes overflow", argument: "stride") }
             let result = full - twicePadding
             guard result >= 1 else {
-                throw OperatorError("padding \(padding[axis]) crops the whole output: (\(h) - 1) * \(stride[axis]) + \(dilation[axis]) * (\(kernel[axis]) - 1) + \(outputPadding[axis]) + 1 - 2 * \(padding[axis]) = \(result) in spatial dimension \(axis) of \(input)", argument: "padding")
+                throw OperatorError("padding \(padding[axis]) crops the whole output: (\(h) - 1) * \(stride[axis]) + \(dilation[axis]) * (\(kernel[axis]) - 1) " +
+                    "+ \(outputPadding[axis]) + 1 - 2 * \(padding[axis]) = \(result) in spatial dimension \(axis) of \(input)", argument: "padding")
             }
             size.append(result)
         }
@@ -98,4 +100,9 @@ public struct ConvTranspose2d: WeightedLayer {
         if groups != 1 { text += " g\(groups)" }
         return text
     }
+}
+
+// Roofline (README, "Roofline"): torch runs convolutions in cuDNN (`torch.backends.cudnn.allow_tf32`).
+extension ConvTranspose2d {
+    var matrixLibrary: MatrixLibrary { .cuDNN }
 }

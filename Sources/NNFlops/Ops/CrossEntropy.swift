@@ -22,7 +22,7 @@
 ///     backward 4N: 5N (+ 2N).
 ///   Target gradient (soft labels only; ids have none): dt' = h * logp (N), times (1-eps)
 ///   when eps > 0 (N more).
-public struct CrossEntropy: Operator {
+struct CrossEntropy: Operator {
     public static let kind = "cross_entropy"
     public static let summary = "softmax cross-entropy with class ids or soft labels (mean reduction)"
     public static let signature: [ArgumentSpec] = [
@@ -52,13 +52,15 @@ public struct CrossEntropy: Operator {
         idShape.remove(at: classAxis)
         if target.dtype.isFloatingPoint {
             guard target.shape == input.shape else {
-                throw OperatorError("soft-label target has shape \(target) but input has shape \(input); they must match (or give integer class ids of shape \(shapeText(idShape)))", argument: "target")
+                throw OperatorError("soft-label target has shape \(target) but input has shape \(input); they " +
+                    "must match (or give integer class ids of shape \(shapeText(idShape)))", argument: "target")
             }
             softLabels = true
         } else {
             guard target.dtype != .bool else { throw OperatorError("target must hold integer class ids or float probabilities, got \(target)", argument: "target") }
             guard target.shape == idShape else {
-                throw OperatorError("class-id target has shape \(target) but input has shape \(input); ids need shape \(shapeText(idShape)) (the input without its class dimension \(classAxis))", argument: "target")
+                throw OperatorError("class-id target has shape \(target) but input has shape \(input); ids need shape " +
+                    "\(shapeText(idShape)) (the input without its class dimension \(classAxis))", argument: "target")
             }
             softLabels = false
         }

@@ -6,7 +6,7 @@
 /// plus n adds when it was broadcast); the right operand, when a tensor, receives
 /// -dY * ((x / other) / other) (negate, div, div, mul: 4n, plus n adds when broadcast).
 /// MACs: 0. Saves the operands it needs for backward.
-public struct Div: BroadcastingBinaryOperator {
+struct Div: BroadcastingBinaryOperator {
     public static let kind = "div"
     public static let summary = "element-wise division with broadcasting"
     static let gradientFLOPsPerElement = (input: 1, other: 4)

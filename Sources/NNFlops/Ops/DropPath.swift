@@ -12,7 +12,9 @@
 /// multiplies: n + 2m (n + m when p = 1). Input gradient (MulBackward0: dY * noise): n
 /// multiplies. MACs: 0. Saved for backward: the noise, in the input's dtype (torchvision
 /// makes it `empty(size, dtype=input.dtype)`): 8 bytes per block at batch 2 in fp32.
-public struct DropPath: Operator {
+/// In eval mode (inference, `CostContext.mode`) it returns its input itself
+/// (torchvision: `if not training or p == 0.0: return input`): no FLOPs, no new tensor.
+struct DropPath: Operator {
     public static let kind = "drop_path"
     public static let summary = "stochastic depth: drop whole samples of a residual branch (training mode)"
     public static let signature: [ArgumentSpec] = [
@@ -43,7 +45,7 @@ public struct DropPath: Operator {
     }
 
     public func cost(_ context: CostContext) -> OperatorCost {
-        guard p > 0 else { return OperatorCost(forward: .zero) }
+        guard p > 0, !context.evaluates else { return OperatorCost(forward: .zero) }
         let m = Count.product(noiseShape)
         let noiseFLOPs = p < 1 ? m * 2 : m
         return OperatorCost(forward: .elementwise(input.elements + noiseFLOPs),
@@ -64,6 +66,10 @@ extension DropPath {
     }
 
     public func alias(ofOutput index: Int) -> OutputAlias? { p == 0 ? .view(input: 0) : nil }
+    /// Eval mode: the input itself.
+    public func alias(ofOutput index: Int, _ context: MemoryContext) -> OutputAlias? {
+        context.evaluates ? .view(input: 0) : alias(ofOutput: index)
+    }
 }
 
 // Tensor parallelism (README, "Training on many GPUs").

@@ -1,12 +1,14 @@
 /// `dropout(x, p=0.5, inplace=false)`: zeroes each element with probability p and scales the kept ones
-/// by 1 / (1 - p), in training mode (torch.nn.Dropout, torch's native_dropout).
+/// by 1 / (1 - p), in training mode (torch.nn.Dropout, torch's native_dropout). In eval
+/// mode (inference, `CostContext.mode`) it returns its input itself (aten's dropout:
+/// `if (p == 0 || !train) return input`): no FLOPs, no bytes, no new tensor.
 ///
 /// Reference algorithm, n elements: forward draws u ~ U[0, 1) per element (random number
 /// generation is not counted as FLOPs), keep = u >= p (1 compare), y = x * keep * scale
 /// (2 muls): 3n. Input gradient dX = dY * mask * scale: 2n (native_dropout_backward).
 /// With p = 0 the operator is the identity, as torch returns its input: no FLOPs, no mask.
 /// MACs: 0. Saved for backward: the 1-byte mask.
-public struct Dropout: Operator {
+struct Dropout: Operator {
     public static let kind = "dropout"
     public static let summary = "dropout (training mode)"
     public static let signature: [ArgumentSpec] = [
@@ -31,7 +33,7 @@ public struct Dropout: Operator {
     public var outputs: [TensorType] { [inplace || p == 0 ? input : .elementwiseResult(input.shape, input.dtype, operands: [input])] }
 
     public func cost(_ context: CostContext) -> OperatorCost {
-        p == 0 ? OperatorCost(forward: .zero) : .pointwise(input.elements, forward: 3, inputGradient: 2, context)
+        p == 0 || context.evaluates ? OperatorCost(forward: .zero) : .pointwise(input.elements, forward: 3, inputGradient: 2, context)
     }
 
     public var detail: String { ["p=\(p)", inplace ? "inplace" : ""].filter { !$0.isEmpty }.joined(separator: " ") }
@@ -48,6 +50,10 @@ extension Dropout {
     }
     public func alias(ofOutput index: Int) -> OutputAlias? {
         p == 0 ? .view(input: 0) : inplace ? .inPlace(input: 0) : nil
+    }
+    /// Eval mode: the input itself.
+    public func alias(ofOutput index: Int, _ context: MemoryContext) -> OutputAlias? {
+        context.evaluates ? .view(input: 0) : alias(ofOutput: index)
     }
 }
 

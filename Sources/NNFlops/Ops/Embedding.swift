@@ -8,7 +8,7 @@
 /// - input gradient: none (ids are integers).
 /// - weight gradient: dW starts at zero and each of the T rows of dY is added into the row
 ///   of its id (scatter-add, embedding_dense_backward): T*dim adds.
-public struct Embedding: Operator {
+struct Embedding: Operator {
     public static let kind = "embedding"
     public static let summary = "lookup table of learned vectors indexed by integer ids"
     public static let signature: [ArgumentSpec] = [

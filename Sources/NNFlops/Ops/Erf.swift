@@ -4,7 +4,7 @@
 /// (derivatives.yaml `erf`: `2 / sqrt(pi) * exp(-x^2) * grad`, the constant not counted):
 /// x * x, negate, exp, times 2/sqrt(pi), times dY: 5n. MACs: 0. Saved for backward: the
 /// input. Autocast: promote (erf is on no autocast list; erfinv is).
-public struct Erf: ElementwiseActivation {
+struct Erf: ElementwiseActivation {
     public static let kind = "erf"
     public static let summary = "Gauss error function element-wise"
     static let backwardReads = ElementwiseBackwardInput.inputOrClone

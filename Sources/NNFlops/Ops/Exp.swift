@@ -4,7 +4,7 @@
 /// the output (derivatives.yaml `exp`: `grad * result`): n multiplies. MACs: 0. Saved for
 /// backward: the output. Under autocast `exp` is on CUDA's fp32 list: a half input is cast
 /// up and the result (the kept tensor) is fp32.
-public struct Exp: ElementwiseActivation {
+struct Exp: ElementwiseActivation {
     public static let kind = "exp"
     public static let summary = "e^x element-wise"
     static let backwardReads = ElementwiseBackwardInput.output

@@ -6,7 +6,7 @@
 /// broadcast dimensions back to the input's shape (sum_to_size), accumulated from zero:
 /// one add per output element, or 0 FLOPs when nothing was broadcast (only size-1 leading
 /// dimensions added; same rule as add's broadcast operand).
-public struct Expand: Operator {
+struct Expand: Operator {
     public static let kind = "expand"
     public static let summary = "broadcast view to a larger shape"
     public static let signature: [ArgumentSpec] = [

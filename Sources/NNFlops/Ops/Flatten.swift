@@ -2,7 +2,7 @@
 /// (torch.flatten, a reshape): a view, or a contiguous copy when the merged dimensions of
 /// a strided input cannot be viewed as one (as `reshape`). No arithmetic forward, and the
 /// gradient is reshaped back: 0 FLOPs in every phase.
-public struct Flatten: Operator {
+struct Flatten: Operator {
     public static let kind = "flatten"
     public static let summary = "merge a range of dimensions into one (a view)"
     public static let signature: [ArgumentSpec] = [

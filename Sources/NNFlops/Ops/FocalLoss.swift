@@ -14,7 +14,7 @@
 ///   gamma*ce*q^(gamma-1)*dp_t (4); subtract (1); times alpha_t (1, with alpha); times s
 ///   (1): 13N + 1, or 14N + 1 with alpha.
 /// The target is treated as labels: no gradient is counted for it.
-public struct FocalLoss: Operator {
+struct FocalLoss: Operator {
     public static let kind = "focal_loss"
     public static let summary = "sigmoid focal loss (torchvision; mean reduction)"
     public static let signature: [ArgumentSpec] = [

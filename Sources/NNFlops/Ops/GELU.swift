@@ -15,7 +15,7 @@
 ///   (3), dX = dY * d (1) = 18n.
 /// MACs: 0. Saved for backward: the input. Papers often quote ~8 FLOPs per element for
 /// GELU's forward; these are the kernels' exact counts.
-public struct GELU: ElementwiseActivation {
+struct GELU: ElementwiseActivation {
     public static let kind = "gelu"
     public static let summary = "Gaussian error linear unit (exact erf or tanh approximation)"
     static let extraArguments: [ArgumentSpec] = [

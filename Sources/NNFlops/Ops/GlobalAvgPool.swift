@@ -6,7 +6,7 @@
 /// C*H*W adds per sample). Input gradient: per (sample, channel) one div (dY / (H*W))
 /// and one add into each of the H*W positions of the zeroed dX: N*C*H*W + N*C.
 /// MACs: 0. Saves nothing for backward.
-public struct GlobalAvgPool: Operator {
+struct GlobalAvgPool: Operator {
     public static let kind = "globalavgpool"
     public static let summary = "global average pooling to [N, C, 1, 1]"
     public static let signature: [ArgumentSpec] = [

@@ -12,7 +12,7 @@
 ///   7n + 2R + n (affine) + 2n (xhat, when the weight is not trainable);
 ///   weight gradient 4n (weight) + n (bias).
 /// MACs: 0.
-public struct GroupNorm: Operator {
+struct GroupNorm: Operator {
     public static let kind = "groupnorm"
     public static let summary = "group normalisation over groups of channels"
     public static let signature: [ArgumentSpec] = [

@@ -3,7 +3,7 @@
 /// Reference algorithm, n elements: forward add, max, min, div = 4n; input gradient
 /// (hardsigmoid_backward) dY / 6 where -3 < x < 3, else 0: two compares and one div = 3n.
 /// MACs: 0. Saved for backward: the input.
-public struct HardSigmoid: ElementwiseActivation {
+struct HardSigmoid: ElementwiseActivation {
     public static let kind = "hardsigmoid"
     public static let summary = "relu6(x + 3) / 6"
     static let hasInPlaceVariant = true

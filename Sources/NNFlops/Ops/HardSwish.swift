@@ -6,7 +6,7 @@
 ///   where x > 3, 0 where x < -3, computed for every element and then selected:
 ///   div, add, mul, two compares = 5n.
 /// MACs: 0. Saved for backward: the input.
-public struct HardSwish: ElementwiseActivation {
+struct HardSwish: ElementwiseActivation {
     public static let kind = "hardswish"
     public static let summary = "x * relu6(x + 3) / 6 (MobileNetV3)"
     static let hasInPlaceVariant = true

@@ -17,7 +17,7 @@
 ///   constant); per row: 1 - x_y (1); for each c != y: + x_c, compare with 0, multiply
 ///   by g (3); dX_y = -(sum of those C-1 values) (C-1 adds, 1 negate): 4C - 2 per row:
 ///   R*(4C - 2) + 1. Class ids have no gradient.
-public struct HingeLoss: Operator {
+struct HingeLoss: Operator {
     public static let kind = "hinge_loss"
     public static let summary = "hinge loss: binary (+-1 labels) or multi-class margin (mean reduction)"
     public static let signature: [ArgumentSpec] = [

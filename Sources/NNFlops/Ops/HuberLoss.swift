@@ -6,7 +6,7 @@
 ///   (z*z, *0.5 or |z| - 0.5*delta, *delta): 5; N adds, 1 divide: 6N + 1.
 /// - backward: s = dL / N (1) when any input needs a gradient; dX = clamp(z, -delta,
 ///   delta) * s: subtract, min, max, multiply = 4N; dT likewise with t - x: 4N.
-public struct HuberLoss: Operator {
+struct HuberLoss: Operator {
     public static let kind = "huber_loss"
     public static let summary = "Huber loss (mean reduction)"
     public static let signature: [ArgumentSpec] = [

@@ -10,7 +10,7 @@
 ///   7n + 2R + n (affine) + 2n (xhat, when the weight is not trainable);
 ///   weight gradient 4n (weight) + n (bias).
 /// MACs: 0.
-public struct InstanceNorm: Operator {
+struct InstanceNorm: Operator {
     public static let kind = "instancenorm"
     public static let summary = "instance normalisation over the spatial positions of each channel"
     public static let signature: [ArgumentSpec] = [

@@ -8,7 +8,7 @@
 ///   1 divide: 6N + 1. dX = -t * s: 2N. dT = (log t + 1 - x) * s: 4N.
 /// - log_target=true: l = exp(t) * (t - x): 3 per element: 4N + 1.
 ///   dX = -exp(t) * s: 3N. dT = exp(t) * (t - x + 1) * s: 5N.
-public struct KLDiv: Operator {
+struct KLDiv: Operator {
     public static let kind = "kl_div"
     public static let summary = "Kullback-Leibler divergence on log-probabilities (mean reduction)"
     public static let signature: [ArgumentSpec] = [

@@ -15,7 +15,7 @@
 ///   7n + 2R + n (weight) + 2n (xhat, when the weight is not trainable);
 ///   weight gradient 4n (weight: xhat 2n + dY * xhat summed 2n) + n (bias).
 /// MACs: 0.
-public struct LayerNorm: Operator {
+struct LayerNorm: Operator {
     public static let kind = "layernorm"
     public static let summary = "layer normalisation over the last dimensions"
     public static let signature: [ArgumentSpec] = [

@@ -4,7 +4,7 @@
 /// both executed for every element before the select (2n); input gradient
 /// dX = dY where x > 0, else dY * slope: one compare and one multiply (2n).
 /// MACs: 0. Saved for backward: the input.
-public struct LeakyReLU: ElementwiseActivation {
+struct LeakyReLU: ElementwiseActivation {
     public static let kind = "leaky_relu"
     public static let summary = "leaky rectified linear unit"
     static let extraArguments: [ArgumentSpec] = [.defaulted("slope", .float, .float(0.01))]

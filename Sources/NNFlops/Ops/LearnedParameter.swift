@@ -9,13 +9,13 @@
 public struct LearnedParameter: Operator {
     public static let kind = "parameter"
     public static let summary = "a learned tensor (class token, position embedding, layer scale)"
-    public static let signature: [ArgumentSpec] = [
+    static let signature: [ArgumentSpec] = [
         .required("shape", .intList),
     ]
 
     let shape: [Int]
 
-    public init(_ arguments: BoundArguments) throws {
+    init(_ arguments: BoundArguments) throws {
         shape = try arguments.intList("shape")
         if let bad = shape.first(where: { $0 < 1 }) {
             throw OperatorError("shape \(shapeText(shape)) has dimension \(bad); dimensions must be positive", argument: "shape")
@@ -25,13 +25,13 @@ public struct LearnedParameter: Operator {
 
     public var outputs: [TensorType] { [TensorType(shape, .float32)] }
     /// A bare tensor: the empty local name (`ParameterSpec.qualifiedName(under:)`).
-    public var parameters: [ParameterSpec] { [ParameterSpec("", shape)] }
-    public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
+    var parameters: [ParameterSpec] { [ParameterSpec("", shape)] }
+    func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var detail: String { shapeText(shape) }
 }
 
 // Memory (README, "Training and inference memory").
 extension LearnedParameter {
     /// The output is the parameter tensor itself: no allocation, nothing kept.
-    public func alias(ofOutput index: Int) -> OutputAlias? { .parameter(0) }
+    func alias(ofOutput index: Int) -> OutputAlias? { .parameter(0) }
 }

@@ -5,7 +5,7 @@
 ///   MACs = N*K*M, FLOPs = 2*N*K*M + N*M (bias).
 /// - input gradient dX = dY W: N*M*K MACs.
 /// - weight gradient dW = dY^T X: N*M*K MACs; bias gradient db = sum over rows: N*M adds.
-public struct Linear: WeightedLayer {
+struct Linear: WeightedLayer {
     public static let kind = "linear"
     public static let summary = "fully connected layer over the last dimension"
     public static let signature: [ArgumentSpec] = [

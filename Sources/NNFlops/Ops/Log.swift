@@ -4,7 +4,7 @@
 /// Reference algorithm, n elements: forward one log per element (n); input gradient
 /// (derivatives.yaml `log`: `grad.div(self)`): n divides. MACs: 0. Saved for backward: the
 /// input. Under autocast `log` is on CUDA's fp32 list: the kept input is the fp32 copy.
-public struct Log: ElementwiseActivation {
+struct Log: ElementwiseActivation {
     public static let kind = "log"
     public static let summary = "natural logarithm element-wise"
     static let backwardReads = ElementwiseBackwardInput.inputOrClone

@@ -5,7 +5,7 @@
 ///   1 log, n subtracts (shifted - log sum): 5N + N/n.
 /// - input gradient dX = dY - exp(Y) * sum(dY) (`_log_softmax_backward_data`): n adds for
 ///   the sum, n exps, n multiplies, n subtracts: 4N.
-public struct LogSoftmax: Operator {
+struct LogSoftmax: Operator {
     public static let kind = "log_softmax"
     public static let summary = "log of softmax along a dimension"
     public static let signature: [ArgumentSpec] = [

@@ -4,7 +4,7 @@
 /// - forward: N subtracts, N multiplies (squares), N adds (sum from zero), 1 divide: 3N + 1.
 /// - backward (mse_loss_backward): s = dL * (2/N), 1 multiply (2/N is a constant), when any
 ///   input needs a gradient; dX = (x - t) * s: 2N; dT = (t - x) * s: 2N (each when needed).
-public struct MSELoss: Operator {
+struct MSELoss: Operator {
     public static let kind = "mse_loss"
     public static let summary = "mean squared error (mean reduction)"
     public static let signature: [ArgumentSpec] = [

@@ -10,7 +10,7 @@
 ///   broadcasting included (a broadcast operand's gradient folds the reduction over the
 ///   broadcast batch into the same dot product, as torch's folded matmul backward does):
 ///   batch*M*K*N MACs each, no separate reduction.
-public struct Matmul: Operator {
+struct Matmul: Operator {
     public static let kind = "matmul"
     public static let summary = "batched matrix product with broadcast batch dimensions"
     public static let signature: [ArgumentSpec] = [

@@ -14,7 +14,7 @@
 /// through the saved argmax indices with one add per output (windows may overlap):
 /// N*C*Ho*Wo FLOPs. (An output whose window is empty, possible only with dilation,
 /// costs nothing in either pass.) MACs: 0. Saved for backward: input and int64 indices.
-public struct MaxPool: Operator {
+struct MaxPool: Operator {
     public static let kind = "maxpool"
     public static let summary = "2-D max pooling"
     public static let signature: [ArgumentSpec] = [

@@ -4,7 +4,7 @@
 /// Reference algorithm, N = input elements, R = output elements: N adds (sums from zero)
 /// and R divides. Input gradient (mean_backward = sum_backward(dY) / count): dY expanded
 /// to the input's shape, then one divide per input element: N.
-public struct Mean: Operator {
+struct Mean: Operator {
     public static let kind = "mean"
     public static let summary = "mean over dimensions"
     public static let signature: [ArgumentSpec] = [

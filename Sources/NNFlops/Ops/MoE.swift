@@ -70,7 +70,7 @@
 /// per-expert loop) keeps each expert's torch.where result ([n_e, 2] int64: 16 bytes per
 /// row) and index_add_'s source (the weighted rows, [R, D]). The per-expert tensors sum to
 /// R rows for any routing, so the bytes do not depend on the data either.
-public struct MoE: Operator {
+struct MoE: Operator {
     public static let kind = "moe"
     public static let summary = "sparse mixture-of-experts MLP (router, top-k routing, gated experts, optional shared expert)"
     public static let signature: [ArgumentSpec] = [
@@ -126,7 +126,9 @@ public struct MoE: Operator {
         if sharedGate && sharedIntermediate == 0 {
             throw OperatorError("shared_gate needs a shared expert (shared_intermediate > 0)", argument: "shared_gate")
         }
-        dispatch = Dispatch(rawValue: try arguments.choice("impl", ["grouped_mm", "eager"]))!
+        let impl = try arguments.choice("impl", ["grouped_mm", "eager"])
+        guard let chosen = Dispatch(rawValue: impl) else { throw OperatorError("impl must be \"grouped_mm\" or \"eager\", got \"\(impl)\"", argument: "impl") }
+        dispatch = chosen
         let tokenCount = Count.product(input.shape.dropLast())
         let slots = tokenCount * topK
         guard !slots.overflowed, !(Count(experts) * intermediate * 3 * (input.shape.last ?? 1)).overflowed else {

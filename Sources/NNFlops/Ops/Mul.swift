@@ -6,7 +6,7 @@
 /// the number or the broadcast right operand), plus n adds when it was broadcast; the
 /// right operand, when a tensor, receives dY * x (n muls, plus n adds when broadcast).
 /// MACs: 0 (no accumulation). Saves the operands it needs for backward.
-public struct Mul: BroadcastingBinaryOperator {
+struct Mul: BroadcastingBinaryOperator {
     public static let kind = "mul"
     public static let summary = "element-wise multiplication with broadcasting"
     static let gradientFLOPsPerElement = (input: 1, other: 1)

@@ -4,7 +4,7 @@
 /// Reference algorithm, n elements: forward one negation per element (n); input gradient
 /// (derivatives.yaml `neg`: `grad.neg()`): n negations. MACs: 0. Saved for backward:
 /// nothing. Autocast: promote.
-public struct Neg: ElementwiseActivation {
+struct Neg: ElementwiseActivation {
     public static let kind = "neg"
     public static let summary = "negation element-wise"
     static let backwardReads = ElementwiseBackwardInput.nothing

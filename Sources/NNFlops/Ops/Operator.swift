@@ -33,7 +33,7 @@ public struct Work: Sendable, Hashable {
 
 /// Cost of one operator instance per phase. Backward is split into the gradient with
 /// respect to the inputs and the gradient with respect to the parameters.
-public struct OperatorCost: Sendable, Hashable {
+struct OperatorCost: Sendable, Hashable {
     public var forward: Work
     public var inputGradient: Work
     public var weightGradient: Work
@@ -51,7 +51,7 @@ public struct OperatorCost: Sendable, Hashable {
 /// in: the precision policy's runtime types (`RuntimeTypes`, Analysis/Precision.swift) and
 /// whether transformers' KV cache is on. Operators whose implementation PyTorch chooses at
 /// run time (attention's kernel, by dtype) read them; most ignore them.
-public struct CostContext: Sendable, Hashable {
+struct CostContext: Sendable, Hashable {
     /// For each tensor input (in `Node.inputs` order): does something upstream need its gradient?
     public var inputNeedsGradient: [Bool]
     /// For each parameter (in `Operator.parameters` order): is it trainable?
@@ -68,10 +68,20 @@ public struct CostContext: Sendable, Hashable {
     /// transformers' `use_cache` (the `--use-cache` run option): attention marked
     /// `cache = true` concatenates k and v onto the DynamicCache (README, attention).
     public var useCache: Bool
+    /// Training or inference: `model.train()` or `model.eval()`. Operators that behave
+    /// differently in eval mode (batchnorm with its running statistics, dropout and
+    /// drop_path returning their input) read it.
+    public var mode: RunMode
+    /// An inference run that keeps attention's keys and values as state across steps
+    /// (`nnflops infer`, README "Inference"): the positions the KV cache holds before this
+    /// step (0 for the prefill, L - 1 for the decode step at context L); nil when the run
+    /// keeps no such state (training, `--inference`). Causal attention reads it
+    /// (`Operator.decodingState`).
+    public var cachedPositions: Int?
 
     public init(inputNeedsGradient: [Bool], parameterTrainable: [Bool], attention: AttentionConvention = .dense,
                 precision: PrecisionPolicy = .fp32, inputTypes: [DType] = [], computeType: DType = .float32,
-                useCache: Bool = true) {
+                useCache: Bool = true, mode: RunMode = .training, cachedPositions: Int? = nil) {
         self.inputNeedsGradient = inputNeedsGradient
         self.parameterTrainable = parameterTrainable
         self.attention = attention
@@ -79,19 +89,24 @@ public struct CostContext: Sendable, Hashable {
         self.inputTypes = inputTypes
         self.computeType = computeType
         self.useCache = useCache
+        self.mode = mode
+        self.cachedPositions = cachedPositions
     }
 
     public var anyInputNeedsGradient: Bool { inputNeedsGradient.contains(true) }
     /// Does autograd record this node (an input needs a gradient or a parameter trains)?
     public var recordsForBackward: Bool { anyInputNeedsGradient || parameterTrainable.contains(true) }
-    /// The same node in a forward-only run: nothing needs a gradient, nothing trains; the
-    /// attention convention and the run's types stay.
+    /// The same node in a forward-only run (eval mode): nothing needs a gradient, nothing
+    /// trains; the attention convention and the run's types stay.
     public var forInference: CostContext {
         var context = self
         context.inputNeedsGradient = inputNeedsGradient.map { _ in false }
         context.parameterTrainable = parameterTrainable.map { _ in false }
+        context.mode = .inference
         return context
     }
+    /// Eval mode (`model.eval()`): batchnorm uses its running statistics, dropout is off.
+    public var evaluates: Bool { mode == .inference }
     /// The runtime type of input `index` (fp32 when unknown).
     public func inputType(_ index: Int) -> DType { index < inputTypes.count ? inputTypes[index] : .float32 }
     /// Whether the node computes in a half type (bf16 / fp16) in this run.
@@ -105,7 +120,7 @@ public struct CostContext: Sendable, Hashable {
 /// `num_batches_tracked`. An empty local name is a bare learned tensor (`parameter`): the
 /// tensor is named by its operator's name itself, as PyTorch names an `nn.Parameter`
 /// attribute (`encoder.pos_embedding`, `layer_scale`), not `<name>.weight`.
-public struct ParameterSpec: Sendable, Hashable {
+struct ParameterSpec: Sendable, Hashable {
     public var name: String
     public var shape: [Int]
     public var dtype: DType
@@ -126,7 +141,7 @@ public struct ParameterSpec: Sendable, Hashable {
 /// An operator kind. Each conforming type lives in its own file under Ops/ and is listed
 /// once in `OperatorCatalog`. Analyses never switch on the kind: they add up what each
 /// operator says about itself.
-public protocol Operator: Sendable {
+protocol Operator: Sendable {
     /// The name used in specs, e.g. `conv2d`.
     static var kind: String { get }
     /// One-line description for `--help`-style listings.
@@ -196,6 +211,12 @@ public protocol Operator: Sendable {
     var detachesOutputs: Bool { get }
     /// This operator with a per-output-channel affine transform folded in, or nil.
     func absorbingAffine() -> (any Operator)?
+    /// The state it keeps across decoding steps in a run that keeps one
+    /// (`CostContext.cachedPositions`): causal attention's KV cache. Default: none.
+    func decodingState(_ context: CostContext) -> DecodingState?
+    /// True for an attention core (scores, softmax, dropout, the product with V): what
+    /// `--checkpoint selective` recomputes (Korthikanti et al. 2022). Default false.
+    var isAttentionCore: Bool { get }
 
     // Roofline traffic (README, "Roofline"). Defaults in the extension at the end.
     /// The saved tensors one backward phase reads. Default: every saved tensor, in both
@@ -217,6 +238,9 @@ public protocol Operator: Sendable {
     /// True for an operator that only moves data between GPUs (an all-reduce): its time is
     /// the communication analysis's, so the roofline leaves it out. Default: false.
     var isCollective: Bool { get }
+    /// The library PyTorch runs its matrix work in on a CUDA GPU, which decides the TF32
+    /// switch that applies to it in fp32. Default cuBLAS; convolutions say cuDNN.
+    var matrixLibrary: MatrixLibrary { get }
 }
 
 extension Operator {
@@ -227,7 +251,7 @@ extension Operator {
 }
 
 /// An error from an operator's validation; the elaborator attaches the source location.
-public struct OperatorError: Error, Sendable {
+struct OperatorError: Error, Sendable {
     public var message: String
     /// The argument at fault, if one is (so the caret can point at it).
     public var argument: String?
@@ -241,7 +265,7 @@ public struct OperatorError: Error, Sendable {
 
 /// The element type of a tensor an operator keeps for backward that is not one of its
 /// inputs or outputs.
-public enum SavedElementType: Sendable, Hashable {
+enum SavedElementType: Sendable, Hashable {
     /// Always this type, whatever the precision policy: int64 pooling indices, bool
     /// dropout masks, fp32 normalisation statistics and log-sum-exp.
     case fixed(DType)
@@ -261,7 +285,7 @@ public enum SavedElementType: Sendable, Hashable {
 /// A tensor an operator allocates beyond its outputs: held with the model's outputs
 /// (`heldTensors`) or live only while one of its phases runs (`forwardWorkspace`,
 /// `backwardWorkspace`).
-public struct WorkspaceTensor: Sendable, Hashable {
+struct WorkspaceTensor: Sendable, Hashable {
     public var name: String
     public var shape: [Int]
     public var type: SavedElementType
@@ -275,7 +299,7 @@ public struct WorkspaceTensor: Sendable, Hashable {
 /// A tensor an operator keeps for its backward pass (PyTorch's `derivatives.yaml`).
 /// Inputs, outputs and parameters are named by index, so a tensor that several operators
 /// keep, or that an in-place operator's output aliases, is one tensor and counts once.
-public enum SavedTensor: Sendable, Hashable {
+enum SavedTensor: Sendable, Hashable {
     case input(Int)
     case output(Int)
     /// A parameter (in `parameters` order): free in fp32, but under autocast the saved
@@ -300,8 +324,34 @@ public enum SavedTensor: Sendable, Hashable {
     }
 }
 
+/// State an operator keeps from one decoding step to the next (README, "Inference"):
+/// causal attention's KV cache. It is state, like the weights, not an activation: the
+/// memory of a run counts it beside the weights, and the roofline prices what one step
+/// reads of it and writes into it.
+public struct DecodingState: Sendable, Hashable {
+    /// What the state holds for one position, shapes without the position axis (the key
+    /// [B, kv_heads, d] and the value [B, kv_heads, dv]), typed as the tensors it stores.
+    var perPosition: [WorkspaceTensor]
+    /// The most positions it keeps (a sliding window of W keeps the last W); nil: all.
+    public var window: Int?
+    /// Positions this step reads from the state (the past it attends to).
+    public var read: Int
+    /// Positions this step writes into it (its new keys and values).
+    public var written: Int
+
+    init(perPosition: [WorkspaceTensor], window: Int?, read: Int, written: Int) {
+        self.perPosition = perPosition
+        self.window = window
+        self.read = read
+        self.written = written
+    }
+
+    /// Positions the state holds after `positions` positions have gone through it.
+    public func positionsKept(after positions: Int) -> Int { window.map { Swift.min($0, positions) } ?? positions }
+}
+
 /// When an output is not a new allocation.
-public enum OutputAlias: Sendable, Hashable {
+enum OutputAlias: Sendable, Hashable {
     /// A view of input i (reshape, transpose, split): same storage; its gradient is a
     /// view of the output's gradient when the element counts match.
     case view(input: Int)
@@ -312,7 +362,7 @@ public enum OutputAlias: Sendable, Hashable {
 }
 
 /// How `torch.autocast` treats an operator (amp-bf16 / amp-fp16 policies).
-public enum AutocastClass: String, Sendable, Hashable, CaseIterable {
+enum AutocastClass: String, Sendable, Hashable, CaseIterable {
     /// Runs in half precision: inputs (and parameters) are cast to half, the output is
     /// half (conv, linear, matmul, attention).
     case lowerPrecision = "lower-precision"
@@ -326,7 +376,7 @@ public enum AutocastClass: String, Sendable, Hashable, CaseIterable {
 }
 
 /// What a memory analysis asks an operator: the same facts as for pricing backward.
-public typealias MemoryContext = CostContext
+typealias MemoryContext = CostContext
 
 extension Operator {
     public func savedTensors(_ context: MemoryContext) -> [SavedTensor] { [] }
@@ -342,20 +392,32 @@ extension Operator {
     /// (batchnorm into the preceding conv/linear, design §8 `--fold-bn`).
     public var foldsIntoProducer: Bool { false }
     public var detachesOutputs: Bool { false }
+    public func decodingState(_ context: CostContext) -> DecodingState? { nil }
     /// The operator after absorbing a folded per-channel affine transform (nil: it
     /// cannot absorb one). Conv/linear return themselves with a bias.
     public func absorbingAffine() -> (any Operator)? { nil }
+    public var isAttentionCore: Bool { false }
 }
 
 // MARK: - Roofline traffic declarations (README, "Roofline")
 
 /// The two backward phases, for `Operator.backwardReads`.
-public enum BackwardPhase: String, Sendable, Hashable, CaseIterable {
+enum BackwardPhase: String, Sendable, Hashable, CaseIterable {
     case inputGradient = "input-gradient"
     case weightGradient = "weight-gradient"
 }
 
+/// Where PyTorch runs an operator's matrix work on a CUDA GPU (README, "Roofline"): each
+/// has its own TF32 switch (`TF32Ops`).
+enum MatrixLibrary: String, Sendable, Hashable, CaseIterable {
+    /// cuBLAS / cuBLASLt: matmul, linear (addmm), bmm; `torch.backends.cuda.matmul.allow_tf32`.
+    case cuBLAS = "cublas"
+    /// cuDNN: convolutions; `torch.backends.cudnn.allow_tf32`.
+    case cuDNN = "cudnn"
+}
+
 extension Operator {
+    public var matrixLibrary: MatrixLibrary { .cuBLAS }
     public func backwardReads(_ phase: BackwardPhase, _ context: CostContext) -> [SavedTensor] { savedTensors(context) }
     public func elementsRead(ofParameter index: Int) -> Count {
         index < parameters.count ? parameters[index].elements : .zero

@@ -17,7 +17,7 @@
 /// accumulated from zero). Saved: constant keeps nothing; reflect and replicate keep the
 /// input (derivatives.yaml's `reflection_pad2d_backward(grad, self, padding)` reads
 /// `self`). The output is a new contiguous tensor.
-public struct Pad: Operator {
+struct Pad: Operator {
     public static let kind = "pad"
     public static let summary = "pad the last dimensions (constant, reflect, replicate)"
     public static let signature: [ArgumentSpec] = [

@@ -1,6 +1,6 @@
 /// `permute(input, dims)`: reorders all dimensions (torch.permute); `dims` is a
 /// permutation of 0..<rank (negative indices allowed). A view: 0 FLOPs in every phase.
-public struct Permute: Operator {
+struct Permute: Operator {
     public static let kind = "permute"
     public static let summary = "reorder dimensions (a view)"
     public static let signature: [ArgumentSpec] = [

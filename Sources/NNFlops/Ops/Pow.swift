@@ -25,7 +25,7 @@
 /// Autocast: pow is on torch.autocast's CUDA fp32 list (aten/src/ATen/autocast_mode.cpp,
 /// Tensor_Scalar and Tensor_Tensor): a half input is cast up; the result, and the input it
 /// keeps, are fp32.
-public struct Pow: Operator {
+struct Pow: Operator {
     public static let kind = "pow"
     public static let summary = "element-wise power: tensor ** number or tensor ** tensor (broadcasting)"
     public static let signature: [ArgumentSpec] = [.required("input", .tensor), .required("exponent", .tensorOrNumber)]

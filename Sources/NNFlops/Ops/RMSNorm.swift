@@ -25,7 +25,7 @@
 ///   b / D (1 per row); dX = (g - xn * b) * r (3n). Total 5n + R (+ n affine,
 ///   + n xn when the weight is not trainable).
 /// MACs: 0.
-public struct RMSNorm: Operator {
+struct RMSNorm: Operator {
     public static let kind = "rmsnorm"
     public static let summary = "RMS normalisation over the last dimension (LLaMA)"
     public static let signature: [ArgumentSpec] = [

@@ -3,7 +3,7 @@
 /// Reference algorithm: forward one compare per element (n FLOPs); input gradient
 /// dX = dY * [y > 0], one select per element (n FLOPs). `inplace` changes memory
 /// (the output aliases the input), not FLOPs.
-public struct ReLU: ElementwiseActivation {
+struct ReLU: ElementwiseActivation {
     public static let kind = "relu"
     public static let summary = "rectified linear unit, optionally in place"
     static let hasInPlaceVariant = true

@@ -4,7 +4,7 @@
 /// from the output (derivatives.yaml `reciprocal`: `-grad * (result * result)`): y * y,
 /// times dY, negated: 3n. MACs: 0. Saved for backward: the output. Under autocast
 /// `reciprocal` is on CUDA's fp32 list: the result is fp32.
-public struct Reciprocal: ElementwiseActivation {
+struct Reciprocal: ElementwiseActivation {
     public static let kind = "reciprocal"
     public static let summary = "1 / x element-wise"
     static let backwardReads = ElementwiseBackwardInput.output

@@ -13,7 +13,7 @@
 /// Reference algorithm: forward gathers, 0 FLOPs; the weight gradient scatter-adds dY's
 /// N * N * heads values into a zeroed table gradient (index_put with accumulate, as
 /// embedding's backward): N * N * heads adds. Keeps nothing but the index buffer (static).
-public struct RelativePositionBias: Operator {
+struct RelativePositionBias: Operator {
     public static let kind = "relative_position_bias"
     public static let summary = "learned relative position bias of windowed attention (Swin), gathered by a constant index"
     public static let signature: [ArgumentSpec] = [

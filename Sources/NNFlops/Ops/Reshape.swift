@@ -3,7 +3,7 @@
 /// describe the new shape (always for a contiguous input) and otherwise a contiguous copy
 /// (`_unsafe_view(self.clone(contiguous))`): a transposed or permuted tensor merged across
 /// the moved dimensions, a slice merged with its neighbours. 0 FLOPs in every phase.
-public struct Reshape: Operator {
+struct Reshape: Operator {
     public static let kind = "reshape"
     public static let summary = "same elements, new shape (one -1 inferred)"
     public static let signature: [ArgumentSpec] = [

@@ -8,7 +8,7 @@
 /// Input gradient (derivatives.yaml `roll`: `grad.roll(-shifts, dims)`): the same copy
 /// backwards, 0 FLOPs. Keeps nothing (shifts and dims are numbers). The output is a new
 /// contiguous tensor (torch's roll kernels allocate it so).
-public struct Roll: Operator {
+struct Roll: Operator {
     public static let kind = "roll"
     public static let summary = "cyclic shift along dimensions (torch.roll)"
     public static let signature: [ArgumentSpec] = [

@@ -17,7 +17,7 @@
 ///   N/2 in all), *sin (1 mul), + (1 add): 3N + N/2 = 7N/2.
 /// - input gradient dX = dY*cos + rotate_half^T(dY*sin), rotate_half^T(g) =
 ///   cat(g[d/2:], -g[:d/2]): the same 7N/2.
-public struct Rope: Operator {
+struct Rope: Operator {
     public static let kind = "rope"
     public static let summary = "rotary position embedding (rotate_half form), own or shared cos/sin tables"
     public static let signature: [ArgumentSpec] = [

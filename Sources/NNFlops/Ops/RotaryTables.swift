@@ -13,7 +13,7 @@ import Foundation
 /// Reference algorithm: the tables depend only on n, dim and `base`, constants of the
 /// shapes: 0 FLOPs (README, "Counting conventions"). It runs under `torch.no_grad()`: no
 /// backward, its outputs carry no gradient.
-public struct RotaryTables: Operator {
+struct RotaryTables: Operator {
     public static let kind = "rotary_tables"
     public static let summary = "cos/sin tables of rotary embedding, one pair per model (rotary_emb)"
     public static let signature: [ArgumentSpec] = [

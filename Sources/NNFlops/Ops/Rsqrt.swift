@@ -4,7 +4,7 @@
 /// gradient from the output (derivatives.yaml `rsqrt`: `-0.5 * grad * result.pow(3)`):
 /// y^3 = y * y * y (2 multiplies), times dY, times -0.5: 4n. MACs: 0. Saved for backward:
 /// the output. Under autocast `rsqrt` is on CUDA's fp32 list: the result is fp32.
-public struct Rsqrt: ElementwiseActivation {
+struct Rsqrt: ElementwiseActivation {
     public static let kind = "rsqrt"
     public static let summary = "reciprocal square root element-wise"
     static let backwardReads = ElementwiseBackwardInput.output

@@ -3,7 +3,7 @@
 ///
 /// Reference algorithm: a view, 0 FLOPs; backward writes dY into a zero tensor of the
 /// input's shape (a copy, 0 FLOPs).
-public struct Select: Operator {
+struct Select: Operator {
     public static let kind = "select"
     public static let summary = "pick one index along a dimension, dropping it"
     public static let signature: [ArgumentSpec] = [

@@ -5,7 +5,7 @@
 /// - input gradient (silu_backward): s = 1 / (1 + exp(-x)) (4),
 ///   dX = dY * s * (1 + x * (1 - s)) (5: sub, mul, add, mul, mul) = 9n.
 /// MACs: 0. Saved for backward: the input.
-public struct SiLU: ElementwiseActivation {
+struct SiLU: ElementwiseActivation {
     public static let kind = "silu"
     public static let summary = "x * sigmoid(x) (swish)"
     static let hasInPlaceVariant = true

@@ -3,7 +3,7 @@
 /// Reference algorithm, n elements: forward negate, exp, add, div = 4n; input gradient
 /// from the output (sigmoid_backward in derivatives.yaml): dX = dY * (1 - y) * y = 3n.
 /// MACs: 0. Saved for backward: the output.
-public struct Sigmoid: ElementwiseActivation {
+struct Sigmoid: ElementwiseActivation {
     public static let kind = "sigmoid"
     public static let summary = "logistic sigmoid 1 / (1 + exp(-x))"
     /// sigmoid_backward(grad, result) keeps the output.

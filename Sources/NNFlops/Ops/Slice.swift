@@ -5,7 +5,7 @@
 ///
 /// Reference algorithm: a view, 0 FLOPs; backward writes dY into a zero tensor of the
 /// input's shape (a copy, 0 FLOPs).
-public struct Slice: Operator {
+struct Slice: Operator {
     public static let kind = "slice"
     public static let summary = "a strided range along a dimension"
     public static let signature: [ArgumentSpec] = [

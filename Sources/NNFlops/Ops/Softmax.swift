@@ -5,7 +5,7 @@
 ///   sum (from zero), n divides: 5N.
 /// - input gradient dX = Y * (dY - sum(dY * Y)) (`_softmax_backward_data`): n multiplies
 ///   and n adds for the dot product, n subtracts, n multiplies: 4N.
-public struct Softmax: Operator {
+struct Softmax: Operator {
     public static let kind = "softmax"
     public static let summary = "softmax along a dimension"
     public static let signature: [ArgumentSpec] = [

@@ -5,7 +5,7 @@
 ///
 /// Reference algorithm: views, 0 FLOPs; backward concatenates the pieces' gradients
 /// (zeros for unused pieces), 0 FLOPs.
-public struct Split: Operator {
+struct Split: Operator {
     public static let kind = "split"
     public static let summary = "cut a tensor into pieces of given sizes"
     public static let signature: [ArgumentSpec] = [

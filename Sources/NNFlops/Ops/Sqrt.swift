@@ -4,7 +4,7 @@
 /// the output (derivatives.yaml `sqrt`: `grad / (2 * result)`): a multiply and a divide
 /// per element (2n). MACs: 0. Saved for backward: the output. Autocast: promote (sqrt is
 /// on no autocast list).
-public struct Sqrt: ElementwiseActivation {
+struct Sqrt: ElementwiseActivation {
     public static let kind = "sqrt"
     public static let summary = "square root element-wise"
     static let backwardReads = ElementwiseBackwardInput.output

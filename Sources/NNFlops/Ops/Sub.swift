@@ -5,7 +5,7 @@
 /// Backward (derivatives.yaml sub.Tensor): the left operand receives dY (0 FLOPs, or n
 /// adds to sum it over broadcast dimensions); the right operand receives -dY (n
 /// negations, plus n adds when it was broadcast). MACs: 0. Saves nothing.
-public struct Sub: BroadcastingBinaryOperator {
+struct Sub: BroadcastingBinaryOperator {
     public static let kind = "sub"
     public static let summary = "element-wise subtraction with broadcasting"
     static let gradientFLOPsPerElement = (input: 0, other: 1)

@@ -45,7 +45,7 @@ struct Reduction: Sendable {
 /// Reference algorithm, N = input elements: each output accumulates its terms from zero,
 /// N adds in all. Input gradient: dY expanded back to the input's shape (a broadcast
 /// view), 0 FLOPs.
-public struct Sum: Operator {
+struct Sum: Operator {
     public static let kind = "sum"
     public static let summary = "sum over dimensions"
     public static let signature: [ArgumentSpec] = [

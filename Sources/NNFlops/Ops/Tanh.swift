@@ -3,7 +3,7 @@
 /// Reference algorithm, n elements: forward one tanh per element (n; a tanh counts as
 /// one FLOP, design §4); input gradient from the output (tanh_backward):
 /// dX = dY * (1 - y * y) = 3n. MACs: 0. Saved for backward: the output.
-public struct Tanh: ElementwiseActivation {
+struct Tanh: ElementwiseActivation {
     public static let kind = "tanh"
     public static let summary = "hyperbolic tangent"
     /// tanh_backward(grad, result) keeps the output.

@@ -1,6 +1,6 @@
 /// `transpose(input, dim0, dim1)`: swaps two dimensions (torch.transpose). A view; the
 /// gradient is transposed back: 0 FLOPs in every phase.
-public struct Transpose: Operator {
+struct Transpose: Operator {
     public static let kind = "transpose"
     public static let summary = "swap two dimensions (a view)"
     public static let signature: [ArgumentSpec] = [

@@ -4,7 +4,7 @@
 /// language (`int64`, `int32`, `bool`, `f32`, ...).
 ///
 /// Reference algorithm: a fill, 0 FLOPs. No inputs, no parameters, no gradient.
-public struct Zeros: Operator {
+struct Zeros: Operator {
     public static let kind = "zeros"
     public static let summary = "a tensor of zeros (ids a model builds itself)"
     public static let signature: [ArgumentSpec] = [

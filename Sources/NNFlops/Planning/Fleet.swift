@@ -86,7 +86,7 @@ public struct TrainingMemory: Sendable, Hashable, Codable {
 }
 
 /// Training time, GPU-hours, cost and memory on a fleet.
-public struct FleetEstimate: Sendable, Hashable, Codable {
+struct FleetEstimate: Sendable, Hashable, Codable {
     public var gpu: String
     public var gpuName: String
     public var gpus: Int

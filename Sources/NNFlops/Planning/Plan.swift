@@ -28,7 +28,7 @@ public struct PlanRequest: Sendable, Hashable {
 }
 
 /// Which quantities were given.
-public enum PlanMode: String, Sendable, Codable {
+enum PlanMode: String, Sendable, Codable {
     /// --compute C: the compute-optimal N and D per method.
     case compute
     /// --params N: the compute-optimal D (and C) per method.
@@ -41,7 +41,7 @@ public enum PlanMode: String, Sendable, Codable {
 }
 
 /// One method's row.
-public struct PlanMethodRow: Sendable, Hashable, Codable {
+struct PlanMethodRow: Sendable, Hashable, Codable {
     public var method: ScalingMethod
     public var title: String
     public var citation: String
@@ -93,7 +93,7 @@ public struct PlanMethodRow: Sendable, Hashable, Codable {
 
 /// The run the fleet and spec sections describe: the selected method's row, or the
 /// given run in allocation mode.
-public struct PlanTarget: Sendable, Hashable, Codable {
+struct PlanTarget: Sendable, Hashable, Codable {
     /// The method that chose it; nil when the user gave both N and D.
     public var method: ScalingMethod?
     public var params: Double
@@ -163,7 +163,7 @@ public struct Plan: Sendable, Hashable, Codable {
     public static let microBatchRange: ClosedRange<Int> = 1...1_000_000
 
     public var schema: String = Plan.schema
-    public var mode: PlanMode
+    var mode: PlanMode
     /// The budget when it is fixed (compute and allocation modes); nil when it differs
     /// per method (params and tokens modes: see each row).
     public var computeFlops: Double?
@@ -171,9 +171,9 @@ public struct Plan: Sendable, Hashable, Codable {
     public var givenTokens: Double?
     public var defaultMethod: ScalingMethod
     public var selectedMethod: ScalingMethod
-    public var methods: [PlanMethodRow]
-    public var target: PlanTarget
-    public var fleet: FleetEstimate?
+    var methods: [PlanMethodRow]
+    var target: PlanTarget
+    var fleet: FleetEstimate?
     public var spec: PlanSpec?
 
     enum CodingKeys: String, CodingKey {
@@ -208,7 +208,8 @@ public struct Plan: Sendable, Hashable, Codable {
                 throw NNFlopsError("\(flag) must be a positive number (got \(value))")
             }
             guard range.contains(value) else {
-                throw NNFlopsError("\(flag) \(PlanQuantity.scientific(value)) is outside the supported range \(PlanQuantity.scientific(range.lowerBound))...\(PlanQuantity.scientific(range.upperBound))")
+                throw NNFlopsError("\(flag) \(PlanQuantity.scientific(value)) is outside the supported range " +
+                    "\(PlanQuantity.scientific(range.lowerBound))...\(PlanQuantity.scientific(range.upperBound))")
             }
         }
         try check(request.compute, "--compute", range: Self.computeRange)
@@ -245,7 +246,8 @@ public struct Plan: Sendable, Hashable, Codable {
         case .run(_, _, let c): mode = .allocation; compute = c
         }
         if let c = compute, !Self.computeRange.contains(c) {
-            throw NNFlopsError("the run's compute 6ND = \(PlanQuantity.scientific(c)) FLOPs is outside the supported range \(PlanQuantity.scientific(Self.computeRange.lowerBound))...\(PlanQuantity.scientific(Self.computeRange.upperBound))")
+            throw NNFlopsError("the run's compute 6ND = \(PlanQuantity.scientific(c)) FLOPs is outside the supported range " +
+                "\(PlanQuantity.scientific(Self.computeRange.lowerBound))...\(PlanQuantity.scientific(Self.computeRange.upperBound))")
         }
 
         var rows: [PlanMethodRow] = []

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Counts rendered as planning tables show them ("2.89B", "1.00e21"). Numbers are read
-/// by `Quantity.parse`, the vocabulary of every flag (Spec/Quantity.swift).
+/// by `Quantity.parse`, the vocabulary of every flag (Core/Quantity.swift).
 public enum PlanQuantity {
     /// A count with three significant digits and a suffix: 2.887e9 -> "2.89B",
     /// 5.774e10 -> "57.7B", 1.4e12 -> "1.40T"; past 1000T, scientific ("1.20e15").

@@ -2,7 +2,7 @@ import Foundation
 
 /// The parametric loss of Hoffmann et al. 2022 (approach 3):
 /// L(N, D) = E + A / N^alpha + B / D^beta, N parameters, D training tokens.
-public struct ParametricLoss: Sendable, Hashable, Codable {
+struct ParametricLoss: Sendable, Hashable, Codable {
     public var E: Double
     public var A: Double
     public var B: Double
@@ -44,7 +44,7 @@ public struct ParametricLoss: Sendable, Hashable, Codable {
 /// A compute-optimal frontier of the form N*(C) = coefficient * C^exponent, with the
 /// tokens following from C = 6ND: D*(C) = C / (6 N*(C)). All four planning methods have
 /// this form, so one set of closed-form inverses serves them all.
-public struct PowerLawFrontier: Sendable, Hashable, Codable {
+struct PowerLawFrontier: Sendable, Hashable, Codable {
     public var coefficient: Double
     public var exponent: Double
 
@@ -115,7 +115,7 @@ public enum ScalingMethod: String, Sendable, CaseIterable, Codable {
     /// The method's loss law, where it has one comparable with the others.
     /// (Kaplan et al.'s L(N, D) is fitted on WebText2 with another tokenizer and counts
     /// only non-embedding parameters; its values are not comparable, so none is given.)
-    public var lossLaw: ParametricLoss? {
+    var lossLaw: ParametricLoss? {
         switch self {
         case .hoffmann: return .hoffmann2022
         case .epoch: return .epoch2024
@@ -132,13 +132,15 @@ public enum ScalingMethod: String, Sendable, CaseIterable, Codable {
     public static let flopsPerPetaflopDay = 8.64e19
 
     /// The compute-optimal frontier N*(C) of the method.
-    public var frontier: PowerLawFrontier {
+    var frontier: PowerLawFrontier {
         switch self {
         case .tokens20:
             // D = 20 N and C = 6 N D = 120 N^2.
             return PowerLawFrontier(coefficient: (1.0 / 120).squareRoot(), exponent: 0.5)
-        case .hoffmann, .epoch:
-            return lossLaw!.frontier
+        case .hoffmann:
+            return ParametricLoss.hoffmann2022.frontier
+        case .epoch:
+            return ParametricLoss.epoch2024.frontier
         case .kaplan:
             let p = Self.kaplanExponent
             return PowerLawFrontier(coefficient: Self.kaplanCoefficient * pow(Self.flopsPerPetaflopDay, -p), exponent: p)

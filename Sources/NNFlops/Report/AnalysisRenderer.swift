@@ -108,6 +108,11 @@ public enum AnalysisRenderer {
         lines.append(("  peak", "\(Units.bytes(m.peakBytes)) at \(m.peak.layer) (\(m.peak.phase))"))
         let top = m.peak.live.prefix(5).map { "\($0.name) \(Units.bytes($0.bytes))" }.joined(separator: "; ")
         if !top.isEmpty { lines.append(("  live at peak", top)) }
+        guard let cuda = m.cudaAllocator else { return lines }
+        lines.append(("  CUDA reserved", "\(Units.bytes(cuda.reservedBytes)) by the caching allocator (allocated peak \(Units.bytes(cuda.allocatedPeakBytes)) in its blocks)"))
+        if cuda.cublasWorkspaces > 0 {
+            lines.append(("  cuBLAS workspace", "\(Units.bytes(cuda.cublasWorkspaceBytes)) on Hopper (\(cuda.cublasWorkspaces) x 32 MiB), on top of both"))
+        }
         return lines
     }
 

@@ -9,6 +9,8 @@ public struct AnalysisReport: Encodable, Sendable {
     public var byOp: [String: OpTotals]
     /// With a parallel layout (README, "Training on many GPUs"): the layout and every stage.
     public var parallel: ParallelReport?
+    /// The analysis's warnings (dead code: CostAnalysis.warnings); absent when none.
+    public var warnings: [AnalysisWarning]?
 
     public struct Config: Codable, Sendable {
         public var batch: Int?
@@ -66,6 +68,27 @@ public struct AnalysisReport: Encodable, Sendable {
         /// the highest peak), and the micro-batches it holds at its peak.
         public var stage: String?
         public var inFlightMicroBatches: Double?
+        /// PyTorch's CUDA caching allocator over the same run (README, "The CUDA caching
+        /// allocator"); the figures above are the tensors' own bytes.
+        /// Absent for a pipeline stage of a parallel layout, whose peak holds several
+        /// micro-batches the allocator model does not replay.
+        public var cudaAllocator: CUDAAllocator?
+
+        public struct CUDAAllocator: Codable, Sendable {
+            public var reservedBytes: Int
+            public var allocatedPeakBytes: Int
+            public var staticAllocatedBytes: Int
+            public var cublasWorkspaces: Int
+            public var cublasWorkspaceBytes: Int
+
+            enum CodingKeys: String, CodingKey {
+                case reservedBytes = "reserved_bytes"
+                case allocatedPeakBytes = "allocated_peak_bytes"
+                case staticAllocatedBytes = "static_allocated_bytes"
+                case cublasWorkspaces = "cublas_workspaces"
+                case cublasWorkspaceBytes = "cublas_workspace_bytes"
+            }
+        }
 
         public struct Peak: Codable, Sendable {
             public var layer: String
@@ -85,6 +108,7 @@ public struct AnalysisReport: Encodable, Sendable {
             case peakBytes = "peak_bytes"
             case stage
             case inFlightMicroBatches = "in_flight_micro_batches"
+            case cudaAllocator = "cuda_allocator"
         }
     }
 
@@ -174,7 +198,7 @@ public struct AnalysisReport: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, config, totals, layers, parallel
+        case schema, model, config, totals, layers, parallel, warnings
         case byOp = "by_op"
     }
 }
@@ -211,6 +235,7 @@ extension AnalysisReport {
             byOp[layer.kind] = entry
         }
         self.byOp = byOp
+        warnings = analysis.warnings.isEmpty ? nil : analysis.warnings
         // The first node to use each parameter owns it; a later user is tied to that node.
         var owner = [Int?](repeating: nil, count: graph.parameters.count)
         for (index, node) in graph.nodes.enumerated() {
@@ -228,7 +253,7 @@ extension AnalysisReport {
         if let memory {
             let c = memory.configuration
             config.run = Run(mode: c.mode, optimizer: c.optimizer.rawValue, precision: c.precision.rawValue,
-                             checkpoint: c.checkpoint.description, microBatches: c.accumulationSteps, weightDecay: c.weightDecay,
+                             checkpoint: c.checkpointDescription, microBatches: c.accumulationSteps, weightDecay: c.weightDecay,
                              gradClip: c.gradClip, weightPrecision: c.weightPrecision?.rawValue, foldBN: foldBN)
             let steps = c.accumulationSteps
             totals.recomputeFlops = memory.recomputeFLOPs.value * steps
@@ -240,11 +265,16 @@ extension AnalysisReport {
                 totals.trainStepFlops = (analysis.trainStep.flops.value + memory.recomputeFLOPs.value) * steps + memory.optimizerFLOPs.value
                 totals.trainStepMacs = analysis.trainStep.macs.value * steps
             }
+            let cuda = memory.cudaAllocator
             totals.memory = Memory(paramsBytes: memory.paramsBytes, masterParamsBytes: memory.masterParamsBytes, gradsBytes: memory.gradsBytes,
                                    optimizerStateBytes: memory.optimizerStateBytes, buffersBytes: memory.buffersBytes,
                                    inputsBytes: memory.inputsBytes, savedActivationsBytes: memory.savedActivationsBytes,
                                    peakBytes: memory.peakBytes,
-                                   peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive))
+                                   peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive),
+                                   cudaAllocator: .init(reservedBytes: cuda.reservedBytes, allocatedPeakBytes: cuda.allocatedPeakBytes,
+                                                        staticAllocatedBytes: cuda.staticAllocatedBytes,
+                                                        cublasWorkspaces: cuda.cuBLASWorkspaces,
+                                                        cublasWorkspaceBytes: cuda.hopperCuBLASWorkspaceBytes))
             for i in rows.indices where i < memory.layers.count { rows[i].savedBytes = memory.layers[i].savedBytes }
         }
         if let parallel {

@@ -175,7 +175,7 @@ extension AnalysisReport.Memory {
         self.init(paramsBytes: memory.paramsBytes, masterParamsBytes: memory.masterParamsBytes, gradsBytes: memory.gradsBytes,
                   optimizerStateBytes: memory.optimizerStateBytes, buffersBytes: memory.buffersBytes, inputsBytes: memory.inputsBytes,
                   savedActivationsBytes: memory.savedActivationsBytes, peakBytes: stage.peakBytes,
-                  peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive))
+                  peak: .init(layer: memory.peakLayer, phase: memory.peakPhase.rawValue, live: memory.peakLive), cudaAllocator: nil)
         self.stage = stage.name
         inFlightMicroBatches = stage.inFlight
     }

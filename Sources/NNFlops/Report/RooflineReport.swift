@@ -7,10 +7,11 @@ public struct RooflineReport: Sendable, Encodable {
     /// GPU identifier (`h100-sxm`) and its figures.
     public var gpu: String
     public var gpuProfile: GPUSummary
-    /// Precision policy (`fp32`, `amp-bf16`, ...); `tf32` says whether fp32 matrix work
-    /// ran on TF32 tensor cores.
+    /// Precision policy (`fp32`, `amp-bf16`, ...); `tf32` says whether any fp32 matrix work
+    /// ran on TF32 tensor cores, `tf32Ops` which (`conv`, `matmul`, `all`, `none`).
     public var precision: String
     public var tf32: Bool
+    public var tf32Ops: String
     public var optimizer: String?
     public var checkpoint: String
     public var batch: Int
@@ -24,6 +25,8 @@ public struct RooflineReport: Sendable, Encodable {
     public var trainingRun: TrainingRun?
     /// With a parallel layout: the layout and every stage (README, "Training on many GPUs").
     public var parallel: ParallelReport?
+    /// The analysis's warnings (dead code); absent when there are none.
+    public var warnings: [AnalysisWarning]?
 
     public struct GPUSummary: Sendable, Encodable {
         public var id: String
@@ -101,26 +104,29 @@ public struct RooflineReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals, parallel
+        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals, parallel, warnings
         case gpuProfile = "gpu_profile"
+        case tf32Ops = "tf32_ops"
         case matrixFormat = "matrix_format"
         case peakFlopsPerS = "peak_flops_per_s"
         case ridgeFlopsPerByte = "ridge_flops_per_byte"
         case trainingRun = "training_run"
     }
 
-    public init(graph: Graph, analysis: RooflineAnalysis, trainingRun: TrainingRun? = nil) {
+    public init(graph: Graph, analysis: RooflineAnalysis, trainingRun: TrainingRun? = nil, warnings: [AnalysisWarning] = []) {
+        self.warnings = warnings.isEmpty ? nil : warnings
         let roof = analysis.roof, config = analysis.configuration
         model = graph.model
         gpu = roof.gpu.id
         gpuProfile = GPUSummary(id: roof.gpu.id, name: roof.gpu.name, memoryBytes: roof.gpu.memoryBytes,
                                 bandwidthBytesPerS: roof.gpu.memoryBandwidth, source: roof.gpu.source)
         precision = config.inference ? "inference-" + config.precision.rawValue : config.precision.rawValue
-        tf32 = roof.tf32
+        tf32 = !roof.tf32.isEmpty
+        tf32Ops = roof.tf32.description
         optimizer = config.inference ? nil : config.optimizer.rawValue
-        checkpoint = config.checkpoint.description
+        checkpoint = config.checkpointDescription
         batch = TrainingRun.batch(of: graph)
-        matrixFormat = roof.matrixFormat(for: analysis.mainType).rawValue
+        matrixFormat = analysis.mainFormat.rawValue
         peakFlopsPerS = analysis.peak
         ridgeFlopsPerByte = analysis.ridge
         let step = analysis.stepTime
@@ -129,7 +135,7 @@ public struct RooflineReport: Sendable, Encodable {
         layers = analysis.entries.enumerated()
             .sorted { a, b in a.element.time != b.element.time ? a.element.time > b.element.time : a.offset < b.offset }
             .map { _, e in
-                Layer(name: e.name, op: e.op, phase: e.phase, dtype: e.computeType.rawValue, flops: e.flops,
+                Layer(name: e.name, op: e.op, phase: e.phase, dtype: e.quantizedFormat?.rawValue ?? e.computeType.rawValue, flops: e.flops,
                       matrixFlops: e.matrixFlops, bytes: e.bytes, intensity: e.cost.intensity.isFinite ? e.cost.intensity : nil,
                       ridgeFlopsPerByte: e.cost.ridge, bound: e.cost.bound, attainableFlopsPerS: e.cost.attainable,
                       timeS: e.time, timeShare: entryTotal > 0 ? e.time / entryTotal : 0)
@@ -241,9 +247,20 @@ public enum RooflineRenderer {
         "\(report.model) on \(report.gpu) (\(report.gpuProfile.name)): " + run(report)
     }
 
+    /// Which fp32 matrix work ran on TF32 tensor cores, for the precision line.
+    static func tf32Phrase(_ ops: String) -> String {
+        switch ops {
+        case "conv": " (fp32 convolutions on TF32 tensor cores, matmuls on FP32 cores: PyTorch's defaults)"
+        case "matmul": " (fp32 matmuls on TF32 tensor cores, convolutions on FP32 cores)"
+        case "all": " (fp32 convolutions and matmuls on TF32 tensor cores)"
+        default: " (no TF32)"
+        }
+    }
+
     static func run(_ report: RooflineReport) -> String {
         RunDescription.text(microBatch: report.batch, microBatches: report.totals.microBatches, optimizer: report.optimizer,
-                            precision: report.precision.replacingOccurrences(of: "inference-", with: ""), tf32: report.tf32,
+                            precision: report.precision.replacingOccurrences(of: "inference-", with: ""),
+                            tf32: report.tf32 && report.precision.hasSuffix("fp32") ? report.tf32Ops : nil,
                             checkpoint: report.checkpoint)
     }
 
@@ -274,7 +291,7 @@ public enum RooflineRenderer {
         let g = report.gpuProfile
         var lines: [(String, String)] = [
             ("GPU", "\(g.name) (\(g.id)): \(Units.si(g.bandwidthBytesPerS, unit: "B/s")) memory bandwidth; \(g.source)"),
-            ("precision", report.precision + (report.tf32 ? " (fp32 matmuls on TF32 tensor cores)" : "")
+            ("precision", report.precision + Self.tf32Phrase(report.tf32Ops)
                 + "; matrix work in \(report.matrixFormat): peak \(rate(report.peakFlopsPerS)) dense"),
             ("ridge point", Units.format(report.ridgeFlopsPerByte) + " FLOP/byte"),
             ("forward", seconds(t.forwardTimeS)),

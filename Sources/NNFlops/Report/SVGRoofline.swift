@@ -217,7 +217,7 @@ public enum SVGRoofline {
             layout.boxes.append(at(text, spot))
             roofLabels += "<text class=\"label\" x=\"\(f(spot.0))\" y=\"\(f(spot.1))\" text-anchor=\"\(spot.2)\" \(attributes) \(halo)>\(escape(text))</text>\n"
         }
-        let formatName = roof.matrixFormat(for: analysis.mainType).rawValue
+        let formatName = analysis.mainFormat.rawValue
         // Corner labels first: they have the fewest places to go.
         roofLabel(["memory-bound ←"], [(left + 10, top + 20, "start"), (left + 10, top + plotH - 10, "start")], attributes: "fill=\"#d9480f\"")
         roofLabel(["→ compute-bound"], [(left + plotW - 10, top + 20, "end"), (left + plotW - 10, y(peak) + 30, "end"), (left + plotW - 10, top + plotH - 28, "end")],
@@ -271,7 +271,10 @@ public enum SVGRoofline {
             // Area proportional to the share of time, the largest point at maxRadius.
             let memoryBound = p.computeTime < p.time * 0.999
             let colour = memoryBound ? "#f08c00" : "#1c7ed6"
-            svg += "<circle cx=\"\(f(x(p.intensity)))\" cy=\"\(f(y(p.performance)))\" r=\"\(f(radius(p)))\" fill=\"\(colour)\" fill-opacity=\"0.45\" stroke=\"\(colour)\"><title>\(escape("\(p.name) (\(p.op)): \(Units.format(p.intensity)) FLOP/B, \(RooflineRenderer.rate(p.performance)), \(RooflineRenderer.seconds(p.time)), \(RooflineRenderer.percent(share)) of the time"))</title></circle>\n"
+            let title = "\(p.name) (\(p.op)): \(Units.format(p.intensity)) FLOP/B, \(RooflineRenderer.rate(p.performance)), "
+                + "\(RooflineRenderer.seconds(p.time)), \(RooflineRenderer.percent(share)) of the time"
+            svg += "<circle cx=\"\(f(x(p.intensity)))\" cy=\"\(f(y(p.performance)))\" r=\"\(f(radius(p)))\" fill=\"\(colour)\" "
+                + "fill-opacity=\"0.45\" stroke=\"\(colour)\"><title>\(escape(title))</title></circle>\n"
         }
 
         // Names of the heaviest; operators drawn at the same spot (the same layer in every
@@ -338,8 +341,10 @@ public enum SVGRoofline {
         svg += "<circle cx=\"\(f(x(ridge)))\" cy=\"\(f(y(peak)))\" r=\"4\" fill=\"#c00\"/>\n"
         // Legend.
         svg += "<rect x=\"\(f(legend.x0))\" y=\"\(f(legend.y0))\" width=\"\(f(legend.x1 - legend.x0))\" height=\"\(f(legend.y1 - legend.y0))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
-        svg += "<circle cx=\"\(f(lx + 4))\" cy=\"\(f(ly - 2))\" r=\"5\" fill=\"#1c7ed6\" fill-opacity=\"0.45\" stroke=\"#1c7ed6\"/><text x=\"\(f(lx + 16))\" y=\"\(f(ly + 2))\">compute-bound operator</text>\n"
-        svg += "<circle cx=\"\(f(lx + 4))\" cy=\"\(f(ly + 18))\" r=\"5\" fill=\"#f08c00\" fill-opacity=\"0.45\" stroke=\"#f08c00\"/><text x=\"\(f(lx + 16))\" y=\"\(f(ly + 22))\">memory-bound operator</text>\n"
+        svg += "<circle cx=\"\(f(lx + 4))\" cy=\"\(f(ly - 2))\" r=\"5\" fill=\"#1c7ed6\" fill-opacity=\"0.45\" " +
+            "stroke=\"#1c7ed6\"/><text x=\"\(f(lx + 16))\" y=\"\(f(ly + 2))\">compute-bound operator</text>\n"
+        svg += "<circle cx=\"\(f(lx + 4))\" cy=\"\(f(ly + 18))\" r=\"5\" fill=\"#f08c00\" fill-opacity=\"0.45\" " +
+            "stroke=\"#f08c00\"/><text x=\"\(f(lx + 16))\" y=\"\(f(ly + 22))\">memory-bound operator</text>\n"
         svg += "</svg>\n"
         return svg
     }

@@ -1,5 +1,5 @@
 /// Aligned plain-text and Markdown tables.
-public struct TextTable {
+struct TextTable {
     public enum Alignment { case left, right }
     public var headers: [String]
     public var alignments: [Alignment]
@@ -50,7 +50,7 @@ public struct TextTable {
 }
 
 /// RFC 4180 CSV.
-public enum CSV {
+enum CSV {
     public static func field(_ s: String) -> String {
         s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") })
             ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s

@@ -1,6 +1,6 @@
 /// Syntax tree of a spec file. Every node carries the location it came from.
 
-public indirect enum Expression: Sendable {
+indirect enum Expression: Sendable {
     case integer(Int, SourceLocation)
     case float(Double, SourceLocation)
     /// A literal with a unit suffix (`16GiB`, `7B`): a number that remembers whether it is
@@ -53,26 +53,26 @@ public indirect enum Expression: Sendable {
 }
 
 /// One link of a chain: `+ b` in `a + b`, located at its operator.
-public struct ChainLink: Sendable {
+struct ChainLink: Sendable {
     public var op: String
     public var operand: Expression
     public var location: SourceLocation
 }
 
-public struct CallArgument: Sendable {
+struct CallArgument: Sendable {
     /// nil for a positional argument.
     public var label: String?
     public var value: Expression
     public var location: SourceLocation
 }
 
-public struct BlockParameter: Sendable {
+struct BlockParameter: Sendable {
     public var name: String
     public var defaultValue: Expression?
     public var location: SourceLocation
 }
 
-public indirect enum Statement: Sendable {
+indirect enum Statement: Sendable {
     case model(name: String, SourceLocation)
     case param(name: String, value: Expression, SourceLocation)
     case input(name: String, shape: [Expression], dtype: String?, SourceLocation)

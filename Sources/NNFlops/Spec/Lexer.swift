@@ -1,5 +1,5 @@
 /// Tokens of the spec language.
-public enum TokenKind: Sendable, Equatable {
+enum TokenKind: Sendable, Equatable {
     case name(String)
     case integer(Int)
     case float(Double)
@@ -14,14 +14,14 @@ public enum TokenKind: Sendable, Equatable {
     case end
 }
 
-public struct Token: Sendable {
+struct Token: Sendable {
     public var kind: TokenKind
     public var location: SourceLocation
 }
 
 /// Splits spec text into tokens with Python-style significant indentation: INDENT and
 /// DEDENT tokens mark blocks, newlines inside brackets are ignored, `#` starts a comment.
-public struct Lexer {
+struct Lexer {
     let file: String
     let lines: SourceLines
 

@@ -34,6 +34,10 @@ public struct Limits: Sendable, Equatable {
     /// The largest batch `fit` searches; a model that fits it is reported as fitting at
     /// least this batch.
     public var batchSearch = 1 << 24
+    /// The largest batch and the longest context `infer`'s capacity search tries; a model
+    /// that fits them is reported as fitting at least this much.
+    public var inferenceBatchSearch = 1 << 20
+    public var inferenceContextSearch = 1 << 22
     /// FLOPs one `validate` run may execute (forward, backward and the step together):
     /// about ten minutes of the executor on a laptop's cores. `validate --max-flops` raises it.
     public var executedFLOPs = 1e13

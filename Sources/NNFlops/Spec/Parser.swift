@@ -1,6 +1,6 @@
 /// Recursive-descent parser: tokens -> statements. Errors carry the offending token's
 /// location and the source line.
-public struct Parser {
+struct Parser {
     var tokens: [Token]
     var position = 0
     /// Current expression/suite nesting; bounded (`Limits.nesting`) so hostile input

@@ -45,7 +45,8 @@ struct StackGuard: Sendable {
                 return try body(.unchecked)
             }
             let entry: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
-                let job = Unmanaged<AnyJob>.fromOpaque(context!).takeRetainedValue()
+                guard let context else { return nil }  // pthread_create hands back the context given to it
+                let job = Unmanaged<AnyJob>.fromOpaque(context).takeRetainedValue()
                 job.start()
                 return nil
             }
@@ -59,11 +60,13 @@ struct StackGuard: Sendable {
                 return try body(.unchecked)
             }
             #if canImport(Darwin)
-            pthread_join(thread!, nil)
+            if let thread { pthread_join(thread, nil) }
             #else
             pthread_join(thread, nil)
             #endif
-            return try job.result!.get()
+            // The joined thread ran the job, which always sets its result.
+            guard let result = job.result else { return try body(.unchecked) }
+            return try result.get()
         }
     }
 

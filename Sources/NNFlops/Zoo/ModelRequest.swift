@@ -95,6 +95,20 @@ public struct ModelRequest: Sendable {
         return try model.graph(overrides: values, flags: ["batch": flag ?? "batch \(batch)"])
     }
 
+    /// The graph with the params in `settings` set as well (`infer` sets `seq` and
+    /// `batch` for its prefill and decode graphs); a `--set` of the same param is an error.
+    public func graph(setting settings: [String: Value]) throws -> Graph {
+        var values = overrides
+        if let batch { values["batch"] = .int(batch) }
+        for (name, value) in settings {
+            if let given = values[name], given.description != value.description {
+                throw NNFlopsError("--set \(name)=\(given) conflicts with the \(name) this command sets (\(value)): drop the --set")
+            }
+            values[name] = value
+        }
+        return try model.graph(overrides: values)
+    }
+
     /// The value of the model's `batch` param at the requested batch, nil when it has none.
     public func batchSize() throws -> Int? {
         if let batch { return batch }

@@ -23,6 +23,7 @@ extension ModelRequest {
     private func rejectSettings(_ values: [String: Value], _ why: String) throws {
         guard !values.isEmpty else { return }
         let flags = (batch != nil ? ["--batch"] : []) + (overrides.isEmpty ? [] : ["--set"])
-        throw NNFlopsError("\(flags.joined(separator: " and ")) \(flags.count == 1 ? "applies" : "apply") to importing an ONNX file: \(why); give \(flags.count == 1 ? "it" : "them") when analysing the spec")
+        throw NNFlopsError("\(flags.joined(separator: " and ")) \(flags.count == 1 ? "applies" : "apply") to " +
+            "importing an ONNX file: \(why); give \(flags.count == 1 ? "it" : "them") when analysing the spec")
     }
 }

@@ -6,7 +6,7 @@
 extension Add: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let (y, n) = broadcastingForward(context, +)
         context.count(WorkTally(flops: n))
         return ForwardResult([y])
@@ -14,7 +14,7 @@ extension Add: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let dy = context.outputGradients[0]
         let shapes = [operands.left.shape] + (operands.right.map { [$0.shape] } ?? [])
         return BackwardResult(inputs: shapes.enumerated().map { slot, shape in

@@ -126,7 +126,7 @@ extension Attention: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let run = execution(context.run)
         let training = context.needsBackward && context.inputNeedsGradient.contains(true)
         var k = context.inputs[1], v = context.inputs[2]
@@ -162,7 +162,7 @@ extension Attention: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let run = execution(context.run)
         var result = run.fused ? try fusedBackward(context, run) : try naiveBackward(context, run)
         if run.repeated && context.inputNeedsGradient.contains(true) {
@@ -215,7 +215,7 @@ extension Attention: ExecutableOperator {
         }
         // A bool or window mask becomes a float one for math's add.
         let maskShape4 = maskInput == nil ? [batch, 1, queries, keys] : maskShape
-        if run.kernel == .math && run.maskTensor && (maskInput == nil || maskInput!.dtype == .bool) {
+        if run.kernel == .math && run.maskTensor && (maskInput.map { $0.dtype == .bool } ?? true) {
             _ = allocate(maskShape4, kept: false)
         }
         let reader = maskReader(maskInput, shape: maskShape4, run)
@@ -348,8 +348,7 @@ extension Attention: ExecutableOperator {
                     tally += GEMM.multiply(m: nq, n: nk, k: g.dv, a: gradOut, lda: g.ldo, transposeA: false,
                                            b: pv.pointer + g.v(bi, readHead), ldb: g.ldv, transposeB: true,
                                            c: dp, ldc: nk, accumulate: false, parallel: false)
-                    scaled.withUnsafeMutableBufferPointer { buffer in
-                        let s = buffer.baseAddress!
+                    withElements(&scaled) { s in
                         for i in 0..<nq {
                             let row = dp + i * nk, out = ds + i * nk, prow = probs + i * nk
                             if let pm {
@@ -389,16 +388,16 @@ extension Attention: ExecutableOperator {
         }
         context.count(box.value, .inputGradient)
         var inputs: [Tensor<T>?] = [dq, dk, dvT]
-        if mask != nil { inputs.append(needMask ? maskGradient(context, from: dS.values, visible: nil) : nil) }
+        if let mask { inputs.append(needMask ? maskGradient(context, of: mask, from: dS.values, visible: nil) : nil) }
         return BackwardResult(inputs: inputs, workspace: workspace)
     }
 
     /// dMask: the gradient of the masked logits ([B, heads, nq, nk], the entries in
     /// `visible` rows only when given) summed into the mask's shape: one add per entry
     /// when the mask broadcasts, else the gradient itself.
-    private func maskGradient<T: KernelScalar>(_ context: BackwardContext<T>, from logits: UnsafeMutablePointer<T>,
+    private func maskGradient<T: KernelScalar>(_ context: BackwardContext<T>, of mask: TensorType, from logits: UnsafeMutablePointer<T>,
                                                visible: ((Int) -> Range<Int>)?) -> Tensor<T> {
-        let gradient = context.inputGradient(mask!.shape)
+        let gradient = context.inputGradient(mask.shape)
         let strides = Self.broadcastStrides(maskShape)
         let nq = queries, nk = keys
         var adds = 0
@@ -447,7 +446,7 @@ extension Attention: ExecutableOperator {
             var plain = source
             plain.causal = false
             let padded = run.kernel == .efficient && keys % 16 != 0
-            if maskInput == nil || maskInput!.dtype == .bool {
+            if maskInput.map({ $0.dtype == .bool }) ?? true {
                 let converted = context.allocate(maskShape4)
                 let s = Self.broadcastStrides(maskShape4)
                 for bi in 0..<maskShape4[0] { for hi in 0..<maskShape4[1] { for i in 0..<maskShape4[2] { for j in 0..<maskShape4[3] {
@@ -478,8 +477,7 @@ extension Attention: ExecutableOperator {
         parallelFor(g.b * g.h, cost: nq * nk * (g.d + g.dv + 8)) { range in
             var tally = WorkTally()
             var row = [T](repeating: 0, count: nk)
-            row.withUnsafeMutableBufferPointer { buffer in
-                let s = buffer.baseAddress!
+            withElements(&row) { s in
                 for pair in range {
                     let bi = pair / g.h, hi = pair % g.h, gi = hi / g.group
                     let keysBase = pk.pointer + g.k(bi, gi), valuesBase = pv.pointer + g.v(bi, gi)
@@ -559,8 +557,8 @@ extension Attention: ExecutableOperator {
             parallelFor(g.b * kv, cost: group * nq * nk * (2 * g.d + 2 * g.dv + 8)) { range in
                 var tally = WorkTally()
                 var scratch = [T](repeating: 0, count: 3 * nk)
-                scratch.withUnsafeMutableBufferPointer { buffer in
-                    let prob = buffer.baseAddress!, keepMask = prob + nk, dropped = prob + 2 * nk
+                withElements(&scratch) { prob in
+                    let keepMask = prob + nk, dropped = prob + 2 * nk
                     for pair in range {
                         let bi = pair / kv, gi = pair % kv
                         for hi in (gi * group)..<((gi + 1) * group) {
@@ -626,8 +624,8 @@ extension Attention: ExecutableOperator {
         }
         context.count(box.value, .inputGradient)
         var inputs: [Tensor<T>?] = [dq, dk, dvT]
-        if mask != nil {
-            inputs.append(needMask ? logits.withUnsafeMutableBufferPointer { maskGradient(context, from: $0.baseAddress!, visible: { self.keyRange($0, run) }) } : nil)
+        if let mask {
+            inputs.append(needMask ? withElements(&logits) { maskGradient(context, of: mask, from: $0, visible: { self.keyRange($0, run) }) } : nil)
         }
         return BackwardResult(inputs: inputs)
     }

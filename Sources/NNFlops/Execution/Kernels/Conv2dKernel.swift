@@ -23,7 +23,7 @@ extension Conv2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let x = context.inputs[0], weight = context.parameters[0]
         let gm = geometry
         let y = context.output(outputs[0].shape)
@@ -61,7 +61,7 @@ extension Conv2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let dy = context.outputGradients[0], weight = context.parameters[0]
         let gm = geometry
         let (kh, kw) = (kernel[0], kernel[1])
@@ -125,8 +125,8 @@ extension Conv2d: ExecutableOperator {
             // Taps packed per group: taps[g][a*kw + b][c][co] = W[g*og + co, c, a, b].
             let tapCount = kh * kw
             var taps = [T](repeating: 0, count: groups * tapCount * gm.cg * gm.og)
-            taps.withUnsafeMutableBufferPointer { buffer in
-                let out = buffer.baseAddress!, w = weight.values
+            withElements(&taps) { out in
+                let w = weight.values
                 // Blocks of 16 output channels, so every written cache line is filled at once.
                 for group in 0..<groups {
                     for co0 in Swift.stride(from: 0, to: gm.og, by: 16) {
@@ -145,24 +145,24 @@ extension Conv2d: ExecutableOperator {
             let paddedCount = gm.n * gm.c * hp * wp
             ScratchPool.shared.with(T.self, count: paddedCount) { paddedBase in
             paddedBase.initialize(repeating: 0, count: paddedCount)
-            let paddedBuffer = UnsafeMutableBufferPointer(start: paddedBase, count: paddedCount)
             // Items: (sample, group, block of input channels); with few items each runs a
             // parallel GEMM per tap, otherwise items run in parallel with serial GEMMs.
             let fewItems = gm.n * groups < 2 * executorThreads
             let block = fewItems ? gm.cg : min(gm.cg, 64)
             let blocks = (gm.cg + block - 1) / block
             let total = TallyBox()
-            taps.withUnsafeBufferPointer { tapBuffer in
+            withElements(&taps) { tapPointer in
                 do {
-                    let pt = SendablePointer(UnsafeMutablePointer(mutating: tapBuffer.baseAddress!))
-                    let pp = SendablePointer(paddedBuffer.baseAddress!)
+                    let pt = SendablePointer(tapPointer)
+                    let pp = SendablePointer(paddedBase)
                     let run: (Range<Int>) -> Void = { range in
                         var tally = WorkTally()
                         for item in range {
                             let s = item / (groups * blocks), group = (item / blocks) % groups, b = item % blocks
                             let rows = (b * block)..<min(gm.cg, (b + 1) * block)
                             tally += Conv.scatter(taps: pt.pointer + group * tapCount * gm.cg * gm.og, rows: rows, outChannels: gm.cg, depth: gm.og,
-                                                  src: pdy.pointer + (s * outChannels + group * gm.og) * gm.area, sourceHeight: gm.oh, sourceWidth: gm.ow,
+                                                  src: pdy.pointer + (s * outChannels + group * gm.og) * gm.area,
+                                                  sourceHeight: gm.oh, sourceWidth: gm.ow,
                                                   kernel: kernel, stride: stride, dilation: dilation,
                                                   dst: pp.pointer + (s * gm.c + group * gm.cg) * hp * wp, dstHeight: hp, dstWidth: wp,
                                                   parallel: fewItems)

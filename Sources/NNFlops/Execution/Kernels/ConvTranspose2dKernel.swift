@@ -20,7 +20,7 @@ extension ConvTranspose2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         let x = context.inputs[0], weight = context.parameters[0]
         let gm = geometry
         // taps[g][t][co][c] = W[g*cg + c, co, t].
@@ -39,10 +39,10 @@ extension ConvTranspose2d: ExecutableOperator {
         let blocks = (gm.og + block - 1) / block
         let total = TallyBox()
         let px = SendablePointer(x.values)
-        taps.withUnsafeBufferPointer { tapBuffer in
-            full.withUnsafeMutableBufferPointer { fullBuffer in
-                let pt = SendablePointer(UnsafeMutablePointer(mutating: tapBuffer.baseAddress!))
-                let pf = SendablePointer(fullBuffer.baseAddress!)
+        withElements(&taps) { tapPointer in
+            withElements(&full) { fullPointer in
+                let pt = SendablePointer(tapPointer)
+                let pf = SendablePointer(fullPointer)
                 parallelFor(gm.n * groups * blocks, cost: gm.cg * gm.h * gm.w * block * gm.taps) { range in
                     var tally = WorkTally()
                     for item in range {
@@ -74,7 +74,7 @@ extension ConvTranspose2d: ExecutableOperator {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         let dy = context.outputGradients[0], weight = context.parameters[0]
         let gm = geometry
         let depth = gm.og * gm.taps, area = gm.h * gm.w
@@ -90,8 +90,7 @@ extension ConvTranspose2d: ExecutableOperator {
         let run: (Range<Int>) -> Void = { range in
             var cols = [T](repeating: 0, count: depth * area)
             var ti = WorkTally(), tw = WorkTally()
-            cols.withUnsafeMutableBufferPointer { buffer in
-                let colsPointer = buffer.baseAddress!
+            withElements(&cols) { colsPointer in
                 for group in range {
                     for s in 0..<gm.n {
                         // cols of dY placed in the full output: rows (co, a, b), columns (i, j) of the input.
@@ -101,7 +100,8 @@ extension ConvTranspose2d: ExecutableOperator {
                         if let pdx {
                             ti += GEMM.multiply(m: gm.cg, n: area, k: depth, a: pw.pointer + group * gm.cg * depth, lda: depth, transposeA: false,
                                                 b: colsPointer, ldb: area, transposeB: false,
-                                                c: pdx.pointer + (s * gm.c + group * gm.cg) * area, ldc: area, accumulate: false, parallel: parallelInside)
+                                                c: pdx.pointer + (s * gm.c + group * gm.cg) * area, ldc: area, accumulate: false,
+                                                parallel: parallelInside)
                         }
                         if let pdw, let px {
                             tw += GEMM.multiply(m: gm.cg, n: depth, k: area, a: px.pointer + (s * gm.c + group * gm.cg) * area, lda: area, transposeA: false,

@@ -3,13 +3,13 @@
 extension LearnedParameter: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         ForwardResult([context.parameters[0]])
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         guard context.trainable(parameter: 0) else { return BackwardResult(inputs: [], parameters: [nil]) }
         let dy = context.outputGradients[0]
         let dw = context.parameterGradient(shape)

@@ -195,7 +195,13 @@ extension MoE: ExecutableOperator {
         guard keptList.count == context.saved.tensors.count else { throw OperatorError("moe: saved state does not match the kept tensors") }
         var saved: [Kept: Tensor<T>] = [:]
         for (index, kept) in keptList.enumerated() where index < context.saved.tensors.count { saved[kept] = context.saved.tensors[index] }
-        func floats(_ kept: Kept) -> UnsafeMutablePointer<T> { saved[kept]!.values }
+        // What backward reads is what forward kept for these needs (keptTensors): a lookup
+        // that misses is an internal error, reported as one.
+        func tensor(_ kept: Kept) throws -> Tensor<T> {
+            guard let tensor = saved[kept] else { throw OperatorError("moe: the saved state lacks \(kept)") }
+            return tensor
+        }
+        func floats(_ kept: Kept) throws -> UnsafeMutablePointer<T> { try tensor(kept).values }
 
         let tCount = tokens, d = hidden, e = experts, k = topK, i = intermediate
         let dy = context.outputGradients[0].values
@@ -210,12 +216,12 @@ extension MoE: ExecutableOperator {
         // Routed rows.
         let counts = context.saved.flags
         if needs.routerPath || needs.expertOutput {
-            let rowSlot = MoEStore<T>.rowSlots(saved, dispatch: dispatch, rows: rows, topK: k)
+            let rowSlot = try MoEStore<T>.rowSlots(tensor, dispatch: dispatch, rows: rows, topK: k)
             let dSlot = MoEScratch<T>(tCount * k)
             let dOut = MoEScratch<T>(rows * d)
             var step = WorkTally()
             if needs.routerPath {
-                let o = floats(.expertOutput)
+                let o = try floats(.expertOutput)
                 for (r, slot) in rowSlot.enumerated() {
                     let g = dy + (slot / k) * d, row = o + r * d
                     var sum: T = 0
@@ -226,7 +232,7 @@ extension MoE: ExecutableOperator {
                 charge(step, toWeight: needs.router)
             }
             if needs.expertOutput {
-                let w = floats(.routingWeights)
+                let w = try floats(.routingWeights)
                 step = WorkTally()
                 for (r, slot) in rowSlot.enumerated() {
                     let g = dy + (slot / k) * d, row = dOut.pointer + r * d, weight = w[r]
@@ -244,14 +250,14 @@ extension MoE: ExecutableOperator {
                 let n = counts[expert]
                 if let g = gradients[Weight.down] {
                     weightTally += GEMM.multiply(m: d, n: i, k: n, a: dOut.pointer + offset * d, lda: d, transposeA: true,
-                                                 b: floats(.hidden) + offset * i, ldb: i, transposeB: false,
+                                                 b: try floats(.hidden) + offset * i, ldb: i, transposeB: false,
                                                  c: g.values + expert * d * i, ldc: i, accumulate: false)
                 }
                 if needs.expertHidden {
                     var work = GEMM.multiply(m: n, n: i, k: d, a: dOut.pointer + offset * d, lda: d, transposeA: false,
                                              b: wDown + expert * d * i, ldb: i, transposeB: false,
                                              c: dHidden.pointer + offset * i, ldc: i, accumulate: false)
-                    let gateUp = floats(.gateUp), activation = floats(.activation)
+                    let gateUp = try floats(.gateUp), activation = try floats(.activation)
                     for r in offset..<offset + n {
                         let dh = dHidden.pointer + r * i, gu = gateUp + r * 2 * i, a = activation + r * i, dgu = dGateUp.pointer + r * 2 * i
                         for j in 0..<i {
@@ -265,7 +271,7 @@ extension MoE: ExecutableOperator {
                 }
                 if let g = gradients[Weight.gateUp] {
                     weightTally += GEMM.multiply(m: 2 * i, n: d, k: n, a: dGateUp.pointer + offset * 2 * i, lda: 2 * i, transposeA: true,
-                                                 b: floats(.gathered) + offset * d, ldb: d, transposeB: false,
+                                                 b: try floats(.gathered) + offset * d, ldb: d, transposeB: false,
                                                  c: g.values + expert * 2 * i * d, ldc: d, accumulate: false)
                 }
                 if needs.input {
@@ -285,14 +291,14 @@ extension MoE: ExecutableOperator {
 
             // Router.
             if needs.routerPath {
-                let indices = saved[.topKIndices]!.indices
-                let probabilities = floats(.probabilities)
+                let indices = try tensor(.topKIndices).indices
+                let probabilities = try floats(.probabilities)
                 let dLogits = MoEScratch<T>(tCount * e)
                 var work = WorkTally()
                 for t in 0..<tCount {
                     let dw = dSlot.pointer + t * k, dl = dLogits.pointer + t * e, p = probabilities + t * e
                     if normTopK {
-                        let s = floats(.topKSum)[t], v = floats(.topKValues) + t * k
+                        let s = try floats(.topKSum)[t], v = try floats(.topKValues) + t * k
                         var c: T = 0
                         for j in 0..<k { c += dw[j] * v[j] }
                         c /= s
@@ -309,7 +315,7 @@ extension MoE: ExecutableOperator {
                 charge(work, toWeight: needs.router)
                 if let g = gradients[Weight.router] {
                     weightTally += GEMM.multiply(m: e, n: d, k: tCount, a: dLogits.pointer, lda: e, transposeA: true,
-                                                 b: floats(.input), ldb: d, transposeB: false,
+                                                 b: try floats(.input), ldb: d, transposeB: false,
                                                  c: g.values, ldc: d, accumulate: false)
                 }
                 if let dx {
@@ -323,7 +329,7 @@ extension MoE: ExecutableOperator {
         // Shared expert.
         if sharedIntermediate > 0 {
             let s = sharedIntermediate
-            let x = needs.keepsInput ? saved[.input]!.values : nil
+            let x = try needs.keepsInput ? tensor(.input).values : nil
             var dShared = UnsafePointer(dy)
             let scaled = MoEScratch<T>(sharedGate && needs.sharedOutput ? tCount * d : 0)
             if sharedGate {
@@ -337,7 +343,7 @@ extension MoE: ExecutableOperator {
                     dShared = UnsafePointer(scaled.pointer)
                 }
                 if needs.sharedScalePath, let scale {
-                    let so = floats(.sharedOutput)
+                    let so = try floats(.sharedOutput)
                     let dq = MoEScratch<T>(tCount)
                     for t in 0..<tCount {
                         let g = dy + t * d, o = so + t * d
@@ -359,7 +365,7 @@ extension MoE: ExecutableOperator {
             }
             if let g = gradients[Weight.sharedDown] {
                 weightTally += GEMM.multiply(m: d, n: s, k: tCount, a: dShared, lda: d, transposeA: true,
-                                             b: floats(.sharedHidden), ldb: s, transposeB: false, c: g.values, ldc: s, accumulate: false)
+                                             b: try floats(.sharedHidden), ldb: s, transposeB: false, c: g.values, ldc: s, accumulate: false)
             }
             if needs.sharedHidden {
                 let dh = MoEScratch<T>(tCount * s)
@@ -369,7 +375,7 @@ extension MoE: ExecutableOperator {
                        toWeight: needs.sharedGate || needs.sharedUp)
                 let dGate = MoEScratch<T>(tCount * s), dUp = MoEScratch<T>(tCount * s)
                 if needs.sharedGate || needs.input {
-                    let sg = floats(.sharedGateProjection), su = floats(.sharedUpProjection)
+                    let sg = try floats(.sharedGateProjection), su = try floats(.sharedUpProjection)
                     for j in 0..<tCount * s {
                         let g = sg[j], sig = 1 / (1 + T.exp(-g))
                         dGate.pointer[j] = dh.pointer[j] * su[j] * sig * (1 + g * (1 - sig))
@@ -377,7 +383,7 @@ extension MoE: ExecutableOperator {
                     charge(WorkTally(flops: tCount * 10 * s), toWeight: needs.sharedGate)
                 }
                 if needs.sharedUp || needs.input {
-                    let sa = floats(.sharedActivation)
+                    let sa = try floats(.sharedActivation)
                     for j in 0..<tCount * s { dUp.pointer[j] = dh.pointer[j] * sa[j] }
                     charge(WorkTally(flops: tCount * s), toWeight: needs.sharedUp)
                 }
@@ -490,13 +496,13 @@ struct MoEStore<T: KernelScalar> {
     }
 
     /// Each processed row's slot, read back from the kept dispatch tensors.
-    static func rowSlots(_ saved: [MoE.Kept: Tensor<T>], dispatch: MoE.Dispatch, rows: Int, topK k: Int) -> [Int] {
+    static func rowSlots(_ saved: (MoE.Kept) throws -> Tensor<T>, dispatch: MoE.Dispatch, rows: Int, topK k: Int) throws -> [Int] {
         switch dispatch {
         case .groupedMM:
-            let p = saved[.inversePermutation]!.indices
+            let p = try saved(.inversePermutation).indices
             return (0..<rows).map { Int(p[$0]) }
         case .eager:
-            let p = saved[.expertTokenIndex]!.indices
+            let p = try saved(.expertTokenIndex).indices
             return (0..<rows).map { Int(p[2 * $0 + 1]) * k + Int(p[2 * $0]) }
         }
     }

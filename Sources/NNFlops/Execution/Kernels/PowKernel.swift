@@ -18,10 +18,10 @@ extension Pow: ExecutableOperator {
             let n = unaryMap(y.values, x.values, x.count, rule.function(T.self))
             context.count(WorkTally(flops: rule.flops * n))
             return ForwardResult([y], saved: keep && context.inputNeedsGradient[0] ? SavedState([x]) : .none)
-        case .tensor:
+        case .tensor(let right):
             let y = context.output(operands.output.shape)
             let done = broadcastMap(y.values, x.values, BroadcastLayout(operand: operands.left.shape, output: operands.output.shape),
-                                    context.inputs[1].values, BroadcastLayout(operand: operands.right!.shape, output: operands.output.shape)) { T.pow($0, $1) }
+                                    context.inputs[1].values, BroadcastLayout(operand: right.shape, output: operands.output.shape)) { T.pow($0, $1) }
             context.count(WorkTally(flops: done))
             let needs = context.inputNeedsGradient
             guard keep else { return ForwardResult([y]) }
@@ -78,9 +78,7 @@ extension Pow: ExecutableOperator {
 /// `tensor`'s values broadcast from `shape` to `output` in a scratch array (a copy).
 func broadcastScratch<T: KernelScalar>(_ tensor: Tensor<T>, from shape: [Int], to output: [Int]) -> [T] {
     var values = [T](repeating: 0, count: output.reduce(1, *))
-    values.withUnsafeMutableBufferPointer { buffer in
-        broadcastCopy(tensor.values, BroadcastLayout(operand: shape, output: output), buffer.baseAddress!)
-    }
+    withElements(&values) { broadcastCopy(tensor.values, BroadcastLayout(operand: shape, output: output), $0) }
     return values
 }
 

@@ -4,13 +4,13 @@
 extension ReLU6: ExecutableOperator {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
+    func forward<T: KernelScalar>(_ context: ForwardContext<T>) throws -> ForwardResult<T> {
         elementwiseForward(context, operations: 2) { min(max($0, 0), 6) }
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
+    func backward<T: KernelScalar>(_ context: BackwardContext<T>) throws -> BackwardResult<T> {
         elementwiseBackward(context, operations: 2) { g, v in v > 0 && v < 6 ? g : 0 }
     }
 }

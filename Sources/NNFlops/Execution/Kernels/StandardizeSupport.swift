@@ -90,8 +90,8 @@ enum Standardize {
         let pm = SendablePointer(mean.values), pr = SendablePointer(rstd.values)
         let pdx = dx.map { SendablePointer($0.values) }
         let inputTally = TallyBox(), weightTally = TallyBox()
-        xhat.withUnsafeMutableBufferPointer { buffer in
-            let ph = needXhat ? SendablePointer(buffer.baseAddress!) : nil
+        withElements(&xhat) { xhatPointer in
+            let ph = needXhat ? SendablePointer(xhatPointer) : nil
             parallelFor(r, cost: m * 12) { range in
                 var ti = WorkTally(), tw = WorkTally()
                 var g = [T](repeating: 0, count: hasWeight ? m : 0)
@@ -105,10 +105,10 @@ enum Standardize {
                     }
                     guard let pdx, let ph else { continue }
                     let h = ph.pointer + group * m, out = pdx.pointer + group * m
-                    g.withUnsafeMutableBufferPointer { gb in
+                    withElements(&g) { gPointer in
                         let gs: UnsafeMutablePointer<T>
                         if let weight {
-                            gs = gb.baseAddress!
+                            gs = gPointer
                             for i in 0..<m { gs[i] = dyRow[i] * weight.pointer[geometry.weightIndex(group: group, offset: i)] }
                             ti.flops += m
                         } else {

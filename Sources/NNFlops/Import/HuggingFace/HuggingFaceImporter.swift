@@ -95,7 +95,7 @@ public enum HuggingFaceImporter {
 /// A config read once: the spec text written for it, parsed, and what checks overrides
 /// against the config's rules. Front ends that elaborate a model at many batches (`fit`
 /// probes them) hold one of these and call `graph(overrides:)` for each.
-public struct HuggingFaceModel: Sendable {
+struct HuggingFaceModel: Sendable {
     /// The config's file name, as given.
     public let file: String
     /// The spec text (`nnflops import config.json -o model.spec` writes it).

@@ -153,7 +153,8 @@ extension ONNXGraphImporter {
             let p = total > 0 ? (total + 1) / 2 : 0
             let extra = 2 * p - total
             guard extra >= 0, extra < max(strides[axis], dilations[axis]) else {
-                throw failure("padding \(pads[axis].begin) + \(pads[axis].end) with output_padding \(outputPadding[axis]) cannot be expressed by conv_transpose2d's even padding on spatial axis \(axis)")
+                throw failure("padding \(pads[axis].begin) + \(pads[axis].end) with output_padding " +
+                    "\(outputPadding[axis]) cannot be expressed by conv_transpose2d's even padding on spatial axis \(axis)")
             }
             padding[axis] = p
             outputPadding[axis] = extra

@@ -193,7 +193,14 @@ extension ONNXGraphImporter {
         }
         var result: [Int] = []
         var next = shape.makeIterator()
-        for i in 0..<rank { result.append(normalized.contains(i) ? 1 : next.next()!) }
+        for i in 0..<rank {
+            if normalized.contains(i) {
+                result.append(1)
+            } else {
+                guard let dimension = next.next() else { throw failure("invalid axes \(axes) for \(shapeText(shape))") }
+                result.append(dimension)
+            }
+        }
         return result
     }
 
@@ -309,7 +316,9 @@ extension ONNXGraphImporter {
             for part in parts where part.elements > 0 {
                 let block = part.elements / max(outer, 1)
                 let range = (o * block)..<((o + 1) * block)
-                switch part.values! {
+                // Every part with elements has values (the guard above).
+                guard let values = part.values else { return result }
+                switch values {
                 case .ints(let v): if isInt { ints += v[range] } else { doubles += v[range].map(Double.init) }
                 case .floats(let v): doubles += v[range]
                 }
@@ -566,12 +575,14 @@ extension ONNXGraphImporter {
         let checked = try checkedShape(shape)
         var result = StaticTensor(shape: checked, element: element)
         let count = Count.product(checked).value
-        if StaticTensor.holds(count), case let columns? = Optional(inputs.map(\.doubles)), columns.allSatisfy({ $0 != nil }) {
+        let knownColumns = inputs.compactMap(\.doubles)
+        if StaticTensor.holds(count), knownColumns.count == inputs.count {
+            let columns = knownColumns
             let maps = inputs.map { StaticTensor.broadcastIndex(from: $0.shape, to: checked) }
             var out: [Double] = []
             out.reserveCapacity(count)
             for i in 0..<count {
-                guard let v = f(inputs.indices.map { columns[$0]![maps[$0][i]] }) else { return result }
+                guard let v = f(inputs.indices.map { columns[$0][maps[$0][i]] }) else { return result }
                 out.append(v)
             }
             if element.isFloatingPoint {
@@ -580,7 +591,7 @@ extension ONNXGraphImporter {
                 guard out.allSatisfy({ $0.isFinite && $0.rounded() == $0 && abs($0) < 9e15 }) else { return result }
                 result = StaticTensor(shape: checked, element: element, values: .ints(out.map { Int($0) }))
             }
-        } else if inputs.allSatisfy({ $0.uniform != nil }), let v = f(inputs.map { $0.uniform! }) {
+        } else if case let uniforms = inputs.compactMap(\.uniform), uniforms.count == inputs.count, let v = f(uniforms) {
             result.uniform = v
         }
         return result

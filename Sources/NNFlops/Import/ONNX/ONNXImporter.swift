@@ -39,7 +39,7 @@ public enum ONNXImporter {
 /// An ONNX file read and decoded once, giving graphs at any settings (a command that
 /// probes many batches decodes the file once). It holds the decoded messages only, no
 /// reference to the file's bytes.
-public struct ONNXModel: Sendable {
+struct ONNXModel: Sendable {
     /// The file name used in messages and for the model's name.
     public let file: String
     let proto: ONNXModelProto
@@ -189,7 +189,9 @@ struct ONNXGraphImporter {
     /// dimensions become settings.
     mutating func declareInputs() throws {
         var missing: [String] = []
-        var resolved: [(ONNXValueInfoProto, [Int?])] = []
+        // Each input with its type and sizes; a size of 0 stands for a missing setting
+        // (listed in `missing`, reported before any is used).
+        var resolved: [(ONNXValueInfoProto, ONNXTypeProto, [Int])] = []
         for input in model.graph.inputs where values[input.name] == nil {
             guard let type = input.type, type.isTensor else {
                 throw NNFlopsError("\(file): input '\(input.name)' is not a tensor (sequences, maps and optionals are not supported)")
@@ -198,7 +200,7 @@ struct ONNXGraphImporter {
                 throw NNFlopsError("\(file): input '\(input.name)' has no shape",
                                    notes: ["export with a fixed input size, or give every dimension a name (dynamic_axes) to set it with --batch / --set"])
             }
-            var shape: [Int?] = []
+            var shape: [Int] = []
             for (axis, dim) in dims.enumerated() {
                 switch dim {
                 case .value(let v):
@@ -223,13 +225,13 @@ struct ONNXGraphImporter {
                     }
                     symbolOrder.append(setting)
                     symbolAlias[name] = setting
-                    shape.append(symbols[setting]! > 0 ? symbols[setting] : nil)
+                    shape.append(symbols[setting, default: 0])  // set just above when it was absent
                 case .unknown:
                     throw NNFlopsError("\(file): dimension \(axis) of input '\(input.name)' has neither a size nor a name",
                                        notes: ["export with a fixed input size, or name the dimension (dynamic_axes)"])
                 }
             }
-            resolved.append((input, shape))
+            resolved.append((input, type, shape))
         }
         if !missing.isEmpty {
             let unique = missing.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
@@ -242,12 +244,12 @@ struct ONNXGraphImporter {
             throw NNFlopsError("--set \(unused): the model has no symbolic dimension '\(unused)'\(hint); "
                                + (known.isEmpty ? "its input shapes are fixed" : "its symbolic dimensions: " + known.joined(separator: ", ")))
         }
-        for (input, shape) in resolved {
-            let element = ONNXElementType(rawValue: input.type!.elementType)
+        for (input, inputType, shape) in resolved {
+            let element = ONNXElementType(rawValue: inputType.elementType)
             guard let dtype = element?.dtype else {
-                throw NNFlopsError("\(file): input '\(input.name)' has element type \(ONNXElementType.name(of: input.type!.elementType)), which nnflops has no tensors of")
+                throw NNFlopsError("\(file): input '\(input.name)' has element type \(ONNXElementType.name(of: inputType.elementType)), which nnflops has no tensors of")
             }
-            let type = TensorType(shape.map { $0! }, dtype)
+            let type = TensorType(shape, dtype)
             guard type.rank <= Self.maxRank else { throw NNFlopsError("\(file): input '\(input.name)' has rank \(type.rank)") }
             do {
                 let ref = try builder.addInput(name: input.name, type: type, location: SourceLocation(file: file, line: 0, column: 0))
@@ -306,7 +308,7 @@ struct ONNXGraphImporter {
             }
         }
         guard order.count == graph.nodes.count else {
-            let stuck = graph.nodes.indices.first { pending[$0] > 0 }!
+            guard let stuck = graph.nodes.indices.first(where: { pending[$0] > 0 }) else { throw NNFlopsError("\(file): the graph has a cycle") }
             throw NNFlopsError("\(file): the graph has a cycle through node \(stuck) '\(graph.nodes[stuck].name)' (\(graph.nodes[stuck].opType))")
         }
         nodes = order.map { ($0, graph.nodes[$0]) }

@@ -103,16 +103,17 @@ extension ONNXGraphImporter {
         }
         // A run of evenly spaced indices is a strided slice.
         let step = normalized.count > 1 ? normalized[1] - normalized[0] : 1
-        guard index.rank == 1, !normalized.isEmpty, step > 0,
+        guard index.rank == 1, let last = normalized.last, step > 0,
               normalized.indices.allSatisfy({ normalized[$0] == normalized[0] + $0 * step }) else {
-            throw failure("Gather of \(ids.count) scattered indices \(index.rank == 1 ? "\(ids.prefix(8))" : "of shape \(shapeText(index.shape))"); nnflops maps a single index (select) or evenly spaced ones (slice)")
+            throw failure("Gather of \(ids.count) scattered indices \(index.rank == 1 ? "\(ids.prefix(8))" : "of shape \(shapeText(index.shape))"); " +
+                "nnflops maps a single index (select) or evenly spaced ones (slice)")
         }
         if normalized.count == size {
             try define(.tensor(x))
             return
         }
         try define(.tensor(try add("slice", ["input": .tensor(x), "dim": .int(axis), "start": .int(normalized[0]),
-                                             "end": .int(normalized.last! + 1), "step": .int(step)])[0]))
+                                             "end": .int(last + 1), "step": .int(step)])[0]))
     }
 
     mutating func importExpand() throws {

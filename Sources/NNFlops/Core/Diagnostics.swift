@@ -52,7 +52,7 @@ public func closestMatch(to word: String, in candidates: some Sequence<String>) 
     var best: (String, Int)?
     for candidate in candidates {
         let distance = editDistance(target, Array(candidate.lowercased()))
-        if best == nil || distance < best!.1 { best = (candidate, distance) }
+        if best.map({ distance < $0.1 }) ?? true { best = (candidate, distance) }
     }
     guard let (name, distance) = best else { return nil }
     let allowed = max(1, min(3, target.count / 3))
@@ -81,7 +81,7 @@ public func suggestions(for word: String, in candidates: [String], limit: Int = 
 
 /// `did you mean 'a'?`, `did you mean 'a' or 'b'?`, `did you mean 'a', 'b' or 'c'?`; nil
 /// for no suggestions.
-public func didYouMean(_ suggestions: [String]) -> String? {
+func didYouMean(_ suggestions: [String]) -> String? {
     guard let last = suggestions.last else { return nil }
     let quoted = suggestions.dropLast().map { "'\($0)'" }
     return "did you mean " + (quoted.isEmpty ? "" : quoted.joined(separator: ", ") + " or ") + "'\(last)'?"
@@ -110,7 +110,7 @@ func editDistance(_ a: [Character], _ b: [Character]) -> Int {
 
 /// Spec text split into lines once (on UTF-8 bytes, which is fast), for the lexer and
 /// for quoting the offending line in errors.
-public struct SourceLines: Sendable {
+struct SourceLines: Sendable {
     public let lines: [ArraySlice<UInt8>]
 
     public init(_ source: String) {
