@@ -15,6 +15,8 @@ struct AnalyzeCommand: ParsableCommand {
 
         A run option adds the memory each layer keeps, the memory totals and the optimizer step: --optimizer, --precision, --checkpoint, --micro-batch, --inference and the others under Run configuration.
 
+        A parallel layout, --gpus, --tp, --pp, --zero and the others under Parallel layout, gives one GPU's memory (the pipeline stage with the highest peak), every stage, and each GPU's communication per step: `nnflops gpt3-175b --gpus 64 --tp 8 --pp 8 --precision bf16 --checkpoint sqrt --batch 64 --micro-batch 1`.
+
         Exit codes: 0 success, 2 a usage error or a bad spec.
         """)
 
@@ -42,8 +44,11 @@ struct AnalyzeCommand: ParsableCommand {
         if runOptions.isActive || memory {
             let (graph, configuration) = try runOptions.run(request)
             let analysis = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
-            let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration)
-            report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth, memory: memory, foldBN: runOptions.foldBN)
+            let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration.onOneGPU)
+            let parallel = configuration.parallel.isSingleGPU ? nil
+                : try ParallelAnalysis(graph: graph, options: counting.countOptions, configuration: configuration)
+            report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth, memory: memory, foldBN: runOptions.foldBN,
+                                    parallel: parallel)
         } else {
             let graph = try request.graph()
             report = AnalysisReport(graph: graph, analysis: try CostAnalysis(graph: graph, options: options), options: options, depth: depth)

@@ -61,9 +61,16 @@ struct CheckCommand: ParsableCommand {
         }
         let costs = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
         warn(costs.warnings)
-        let memory = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration)
-        let report = BudgetReport(model: graph.model, run: RunDescription.text(graph: graph, configuration: configuration),
-                                  metrics: try RunMetrics(costs: costs, memory: memory), limits: limits)
+        let memory = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration.onOneGPU)
+        var metrics = try RunMetrics(costs: costs, memory: memory)
+        var run = RunDescription.text(graph: graph, configuration: configuration)
+        if !configuration.parallel.isSingleGPU {
+            // Memory budgets are one GPU's: the pipeline stage with the highest peak.
+            let parallel = try ParallelAnalysis(graph: graph, options: counting.countOptions, configuration: configuration)
+            metrics.perGPU(parallel)
+            run += "; " + configuration.parallel.summary + ", memory per GPU (\(parallel.peak.name))"
+        }
+        let report = BudgetReport(model: graph.model, run: run, metrics: metrics, limits: limits)
         emit(try report.render(format))
         if !report.ok { throw ExitCode(1) }
     }

@@ -189,6 +189,29 @@ extension CheckpointPolicy: ExpressibleByArgument {
          "selective": "recompute only the attention cores, Korthikanti et al. 2022"]
     }
 }
+extension ZeROStage: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let stage = Int(argument).flatMap(ZeROStage.init(rawValue:)) else { return nil }
+        self = stage
+    }
+    public static var allValueStrings: [String] { allCases.map { String($0.rawValue) } }
+    public var defaultValueDescription: String { String(rawValue) }
+    public static var allValueDescriptions: [String: String] {
+        ["0": "plain data parallelism: every rank holds everything",
+         "1": "shard the optimizer state; with pure half, the fp32 master weights too",
+         "2": "also shard the gradients",
+         "3": "also shard the parameters, gathered per top-level unit (FSDP; --fsdp)"]
+    }
+}
+extension PipelineSchedule: ExpressibleByArgument {
+    public static var allValueStrings: [String] { PipelineSchedule.spellings }
+    public var defaultValueDescription: String { description }
+    public static var allValueDescriptions: [String: String] {
+        ["1f1b": "one forward, one backward (PipeDream-Flush): stage i holds P - i micro-batches",
+         "gpipe": "every forward, then every backward: each stage holds all m micro-batches",
+         "interleaved=V": "Megatron's interleaved 1F1B with V model chunks per GPU: the bubble shrinks by V"]
+    }
+}
 extension TF32Ops: ExpressibleByArgument {
     public static var allValueStrings: [String] { TF32Ops.spellings }
     public static var allValueDescriptions: [String: String] {
@@ -303,12 +326,81 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
+/// The parallel layout (README, "Training on many GPUs"): shared by analyze, check,
+/// roofline (inside `RunOptions`) and fit.
+struct ParallelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("GPUs in all, N = D x T x P: D = N / (T x P) data-parallel ranks share the global --batch. Default T x P.", valueName: "n"),
+            transform: ArgumentValue.integer(atLeast: 1))
+    var gpus: Int?
+
+    @Option(name: .customLong("tp"),
+            help: ArgumentHelp("Tensor-parallel ranks T: operators annotated parallel = \"column\" / \"row\" / \"vocab\" and attention split over them; "
+                               + "the rest is replicated. Default 1.", valueName: "t"),
+            transform: ArgumentValue.integer(atLeast: 1))
+    var tensor: Int?
+
+    @Option(name: .customLong("pp"), help: ArgumentHelp("Pipeline stages P over the top-level units, balanced by FLOPs. Default 1.", valueName: "p"),
+            transform: ArgumentValue.integer(atLeast: 1))
+    var pipeline: Int?
+
+    @Option(help: ArgumentHelp("ZeRO stage over the data-parallel ranks.", valueName: "stage"))
+    var zero: ZeROStage?
+
+    @Flag(help: "FSDP: the name for --zero 3.")
+    var fsdp = false
+
+    @Flag(name: .customLong("sequence-parallel"), help: "With --tp: split the norms' and dropouts' activations along the sequence, with reduce-scatter and all-gather instead of all-reduce.")
+    var sequenceParallel = false
+
+    @Option(name: .customLong("pipeline-schedule"), help: ArgumentHelp("With --pp: the schedule. Default 1f1b.", valueName: "schedule"))
+    var schedule: PipelineSchedule?
+
+    @Option(name: .customLong("pipeline-split"), help: ArgumentHelp("With --pp: the top-level units that start stages 2, 3, ... (h.6,h.12), instead of balancing by FLOPs.", valueName: "units"))
+    var splitPoints: String?
+
+    @Option(name: .customLong("gpus-per-node"), help: ArgumentHelp("GPUs per node, joined by NVLink (PCIe cards: PCIe); nodes by the network. Default 8.", valueName: "g"),
+            transform: ArgumentValue.integer(atLeast: 1))
+    var gpusPerNode: Int?
+
+    var isActive: Bool {
+        gpus != nil || tensor != nil || pipeline != nil || zero != nil || fsdp || sequenceParallel || schedule != nil || splitPoints != nil || gpusPerNode != nil
+    }
+
+    func validate() throws {
+        if fsdp, let zero, zero != .parameters { throw ValidationError("--fsdp is --zero 3; it cannot go with --zero \(zero.rawValue)") }
+    }
+
+    /// The layout the options describe (N defaults to T x P); checked as a whole.
+    func layout(inference: Bool = false) throws -> ParallelLayout {
+        let t = tensor ?? 1, p = pipeline ?? 1
+        var layout = ParallelLayout(gpus: gpus ?? t * p, tensor: t, pipeline: p, zero: fsdp ? .parameters : zero ?? .none,
+                                    sequenceParallel: sequenceParallel, schedule: schedule ?? .oneForwardOneBackward,
+                                    gpusPerNode: gpusPerNode ?? ParallelLayout.defaultGPUsPerNode)
+        if let splitPoints {
+            layout.splitPoints = splitPoints.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        try layout.validate()
+        if layout.zero != .none {
+            if inference { throw NNFlopsError("--zero and --fsdp shard training state; an --inference run has none") }
+            if layout.data <= 1 {
+                throw NNFlopsError("--zero \(layout.zero.rawValue) shards over the data-parallel ranks, but --gpus \(layout.gpus) / (--tp \(t) x --pp \(p)) leaves one",
+                                   notes: ["note: give --gpus N with N a multiple of T x P larger than it"])
+            }
+        }
+        return layout
+    }
+}
+
 /// The whole run configuration (README, "Training and inference memory"): training,
-/// gradient accumulation and inference. Shared by analyze, check and roofline.
+/// gradient accumulation, inference and the parallel layout. Shared by analyze, check and
+/// roofline.
 struct RunOptions: ParsableArguments {
     @OptionGroup var training: TrainingOptions
+    @OptionGroup(title: "Parallel layout") var parallel: ParallelOptions
 
-    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Gradient accumulation: micro-batch size M; --batch must be a multiple of it.", valueName: "m"),
+    @Option(name: .customLong("micro-batch"),
+            help: ArgumentHelp("Gradient accumulation: micro-batch size M; --batch (the global batch with --gpus) must be a multiple of it (of D x M).",
+                               valueName: "m"),
             transform: ArgumentValue.integer(atLeast: 1))
     var microBatch: Int?
 
@@ -322,7 +414,7 @@ struct RunOptions: ParsableArguments {
     var weightPrecision: WeightPrecision?
 
     /// Whether any run option was given.
-    var isActive: Bool { training.isActive || microBatch != nil || inference || foldBN || weightPrecision != nil }
+    var isActive: Bool { training.isActive || microBatch != nil || inference || foldBN || weightPrecision != nil || parallel.isActive }
 
     func validate() throws {
         if foldBN && !inference { throw ValidationError("--fold-bn needs --inference (batchnorm folds only with frozen statistics)") }
@@ -332,16 +424,17 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    var configuration: RunConfiguration {
+    func configuration() throws -> RunConfiguration {
         var configuration = training.configuration
         configuration.inference = inference
         configuration.weightPrecision = weightPrecision
+        configuration.parallel = try parallel.layout(inference: inference)
         return configuration
     }
 
     /// The graph one micro-batch runs and its configuration (`ModelRequest.run`).
     func run(_ model: ModelRequest) throws -> (graph: Graph, configuration: RunConfiguration) {
-        try model.run(configuration, microBatch: microBatch, foldNormalizations: foldBN)
+        try model.run(try configuration(), microBatch: microBatch, foldNormalizations: foldBN)
     }
 }
 

@@ -263,7 +263,7 @@ import Testing
             ("input x: [1, 4]\ny = linear(z, 2)\n", "unknown name 'z'"),
             ("input x: [1, 4]\ny = linear(x)\n", "needs argument 'out'"),
             ("input x: [1, 4]\ny = linear(x, 2.5)\n", "must be an integer"),
-            ("input x: [1, 4]\ny = linear(x, 2, 3, 4, 5)\n", "takes at most 3 arguments"),
+            ("input x: [1, 4]\ny = linear(x, 2, 3, \"none\", 5)\n", "takes at most 4 arguments"),
             ("input x: [1, 4]\nparam p = 1\np = 2\ny = linear(x, 2)\n", "cannot be reassigned"),
             ("input x: [1, 4]\ny = linear(x, 2, name = \"a\")\nz = linear(x, 2, name = \"a\")\n", "already used"),
             ("input x: [1, 4]\ny = linear(x, 9223372036854775807 + 1)\n", "integer overflow"),

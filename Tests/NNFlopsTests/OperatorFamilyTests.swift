@@ -38,7 +38,7 @@ import Testing
         ("sub", "input, other"),
         ("mul", "input, other"),
         ("div", "input, other"),
-        ("linear", "input, out, bias=true"),
+        ("linear", "input, out, bias=true, parallel=\"none\""),
         ("conv2d", "input, out, kernel, stride=1, padding=0, dilation=1, groups=1, bias=true"),
         ("conv_transpose2d", "input, out, kernel, stride=1, padding=0, output_padding=0, dilation=1, groups=1, bias=true"),
     ])

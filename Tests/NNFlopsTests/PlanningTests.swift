@@ -251,6 +251,12 @@ import Testing
         // Static memory: 16 bytes per parameter of the selected (Epoch) run.
         #expect(Self.close(fleet.memory.staticBytes, 16 * plan.target.params, 1e-12))
         #expect(fleet.minGPUsStatic == Int((16 * plan.target.params / 80e9).rounded(.up)))
+        // On this fleet: the emitted spec's graph replayed with FSDP over the 1024 GPUs,
+        // against the closed form static / G + 34 s b h per layer + the logits (a model
+        // written independently of the replay): the two agree within 1% here.
+        let bytes = try #require(fleet.bytesPerGPU)
+        #expect(abs(bytes / fleet.estimatedBytesPerGPU - 1) < 0.01, "\(bytes) vs \(fleet.estimatedBytesPerGPU)")
+        #expect(fleet.fits == (bytes <= 80e9))
     }
 
     /// Hand calculation for a 7e9-parameter run, shape 32 layers x 4096, 1 x 2048 tokens:

@@ -130,6 +130,7 @@ public struct CostAnalysis: Sendable {
     public init(graph: Graph, options: CountOptions = CountOptions()) throws {
         let live = Self.nodesReachingOutputs(graph)
         var needsGradient = [Bool](repeating: false, count: graph.tensors.count)
+        for input in graph.inputs where input.requiresGradient { needsGradient[input.tensor] = true }
         var seenParameter = [Bool](repeating: false, count: graph.parameters.count)
         var receivesGradient = [Bool](repeating: false, count: graph.parameters.count)
         var layers: [LayerCost] = []

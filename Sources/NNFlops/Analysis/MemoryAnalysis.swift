@@ -14,6 +14,12 @@
 ///   backward of their last node that keeps anything, and their stored inputs released
 ///   after the backward of their first;
 /// - optimizer step: the optimizer's parameter-sized temporaries.
+/// - ZeRO (the run's `parallel.zero` over its D data-parallel ranks; Rajbhandari et al.
+///   2020, §5): stage 1 keeps 1/D of the optimizer state (and of the fp32 master weights,
+///   which are part of it), stage 2 also 1/D of the gradients (a node's whole gradient
+///   lives only while its backward runs, then is reduce-scattered), stage 3 also 1/D of
+///   the parameters, with the parameters of each top-level unit gathered whole for its
+///   forward, its recomputation and its backward (FSDP, one unit at a time).
 ///
 /// Library API for comparisons (the reference executor): `layers[i].keptBytes`
 /// / `layers[i].savedBytes` (what node i keeps, per node, and attributed once),
@@ -129,7 +135,7 @@ public struct MemoryAnalysis: Sendable {
             NodeMemory(node: $0, name: graph.nodes[$0].name, keptBytes: first.keptBytes[$0], savedBytes: first.attributedBytes[$0])
         }
         recompute = plan.checkpoint.recomputeWork
-        optimizerFLOPs = configuration.optimizerFLOPs(elements: plan.trainableElements, tensors: plan.trainableTensors)
+        optimizerFLOPs = configuration.optimizerFLOPs(elements: plan.updatedElements, tensors: plan.trainableTensors)
         types = plan.types
         checkpoint = plan.checkpoint
         steps = first.steps.map { Step(phase: $0.phase, node: $0.node, liveBytes: $0.liveBytes + staticBytes) }
@@ -164,6 +170,15 @@ struct MemoryPlan {
     let gradBytesTotal: Int
     let trainableElements: Int
     let trainableTensors: Int
+    /// The ZeRO stage and the data-parallel ranks it shards over (1: nothing sharded).
+    let zero: ZeROStage
+    let dataRanks: Int
+    /// ZeRO-3: the top-level units whose parameters are gathered together, and the bytes
+    /// of each unit's parameters, whole.
+    let gatherUnits: [Range<Int>]
+    let gatherUnitBytes: [Int]
+    /// Node index -> its gather unit (ZeRO-3).
+    let gatherUnitOf: [Int?]
     /// Each static tensor's bytes (parameters, master weights, buffers, inputs, optimizer
     /// state), one allocation each.
     let staticTensorBytes: [Int]
@@ -236,16 +251,51 @@ struct MemoryPlan {
         for c in [params, master, trainable, buffers, inputs, state, grads] where c.overflowed {
             throw NNFlopsError("the model's memory overflows 64 bits; the shapes are too large")
         }
-        paramsBytes = params.value
-        masterBytes = master.value
+        let layout = configuration.parallel
+        let ranks = inference ? 1 : max(1, layout.data)
+        let sharded = ranks > 1 ? layout.zero : .none
+        zero = sharded
+        dataRanks = ranks
+        /// One rank's share of a partitioned total (DeepSpeed pads the flat buffer to D pieces).
+        let share = { (bytes: Int, stage: ZeROStage) -> Int in sharded >= stage ? (bytes + ranks - 1) / ranks : bytes }
+        if sharded == .parameters {
+            let units = CheckpointUnits.topLevelSequence(of: graph)
+            var unitOf = [Int?](repeating: nil, count: graph.nodes.count)
+            var unitBytes: [Int] = []
+            for (u, range) in units.enumerated() {
+                var seen: Set<Int> = []
+                var bytes = 0
+                for n in range {
+                    unitOf[n] = u
+                    for id in graph.nodes[n].parameterIDs where seen.insert(id).inserted {
+                        bytes += graph.parameters[id].elements.value * parameterType.bytes
+                    }
+                }
+                unitBytes.append(bytes)
+            }
+            gatherUnits = units
+            gatherUnitBytes = unitBytes
+            gatherUnitOf = unitOf
+        } else {
+            gatherUnits = []
+            gatherUnitBytes = []
+            gatherUnitOf = []
+        }
+        paramsBytes = share(params.value, .parameters)
+        masterBytes = share(master.value, .optimizerState)
         trainableElements = trainable.value
         self.trainableTensors = trainableTensors
         buffersBytes = buffers.value
         inputsBytes = inputs.value
-        optimizerStateBytes = state.value
-        gradBytesTotal = grads.value
+        optimizerStateBytes = share(state.value, .optimizerState)
+        gradBytesTotal = share(grads.value, .gradients)
         staticTensorBytes = staticTensors.map(\.value)
     }
+
+    /// Bytes of a parameter's gradient a rank keeps: 1/D of it from ZeRO-2 on.
+    func keptGradientBytes(_ bytes: Int) -> Int { zero >= .gradients ? (bytes + dataRanks - 1) / dataRanks : bytes }
+    /// Elements of the optimizer's update on one rank: 1/D of them from ZeRO-1 on.
+    var updatedElements: Int { zero >= .optimizerState ? (trainableElements + dataRanks - 1) / dataRanks : trainableElements }
 
     func bytes(of tensor: Int) -> Int { graph.tensors[tensor].elements.value * types.tensors[tensor].bytes }
 }
@@ -294,6 +344,8 @@ struct MemoryReplay {
     /// Per node: the storages of its held tensors (`Operator.heldTensors`), which the
     /// model's outputs keep until they are dropped.
     var held: [[Int]]
+    /// ZeRO-3: the unit whose parameters are gathered now, and their storage.
+    var gathered: (unit: Int, storage: Int)?
 
     init(plan: MemoryPlan, capture: Int?) {
         self.plan = plan
@@ -363,7 +415,7 @@ struct MemoryReplay {
         // Gradient accumulation: the parameter gradients exist before the forward.
         if training && config.accumulationSteps > 1 {
             for (pid, parameter) in g.parameters.enumerated() where plan.receivesGradient[pid] {
-                let s = allocate(parameter.elements.value * plan.parameterType.bytes, "grad " + parameter.name)
+                let s = allocate(plan.keptGradientBytes(parameter.elements.value * plan.parameterType.bytes), "grad " + parameter.name)
                 storages[s].isParameterGrad = true
                 retain(s)
                 parameterGrad[pid] = s
@@ -407,13 +459,18 @@ struct MemoryReplay {
 
         // Optimizer step: its temporaries (fp32), and with pure half the fp32 copy of the
         // gradients the master weights are updated from.
-        var temporaries = config.optimizer.temporaries(weightDecay: config.weightDecay) * plan.trainableElements * 4
-        if config.precision.isPureHalf { temporaries += plan.trainableElements * 4 }
-        // torch.optim's foreach implementations make each temporary per parameter tensor.
-        var pieces: [Int] = []
-        for (pid, parameter) in g.parameters.enumerated() where plan.receivesGradient[pid] {
-            pieces += [Int](repeating: parameter.elements.value * 4, count: config.optimizer.temporaries(weightDecay: config.weightDecay))
-            if config.precision.isPureHalf { pieces.append(parameter.elements.value * 4) }
+        var temporaries = config.optimizer.temporaries(weightDecay: config.weightDecay) * plan.updatedElements * 4
+        if config.precision.isPureHalf { temporaries += plan.updatedElements * 4 }
+        // torch.optim's foreach implementations make each temporary per parameter tensor;
+        // under ZeRO the rank updates one flat shard, one allocation.
+        var pieces: [Int]? = nil
+        if plan.updatedElements == plan.trainableElements {
+            var perTensor: [Int] = []
+            for (pid, parameter) in g.parameters.enumerated() where plan.receivesGradient[pid] {
+                perTensor += [Int](repeating: parameter.elements.value * 4, count: config.optimizer.temporaries(weightDecay: config.weightDecay))
+                if config.precision.isPureHalf { perTensor.append(parameter.elements.value * 4) }
+            }
+            pieces = perTensor
         }
         let t = allocate(temporaries, "optimizer temporaries", pieces: pieces)
         moment(.optimizer, nil)
@@ -438,6 +495,7 @@ struct MemoryReplay {
         for n in nodes {
             let node = g.nodes[n]
             let op = node.op
+            gatherUnit(startingAt: n, forward: true)
             let inSegment = plan.checkpoint.segment(of: n)
             let keeps = saving && plan.recordsForBackward(n) && (recomputing || inSegment == nil)
             // Checkpoint: a segment keeps the tensors it reads from outside itself (when
@@ -574,6 +632,7 @@ struct MemoryReplay {
             // Reads done.
             for t in node.inputs { release(tensorStorage[t]) }
             for s in fresh { freeIfUnused(s) }
+            releaseUnit(endingAt: n, forward: true)
         }
         // Autocast's cache is dropped at the end of the pass.
         for pid in copiesThisPass {
@@ -583,6 +642,33 @@ struct MemoryReplay {
     }
 
     func producer(_ tensor: Int) -> Int? { plan.producers[tensor] }
+
+    /// ZeRO-3: the parameters of node n's unit, gathered whole when the pass enters the
+    /// unit (its first node forward, its last node backward).
+    mutating func gatherUnit(startingAt n: Int, forward: Bool) {
+        guard plan.zero == .parameters, let u = plan.gatherUnitOf[n], gathered?.unit != u else { return }
+        if let (_, other) = gathered {
+            release(other)
+            gathered = nil
+        }
+        let s = allocate(plan.gatherUnitBytes[u], "parameters of \(unitLabel(u)) (gathered)")
+        retain(s)
+        gathered = (u, s)
+    }
+
+    /// ... and released when the pass leaves it.
+    mutating func releaseUnit(endingAt n: Int, forward: Bool) {
+        guard let (u, s) = gathered, plan.gatherUnitOf[n] == u else { return }
+        let range = plan.gatherUnits[u]
+        guard n == (forward ? range.upperBound - 1 : range.lowerBound) else { return }
+        release(s)
+        gathered = nil
+    }
+
+    func unitLabel(_ u: Int) -> String {
+        let first = plan.graph.nodes[plan.gatherUnits[u].lowerBound].name
+        return first.split(separator: ".").prefix(2).joined(separator: ".")
+    }
 
     /// Recomputes a checkpointed segment, saving, over the nodes the checkpoint plan says
     /// it re-runs (up to its last node that keeps anything).
@@ -603,6 +689,8 @@ struct MemoryReplay {
     }
 
     mutating func backward(_ n: Int) {
+        gatherUnit(startingAt: n, forward: false)
+        defer { releaseUnit(endingAt: n, forward: false) }
         let g = plan.graph
         let node = g.nodes[n]
         let hasOutputGrad = node.outputs.contains { gradStorage[$0] != nil }
@@ -637,7 +725,10 @@ struct MemoryReplay {
                 }
                 let bytes = parameter.elements.value * plan.parameterType.bytes
                 if parameterGrad[pid] == nil {
-                    let s = allocate(bytes, "grad " + parameter.name)
+                    // ZeRO-2/3: the whole gradient lives while the node's backward makes it;
+                    // the rank keeps its reduce-scattered piece.
+                    if plan.zero >= .gradients { transient.append(allocate(bytes, "grad \(parameter.name) (whole, before its reduce-scatter)")) }
+                    let s = allocate(plan.keptGradientBytes(bytes), "grad " + parameter.name)
                     storages[s].isParameterGrad = true
                     retain(s)
                     parameterGrad[pid] = s

@@ -278,6 +278,8 @@ public struct RooflineAnalysis: Sendable {
         var perStepPending = true
 
         for (index, node) in graph.nodes.enumerated() {
+            // A collective's time is the communication analysis's, not HBM traffic.
+            if node.op.isCollective { continue }
             let cost = layerCosts[index]
             let op = node.op
             let context = contexts[index]

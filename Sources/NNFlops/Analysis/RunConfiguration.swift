@@ -158,6 +158,10 @@ public struct RunConfiguration: Sendable, Hashable {
     /// `cache = true` then reads the cache's new copies of k and v, which the returned
     /// output holds until after backward (README, attention).
     public var useCache: Bool
+    /// The GPUs and how the model is spread over them (Analysis/ParallelLayout.swift);
+    /// one GPU by default. `accumulationSteps` counts the micro-batches of one
+    /// data-parallel rank.
+    public var parallel: ParallelLayout
     /// An inference run that keeps the KV cache as state (`nnflops infer`): the positions
     /// it holds before this step and its element type; nil otherwise.
     public var kvCache: KVCacheState?
@@ -165,8 +169,10 @@ public struct RunConfiguration: Sendable, Hashable {
     public init(optimizer: Optimizer = .adam, precision: PrecisionPolicy = .fp32, checkpoint: CheckpointPolicy = .none,
                 accumulationSteps: Int = 1, weightDecay: Double = 0, gradClip: Double? = nil,
                 inference: Bool = false, weightPrecision: WeightPrecision? = nil, useCache: Bool = true,
-                kvCache: KVCacheState? = nil, checkpointUnits: CheckpointUnits = .inferred) {
+                parallel: ParallelLayout = ParallelLayout(), kvCache: KVCacheState? = nil,
+                checkpointUnits: CheckpointUnits = .inferred) {
         self.useCache = useCache
+        self.parallel = parallel
         self.kvCache = kvCache
         self.optimizer = optimizer
         self.precision = precision

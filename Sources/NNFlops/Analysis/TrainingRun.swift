@@ -94,9 +94,11 @@ public struct TrainingRun: Sendable, Codable {
     ///   - tokensPerStep: token-input elements per optimizer step (needed for `tokens`).
     ///   - peak: the precision's dense matrix peak per GPU (nil: no fleet figures).
     ///   - rooflineStepTime: the roofline's step lower bound on one GPU.
+    ///   - fleetStepTime: instead, the bound of one step on the whole fleet (a parallel
+    ///     layout's `ParallelStepTime`, communication and bubble included).
     public init(request: TrainingRunRequest, samplesPerStep: Int, tokensPerStep: Int?, stepFlops: Double,
                 forwardFlops: Double, microBatch: Int, gpu: String? = nil, peak: Double? = nil,
-                rooflineStepTime: Double? = nil) throws {
+                rooflineStepTime: Double? = nil, fleetStepTime: Double? = nil) throws {
         try request.validate()
         guard samplesPerStep >= 1 else { throw NNFlopsError("the batch must be at least 1") }
         self.samplesPerStep = samplesPerStep
@@ -131,6 +133,11 @@ public struct TrainingRun: Sendable, Codable {
             rooflineTimeSeconds = seconds
             rooflineGPUHours = seconds * Double(request.gpus) / 3600
         }
+        if let fleetStepTime {
+            let seconds = fleetStepTime * steps
+            rooflineTimeSeconds = seconds
+            rooflineGPUHours = seconds * Double(request.gpus) / 3600
+        }
     }
 
     /// The run's figures for a graph and its roofline analysis (samples per step from the
@@ -147,6 +154,26 @@ public struct TrainingRun: Sendable, Codable {
                       stepFlops: Double(roofline.stepFlops), forwardFlops: Double(costs.forward.flops.value),
                       microBatch: microBatch, gpu: roofline.roof.gpu.id, peak: roofline.peak,
                       rooflineStepTime: roofline.stepTime)
+    }
+
+    /// The run's figures on a parallel layout (README, "Training on many GPUs"): a step is
+    /// the global batch (D x m micro-batches), its FLOPs the model's over every GPU
+    /// (`modelCosts` and `modelMemory`: one micro-batch of the whole model on one GPU), and
+    /// its roofline bound the layout's step time.
+    public init(request: TrainingRunRequest, parallel: ParallelAnalysis, time: ParallelStepTime, modelCosts: CostAnalysis,
+                modelMemory: MemoryAnalysis, roof: Roof, peak: Double) throws {
+        let graph = parallel.model
+        let microBatch = Self.batch(of: graph)
+        let steps = parallel.microBatches * max(1, parallel.layout.data)
+        var tokens: Int? = nil
+        if let input = graph.inputs.first(where: { !graph.tensors[$0.tensor].dtype.isFloatingPoint }) {
+            tokens = graph.tensors[input.tensor].elements.value &* steps
+        }
+        let perMicroBatch = Double(modelCosts.trainStep.flops.value) + Double(modelMemory.recomputeFLOPs.value)
+        try self.init(request: request, samplesPerStep: microBatch &* steps, tokensPerStep: tokens,
+                      stepFlops: perMicroBatch * Double(steps) + Double(modelMemory.optimizerFLOPs.value),
+                      forwardFlops: Double(modelCosts.forward.flops.value), microBatch: microBatch, gpu: roof.gpu.id, peak: peak,
+                      fleetStepTime: time.stepTime)
     }
 
     /// Samples per micro-batch: the spec's `batch` param, else the first input's leading

@@ -34,6 +34,9 @@ public struct GraphInput: Sendable {
     public var name: String
     public var tensor: Int
     public var location: SourceLocation
+    /// An activation another pipeline stage sends (Analysis/PipelineStages.swift): its
+    /// gradient is computed and sent back. A model's own inputs (data) need none.
+    public var requiresGradient = false
 }
 
 /// One operator instance: a configured operator, the tensors it reads and writes, and
@@ -50,6 +53,22 @@ public struct Node: Sendable {
     /// `SpecPrinter` writes back as a call. nil once a rewrite replaced the operator
     /// (`foldingNormalizations`), when the call no longer describes it.
     var call: OperatorCall?
+    /// The arguments `op` was built from (its tensor arguments name this graph's tensors):
+    /// tensor parallelism rebuilds the operator from them at one rank's sizes
+    /// (Analysis/TensorParallel.swift). nil, like `call`, once a rewrite replaced the operator.
+    var arguments: BoundArguments?
+
+    init(name: String, op: any Operator, inputs: [Int], outputs: [Int], parameterIDs: [Int], location: SourceLocation,
+                call: OperatorCall? = nil, arguments: BoundArguments? = nil) {
+        self.name = name
+        self.op = op
+        self.inputs = inputs
+        self.outputs = outputs
+        self.parameterIDs = parameterIDs
+        self.location = location
+        self.call = call
+        self.arguments = arguments
+    }
 
     public var kind: String { type(of: op).kind }
 }

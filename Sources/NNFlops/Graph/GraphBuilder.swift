@@ -223,7 +223,7 @@ struct GraphBuilder {
         }
         let call = OperatorCall(kind: kind, arguments: type(of: op).signature.map { ($0.name, arguments.values[$0.name] ?? .none) })
         graph.nodes.append(Node(name: name, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: results.map(\.id),
-                                parameterIDs: parameterIDs, location: location, call: call))
+                                parameterIDs: parameterIDs, location: location, call: call, arguments: arguments))
         return results
     }
 

@@ -25,6 +25,7 @@ extension Graph {
             let before = producer.op.parameters.count
             producer.op = absorbed
             producer.call = nil
+            producer.arguments = nil
             for spec in absorbed.parameters.dropFirst(before) {
                 newParameters.append(Parameter(name: spec.qualifiedName(under: producer.name), shape: spec.shape, frozen: false, uses: 1))
                 producer.parameterIDs.append(newParameters.count - 1)

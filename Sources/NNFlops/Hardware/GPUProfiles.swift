@@ -63,12 +63,22 @@ public struct GPUProfile: Sendable, Hashable, Codable, Identifiable {
     public var memoryBandwidth: Double
     /// Where the figures come from.
     public var source: String
+    /// GPU-to-GPU bandwidth inside a node, both directions together (the datasheet's
+    /// figure), bytes/s: NVLink on the SXM parts, the PCIe link on the PCIe cards.
+    public var intraNodeBandwidth: Double
+    /// The link `intraNodeBandwidth` is for ("NVLink 3", "PCIe Gen4 x16").
+    public var intraNodeLink: String
+    /// Network bandwidth per GPU between nodes, one direction, bytes/s (default: one
+    /// 400 Gb/s InfiniBand NDR port per GPU, as DGX H100 and DGX A100 systems have).
+    public var networkBandwidth: Double
 
     public init(id: String, name: String, formFactor: String, memoryType: String,
                 fp64: Double, fp64Tensor: Double?, fp32: Double, tf32Tensor: Double?,
                 fp16Tensor: Double, bf16Tensor: Double?, fp8Tensor: Double?, int8Tensor: Double?,
                 fp16NonTensor: Double?, memoryBytes: Double, memoryBandwidth: Double, source: String,
-                reportedMemoryBytes: Double? = nil, reportedMemorySource: String = GPUProfile.noReportedMemory) {
+                reportedMemoryBytes: Double? = nil, reportedMemorySource: String = GPUProfile.noReportedMemory,
+                intraNodeBandwidth: Double = GPUProfile.pcieGen4, intraNodeLink: String = "PCIe Gen4 x16",
+                networkBandwidth: Double = GPUProfile.defaultNetworkBandwidth) {
         self.id = id
         self.name = name
         self.formFactor = formFactor
@@ -87,7 +97,15 @@ public struct GPUProfile: Sendable, Hashable, Codable, Identifiable {
         self.source = source
         self.reportedMemoryBytes = reportedMemoryBytes
         self.reportedMemorySource = reportedMemorySource
+        self.intraNodeBandwidth = intraNodeBandwidth
+        self.intraNodeLink = intraNodeLink
+        self.networkBandwidth = networkBandwidth
     }
+
+    /// 400 Gb/s (InfiniBand NDR, one ConnectX-7 port per GPU) = 50e9 bytes/s each way.
+    public static let defaultNetworkBandwidth = 400e9 / 8
+    /// PCIe x16 links, both directions together, as the datasheets print them.
+    public static let pcieGen3 = 32e9, pcieGen4 = 64e9, pcieGen5 = 128e9
 
     /// `reportedMemorySource` of a profile without a reported figure.
     public static let noReportedMemory = "no published report of the driver's total found: the datasheet figure is used"
@@ -143,6 +161,10 @@ private let giga = 1e9
 
 extension GPUProfile {
     /// The built-in profiles (design.md §6, `reference/gpus.md`), dense figures only.
+    /// Interconnect: each datasheet's "Interconnect" row, both directions together: V100
+    /// SXM2 NVLink 300 GB/s, V100 PCIe 32 GB/s (PCIe Gen3), A100 SXM NVLink 600 GB/s,
+    /// A100 PCIe 64 GB/s (PCIe Gen4; its optional two-GPU NVLink bridge is not assumed),
+    /// H100 SXM and H200 SXM NVLink 900 GB/s, H100 PCIe 128 GB/s (PCIe Gen5; likewise).
     public static let builtins: [GPUProfile] = [
         // NVIDIA Tesla V100 datasheet (July 2017 / 2020 revisions), SXM2 column. The
         // V100 ships with 16 GB or 32 GB; `v100-sxm2` is the 32 GB part, `v100-sxm2-16gb`
@@ -151,25 +173,29 @@ extension GPUProfile {
                    fp64: 7.8 * tera, fp64Tensor: nil, fp32: 15.7 * tera, tf32Tensor: nil,
                    fp16Tensor: 125 * tera, bf16Tensor: nil, fp8Tensor: nil, int8Tensor: nil,
                    fp16NonTensor: 31.4 * tera, memoryBytes: 32 * giga, memoryBandwidth: 900 * giga,
-                   source: "NVIDIA Tesla V100 datasheet, SXM2 column"),
+                   source: "NVIDIA Tesla V100 datasheet, SXM2 column",
+                   intraNodeBandwidth: 300 * giga, intraNodeLink: "NVLink 2"),
         // Same datasheet and column, 16 GB memory option.
         GPUProfile(id: "v100-sxm2-16gb", name: "NVIDIA V100 SXM2 16GB", formFactor: "SXM2", memoryType: "HBM2",
                    fp64: 7.8 * tera, fp64Tensor: nil, fp32: 15.7 * tera, tf32Tensor: nil,
                    fp16Tensor: 125 * tera, bf16Tensor: nil, fp8Tensor: nil, int8Tensor: nil,
                    fp16NonTensor: 31.4 * tera, memoryBytes: 16 * giga, memoryBandwidth: 900 * giga,
-                   source: "NVIDIA Tesla V100 datasheet, SXM2 column"),
+                   source: "NVIDIA Tesla V100 datasheet, SXM2 column",
+                   intraNodeBandwidth: 300 * giga, intraNodeLink: "NVLink 2"),
         // NVIDIA Tesla V100 datasheet, PCIe column; 32 GB part (`v100-pcie-16gb`: 16 GB).
         GPUProfile(id: "v100-pcie", name: "NVIDIA V100 PCIe 32GB", formFactor: "PCIe", memoryType: "HBM2",
                    fp64: 7 * tera, fp64Tensor: nil, fp32: 14 * tera, tf32Tensor: nil,
                    fp16Tensor: 112 * tera, bf16Tensor: nil, fp8Tensor: nil, int8Tensor: nil,
                    fp16NonTensor: 28 * tera, memoryBytes: 32 * giga, memoryBandwidth: 900 * giga,
-                   source: "NVIDIA Tesla V100 datasheet, PCIe column"),
+                   source: "NVIDIA Tesla V100 datasheet, PCIe column",
+                   intraNodeBandwidth: GPUProfile.pcieGen3, intraNodeLink: "PCIe Gen3 x16"),
         // Same datasheet and column, 16 GB memory option.
         GPUProfile(id: "v100-pcie-16gb", name: "NVIDIA V100 PCIe 16GB", formFactor: "PCIe", memoryType: "HBM2",
                    fp64: 7 * tera, fp64Tensor: nil, fp32: 14 * tera, tf32Tensor: nil,
                    fp16Tensor: 112 * tera, bf16Tensor: nil, fp8Tensor: nil, int8Tensor: nil,
                    fp16NonTensor: 28 * tera, memoryBytes: 16 * giga, memoryBandwidth: 900 * giga,
-                   source: "NVIDIA Tesla V100 datasheet, PCIe column"),
+                   source: "NVIDIA Tesla V100 datasheet, PCIe column",
+                   intraNodeBandwidth: GPUProfile.pcieGen3, intraNodeLink: "PCIe Gen3 x16"),
         // NVIDIA A100 Tensor Core GPU datasheet (r4), "A100 40GB SXM" column; sparse
         // tensor figures (312*/624*/1248*) halved to dense 156/312/624.
         GPUProfile(id: "a100-sxm-40gb", name: "NVIDIA A100 SXM4 40GB", formFactor: "SXM4", memoryType: "HBM2",
@@ -179,7 +205,8 @@ extension GPUProfile {
                    source: "NVIDIA A100 datasheet (r4), A100 40GB SXM column",
                    reportedMemoryBytes: 42_405_855_232,
                    reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-40GB: 40441 MBytes (42405855232 bytes); Paderborn Center for " +
-                       "Parallel Computing, https://upb-pc2.atlassian.net/wiki/spaces/PC2DOK/pages/1900609/NVIDIA+A100+40GB+with+NVLINK"),
+                       "Parallel Computing, https://upb-pc2.atlassian.net/wiki/spaces/PC2DOK/pages/1900609/NVIDIA+A100+40GB+with+NVLINK",
+                   intraNodeBandwidth: 600 * giga, intraNodeLink: "NVLink 3"),
         // NVIDIA A100 datasheet (r4), "A100 80GB SXM" column (HBM2e, 2,039 GB/s).
         GPUProfile(id: "a100-sxm-80gb", name: "NVIDIA A100 SXM4 80GB", formFactor: "SXM4", memoryType: "HBM2e",
                    fp64: 9.7 * tera, fp64Tensor: 19.5 * tera, fp32: 19.5 * tera, tf32Tensor: 156 * tera,
@@ -188,19 +215,22 @@ extension GPUProfile {
                    source: "NVIDIA A100 datasheet (r4), A100 80GB SXM column",
                    reportedMemoryBytes: 85_100_068_864,
                    reportedMemorySource: "deviceQuery, NVIDIA A100-SXM4-80GB, CUDA 12.5 driver: 81158 MBytes " +
-                       "(85100068864 bytes); github.com/thamada/nvidia-smi, nvsim/A100SXMx4_deviceQuery.py"),
+                       "(85100068864 bytes); github.com/thamada/nvidia-smi, nvsim/A100SXMx4_deviceQuery.py",
+                   intraNodeBandwidth: 600 * giga, intraNodeLink: "NVLink 3"),
         // NVIDIA A100 datasheet (r4), "A100 40GB PCIe" column (1,555 GB/s).
         GPUProfile(id: "a100-pcie-40gb", name: "NVIDIA A100 PCIe 40GB", formFactor: "PCIe", memoryType: "HBM2",
                    fp64: 9.7 * tera, fp64Tensor: 19.5 * tera, fp32: 19.5 * tera, tf32Tensor: 156 * tera,
                    fp16Tensor: 312 * tera, bf16Tensor: 312 * tera, fp8Tensor: nil, int8Tensor: 624 * tera,
                    fp16NonTensor: 78 * tera, memoryBytes: 40 * giga, memoryBandwidth: 1_555 * giga,
-                   source: "NVIDIA A100 datasheet (r4), A100 40GB PCIe column"),
+                   source: "NVIDIA A100 datasheet (r4), A100 40GB PCIe column",
+                   intraNodeBandwidth: GPUProfile.pcieGen4, intraNodeLink: "PCIe Gen4 x16"),
         // NVIDIA A100 datasheet (r4), "A100 80GB PCIe" column (HBM2e, 1,935 GB/s).
         GPUProfile(id: "a100-pcie-80gb", name: "NVIDIA A100 PCIe 80GB", formFactor: "PCIe", memoryType: "HBM2e",
                    fp64: 9.7 * tera, fp64Tensor: 19.5 * tera, fp32: 19.5 * tera, tf32Tensor: 156 * tera,
                    fp16Tensor: 312 * tera, bf16Tensor: 312 * tera, fp8Tensor: nil, int8Tensor: 624 * tera,
                    fp16NonTensor: 78 * tera, memoryBytes: 80 * giga, memoryBandwidth: 1_935 * giga,
-                   source: "NVIDIA A100 datasheet (r4), A100 80GB PCIe column"),
+                   source: "NVIDIA A100 datasheet (r4), A100 80GB PCIe column",
+                   intraNodeBandwidth: GPUProfile.pcieGen4, intraNodeLink: "PCIe Gen4 x16"),
         // NVIDIA H100 Tensor Core GPU datasheet, "H100 SXM" column (SXM5, 80 GB HBM3,
         // 3.35 TB/s); sparse tensor figures (989*/1,979*/3,958*) halved to dense.
         GPUProfile(id: "h100-sxm", name: "NVIDIA H100 SXM5 80GB", formFactor: "SXM5", memoryType: "HBM3",
@@ -210,21 +240,24 @@ extension GPUProfile {
                    source: "NVIDIA H100 datasheet, H100 SXM column",
                    reportedMemoryBytes: 85_017_493_504,
                    reportedMemorySource: "cudaMemGetInfo total of an NVIDIA H100 80GB HBM3 (PyTorch total_memory 81079 MiB); deviceQuery " +
-                       "under CUDA 12.7 prints 85045477376 bytes (github.com/thamada/nvidia-smi, nvsim/H100SXMx8_deviceQuery.py)"),
+                       "under CUDA 12.7 prints 85045477376 bytes (github.com/thamada/nvidia-smi, nvsim/H100SXMx8_deviceQuery.py)",
+                   intraNodeBandwidth: 900 * giga, intraNodeLink: "NVLink 4"),
         // NVIDIA H100 datasheet, "H100 PCIe" column (80 GB HBM2e, 2 TB/s); the datasheet
         // prints no non-tensor FP16 figure for it.
         GPUProfile(id: "h100-pcie", name: "NVIDIA H100 PCIe 80GB", formFactor: "PCIe", memoryType: "HBM2e",
                    fp64: 26 * tera, fp64Tensor: 51 * tera, fp32: 51 * tera, tf32Tensor: 378 * tera,
                    fp16Tensor: 756 * tera, bf16Tensor: 756 * tera, fp8Tensor: 1_513 * tera, int8Tensor: 1_513 * tera,
                    fp16NonTensor: nil, memoryBytes: 80 * giga, memoryBandwidth: 2_000 * giga,
-                   source: "NVIDIA H100 datasheet, H100 PCIe column"),
+                   source: "NVIDIA H100 datasheet, H100 PCIe column",
+                   intraNodeBandwidth: GPUProfile.pcieGen5, intraNodeLink: "PCIe Gen5 x16"),
         // NVIDIA H200 product page / datasheet, "H200 SXM" column: H100 SXM compute,
         // 141 GB HBM3e at 4.8 TB/s.
         GPUProfile(id: "h200", name: "NVIDIA H200 SXM 141GB", formFactor: "SXM5", memoryType: "HBM3e",
                    fp64: 34 * tera, fp64Tensor: 67 * tera, fp32: 67 * tera, tf32Tensor: 494.7 * tera,
                    fp16Tensor: 989.4 * tera, bf16Tensor: 989.4 * tera, fp8Tensor: 1_978.9 * tera, int8Tensor: 1_978.9 * tera,
                    fp16NonTensor: 133.8 * tera, memoryBytes: 141 * giga, memoryBandwidth: 4_800 * giga,
-                   source: "NVIDIA H200 product page, H200 SXM column"),
+                   source: "NVIDIA H200 product page, H200 SXM column",
+                   intraNodeBandwidth: 900 * giga, intraNodeLink: "NVLink 4"),
     ]
 
     /// Identifiers of the built-in profiles, in table order.

@@ -28,13 +28,17 @@ import Foundation
 /// `tflops.fp16` (the tensor-core figure, or the plain FP16 rate on a GPU without tensor
 /// cores). Optional: `source` (defaults to the file's path), `form_factor`, `memory_type`,
 /// `reported_memory_bytes` (the total `cudaMemGetInfo` reports: what `fit` fills),
+/// `intra_node_gb_s` (GPU-to-GPU bandwidth in a node, both directions together, as
+/// datasheets print NVLink: 900 for an H100 SXM; default 64, a PCIe Gen4 x16 link),
+/// `intra_node_link` (its name), `network_gbit_s` (network bandwidth per GPU between nodes,
+/// one direction, in Gb/s; default 400, InfiniBand NDR),
 /// and in `tflops`: `fp64_tensor`, `tf32`, `bf16`, `fp8`, `int8`, `fp16_non_tensor`;
 /// a missing or `null` optional figure means the GPU lacks that format, so asking the
 /// roofline for it is an error, exactly as for bf16 on a V100. Unknown keys, wrong types,
 /// non-positive or non-finite figures, and an `id` that names a built-in GPU are errors.
 extension GPUProfile {
     static let userTopLevelKeys = ["id", "name", "source", "form_factor", "memory_type", "memory_gb", "reported_memory_bytes",
-                                   "bandwidth_gb_s", "tflops"]
+                                   "bandwidth_gb_s", "tflops", "intra_node_gb_s", "intra_node_link", "network_gbit_s"]
     static let userFigureKeys = ["fp64", "fp64_tensor", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp16_non_tensor"]
 
     /// The largest figures a hardware file may give: a thousand times beyond any device
@@ -131,6 +135,11 @@ extension GPUProfile {
                                          largest: largestBandwidthGBs, required: true) else {
             throw fail("missing required key 'bandwidth_gb_s' (GB/s, 10^9 bytes/s)")
         }
+        let intraNode = try number(top, "intra_node_gb_s", path: "intra_node_gb_s", unit: "GB/s both directions, 10^9 bytes/s",
+                                   largest: largestBandwidthGBs, required: false)
+        let intraNodeLink = try string("intra_node_link", required: false)
+        let network = try number(top, "network_gbit_s", path: "network_gbit_s", unit: "Gb/s per GPU, one direction",
+                                 largest: largestBandwidthGBs * 8, required: false)
 
         guard let rawFigures = top["tflops"] else { throw fail("missing required key 'tflops' (an object of dense TFLOP/s per format)") }
         guard case .object(let figureMembers) = rawFigures.kind else {
@@ -152,7 +161,10 @@ extension GPUProfile {
                           int8Tensor: try figure("int8"), fp16NonTensor: try figure("fp16_non_tensor"),
                           memoryBytes: memoryGB * 1e9, memoryBandwidth: bandwidth * 1e9, source: source,
                           reportedMemoryBytes: reported.map { $0.rounded(.down) },
-                          reportedMemorySource: reported == nil ? noReportedMemory : "reported_memory_bytes in \(file)")
+                          reportedMemorySource: reported == nil ? noReportedMemory : "reported_memory_bytes in \(file)",
+                          intraNodeBandwidth: intraNode.map { $0 * 1e9 } ?? GPUProfile.pcieGen4,
+                          intraNodeLink: intraNodeLink ?? (intraNode == nil ? "PCIe Gen4 x16 (default)" : "intra_node_gb_s in \(file)"),
+                          networkBandwidth: network.map { $0 * 1e9 / 8 } ?? GPUProfile.defaultNetworkBandwidth)
     }
 
     /// An object's members by key; a repeated key keeps its last value, as JSON readers

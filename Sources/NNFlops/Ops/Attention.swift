@@ -697,3 +697,29 @@ extension Attention {
 extension Attention {
     public var isAttentionCore: Bool { true }
 }
+
+// Tensor parallelism (README, "Training on many GPUs"; Shoeybi et al. 2019, §3).
+extension Attention {
+    /// Sharded by heads: when q arrives split along its heads (the output of a
+    /// column-parallel projection, [B, n, heads*d] or [B, n, heads, d], dimension 2), every
+    /// rank runs heads / T query heads over kv_heads / T key/value heads, which T must divide
+    /// (Megatron's rule); k, v and a mask with a heads dimension are read in pieces too.
+    /// Its output is split along its features, for a row-parallel projection.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard case .sharded(2)? = request.inputs.first else { return .replicated(request) }
+        let ranks = request.degree
+        guard heads % ranks == 0 else {
+            throw OperatorError("--tp \(ranks) does not divide its \(heads) heads: tensor parallelism gives every rank heads / T heads")
+        }
+        guard kvHeads % ranks == 0 else {
+            throw OperatorError("--tp \(ranks) does not divide its \(kvHeads) key/value heads: every rank needs kv_heads / T of them")
+        }
+        var inputs: [TensorParallelRule.Input] = [.sharded(2), .sharded(2), .sharded(2)]
+        if let mask {
+            let headsDim = mask.rank - 3
+            inputs.append(headsDim >= 0 && heads > 1 && mask.shape[headsDim] == heads ? .sharded(headsDim) : .replicated)
+        }
+        return TensorParallelRule(inputs: inputs, outputs: [.sharded(2)],
+                                  arguments: ["heads": .int(heads / ranks), "kv_heads": .int(kvHeads / ranks)])
+    }
+}

@@ -114,3 +114,10 @@ struct BinaryOperands: Sendable {
         shape == output.shape ? .zero : outputElements
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension BroadcastingBinaryOperator {
+    /// Element by element: each rank runs it on its piece of the output; a whole operand
+    /// that does not broadcast along the split dimension is read in pieces too.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

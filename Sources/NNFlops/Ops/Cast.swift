@@ -49,3 +49,9 @@ extension Cast {
         context.inputType(0) == dtype ? .view(input: 0) : nil
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Cast {
+    /// Element by element: each rank casts its piece.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

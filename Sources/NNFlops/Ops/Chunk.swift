@@ -39,3 +39,17 @@ extension Chunk {
     /// The pieces are views of the input; nothing is kept.
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Chunk {
+    /// As split: along the chunked dimension, each rank's piece is chunked the same number
+    /// of times when every chunk divides evenly over the ranks.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard let (_, dim) = request.firstSharded else { return .replicated(request) }
+        guard dim == axis else { return .moving(request, to: dim) }
+        let length = input.shape[axis]
+        guard length % request.degree == 0, sizes.allSatisfy({ $0 % request.degree == 0 }),
+              (length / request.degree) % sizes.count == 0, sizes.allSatisfy({ $0 == sizes[0] }) else { return .replicated(request) }
+        return .moving(request, to: dim)
+    }
+}

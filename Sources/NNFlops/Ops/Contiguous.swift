@@ -32,3 +32,9 @@ extension Contiguous {
     /// keeps nothing for backward.
     public func alias(ofOutput index: Int) -> OutputAlias? { copies ? nil : .view(input: 0) }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Contiguous {
+    /// Each rank copies (or views) its own piece.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

@@ -71,3 +71,9 @@ extension DropPath {
         context.evaluates ? .view(input: 0) : alias(ofOutput: index)
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension DropPath {
+    /// Element by element on its piece (the per-sample noise follows the piece's shape).
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

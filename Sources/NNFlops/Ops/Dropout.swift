@@ -56,3 +56,9 @@ extension Dropout {
         context.evaluates ? .view(input: 0) : alias(ofOutput: index)
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Dropout {
+    /// Element by element: each rank drops elements of its own piece (its mask is a piece too).
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

@@ -105,3 +105,9 @@ extension OperatorCost {
                      inputGradient: context.needsGradient(input: 0) ? .elementwise(elements * inputGradient) : .zero)
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension ElementwiseActivation {
+    /// Element by element: each rank runs it on its piece of the input.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

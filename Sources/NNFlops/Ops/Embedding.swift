@@ -15,16 +15,20 @@ struct Embedding: Operator {
         .required("input", .tensor),
         .required("num", .int),
         .required("dim", .int),
+        .defaulted("parallel", .string, .string("none")),
     ]
 
     let input: TensorType
     let num: Int
     let dim: Int
+    /// Tensor parallelism: "vocab" splits the rows (Megatron's VocabParallelEmbedding).
+    let parallel: String
 
     public init(_ arguments: BoundArguments) throws {
         input = try arguments.tensor("input")
         num = try arguments.int("num", atLeast: 1)
         dim = try arguments.int("dim", atLeast: 1)
+        parallel = try arguments.choice("parallel", ["none", "vocab"])
         guard !input.dtype.isFloatingPoint, input.dtype != .bool else {
             throw OperatorError("input must be an integer tensor of ids (declare it e.g. `input ids: [b, n] int`), got \(input)", argument: "input")
         }
@@ -54,5 +58,20 @@ extension Embedding {
     /// The forward gather reads only the rows its ids select: at most min(T, num) rows.
     public func elementsRead(ofParameter index: Int) -> Count {
         index == 0 ? Count.product([min(input.elements.value, num), dim]) : .zero
+    }
+}
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Embedding {
+    /// Vocabulary-parallel (`parallel = "vocab"`, Megatron's VocabParallelEmbedding): each
+    /// rank holds num / T rows (rounded up: padded as Megatron pads its vocabulary) and
+    /// looks up the ids in its range, zeros elsewhere: its output is a partial sum, reduced
+    /// after it. The ids themselves are whole on every rank.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard parallel == "vocab" else { return .replicated(request) }
+        let perRank = (num + request.degree - 1) / request.degree
+        let notes = num % request.degree == 0 ? [] :
+            ["a vocabulary-parallel embedding of \(num) rows is padded to \(perRank * request.degree) (\(perRank) per rank), as Megatron pads its vocabulary"]
+        return TensorParallelRule(inputs: [.replicated], outputs: [.partial], arguments: ["num": .int(perRank)], notes: notes)
     }
 }

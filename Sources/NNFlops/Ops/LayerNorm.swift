@@ -79,3 +79,13 @@ extension LayerNorm {
     }
     public var autocast: AutocastClass { .float32 }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension LayerNorm {
+    /// Row by row: a piece split along a dimension it does not normalise over (the
+    /// sequence, under sequence parallelism) is normalised on its rank; its weight and bias
+    /// stay whole, so their gradients are partial sums over the ranks.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        .elementwise(request, reducedDimensions: Set((input.rank - normalized)..<input.rank))
+    }
+}

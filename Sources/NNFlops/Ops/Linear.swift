@@ -12,16 +12,21 @@ struct Linear: WeightedLayer {
         .required("input", .tensor),
         .required("out", .int),
         .defaulted("bias", .bool, .bool(true)),
+        .defaulted("parallel", .string, .string("none")),
     ]
 
     let input: TensorType
     let outFeatures: Int
     var hasBias: Bool
+    /// Tensor parallelism (Megatron-LM): "column" splits the output features over the
+    /// ranks, "row" the input features; "none" runs whole on every rank.
+    let parallel: String
 
     public init(_ arguments: BoundArguments) throws {
         input = try arguments.tensor("input")
         outFeatures = try arguments.int("out", atLeast: 1)
         hasBias = try arguments.bool("bias")
+        parallel = try arguments.choice("parallel", ["none", "column", "row"])
         guard input.rank >= 1 else { throw OperatorError("input must have at least one dimension", argument: "input") }
     }
 
@@ -36,4 +41,36 @@ struct Linear: WeightedLayer {
     var macs: Count { rows * inFeatures * outFeatures }
 
     public var detail: String { "\(inFeatures)->\(outFeatures)" + (hasBias ? "" : " no-bias") }
+}
+
+// Tensor parallelism (README, "Training on many GPUs"; Shoeybi et al. 2019, §3).
+extension Linear {
+    /// Column-parallel (`parallel = "column"`): every rank reads the whole input through
+    /// Megatron's f (its input gradient is a partial sum, all-reduced backward) and makes
+    /// out / T features (rounded up: a vocabulary that T does not divide is padded, as
+    /// Megatron pads its vocabulary); under sequence parallelism an input split along the
+    /// sequence is gathered by the linear itself. Row-parallel (`parallel = "row"`): every
+    /// rank reads its piece of the input features and holds a partial sum of the whole
+    /// output, reduced after it (the bias is added to every rank's sum before the
+    /// reduction's result is used: its FLOPs are every rank's).
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        let last = input.rank - 1
+        switch parallel {
+        case "column":
+            let perRank = (outFeatures + request.degree - 1) / request.degree
+            var notes: [String] = []
+            if outFeatures % request.degree != 0 {
+                notes.append("a column-parallel linear of \(outFeatures) features is padded to \(perRank * request.degree) (\(perRank) per rank), as Megatron pads its vocabulary")
+            }
+            return TensorParallelRule(inputs: [.gradientReduced], outputs: [.sharded(last)], arguments: ["out": .int(perRank)],
+                                      gathersSequenceShardedInput: true, notes: notes)
+        case "row":
+            guard input.shape[last] % request.degree == 0 else {
+                throw OperatorError("a row-parallel linear splits its \(input.shape[last]) input features over --tp \(request.degree), which does not divide them")
+            }
+            return TensorParallelRule(inputs: [.sharded(last)], outputs: [.partial])
+        default:
+            return .replicated(request)
+        }
+    }
 }

@@ -48,3 +48,11 @@ extension LogSoftmax {
     }
     public var autocast: AutocastClass { .float32 }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension LogSoftmax {
+    /// Along `dim`: a piece split along another dimension is computed on its rank.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        .elementwise(request, reducedDimensions: [axis])
+    }
+}

@@ -225,6 +225,19 @@ protocol Operator: Sendable {
     /// Elements of parameter `index` the forward pass reads. Default: all of them; an
     /// embedding gathers only the rows its ids select.
     func elementsRead(ofParameter index: Int) -> Count
+
+    // Tensor parallelism (README, "Training on many GPUs"). Defaults in
+    // Analysis/TensorParallel.swift; an operator that can run on pieces says how here.
+    /// How one of T tensor-parallel ranks runs it, given where its inputs lie: the
+    /// placement each input needs, where its outputs lie, its arguments at one rank's
+    /// sizes. Default: replicated (every rank runs all of it). Throws `OperatorError` for a
+    /// split it cannot take (T not dividing attention's heads).
+    func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule
+    /// The collectives it runs on its tensor-parallel group, per call. Default: none.
+    func collectives(_ context: CostContext) -> [OperatorCollective]
+    /// True for an operator that only moves data between GPUs (an all-reduce): its time is
+    /// the communication analysis's, so the roofline leaves it out. Default: false.
+    var isCollective: Bool { get }
     /// The library PyTorch runs its matrix work in on a CUDA GPU, which decides the TF32
     /// switch that applies to it in fp32. Default cuBLAS; convolutions say cuDNN.
     var matrixLibrary: MatrixLibrary { get }

@@ -40,3 +40,12 @@ struct Permute: Operator {
 extension Permute {
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Permute {
+    /// The split dimension goes where the permutation puts it.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard let (_, dim) = request.firstSharded else { return .replicated(request) }
+        return .moving(request, to: order.firstIndex(of: dim))
+    }
+}

@@ -116,3 +116,9 @@ enum PowerRule: Sendable, Hashable {
         exponent == 0 ? 0 : PowerRule(exponent - 1).flops + 2
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Pow {
+    /// Element by element, as the binary operators.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule { .elementwise(request) }
+}

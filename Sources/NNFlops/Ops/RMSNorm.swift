@@ -112,3 +112,11 @@ extension RMSNorm {
         return offset != 0 ? [.promote] : [.float32, .promote]
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension RMSNorm {
+    /// Row by row over the last dimension, as layernorm.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        .elementwise(request, reducedDimensions: [input.rank - 1])
+    }
+}

@@ -60,3 +60,60 @@ extension Reshape {
     /// clone's gradient is the identity).
     public func alias(ofOutput index: Int) -> OutputAlias? { copies ? nil : .view(input: 0) }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Reshape {
+    /// A split dimension that is the outermost of the input dimensions a group of output
+    /// dimensions regroups splits the outermost of those output dimensions that T divides
+    /// ([b, n, 3h] -> [b, n, heads, 3 d]: the heads); each rank reshapes its piece to that.
+    /// Otherwise it runs whole.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard let (_, dim) = request.firstSharded,
+              let outputDim = reshapedDimension(from: input.shape, to: output.shape, splitting: dim, degree: request.degree) else {
+            return .replicated(request)
+        }
+        var shape = output.shape
+        shape[outputDim] /= request.degree
+        return .moving(request, to: outputDim, arguments: ["shape": .list(shape.map(Value.int))])
+    }
+}
+
+extension Flatten {
+    /// As reshape: the split dimension must be the outermost of the merged ones.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard let (_, dim) = request.firstSharded else { return .replicated(request) }
+        return .moving(request, to: reshapedDimension(from: input.shape, to: output.shape, splitting: dim, degree: request.degree))
+    }
+}
+
+/// Where a split of input dimension `dim` lands when `from` is viewed as `to`: the
+/// dimensions are cut into groups of equal products; the split must be the outermost
+/// non-unit dimension of its group, and it lands on the outermost non-unit output dimension
+/// of that group, which `degree` must divide (splitting the outermost dimension of a
+/// contiguous group splits it into the same contiguous blocks on both sides). nil: no such
+/// dimension.
+func reshapedDimension(from: [Int], to: [Int], splitting dim: Int, degree: Int) -> Int? {
+    var i = 0, j = 0
+    while i < from.count && j < to.count {
+        let firstIn = i, firstOut = j
+        var a = from[i], b = to[j]
+        i += 1
+        j += 1
+        while a != b {
+            if a < b {
+                guard i < from.count else { return nil }
+                a *= from[i]
+                i += 1
+            } else {
+                guard j < to.count else { return nil }
+                b *= to[j]
+                j += 1
+            }
+        }
+        guard (firstIn..<i).contains(dim) else { continue }
+        guard let outer = (firstIn..<i).first(where: { from[$0] > 1 }), outer == dim,
+              let target = (firstOut..<j).first(where: { to[$0] > 1 }), to[target] % degree == 0 else { return nil }
+        return target
+    }
+    return nil
+}

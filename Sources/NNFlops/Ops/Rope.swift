@@ -97,3 +97,19 @@ extension Rope {
         return [.extra("cos", shape: [input.shape[1], headDim], type: .output), .extra("sin", shape: [input.shape[1], headDim], type: .output)]
     }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Rope {
+    /// Per head: an input split along its heads (dimension 2 of [B, n, heads*d] or
+    /// [B, n, heads, d]) is rotated on its rank with heads / T heads; the shared cos/sin
+    /// tables stay whole.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard case .sharded(2)? = request.inputs.first else { return .replicated(request) }
+        guard heads % request.degree == 0 else {
+            throw OperatorError("--tp \(request.degree) does not divide its \(heads) heads")
+        }
+        var inputs = request.inputs.map { _ in TensorParallelRule.Input.replicated }
+        inputs[0] = .sharded(2)
+        return TensorParallelRule(inputs: inputs, outputs: [.sharded(2)], arguments: ["heads": .int(heads / request.degree)])
+    }
+}

@@ -42,3 +42,11 @@ extension Softmax {
     }
     public var autocast: AutocastClass { .float32 }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Softmax {
+    /// Along `dim`: a piece split along another dimension is computed on its rank.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        .elementwise(request, reducedDimensions: [axis])
+    }
+}

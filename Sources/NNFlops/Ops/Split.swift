@@ -72,3 +72,16 @@ extension Split {
     /// The pieces are views of the input; split_backward keeps only sizes.
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Split {
+    /// Along another dimension than the split one, each rank cuts its piece the same way.
+    /// Along the split dimension (q, k and v of a column-parallel projection), each rank
+    /// cuts its piece into sizes / T, which T must divide; otherwise it runs whole.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard let (_, dim) = request.firstSharded else { return .replicated(request) }
+        guard dim == axis else { return .moving(request, to: dim) }
+        guard sizes.allSatisfy({ $0 % request.degree == 0 }) else { return .replicated(request) }
+        return .moving(request, to: dim, arguments: ["size": .list(sizes.map { .int($0 / request.degree) })])
+    }
+}

@@ -32,3 +32,12 @@ struct Transpose: Operator {
 extension Transpose {
     public func alias(ofOutput index: Int) -> OutputAlias? { .view(input: 0) }
 }
+
+// Tensor parallelism (README, "Training on many GPUs").
+extension Transpose {
+    /// The split dimension moves with the swap.
+    public func tensorParallel(_ request: ShardingRequest) throws -> TensorParallelRule {
+        guard let (_, dim) = request.firstSharded else { return .replicated(request) }
+        return .moving(request, to: dim == dims.0 ? dims.1 : dim == dims.1 ? dims.0 : dim)
+    }
+}

@@ -117,8 +117,14 @@ struct FleetEstimate: Sendable, Hashable, Codable {
     public var minGPUs: Int?
     /// Static sharded plus activations with full checkpointing (nil: never fits).
     public var minGPUsCheckpointed: Int?
-    /// Bytes per GPU on this fleet: static / gpus + activations (no recompute).
-    public var bytesPerGPU: Double
+    /// Bytes per GPU on this fleet, from the emitted spec's graph (README, "Training on
+    /// many GPUs"): its peak with FSDP (ZeRO-3) over the GPUs, Adam, pure half (the format
+    /// above) and no recompute, one micro-batch per GPU, as `analyze` reports it; nil when
+    /// the spec's sizes pass 64-bit counts (`--emit-spec` refuses it too).
+    public var bytesPerGPU: Double?
+    /// The same closed form as `minGPUs`: static / gpus + activations (no recompute).
+    public var estimatedBytesPerGPU: Double
+    /// Whether `bytesPerGPU` (without it, the estimate) fits one GPU's memory.
     public var fits: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -139,6 +145,7 @@ struct FleetEstimate: Sendable, Hashable, Codable {
         case minGPUs = "min_gpus"
         case minGPUsCheckpointed = "min_gpus_checkpointed"
         case bytesPerGPU = "bytes_per_gpu"
+        case estimatedBytesPerGPU = "estimated_bytes_per_gpu"
         case fits
     }
 
@@ -164,6 +171,7 @@ struct FleetEstimate: Sendable, Hashable, Codable {
         try c.encode(minGPUs, forKey: .minGPUs)
         try c.encode(minGPUsCheckpointed, forKey: .minGPUsCheckpointed)
         try c.encode(bytesPerGPU, forKey: .bytesPerGPU)
+        try c.encode(estimatedBytesPerGPU, forKey: .estimatedBytesPerGPU)
         try c.encode(fits, forKey: .fits)
     }
 
@@ -201,7 +209,21 @@ struct FleetEstimate: Sendable, Hashable, Codable {
         minGPUsStatic = max(1, Int((memory.staticBytes / profile.memoryBytes).rounded(.up)))
         minGPUs = TrainingMemory.minimumGPUs(staticBytes: memory.staticBytes, perGPU: memory.activationBytes, memory: profile.memoryBytes)
         minGPUsCheckpointed = TrainingMemory.minimumGPUs(staticBytes: memory.staticBytes, perGPU: memory.checkpointedActivationBytes, memory: profile.memoryBytes)
-        bytesPerGPU = memory.staticBytes / Double(request.gpus) + memory.activationBytes
-        fits = bytesPerGPU <= profile.memoryBytes
+        estimatedBytesPerGPU = memory.staticBytes / Double(request.gpus) + memory.activationBytes
+        // The emitted spec itself, one micro-batch on each of the GPUs, its state sharded by
+        // FSDP: the memory model of every other command.
+        let name = TransformerShape.modelName
+        var configuration = RunConfiguration(optimizer: .adam, precision: format == .bf16 ? .bf16 : .fp16)
+        configuration.parallel = ParallelLayout(gpus: request.gpus, zero: request.gpus > 1 ? .parameters : .none)
+        do {
+            let graph = try Elaborator.elaborate(source: shape.spec(modelName: name), file: name + ".spec",
+                                                 overrides: ["batch": .int(request.microBatch)])
+            let analysis = try ParallelAnalysis(graph: graph, options: CountOptions(), configuration: configuration)
+            bytesPerGPU = Double(analysis.peak.peakBytes)
+        } catch let error as NNFlopsError where error.message.contains("overflow") {
+            // Sizes beyond 64-bit counts: the spec cannot be built; the estimate stands alone.
+            bytesPerGPU = nil
+        }
+        fits = (bytesPerGPU ?? estimatedBytesPerGPU) <= profile.memoryBytes
     }
 }

@@ -96,6 +96,10 @@ public enum AnalysisRenderer {
         if let w = run.weightPrecision { setting += ", weights \(w)" }
         if run.foldBN { setting += ", batchnorm folded" }
         lines.append(("memory", setting))
+        if let stage = m.stage {
+            let flight = m.inFlightMicroBatches.map { ", \(Units.format($0)) micro-batch\($0 == 1 ? "" : "es") in flight" } ?? ""
+            lines.append(("  per GPU", "\(stage), the stage with the highest peak\(flight)"))
+        }
         lines.append(("  parameters", Units.bytes(m.paramsBytes) + (m.masterParamsBytes > 0 ? " + fp32 master \(Units.bytes(m.masterParamsBytes))" : "")))
         if run.mode == .training {
             lines.append(("  gradients", Units.bytes(m.gradsBytes)))
@@ -107,7 +111,7 @@ public enum AnalysisRenderer {
         lines.append(("  peak", "\(Units.bytes(m.peakBytes)) at \(m.peak.layer) (\(m.peak.phase))"))
         let top = m.peak.live.prefix(5).map { "\($0.name) \(Units.bytes($0.bytes))" }.joined(separator: "; ")
         if !top.isEmpty { lines.append(("  live at peak", top)) }
-        let cuda = m.cudaAllocator
+        guard let cuda = m.cudaAllocator else { return lines }
         lines.append(("  CUDA reserved", "\(Units.bytes(cuda.reservedBytes)) by the caching allocator (allocated peak \(Units.bytes(cuda.allocatedPeakBytes)) in its blocks)"))
         if cuda.cublasWorkspaces > 0 {
             lines.append(("  cuBLAS workspace", "\(Units.bytes(cuda.cublasWorkspaceBytes)) on Hopper (\(cuda.cublasWorkspaces) x 32 MiB), on top of both"))
@@ -122,6 +126,9 @@ public enum AnalysisRenderer {
         for (label, value) in lines {
             out += "  " + label + String(repeating: " ", count: width - label.count) + "  " + value + "\n"
         }
+        if let parallel = report.parallel {
+            out += "\n" + parallel.text(communicationOf: parallel.busiestStage)
+        }
         out += "\n1 MAC = 2 FLOPs; FLOPs in SI units (1 GFLOP = 1e9).\n"
         return out
     }
@@ -130,7 +137,8 @@ public enum AnalysisRenderer {
         let out = "### " + heading(report) + "\n\n" + layerTable(report).renderMarkdown() + "\n"
         var totals = TextTable(headers: ["total", "value"], alignments: [.left, .left])
         for (label, value) in totalsLines(report) { totals.add([label, value]) }
-        return out + totals.renderMarkdown()
+        let parallel = report.parallel.map { "\n```\n" + $0.text(communicationOf: $0.busiestStage) + "```\n" } ?? ""
+        return out + totals.renderMarkdown() + parallel
     }
 
     public static func csv(_ report: AnalysisReport) -> String {

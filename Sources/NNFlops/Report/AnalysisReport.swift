@@ -1,12 +1,14 @@
 /// The report of `nnflops analyze`: schema `nnflops.report/1`. Key names are stable;
 /// additions are backwards compatible, removals or renames bump the schema version.
-public struct AnalysisReport: Codable, Sendable {
+public struct AnalysisReport: Encodable, Sendable {
     public var schema = "nnflops.report/1"
     public var model: String
     public var config: Config
     public var totals: Totals
     public var layers: [Layer]
     public var byOp: [String: OpTotals]
+    /// With a parallel layout (README, "Training on many GPUs"): the layout and every stage.
+    public var parallel: ParallelReport?
     /// The analysis's warnings (dead code: CostAnalysis.warnings); absent when none.
     public var warnings: [AnalysisWarning]?
 
@@ -62,9 +64,15 @@ public struct AnalysisReport: Codable, Sendable {
         public var savedActivationsBytes: Int
         public var peakBytes: Int
         public var peak: Peak
+        /// With a parallel layout: the pipeline stage these figures are for (the one with
+        /// the highest peak), and the micro-batches it holds at its peak.
+        public var stage: String?
+        public var inFlightMicroBatches: Double?
         /// PyTorch's CUDA caching allocator over the same run (README, "The CUDA caching
         /// allocator"); the figures above are the tensors' own bytes.
-        public var cudaAllocator: CUDAAllocator
+        /// Absent for a pipeline stage of a parallel layout, whose peak holds several
+        /// micro-batches the allocator model does not replay.
+        public var cudaAllocator: CUDAAllocator?
 
         public struct CUDAAllocator: Codable, Sendable {
             public var reservedBytes: Int
@@ -98,11 +106,13 @@ public struct AnalysisReport: Codable, Sendable {
             case inputsBytes = "inputs_bytes"
             case savedActivationsBytes = "saved_activations_bytes"
             case peakBytes = "peak_bytes"
+            case stage
+            case inFlightMicroBatches = "in_flight_micro_batches"
             case cudaAllocator = "cuda_allocator"
         }
     }
 
-    public struct Totals: Codable, Sendable {
+    public struct Totals: Encodable, Sendable {
         public var params: Int
         public var trainableParams: Int
         public var forwardFlops: Int
@@ -119,9 +129,11 @@ public struct AnalysisReport: Codable, Sendable {
         /// With a run configuration: the optimizer step (then included in train_step_flops).
         public var optimizerStepFlops: Int?
         public var memory: Memory?
+        /// With a parallel layout: one GPU's communication per step (the stage that moves most).
+        public var communication: CommunicationReport?
 
         enum CodingKeys: String, CodingKey {
-            case params, operators, memory
+            case params, operators, memory, communication
             case recomputeFlops = "recompute_flops"
             case optimizerStepFlops = "optimizer_step_flops"
             case trainableParams = "trainable_params"
@@ -186,7 +198,7 @@ public struct AnalysisReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, config, totals, layers, warnings
+        case schema, model, config, totals, layers, parallel, warnings
         case byOp = "by_op"
     }
 }
@@ -197,7 +209,7 @@ extension AnalysisReport {
     /// Nodes of one name (a module called several times, torchvision's `relu`) are always
     /// one row, their calls summed.
     public init(graph: Graph, analysis: CostAnalysis, options: CountOptions, depth: Int? = nil,
-                memory: MemoryAnalysis? = nil, foldBN: Bool = false) {
+                memory: MemoryAnalysis? = nil, foldBN: Bool = false, parallel: ParallelAnalysis? = nil) {
         model = graph.model
         var params: [String: String] = [:]
         var batch: Int?
@@ -264,6 +276,24 @@ extension AnalysisReport {
                                                         cublasWorkspaces: cuda.cuBLASWorkspaces,
                                                         cublasWorkspaceBytes: cuda.hopperCuBLASWorkspaceBytes))
             for i in rows.indices where i < memory.layers.count { rows[i].savedBytes = memory.layers[i].savedBytes }
+        }
+        if let parallel {
+            // One GPU's memory: the stage with the highest peak. Each layer's saved bytes are
+            // one GPU's (its stage's, its tensor-parallel piece), summed over the operators
+            // it became.
+            let stage = parallel.peak
+            totals.memory = Memory(stage: stage)
+            var saved = [Int](repeating: 0, count: rows.count)
+            for s in parallel.stages {
+                let rankNodes = s.part.ranges.flatMap { Array($0) }
+                for (i, layer) in s.memory.layers.enumerated() where i < rankNodes.count {
+                    if let model = parallel.tensorParallel.origin[rankNodes[i]], model < saved.count { saved[model] += layer.savedBytes }
+                }
+            }
+            for i in rows.indices { rows[i].savedBytes = saved[i] }
+            let report = ParallelReport(parallel)
+            self.parallel = report
+            totals.communication = report.busiestStage?.communication
         }
         layers = Self.aggregate(rows, depth: depth ?? Int.max)
     }

@@ -26,6 +26,15 @@ public struct FitReport: Encodable, Sendable {
     public var unsupportedPrecisions: [String]
     /// The largest batch searched (`Limits.batchSearch`).
     public var searchLimit: Int
+    /// On many GPUs (README, "Training on many GPUs"): one row per layout (a given layout
+    /// per precision and checkpoint policy, or every layout of --gpus N that fits, fastest
+    /// first), the layouts tried, those the model refused, and the global batch.
+    public var layouts: [ParallelFit.Row]?
+    public var layoutsTried: Int?
+    public var refusedLayouts: [ParallelFit.Refusal]?
+    public var globalBatch: Int?
+    /// Whether `layouts` is a search (every layout of the GPUs) rather than one layout.
+    public var searched = false
 
     enum CodingKeys: String, CodingKey {
         case schema, model, gpu, optimizer, rows
@@ -34,6 +43,10 @@ public struct FitReport: Encodable, Sendable {
         case usableBytes = "usable_bytes"
         case unsupportedPrecisions = "unsupported_precisions"
         case searchLimit = "search_limit"
+        case layouts
+        case layoutsTried = "layouts_tried"
+        case refusedLayouts = "refused_layouts"
+        case globalBatch = "global_batch"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -48,6 +61,10 @@ public struct FitReport: Encodable, Sendable {
         try c.encode(rows, forKey: .rows)
         try c.encode(unsupportedPrecisions, forKey: .unsupportedPrecisions)
         try c.encode(searchLimit, forKey: .searchLimit)
+        try c.encodeIfPresent(layouts, forKey: .layouts)
+        try c.encodeIfPresent(layoutsTried, forKey: .layoutsTried)
+        try c.encodeIfPresent(refusedLayouts, forKey: .refusedLayouts)
+        try c.encodeIfPresent(globalBatch, forKey: .globalBatch)
     }
 
     /// The formats `fit` writes.
@@ -72,6 +89,7 @@ public struct FitReport: Encodable, Sendable {
         switch format {
         case .json: return try AnalysisRenderer.json(self)
         default:
+            if let layouts { return layoutText(layouts) }
             var table = TextTable(headers: ["precision", "checkpoint", "max batch", "peak"], alignments: [.left, .left, .right, .right])
             for r in rows {
                 // max_batch 0: the peak is batch 1's, and it does not fit.
@@ -104,5 +122,36 @@ public struct FitReport: Encodable, Sendable {
             }
             return out
         }
+    }
+
+    /// The table of layouts.
+    func layoutText(_ rows: [ParallelFit.Row]) -> String {
+        let timed = rows.contains { $0.stepTimeS != nil }
+        var table = TextTable(headers: ["GPUs", "D", "T", "P", "ZeRO", "SP", "precision", "checkpoint", "micro-batch", "micro-batches", "peak", "peak stage"]
+                                + (timed ? ["step"] : []),
+                              alignments: [.right, .right, .right, .right, .right, .left, .left, .left, .right, .right, .right, .left] + (timed ? [.right] : []))
+        for r in rows {
+            var row = [String(r.gpus), String(r.dataParallel), String(r.tensorParallel), String(r.pipelineParallel), String(r.zero),
+                       r.sequenceParallel ? "yes" : "", r.precision, r.checkpoint, r.maxMicroBatch == 0 ? "none" : String(r.maxMicroBatch),
+                       String(r.microBatches), r.maxMicroBatch == 0 ? "1 needs \(Units.bytes(r.peakBytes))" : Units.bytes(r.peakBytes), r.peakStage]
+            if timed { row.append(r.stepTimeS.map(RooflineRenderer.seconds) ?? "") }
+            table.add(row)
+        }
+        var capacity = "\(gpu ?? "--memory") \(Units.bytes(usableBytes))"
+        if reserve > 0 { capacity += ", \(Units.format(reserve * 100))% reserved" }
+        var out = "\(model), \(optimizer.rawValue): "
+        if searched {
+            out += "layouts of \(rows.first?.gpus ?? 0) GPUs that fit \(capacity) per GPU" + (globalBatch.map { ", global batch \($0)" } ?? "") + ", fastest first\n\n"
+        } else {
+            out += "largest micro-batch per GPU within \(capacity)" + (globalBatch.map { ", global batch \($0)" } ?? ", P micro-batches per step") + "\n\n"
+        }
+        out += rows.isEmpty ? "No layout fits.\n" : table.render()
+        if searched, let tried = layoutsTried { out += "\n\(rows.count) of \(tried) layouts fit.\n" }
+        if let refused = refusedLayouts, !refused.isEmpty {
+            out += "Refused: " + refused.prefix(6).map { "T \($0.tensorParallel) x P \($0.pipelineParallel) (\($0.reason))" }.joined(separator: "; ")
+                + (refused.count > 6 ? "; ... (\(refused.count) in all)" : "") + "\n"
+        }
+        if rows.contains(where: { $0.maxMicroBatch == 0 }) { out += "none: not even a micro-batch of 1 fits.\n" }
+        return out
     }
 }

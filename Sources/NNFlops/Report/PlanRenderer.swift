@@ -97,7 +97,13 @@ extension Plan {
             out.append("  fewest GPUs      \(fleet.minGPUsStatic) for the static part alone; "
                        + "\(fleet.minGPUs.map(String.init) ?? never) with activations; "
                        + "\(fleet.minGPUsCheckpointed.map(String.init) ?? never) with checkpointing (ZeRO-3 / FSDP: static memory / GPUs)")
-            out.append("  on this fleet    \(gib(fleet.bytesPerGPU)) per GPU without recompute: " + (fleet.fits ? "fits" : "does NOT fit"))
+            let verdict = fleet.fits ? "fits" : "does NOT fit"
+            if let bytes = fleet.bytesPerGPU {
+                out.append("  on this fleet    \(gib(bytes)) per GPU, the emitted spec's peak with FSDP over \(fleet.gpus) GPU\(fleet.gpus == 1 ? "" : "s"), "
+                           + "\(fleet.precision), no recompute: \(verdict) (the estimate above: \(gib(fleet.estimatedBytesPerGPU)))")
+            } else {
+                out.append("  on this fleet    \(gib(fleet.estimatedBytesPerGPU)) per GPU estimated (the spec's sizes pass 64-bit counts): \(verdict)")
+            }
         }
         if let spec {
             let s = spec.shape

@@ -27,6 +27,8 @@ public struct RooflineReport: Sendable, Encodable {
     public var layers: [Layer]
     public var totals: Totals
     public var trainingRun: TrainingRun?
+    /// With a parallel layout: the layout and every stage (README, "Training on many GPUs").
+    public var parallel: ParallelReport?
     /// The analysis's warnings (dead code); absent when there are none.
     public var warnings: [AnalysisWarning]?
 
@@ -83,7 +85,20 @@ public struct RooflineReport: Sendable, Encodable {
         public var memoryBoundTimeS: Double
         /// stepFlops / stepTime / peak.
         public var achievedFractionOfPeak: Double
+        /// With a parallel layout (README, "Step time"): the stage the entries are for, its
+        /// compute (m micro-batches and its optimizer step), the pipeline bubble, all its
+        /// communication, the part the step waits for, and the collectives.
+        public var stage: String?
+        public var computeTimeS: Double?
+        public var bubbleTimeS: Double?
+        public var bubbleFraction: Double?
+        public var communicationTimeS: Double?
+        public var exposedCommunicationTimeS: Double?
+        public var communication: CommunicationReport?
         enum CodingKeys: String, CodingKey {
+            case stage, communication
+            case computeTimeS = "compute_time_s", bubbleTimeS = "bubble_time_s", bubbleFraction = "bubble_fraction"
+            case communicationTimeS = "communication_time_s", exposedCommunicationTimeS = "exposed_communication_time_s"
             case forwardTimeS = "forward_time_s", backwardTimeS = "backward_time_s", recomputeTimeS = "recompute_time_s"
             case optimizerTimeS = "optimizer_time_s", stepTimeS = "step_time_s", microBatches = "micro_batches"
             case stepFlops = "step_flops", stepBytes = "step_bytes"
@@ -93,7 +108,7 @@ public struct RooflineReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals, warnings
+        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals, parallel, warnings
         case gpuProfile = "gpu_profile"
         case tf32Ops = "tf32_ops"
         case matrixFormat = "matrix_format"
@@ -137,6 +152,27 @@ public struct RooflineReport: Sendable, Encodable {
                         computeBoundTimeS: compute, memoryBoundTimeS: entryTotal - compute,
                         achievedFractionOfPeak: analysis.achievedFractionOfPeak)
         self.trainingRun = trainingRun
+    }
+
+    /// A parallel layout's report: the entries of the stage that sets the step (one GPU's
+    /// sharded graph, per micro-batch), the step time of the whole layout.
+    public init(parallel: ParallelAnalysis, time: ParallelStepTime, trainingRun: TrainingRun? = nil) {
+        let critical = time.stages[time.critical]
+        let stage = parallel.stages[time.critical]
+        self.init(graph: stage.part.graph, analysis: critical.roofline, trainingRun: trainingRun)
+        model = parallel.model.model
+        totals.stepTimeS = time.stepTime
+        totals.optimizerTimeS = critical.optimizer
+        totals.stepFlops = parallel.stepFLOPs(stage)
+        totals.achievedFractionOfPeak = time.stepTime > 0 ? Double(totals.stepFlops) / time.stepTime / peakFlopsPerS : 0
+        totals.stage = stage.name
+        totals.computeTimeS = time.computeTime
+        totals.bubbleTimeS = time.bubbleTime
+        totals.bubbleFraction = time.bubbleFraction
+        totals.communicationTimeS = time.communicationTime
+        totals.exposedCommunicationTimeS = time.exposedCommunicationTime
+        totals.communication = CommunicationReport(critical.communication, stage: stage.name)
+        self.parallel = ParallelReport(parallel, time: time)
     }
 }
 
@@ -268,6 +304,13 @@ public enum RooflineRenderer {
             lines.append(("backward", seconds(t.backwardTimeS) + (t.recomputeTimeS > 0 ? " (recompute \(seconds(t.recomputeTimeS)))" : "")))
             lines.append(("optimizer (\(optimizer))", seconds(t.optimizerTimeS)))
         }
+        if let stage = t.stage, let compute = t.computeTimeS, let bubble = t.bubbleTimeS, let communication = t.communicationTimeS,
+           let exposed = t.exposedCommunicationTimeS {
+            lines.append(("entries of", "\(stage), the stage that sets the step; one GPU's share of the model, per micro-batch"))
+            lines.append(("step", "compute \(seconds(compute)) + bubble \(seconds(bubble))"
+                          + (t.bubbleFraction.map { " (\(percent($0)) of the pipeline's time)" } ?? "")
+                          + " + exposed communication \(seconds(exposed)) of \(seconds(communication))"))
+        }
         lines += [
             ("step lower bound", seconds(t.stepTimeS) + (t.microBatches > 1 ? " (\(t.microBatches) micro-batches)" : "")
                 + "; compute-bound \(seconds(t.computeBoundTimeS)), memory-bound \(seconds(t.memoryBoundTimeS)) per micro-batch"),
@@ -290,6 +333,10 @@ public enum RooflineRenderer {
         for (label, value) in lines {
             out += markdown ? "- **\(label)**: \(value)\n" : label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"
         }
+        if let parallel = report.parallel {
+            let shown = parallel.stages.first { $0.name == t.stage }
+            out += "\n" + (markdown ? "```\n" : "") + parallel.text(communicationOf: shown) + (markdown ? "```\n" : "")
+        }
         return out
     }
 
@@ -306,7 +353,7 @@ public enum RooflineRenderer {
             return t == t.rounded() ? String(Int(t)) : String(t)
         }
         let headers = ["id", "name", "fp64", "fp64 TC", "fp32", "tf32 TC", "fp16 TC", "bf16 TC", "fp8 TC", "int8 TC", "fp16 non-TC",
-                       "memory", "reported", "bandwidth", "source"]
+                       "memory", "reported", "bandwidth", "GPU link", "source"]
         switch format {
         case .json:
             struct GPUList: Encodable {
@@ -315,15 +362,18 @@ public enum RooflineRenderer {
                 var gpus: [Entry]
             }
             struct Entry: Encodable {
-                var id, name, form_factor, memory_type, source, reported_memory_source: String
+                var id, name, form_factor, memory_type, source, reported_memory_source, intra_node_link: String
                 var fp64, fp32, fp16_tensor, memory_bytes, bandwidth_bytes_per_s: Double
+                /// Both directions together, as datasheets print it; the network one way.
+                var intra_node_bytes_per_s, network_bytes_per_s: Double
                 var fp64_tensor, tf32_tensor, bf16_tensor, fp8_tensor, int8_tensor, fp16_non_tensor, reported_memory_bytes: Double?
             }
             return try AnalysisRenderer.json(GPUList(gpus: profiles.map {
                 Entry(id: $0.id, name: $0.name, form_factor: $0.formFactor, memory_type: $0.memoryType, source: $0.source,
-                      reported_memory_source: $0.reportedMemorySource,
+                      reported_memory_source: $0.reportedMemorySource, intra_node_link: $0.intraNodeLink,
                       fp64: $0.fp64, fp32: $0.fp32, fp16_tensor: $0.fp16Tensor, memory_bytes: $0.memoryBytes,
-                      bandwidth_bytes_per_s: $0.memoryBandwidth, fp64_tensor: $0.fp64Tensor, tf32_tensor: $0.tf32Tensor,
+                      bandwidth_bytes_per_s: $0.memoryBandwidth, intra_node_bytes_per_s: $0.intraNodeBandwidth,
+                      network_bytes_per_s: $0.networkBandwidth, fp64_tensor: $0.fp64Tensor, tf32_tensor: $0.tf32Tensor,
                       bf16_tensor: $0.bf16Tensor, fp8_tensor: $0.fp8Tensor, int8_tensor: $0.int8Tensor, fp16_non_tensor: $0.fp16NonTensor,
                       reported_memory_bytes: $0.reportedMemoryBytes)
             }))
@@ -335,12 +385,13 @@ public enum RooflineRenderer {
                 [p.id, cut ? TextTable.shortened(p.name, to: 40) : p.name, tera(p.fp64), tera(p.fp64Tensor), tera(p.fp32), tera(p.tf32Tensor),
                  tera(p.fp16Tensor), tera(p.bf16Tensor), tera(p.fp8Tensor), tera(p.int8Tensor), tera(p.fp16NonTensor),
                  "\(tera(p.memoryBytes * 1e3)) GB \(p.memoryType)", p.reportedMemoryBytes.map { Units.bytes($0) } ?? "—",
-                 "\(tera(p.memoryBandwidth * 1e3)) GB/s", cut ? TextTable.shortened(p.source, to: 60) : p.source]
+                 "\(tera(p.memoryBandwidth * 1e3)) GB/s", "\(p.intraNodeLink) \(tera(p.intraNodeBandwidth * 1e3)) GB/s", cut ? TextTable.shortened(p.source, to: 60) : p.source]
             }
             if format == .csv { return CSV.render(headers: headers, rows: rows) }
-            var table = TextTable(headers: headers, alignments: [.left, .left] + Array(repeating: .right, count: 12) + [.left])
+            var table = TextTable(headers: headers, alignments: [.left, .left] + Array(repeating: .right, count: 12) + [.left, .left])
             for row in rows { table.add(row) }
             let note = "Dense peaks in TFLOP/s (int8: TOPS); NVIDIA prints tensor-core (TC) figures with 2:4 sparsity, halved here. — = no such unit / not published.\n"
+                + "GPU link: GPU-to-GPU bandwidth in a node, both directions together (NVLink, or PCIe on PCIe cards); between nodes \(tera(GPUProfile.defaultNetworkBandwidth * 8 * 1e3)) Gb/s per GPU unless a hardware file says otherwise.\n"
                 + "Memory and bandwidth: datasheet figures in 10^9 bytes. Reported: the total the driver reports (cudaMemGetInfo), what `fit` fills; — = no published report found (fit uses the datasheet figure).\n"
             return (format == .table ? table.render() : table.renderMarkdown()) + "\n" + note
         }

@@ -149,6 +149,29 @@ public struct ModelRequest: Sendable {
         var graph = try self.graph()
         var configuration = configuration
         configuration.accumulationSteps = 1
+        let ranks = configuration.parallel.data
+        if ranks > 1 {
+            // Data parallelism: the batch is the global batch; each rank runs batch / D,
+            // in micro-batches of `microBatch` (README, "Training on many GPUs").
+            try configuration.parallel.validate()
+            guard let batch = Self.batch(of: graph) else {
+                throw NNFlopsError("\(ranks) data-parallel ranks split the batch: the model needs a `batch` param")
+            }
+            let layout = "--gpus \(configuration.parallel.gpus) / (--tp \(configuration.parallel.tensor) x --pp \(configuration.parallel.pipeline))"
+            guard batch % ranks == 0 else {
+                throw NNFlopsError("the batch \(batch) is the global batch over \(ranks) data-parallel ranks (\(layout)): it must be a multiple of \(ranks)")
+            }
+            let perRank = batch / ranks
+            let micro = microBatch ?? perRank
+            guard micro >= 1, perRank % micro == 0 else {
+                throw NNFlopsError("the batch \(batch) is the global batch: each of the \(ranks) data-parallel ranks runs \(perRank), which --micro-batch \(micro) must divide",
+                                   notes: ["note: the global batch must be a multiple of D x micro-batch = \(ranks) x \(micro)"])
+            }
+            configuration.accumulationSteps = perRank / micro
+            graph = try self.graph(batch: micro)
+            if foldNormalizations { graph = graph.foldingNormalizations() }
+            return (graph, configuration)
+        }
         if let microBatch {
             guard microBatch >= 1 else { throw NNFlopsError("--micro-batch must be at least 1, got \(microBatch)") }
             guard let batch = Self.batch(of: graph) else { throw NNFlopsError("--micro-batch needs a spec with a `batch` param") }

@@ -79,21 +79,21 @@ enum BertFamily {
         }
         spec.source("""
             block bert_embeddings(ids, types, positions):
-                x = embedding(ids, vocab_size, hidden_size, name = "word_embeddings")
+                x = embedding(ids, vocab_size, hidden_size, parallel = "vocab", name = "word_embeddings")
                 x = x + embedding(types, type_vocab_size, hidden_size, name = "token_type_embeddings")
                 x = x + embedding(positions, max_position_embeddings, hidden_size, name = "position_embeddings")
                 x = layernorm(x, eps = layer_norm_eps, name = "LayerNorm")
                 return dropout(x, hidden_dropout_prob, name = "dropout")
 
             block bert_self_attention(x):
-                q = linear(x, hidden_size, name = "query")
-                k = linear(x, hidden_size, name = "key")
-                v = linear(x, hidden_size, name = "value")
+                q = linear(x, hidden_size, parallel = "column", name = "query")
+                k = linear(x, hidden_size, parallel = "column", name = "key")
+                v = linear(x, hidden_size, parallel = "column", name = "value")
                 return attention(q, k, v, heads = num_attention_heads, causal = \(SpecLiteral.bool(isDecoder)), impl = \(AttentionImplementation.implExpression), dropout = attention_probs_dropout_prob\(isDecoder ? ", cache = true" : ""), name = "attention")
 
             # BertSelfOutput / BertOutput: dense -> dropout -> LayerNorm(. + residual).
             block bert_add_norm(x, residual):
-                x = linear(x, hidden_size, name = "dense")
+                x = linear(x, hidden_size, parallel = "row", name = "dense")
                 x = dropout(x, hidden_dropout_prob, name = "dropout")
                 return layernorm(x + residual, eps = layer_norm_eps, name = "LayerNorm")
 
@@ -102,7 +102,7 @@ enum BertFamily {
                 return bert_add_norm(a, x, name = "output")
 
             block bert_intermediate(x):
-                return \(activation.call("linear(x, intermediate_size, name = \"dense\")", name: "intermediate_act_fn"))
+                return \(activation.call("linear(x, intermediate_size, parallel = \"column\", name = \"dense\")", name: "intermediate_act_fn"))
 
             block bert_layer(x):
                 a = bert_attention(x, name = "attention")

@@ -220,7 +220,7 @@ enum DecoderFamily {
                 # \(t.stem)Attention: one qkv_proj split into q, k, v; rotary embedding on q and k (torch.cat
                 # joins the rotated and passed dimensions: q comes out per head); the KV cache; sdpa.
                 block \(prefix)_attention(x, cos, sin\(layerArgument)):
-                    qkv = linear(x, (num_attention_heads + 2 * num_key_value_heads) * head_dim, bias = false, name = "qkv_proj")
+                    qkv = linear(x, (num_attention_heads + 2 * num_key_value_heads) * head_dim, bias = false, parallel = "column", name = "qkv_proj")
                     q, k, v = split(qkv, [num_attention_heads * head_dim, num_key_value_heads * head_dim, num_key_value_heads * head_dim], dim = -1, name = "split")
                     q = \(rotary("q", heads: "num_attention_heads", name: "rope_q"))
                     k = \(rotary("k", heads: "num_key_value_heads", name: "rope_k"))
@@ -230,15 +230,15 @@ enum DecoderFamily {
                 # \(t.stem)Attention: q/k/v projections, rotary embedding on q and k (the model's shared
                 # cos/sin), the KV cache, sdpa, o_proj.
                 block \(prefix)_attention(x, cos, sin\(layerArgument)):
-                    q = \(rotary("linear(x, num_attention_heads * head_dim, bias = \(qkvBias), name = \"q_proj\")", heads: "num_attention_heads", name: "rope_q"))
-                    k = \(rotary("linear(x, num_key_value_heads * head_dim, bias = \(qkvBias), name = \"k_proj\")", heads: "num_key_value_heads", name: "rope_k"))
-                    v = linear(x, num_key_value_heads * head_dim, bias = \(qkvBias), name = "v_proj")
+                    q = \(rotary("linear(x, num_attention_heads * head_dim, bias = \(qkvBias), parallel = \"column\", name = \"q_proj\")", heads: "num_attention_heads", name: "rope_q"))
+                    k = \(rotary("linear(x, num_key_value_heads * head_dim, bias = \(qkvBias), parallel = \"column\", name = \"k_proj\")", heads: "num_key_value_heads", name: "rope_k"))
+                    v = linear(x, num_key_value_heads * head_dim, bias = \(qkvBias), parallel = "column", name = "v_proj")
                 """)
         }
         if let comment = window.comment { spec.source("    # " + comment) }
         spec.source("""
                 a = \(attention)
-                return linear(a, hidden_size, bias = \(outBias), name = "o_proj")
+                return linear(a, hidden_size, bias = \(outBias), parallel = "row", name = "o_proj")
             """)
         spec.blank()
 
@@ -253,16 +253,16 @@ enum DecoderFamily {
             spec.source("""
                 # \(t.stem)MLP: gate_up_proj chunked in two, down_proj(up * \(activation.configName)(gate)).
                 block \(prefix)_mlp(x):
-                    gate, up = chunk(linear(x, 2 * intermediate_size, bias = false, name = "gate_up_proj"), 2, dim = -1, name = "chunk")
-                    return linear(up * \(activation.call("gate", name: "activation_fn")), hidden_size, bias = false, name = "down_proj")
+                    gate, up = chunk(linear(x, 2 * intermediate_size, bias = false, parallel = "column", name = "gate_up_proj"), 2, dim = -1, name = "chunk")
+                    return linear(up * \(activation.call("gate", name: "activation_fn")), hidden_size, bias = false, parallel = "row", name = "down_proj")
                 """)
         } else {
             spec.source("""
                 # \(t.stem)MLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = \(activation.configName).
                 block \(prefix)_mlp(x):
-                    gate = \(activation.call("linear(x, intermediate_size, bias = \(mlpBiasText), name = \"gate_proj\")", name: "act_fn"))
-                    up = linear(x, intermediate_size, bias = \(mlpBiasText), name = "up_proj")
-                    return linear(gate * up, hidden_size, bias = \(mlpBiasText), name = "down_proj")
+                    gate = \(activation.call("linear(x, intermediate_size, bias = \(mlpBiasText), parallel = \"column\", name = \"gate_proj\")", name: "act_fn"))
+                    up = linear(x, intermediate_size, bias = \(mlpBiasText), parallel = "column", name = "up_proj")
+                    return linear(gate * up, hidden_size, bias = \(mlpBiasText), parallel = "row", name = "down_proj")
                 """)
         }
         spec.blank()
@@ -310,13 +310,13 @@ enum DecoderFamily {
             # \(t.stem)Model: embed_tokens\(t.gemmaLayout ? " (scaled by sqrt(hidden_size), GemmaTextScaledWordEmbedding)" : ""), one cos/sin pair for every layer
             # (model.rotary_emb, from the embeddings: fp32 under autocast), the decoder layers, the final norm.
             block \(prefix)_model(input_ids):
-                x = embedding(input_ids, vocab_size, hidden_size, name = "embed_tokens")
+                x = embedding(input_ids, vocab_size, hidden_size, parallel = "vocab", name = "embed_tokens")
                 cos, sin = rotary_tables(x, rotary_ndims, base = rope_theta, name = "rotary_emb")\(scale)
                 x = \(prefix)_layers(x, cos, sin, name = "layers")
                 return rmsnorm(x, eps = rms_norm_eps, \(norm), name = "norm")
 
             x = \(prefix)_model(input_ids, name = "model")
-            output linear(x, vocab_size, bias = false, tie = "model.embed_tokens" if tie_word_embeddings else none, name = "lm_head")
+            output linear(x, vocab_size, bias = false, tie = "model.embed_tokens" if tie_word_embeddings else none, parallel = "column", name = "lm_head")
             """)
         return spec.text
     }

@@ -96,16 +96,16 @@ enum GPT2Family {
         spec.source("""
             # GPT2Attention: c_attn (q, k, v in one), sdpa, c_proj, resid_dropout.
             block gpt2_attention(x\(layerArgument)):
-                qkv = linear(x, 3 * n_embd, name = "c_attn")
+                qkv = linear(x, 3 * n_embd, parallel = "column", name = "c_attn")
                 q, k, v = split(qkv, n_embd, dim = -1, name = "split")
                 a = attention(q, k, v, heads = n_head, causal = true, impl = \(AttentionImplementation.implExpression), dropout = attn_pdrop\(scale), cache = true, name = "attention")
-                a = linear(a, n_embd, name = "c_proj")
+                a = linear(a, n_embd, parallel = "row", name = "c_proj")
                 return dropout(a, resid_pdrop, name = "resid_dropout")
 
             # GPT2MLP: c_fc, act, c_proj, dropout.
             block gpt2_mlp(x):
-                h = \(activation.call("linear(x, n_inner, name = \"c_fc\")", name: "act"))
-                h = linear(h, n_embd, name = "c_proj")
+                h = \(activation.call("linear(x, n_inner, parallel = \"column\", name = \"c_fc\")", name: "act"))
+                h = linear(h, n_embd, parallel = "row", name = "c_proj")
                 return dropout(h, resid_pdrop, name = "dropout")
 
             # GPT2Block (pre-LayerNorm).
@@ -121,13 +121,13 @@ enum GPT2Family {
             # GPT2Model: token and position embeddings (position_ids = arange(seq).unsqueeze(0)), dropout, the blocks, ln_f.
             block gpt2_model(input_ids):
                 position_ids = reshape(arange(seq, name = "position_ids"), [1, seq], name = "position_ids_view")
-                x = embedding(input_ids, vocab_size, n_embd, name = "wte") + embedding(position_ids, n_positions, n_embd, name = "wpe")
+                x = embedding(input_ids, vocab_size, n_embd, parallel = "vocab", name = "wte") + embedding(position_ids, n_positions, n_embd, name = "wpe")
                 x = dropout(x, embd_pdrop, name = "drop")
                 x = gpt2_layers(x, name = "h")
                 return layernorm(x, eps = layer_norm_epsilon, name = "ln_f")
 
             x = gpt2_model(input_ids, name = "transformer")
-            output linear(x, vocab_size, bias = false, tie = "transformer.wte" if tie_word_embeddings else none, name = "lm_head")
+            output linear(x, vocab_size, bias = false, tie = "transformer.wte" if tie_word_embeddings else none, parallel = "column", name = "lm_head")
             """)
         return spec.text
     }

@@ -88,17 +88,17 @@ enum GPTNeoXFamily {
             # into q, k, v per head; partial rotary embedding on q and k (the model's shared
             # cos/sin); the KV cache; sdpa; dense.
             block gpt_neox_attention(x, cos, sin):
-                qkv = reshape(linear(x, 3 * hidden_size, bias = attention_bias, name = "query_key_value"), [dim(x, 0), dim(x, 1), num_attention_heads, 3 * head_size], name = "view")
+                qkv = reshape(linear(x, 3 * hidden_size, bias = attention_bias, parallel = "column", name = "query_key_value"), [dim(x, 0), dim(x, 1), num_attention_heads, 3 * head_size], name = "view")
                 q, k, v = chunk(qkv, 3, dim = -1, name = "chunk")
                 q = partial_rope(q, num_attention_heads, cos, sin, name = "rope_q")
                 k = partial_rope(k, num_attention_heads, cos, sin, name = "rope_k")
                 a = attention(q, k, v, heads = num_attention_heads, causal = true, impl = \(AttentionImplementation.implExpression), dropout = attention_dropout, cache = true, q_layout = "bhnd", name = "attention")
-                return linear(a, hidden_size, bias = attention_bias, name = "dense")
+                return linear(a, hidden_size, bias = attention_bias, parallel = "row", name = "dense")
 
             # GPTNeoXMLP: dense_h_to_4h, act, dense_4h_to_h.
             block gpt_neox_mlp(x):
-                h = \(activation.call("linear(x, intermediate_size, name = \"dense_h_to_4h\")", name: "act"))
-                return linear(h, hidden_size, name = "dense_4h_to_h")
+                h = \(activation.call("linear(x, intermediate_size, parallel = \"column\", name = \"dense_h_to_4h\")", name: "act"))
+                return linear(h, hidden_size, parallel = "row", name = "dense_4h_to_h")
 
             # GPTNeoXLayer.
             block gpt_neox_layer(x, cos, sin):
@@ -117,14 +117,14 @@ enum GPTNeoXFamily {
 
             # GPTNeoXModel: embed_in, emb_dropout, one cos/sin pair (rotary_emb), the layers, final_layer_norm.
             block gpt_neox_model(input_ids):
-                x = embedding(input_ids, vocab_size, hidden_size, name = "embed_in")
+                x = embedding(input_ids, vocab_size, hidden_size, parallel = "vocab", name = "embed_in")
                 x = dropout(x, hidden_dropout, name = "emb_dropout")
                 cos, sin = rotary_tables(x, rotary_ndims, base = rope_theta, name = "rotary_emb")
                 x = gpt_neox_layers(x, cos, sin, name = "layers")
                 return layernorm(x, eps = layer_norm_eps, name = "final_layer_norm")
 
             x = gpt_neox_model(input_ids, name = "gpt_neox")
-            output linear(x, vocab_size, bias = false, tie = "gpt_neox.embed_in" if tie_word_embeddings else none, name = "lm_head")
+            output linear(x, vocab_size, bias = false, tie = "gpt_neox.embed_in" if tie_word_embeddings else none, parallel = "column", name = "lm_head")
             """)
         return spec.text
     }
