@@ -54,9 +54,7 @@ public struct RunMetrics: Sendable {
         trainableParams = costs.trainableParameters
         let steps = memory.configuration.accumulationSteps
         forwardFLOPs = (costs.forward.flops * steps).value
-        let train = memory.configuration.inference
-            ? costs.forward.flops * steps
-            : (costs.trainStep.flops + memory.recomputeFLOPs) * steps + memory.optimizerFLOPs
+        let train = TrainingStepFLOPs.flops(costs: costs, memory: memory, microBatches: steps)
         guard !train.overflowed else { throw NNFlopsError("the model's training FLOP count overflows 64 bits") }
         trainFLOPs = train.value
         activationMemory = memory.configuration.inference ? memory.peakBytes - memory.staticBytes : memory.savedActivationsBytes

@@ -101,9 +101,7 @@ public struct ParallelAnalysis: Sendable {
     /// Training FLOPs of one optimizer step on each stage's GPU: (forward + backward +
     /// recompute) x m + the optimizer's step.
     public func stepFLOPs(_ stage: Stage) -> Int {
-        let m = microBatches
-        if configuration.inference { return stage.costs.forward.flops.value &* m }
-        return (stage.costs.trainStep.flops.value &+ stage.memory.recomputeFLOPs.value) &* m &+ stage.memory.optimizerFLOPs.value
+        TrainingStepFLOPs.flops(costs: stage.costs, memory: stage.memory, microBatches: microBatches).value
     }
 }
 

@@ -256,15 +256,10 @@ extension AnalysisReport {
                              checkpoint: c.checkpointDescription, microBatches: c.accumulationSteps, weightDecay: c.weightDecay,
                              gradClip: c.gradClip, weightPrecision: c.weightPrecision?.rawValue, foldBN: foldBN)
             let steps = c.accumulationSteps
-            totals.recomputeFlops = memory.recomputeFLOPs.value * steps
+            totals.recomputeFlops = (memory.recomputeFLOPs * steps).value
             totals.optimizerStepFlops = memory.optimizerFLOPs.value
-            if c.inference {
-                totals.trainStepFlops = analysis.forward.flops.value * steps
-                totals.trainStepMacs = analysis.forward.macs.value * steps
-            } else {
-                totals.trainStepFlops = (analysis.trainStep.flops.value + memory.recomputeFLOPs.value) * steps + memory.optimizerFLOPs.value
-                totals.trainStepMacs = analysis.trainStep.macs.value * steps
-            }
+            totals.trainStepFlops = TrainingStepFLOPs.flops(costs: analysis, memory: memory, microBatches: steps).value
+            totals.trainStepMacs = TrainingStepFLOPs.macs(costs: analysis, memory: memory, microBatches: steps).value
             let cuda = memory.cudaAllocator
             totals.memory = Memory(paramsBytes: memory.paramsBytes, masterParamsBytes: memory.masterParamsBytes, gradsBytes: memory.gradsBytes,
                                    optimizerStateBytes: memory.optimizerStateBytes, buffersBytes: memory.buffersBytes,
