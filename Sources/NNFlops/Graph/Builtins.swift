@@ -87,7 +87,7 @@ enum Builtins {
             case .tensor(let t):
                 // len() of a tensor is its first dimension, as in Python; a rank-0 tensor has none
                 // (torch raises "len() of a 0-d tensor").
-                guard let first = t.type.shape.first else { throw OperatorError("len() of a rank-0 tensor (\(t)): it has no first dimension; use numel()") }
+                guard let first = t.type.shape.first else { throw OperatorError("a rank-0 tensor has no first dimension to take the length of; numel() counts its elements") }
                 return .int(first)
             default: throw OperatorError("needs a list, a string or a tensor")
             }
