@@ -44,7 +44,7 @@ flags=(-sanitize=fuzzer,address -parse-as-library -swift-version 6 "$opt" -g -nu
 # changed; the command follows the stamp.
 stale() {
   local stamp=$1 hash
-  hash=$( { printf '%s\n' "${flags[@]}"; xargs cat; } | sha1sum | cut -d' ' -f1)
+  hash=$( { printf '%s\n' "${flags[@]}"; xargs -d '\n' cat; } | sha1sum | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then return 1; fi
   echo "$hash" > "$stamp.new"
   return 0
@@ -78,12 +78,15 @@ if [ "$target" = cli ]; then
   parser=.build/checkouts/swift-argument-parser/Sources
   if find "$parser/ArgumentParserToolInfo" "$parser/ArgumentParser" -name '*.swift' | sort | stale "$build/ArgumentParser.stamp"; then
     echo "== fuzz: compiling ArgumentParser"
+    # One path per line: ArgumentParser's folders have spaces in their names ("Parsable Properties").
+    mapfile -t toolinfo < <(find "$parser/ArgumentParserToolInfo" -name '*.swift' | sort)
+    mapfile -t argparser < <(find "$parser/ArgumentParser" -name '*.swift' | sort)
     swiftc "${flags[@]}" -module-name ArgumentParserToolInfo -wmo -emit-library -static \
       -emit-module -emit-module-path "$build/ArgumentParserToolInfo.swiftmodule" -o "$build/libArgumentParserToolInfo.a" \
-      $(find "$parser/ArgumentParserToolInfo" -name '*.swift' | sort)
+      "${toolinfo[@]}"
     swiftc "${flags[@]}" -module-name ArgumentParser -I "$build" -wmo -emit-library -static \
       -emit-module -emit-module-path "$build/ArgumentParser.swiftmodule" -o "$build/libArgumentParser.a" \
-      $(find "$parser/ArgumentParser" -name '*.swift' | sort)
+      "${argparser[@]}"
     stamped "$build/ArgumentParser.stamp"
   fi
   sources=(Sources/nnflops/*.swift Fuzz/CLI.swift)
