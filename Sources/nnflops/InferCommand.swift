@@ -72,6 +72,11 @@ struct InferCommand: ParsableCommand {
             transform: ArgumentValue.number(.fractionBelowOne))
     var reserve: Double = 0
 
+    @Option(name: .customLong("tp"),
+            help: ArgumentHelp("Tensor-parallel GPUs T on one node: the model split as Megatron splits it (its parallel annotations), "
+                               + "every figure one GPU's, the all-reduces priced over the GPU link. Default 1.", valueName: "t"))
+    var tensorParallel: Int = 1
+
     @OptionGroup var counting: CountingOptions
 
     @Option(help: formatHelp(formats), transform: ArgumentValue.format(formats, command: "infer"))
@@ -81,7 +86,7 @@ struct InferCommand: ParsableCommand {
         let profile = try GPUProfile.named(gpu ?? "h100-sxm", extra: try hardware.profiles())
         let request = InferenceRequest(prompt: prompt, generate: generate, batch: batch, precision: precision.policy,
                                        weightPrecision: weightPrecision, kvPrecision: kvPrecision,
-                                       attention: counting.attention, gpu: profile, reserve: reserve)
+                                       attention: counting.attention, gpu: profile, reserve: reserve, tensorParallel: tensorParallel)
         let analysis = try InferenceAnalysis(model: try model.request(), request: request)
         emit(try InferenceReport(analysis).render(format))
     }

@@ -425,4 +425,45 @@ import Testing
             #expect(table.stdout.contains(text), "\(text)")
         }
     }
+
+    // MARK: Tensor parallelism (--tp)
+
+    /// GPT-2 (the zoo's, annotated for Megatron's scheme) served on 2 GPUs of an H100 SXM
+    /// node, bf16, prompt 512 + 128 generated, batch 1. Every figure is one GPU's, by hand:
+    /// - KV cache: 2 x 12 layers x 6 heads (12 / 2) x 64 x 640 positions x 2 bytes = 11,796,480.
+    /// - weights: wte vocab-parallel, 50,257 rows padded to 50,258, 25,129 x 768 = 19,299,072;
+    ///   wpe whole 786,432; per layer ln_1 1,536 + c_attn column (768 x 1,152 + 1,152) 885,888 +
+    ///   attn c_proj row (384 x 768 + 768) 295,680 + ln_2 1,536 + c_fc column (768 x 1,536 +
+    ///   1,536) 1,181,184 + mlp c_proj row (1,536 x 768 + 768) 1,180,416 = 3,546,240, x 12 =
+    ///   42,554,880; ln_f 1,536: 62,641,920 parameters, 125,283,840 bytes in bf16.
+    /// - all-reduces per forward pass: one after each row-parallel linear (2 per layer) and
+    ///   one after the vocab-parallel embedding, 25, each of [1, seq, 768] bf16. Ring over
+    ///   2 GPUs: volume 2 (n - 1) / n x B = B, 2 (n - 1) = 2 steps of NCCL's NVLink latency
+    ///   3.4 us, at half NVLink 4's 900 GB/s: decode (B = 1,536) 25 x (1,536 / 450e9 + 6.8e-6)
+    ///   = 170.085 us per step, prefill (B = 786,432) 25 x (786,432 / 450e9 + 6.8e-6) = 213.69 us.
+    @Test func tensorParallelByHand() throws {
+        let request = InferenceRequest(prompt: 512, generate: 128, batch: 1, precision: .bf16, gpu: try Self.gpu(), tensorParallel: 2)
+        let tp = try InferenceAnalysis(model: try ModelRequest("gpt2"), request: request)
+        #expect(tp.kvCacheBytes == 2 * 12 * 6 * 64 * 640 * 2)
+        #expect(tp.weightsBytes == 125_283_840)
+        let decode = 25 * (1_536 / 450e9 + 6.8e-6), prefill = 25 * (786_432 / 450e9 + 6.8e-6)
+        #expect(abs(tp.firstStep.communicationTime - decode) <= 1e-12)
+        #expect(abs(tp.lastStep.communicationTime - decode) <= 1e-12)
+        #expect(abs(tp.prefill.communicationTime - prefill) <= 1e-12)
+        // The mean step holds the communication of every step, on top of the compute bound.
+        var alone = request
+        alone.tensorParallel = 1
+        let one = try InferenceAnalysis(model: try ModelRequest("gpt2"), request: alone)
+        #expect(one.firstStep.communicationTime == 0)
+        #expect(tp.timePerToken > decode)
+        #expect(one.kvCacheBytes == 2 * tp.kvCacheBytes)
+    }
+
+    @Test func tensorParallelBadInput() throws {
+        // 768 input features of a row-parallel linear do not divide over 5; 16 is more than a node.
+        for t in [5, 16, 0] {
+            let request = InferenceRequest(prompt: 8, generate: 2, precision: .bf16, gpu: try Self.gpu(), tensorParallel: t)
+            #expect(throws: NNFlopsError.self) { try InferenceAnalysis(model: try ModelRequest("gpt2"), request: request) }
+        }
+    }
 }

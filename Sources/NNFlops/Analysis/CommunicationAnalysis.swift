@@ -211,6 +211,24 @@ public struct CommunicationAnalysis: Sendable {
         if let compute { applyOverlap(compute, microBatches: m) }
     }
 
+    /// One forward pass of a tensor-parallel rank's graph in inference (`nnflops infer
+    /// --tp`): the collectives its operators declare, on one node, all exposed.
+    init(tensorParallelForward graph: Graph, costs: CostAnalysis, configuration: RunConfiguration, degree: Int,
+         interconnect: Interconnect) {
+        let types = RuntimeTypes(graph: graph, policy: configuration.precision)
+        let contexts = costs.contexts(for: configuration, graph: graph)
+        let layout = ParallelLayout(gpus: degree, tensor: degree)
+        var builder = Accumulator(layout: layout, gpusPerNode: max(degree, ParallelLayout.defaultGPUsPerNode), interconnect: interconnect)
+        for (n, node) in graph.nodes.enumerated() {
+            for call in node.op.collectives(contexts[n]) where call.phase == .forward {
+                let bytes = Count.product(call.shape).value &* types.saved(call.type, node: n, in: graph).bytes
+                builder.add(call.kind, .tp, "activations", bytes: bytes, count: 1, ranks: degree, stride: 1, overlap: .exposed)
+            }
+        }
+        collectives = builder.collectives
+        for i in collectives.indices { collectives[i].exposedTime = collectives[i].time }
+    }
+
     /// The exposed part of each collective under its overlap rule.
     mutating func applyOverlap(_ compute: ComputeTimes, microBatches m: Int) {
         for i in collectives.indices {

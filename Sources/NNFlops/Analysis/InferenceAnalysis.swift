@@ -23,10 +23,15 @@ public struct InferenceRequest: Sendable {
     public var gpu: GPUProfile
     /// Fraction of the GPU's memory kept for the framework (capacity: `--reserve`).
     public var reserve: Double
+    /// Tensor-parallel ranks (`--tp`): the model's graph rewritten for one rank
+    /// (TensorParallelGraph, Megatron's scheme), every figure one GPU's, plus the
+    /// tensor-parallel collectives of each forward pass (exposed: the next operator waits).
+    public var tensorParallel: Int
 
     public init(prompt: Int, generate: Int, batch: Int? = nil, precision: PrecisionPolicy = .bf16,
                 weightPrecision: WeightPrecision? = nil, kvPrecision: KVCachePrecision? = nil,
-                attention: AttentionConvention = .dense, gpu: GPUProfile, reserve: Double = 0) {
+                attention: AttentionConvention = .dense, gpu: GPUProfile, reserve: Double = 0, tensorParallel: Int = 1) {
+        self.tensorParallel = tensorParallel
         self.prompt = prompt
         self.generate = generate
         self.batch = batch
@@ -54,8 +59,12 @@ struct InferenceStep: Sendable, Equatable {
     public var quantizationFlops: Int
     /// Minimum bytes moved (the roofline's traffic), for the whole batch.
     public var bytes: Int
-    /// The roofline lower bound, seconds.
+    /// The roofline lower bound, seconds, with the tensor-parallel communication.
     public var time: Double
+    /// With `--tp`: the tensor-parallel collectives' time (in `time`) and the ring volume
+    /// each GPU sends.
+    public var communicationTime: Double = 0
+    public var communicationBytes: Int = 0
 }
 
 public struct InferenceAnalysis: Sendable {
@@ -241,6 +250,9 @@ struct InferenceSession {
             throw NNFlopsError("--reserve must be at least 0 and below 1, got \(request.reserve)")
         }
         if let batch = request.batch, batch < 1 { throw NNFlopsError("--batch must be at least 1, got \(batch)") }
+        guard request.tensorParallel >= 1, request.tensorParallel <= ParallelLayout.defaultGPUsPerNode else {
+            throw NNFlopsError("--tp must be from 1 to \(ParallelLayout.defaultGPUsPerNode) (one node's GPUs: infer serves on one node), got \(request.tensorParallel)")
+        }
         try request.gpu.check(request.precision)
         self.model = model
         self.request = request
@@ -301,7 +313,9 @@ struct InferenceSession {
     func graph(seq: Int, batch: Int) throws -> Graph {
         var settings: [String: Value] = ["seq": .int(seq)]
         if hasBatchParam { settings["batch"] = .int(batch) }
-        return try model.graph(setting: settings)
+        let whole = try model.graph(setting: settings)
+        guard request.tensorParallel > 1 else { return whole }
+        return try TensorParallelGraph(graph: whole, degree: request.tensorParallel).graph
     }
     func decodeGraph(batch: Int) throws -> Graph { try graph(seq: 1, batch: batch) }
 
@@ -323,8 +337,16 @@ struct InferenceSession {
         let roofline = try RooflineAnalysis(graph: graph, costs: costs, roof: roof, configuration: configuration)
         let quantization = roofline.entries.map(\.quantizationFlops).reduce(0, &+)
         let bytes = roofline.entries.map(\.bytes).reduce(0, &+)
-        return (InferenceStep(position: position, flops: costs.forward.flops.value, quantizationFlops: quantization, bytes: bytes,
-                              time: roofline.forwardTime), roofline)
+        var step = InferenceStep(position: position, flops: costs.forward.flops.value, quantizationFlops: quantization, bytes: bytes,
+                                 time: roofline.forwardTime)
+        if request.tensorParallel > 1 {
+            let communication = CommunicationAnalysis(tensorParallelForward: graph, costs: costs, configuration: configuration,
+                                                      degree: request.tensorParallel, interconnect: .init(gpu: request.gpu))
+            step.communicationTime = communication.time ?? 0
+            step.communicationBytes = communication.bytesPerGPU
+            step.time += step.communicationTime
+        }
+        return (step, roofline)
     }
 
     /// The largest live set of a forward pass beyond the weights and buffers, and where.

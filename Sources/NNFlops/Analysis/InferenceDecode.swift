@@ -80,6 +80,9 @@ struct DecodeSteps {
                 guard let eb = b.entries[node] else { continue }
                 time += Self.sumOfMax(ea.cost.computeTime, ea.cost.memoryTime, eb.cost.computeTime, eb.cost.memoryTime, count: hi - lo + 1)
             }
+            // Tensor-parallel collectives: their buffers are one token's activations, the
+            // same at every position.
+            time += n * (a.step.communicationTime + b.step.communicationTime) / 2
             return
         }
         // Halve: lo ... mid and mid ... hi, mid counted once.
@@ -105,7 +108,8 @@ struct DecodeSteps {
             let right = Int128(fa) * Int128(hi - mid) + Int128(fb) * Int128(mid - lo)
             return left == right
         }
-        guard line(a.step.flops, m.step.flops, b.step.flops), line(a.step.bytes, m.step.bytes, b.step.bytes),
+        guard a.step.communicationTime == m.step.communicationTime, a.step.communicationTime == b.step.communicationTime,
+              line(a.step.flops, m.step.flops, b.step.flops), line(a.step.bytes, m.step.bytes, b.step.bytes),
               line(a.step.quantizationFlops, m.step.quantizationFlops, b.step.quantizationFlops) else { return false }
         for (node, ea) in a.entries {
             guard let em = m.entries[node], let eb = b.entries[node] else { return false }

@@ -9,10 +9,13 @@ public struct InferenceReport: Encodable, Sendable {
         public var timeS: Double
         /// FLOPs of (de)quantising for quantised weights, on top of `flops` (in `time_s`).
         public var quantizationFlops: Int
+        /// With `--tp`: the tensor-parallel collectives' time, in `time_s` (0 without).
+        public var communicationTimeS: Double
         enum CodingKeys: String, CodingKey {
             case flops, bytes
             case timeS = "time_s"
             case quantizationFlops = "quantization_flops"
+            case communicationTimeS = "communication_time_s"
         }
     }
 
@@ -44,7 +47,11 @@ public struct InferenceReport: Encodable, Sendable {
         public var last: Step
         /// Mean (de)quantisation FLOPs per token, on top of `flops_per_token`.
         public var quantizationFlopsPerToken: Double
+        /// With `--tp`: each step's tensor-parallel collectives' time, in `time_per_token_s`
+        /// (the same at every position: one token's activations).
+        public var communicationTimePerTokenS: Double
         enum CodingKeys: String, CodingKey {
+            case communicationTimePerTokenS = "communication_time_per_token_s"
             case flopsPerToken = "flops_per_token"
             case bytesPerToken = "bytes_per_token"
             case timePerTokenS = "time_per_token_s"
@@ -95,6 +102,8 @@ public struct InferenceReport: Encodable, Sendable {
     public var prompt: Int
     public var generate: Int
     public var precision: String
+    /// Tensor-parallel ranks: with more than 1, every figure is one GPU's.
+    public var tensorParallel: Int
     public var weightPrecision: String
     public var kvPrecision: String
     public var attentionFlops: String
@@ -115,6 +124,7 @@ public struct InferenceReport: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schema, model, gpu, batch, prompt, generate, precision
+        case tensorParallel = "tp"
         case weightPrecision = "weight_precision"
         case kvPrecision = "kv_precision"
         case attentionFlops = "attention_flops"
@@ -138,6 +148,7 @@ public struct InferenceReport: Encodable, Sendable {
         try c.encode(prompt, forKey: .prompt)
         try c.encode(generate, forKey: .generate)
         try c.encode(precision, forKey: .precision)
+        try c.encode(tensorParallel, forKey: .tensorParallel)
         try c.encode(weightPrecision, forKey: .weightPrecision)
         try c.encode(kvPrecision, forKey: .kvPrecision)
         try c.encode(attentionFlops, forKey: .attentionFlops)
@@ -172,11 +183,12 @@ public struct InferenceReport: Encodable, Sendable {
         prompt = request.prompt
         generate = request.generate
         precision = request.precision.rawValue
+        tensorParallel = request.tensorParallel
         weightPrecision = request.weightPrecision?.rawValue ?? request.precision.rawValue
         kvPrecision = analysis.kvCacheType
         attentionFlops = request.attention.rawValue
         prefill = Prefill(flops: analysis.prefill.flops, bytes: analysis.prefill.bytes, timeS: analysis.prefill.time,
-                          quantizationFlops: analysis.prefill.quantizationFlops)
+                          quantizationFlops: analysis.prefill.quantizationFlops, communicationTimeS: analysis.prefill.communicationTime)
         let b = Double(analysis.batch)
         func step(_ s: InferenceStep) -> Step {
             Step(position: s.position, flopsPerToken: Double(s.flops) / b, bytesPerToken: Double(s.bytes) / b, timePerTokenS: s.time)
@@ -184,7 +196,8 @@ public struct InferenceReport: Encodable, Sendable {
         decode = Decode(flopsPerToken: analysis.flopsPerToken, bytesPerToken: analysis.bytesPerToken,
                         timePerTokenS: analysis.timePerToken, tokensPerS: analysis.tokensPerSecond, steps: request.generate,
                         first: step(analysis.firstStep), last: step(analysis.lastStep),
-                        quantizationFlopsPerToken: analysis.decodeQuantizationFlops / Double(request.generate) / b)
+                        quantizationFlopsPerToken: analysis.decodeQuantizationFlops / Double(request.generate) / b,
+                        communicationTimePerTokenS: analysis.firstStep.communicationTime)
         kvCacheBytes = analysis.kvCacheBytes
         kvCacheBytesPerToken = analysis.kvCacheBytesPerToken
         weightsBytes = analysis.weightsBytes
@@ -217,7 +230,8 @@ enum InferenceRenderer {
         let time = RooflineRenderer.seconds
         let context = r.prompt + r.generate
         var out = "\(r.model) on \(r.gpu) (\(r.gpuName)): batch \(r.batch), prompt \(r.prompt), generate \(r.generate); "
-            + "\(r.precision), weights \(r.weightPrecision), KV cache \(r.kvPrecision)\n\n"
+            + "\(r.precision), weights \(r.weightPrecision), KV cache \(r.kvPrecision)"
+            + (r.tensorParallel > 1 ? "; tensor parallel over \(r.tensorParallel) GPUs, every figure one GPU's" : "") + "\n\n"
 
         var table = TextTable(headers: ["", "FLOPs", "bytes", "lower bound"], alignments: [.left, .right, .right, .right])
         table.add(["prefill (time to first token)", Units.flops(r.prefill.flops), Units.bytes(r.prefill.bytes), time(r.prefill.timeS)])
@@ -235,6 +249,10 @@ enum InferenceRenderer {
         let perSequence = r.batch == 1 ? "" : " (\(Units.count(rate / Double(r.batch))) per sequence)"
         out += "\ndecode throughput   \(Units.count(rate)) tokens/s for the batch of \(r.batch)\(perSequence), at the bound\n"
         if let q = r.quantization { out += "quantisation        \(q)\n" }
+        if r.tensorParallel > 1 {
+            out += "tensor parallel     all-reduces over \(r.tensorParallel) GPUs, in the bounds above: prefill \(time(r.prefill.communicationTimeS)), "
+                + "each decode step \(time(r.decode.communicationTimePerTokenS))\n"
+        }
 
         var lines: [(String, String)] = []
         lines.append(("KV cache", "\(Units.bytes(r.kvCacheBytes)) at \(context) positions (\(Units.bytes(r.kvCacheBytesPerToken)) per token and sequence, "
