@@ -43,6 +43,13 @@ extension TensorParallelMove {
     public func cost(_ context: CostContext) -> OperatorCost { OperatorCost(forward: .zero) }
     public var isCollective: Bool { true }
 
+    /// A move that splits dimension `dim` into `degree` equal pieces needs it to divide.
+    static func checkDivides(_ input: TensorType, _ dim: Int, _ degree: Int) throws {
+        guard input.shape[dim] % degree == 0 else {
+            throw OperatorError("dimension \(dim) of \(input) does not divide over \(degree) ranks", argument: "dim")
+        }
+    }
+
     /// The input with dimension `dim` set to `length`, contiguous.
     func resized(_ length: Int) -> TensorType {
         var shape = input.shape
@@ -111,9 +118,7 @@ struct TensorParallelReduceScatter: TensorParallelMove {
     static let kind = "reduce_scatter"
     let input: TensorType, dim: Int, degree: Int
     init(input: TensorType, dim: Int, degree: Int, size: Int?) throws {
-        guard input.shape[dim] % degree == 0 else {
-            throw OperatorError("dimension \(dim) of \(input) does not divide over \(degree) ranks", argument: "dim")
-        }
+        try Self.checkDivides(input, dim, degree)
         self.input = input
         self.dim = dim
         self.degree = degree
@@ -133,9 +138,7 @@ struct TensorParallelScatter: TensorParallelMove {
     static let kind = "scatter"
     let input: TensorType, dim: Int, degree: Int
     init(input: TensorType, dim: Int, degree: Int, size: Int?) throws {
-        guard input.shape[dim] % degree == 0 else {
-            throw OperatorError("dimension \(dim) of \(input) does not divide over \(degree) ranks", argument: "dim")
-        }
+        try Self.checkDivides(input, dim, degree)
         self.input = input
         self.dim = dim
         self.degree = degree
