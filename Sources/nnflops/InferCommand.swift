@@ -14,6 +14,7 @@ struct InferCommand: ParsableCommand {
           nnflops infer llama2-7b --prompt 1024 --generate 64 --weight-precision int8
           nnflops infer gpt2 --prompt 512 --generate 64 --kv-precision fp8
           nnflops infer gpt2 --prompt 256 --generate 64 --reserve 0.1 --format json
+          nnflops infer llama2-7b --prompt 1024 --generate 64 --tp 2
 
         The model runs at the prompt's length for the prefill, the time to first token, and at one token per sequence for each of the G decode steps, whose token sits at positions P to P + G - 1 and attends to the keys its causal attention cached: with a sliding window, its last W. Times are roofline lower bounds on the GPU: peak FLOP/s or full bandwidth per kernel, no launch or host overhead.
 
@@ -74,7 +75,7 @@ struct InferCommand: ParsableCommand {
 
     @Option(name: .customLong("tp"),
             help: ArgumentHelp("Tensor-parallel GPUs T on one node: the model split as Megatron splits it (its parallel annotations), "
-                               + "every figure one GPU's, the all-reduces priced over the GPU link. Default 1.", valueName: "t"))
+                               + "every figure one GPU's, the all-reduces priced over the GPU link.", valueName: "t"))
     var tensorParallel: Int = 1
 
     @OptionGroup var counting: CountingOptions

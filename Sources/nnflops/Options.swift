@@ -241,7 +241,7 @@ func formatHelp(_ supported: [OutputFormat]) -> ArgumentHelp {
 /// The model: a spec file or a zoo name, and `--set` overrides (every command that reads
 /// a model).
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "A .spec file or the name of a built-in model: see `nnflops zoo`.")
+    @Argument(help: "A .spec file, an ONNX file, a Hugging Face config.json, or the name of a built-in model: see `nnflops zoo`.")
     var spec: String
 
     @Option(name: .customLong("set"),
