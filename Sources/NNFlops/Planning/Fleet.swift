@@ -29,7 +29,8 @@ public struct FleetRequest: Sendable, Hashable {
     }
 }
 
-/// Training memory of a transformer of N parameters, Adam in mixed precision.
+/// The closed-form estimate of a transformer's training memory, N parameters with Adam in
+/// mixed precision, shown beside the graph's figures (`FleetGraph`) for comparison.
 ///
 /// Static: 16 bytes per parameter (half-precision weights 2 + half gradients 2 + fp32
 /// master weights 4 + Adam moments 4 + 4; with autocast instead, fp32 weights, gradients
@@ -78,18 +79,22 @@ public struct TrainingMemory: Sendable, Hashable, Codable {
         case activationBytes = "activation_bytes"
         case checkpointedActivationBytes = "checkpointed_activation_bytes"
     }
-
-    /// Fewest GPUs of `memory` bytes that hold the static memory fully sharded
-    /// (ZeRO-3 / FSDP: static / G per GPU) next to `perGPU` bytes of activations;
-    /// nil when the activations alone do not fit.
-    public static func minimumGPUs(staticBytes: Double, perGPU: Double, memory: Double) -> Int? {
-        let room = memory - perGPU
-        guard room > 0 else { return nil }
-        return max(1, Int((staticBytes / room).rounded(.up)))
-    }
 }
 
-/// Training time, GPU-hours, cost and memory on a fleet.
+/// Training time, GPU-hours, cost and memory on a fleet, from the emitted spec's graph
+/// (`FleetGraph`; README, "Planning", "Fleet"):
+///
+/// - a step is one micro-batch of b sequences of s tokens on each of the G GPUs, G b s
+///   tokens; the run is D / (G b s) steps, fractional (a last partial step counts pro
+///   rata, as `roofline --tokens` counts it: `TrainingRun`);
+/// - a step's FLOPs per GPU are the graph's (`TrainingStepFLOPs`: forward + backward of its
+///   micro-batch, attention's s^2 terms included, + its 1/G of the Adam step);
+/// - the time at the MFU is steps x step FLOPs per GPU / (peak x MFU);
+/// - the bound is the layout's step time on the roofline (`ParallelStepTime`: compute plus
+///   the FSDP gathers and reduce-scatters it waits for), x steps; the MFU it implies is the
+///   most any run of this layout reaches.
+///
+/// C / (G x peak x MFU) with the plan's C = 6ND stays beside them for comparison.
 struct FleetEstimate: Sendable, Hashable, Codable {
     public var gpu: String
     public var gpuName: String
@@ -101,31 +106,57 @@ struct FleetEstimate: Sendable, Hashable, Codable {
     public var peakFlopsPerGPU: Double
     /// gpus x peak x mfu.
     public var sustainedFlops: Double
-    public var trainingSeconds: Double
-    public var trainingDays: Double
-    public var gpuHours: Double
+    public var microBatch: Int
+    /// The emitted spec's shape.
+    public var shape: TransformerShape
+    /// G x b x s.
+    public var tokensPerStep: Double
+    /// D / tokens per step, fractional.
+    public var steps: Double
+    /// False when the spec's sizes pass 64-bit counts (`--emit-spec` refuses it too): then
+    /// every graph figure below is null and only the closed forms remain.
+    public var graphAvailable: Bool
+    /// One step's FLOPs on one GPU, from the graph (no recompute).
+    public var stepFlopsPerGPU: Double?
+    /// steps x G x step FLOPs per GPU: the run's compute by the graph (6ND leaves out
+    /// attention's s^2 terms, the layernorms, the activations and the optimizer).
+    public var trainingFlops: Double?
+    /// At the MFU: steps x step FLOPs per GPU / (peak x MFU).
+    public var trainingSeconds: Double?
+    public var trainingDays: Double?
+    public var gpuHours: Double?
     public var pricePerGPUHour: Double?
     public var cost: Double?
+    /// The bound: one step on the fleet's roofline (compute + exposed communication).
+    public var boundStepSeconds: Double?
+    public var boundComputeSeconds: Double?
+    public var boundExposedCommunicationSeconds: Double?
+    /// The checkpointing of the bound's run: none, or every block when only that fits.
+    public var boundCheckpoint: String?
+    /// steps x bound step time.
+    public var boundTrainingSeconds: Double?
+    public var boundTrainingDays: Double?
+    /// The MFU at the bound: G x step FLOPs per GPU / (G x peak x bound step time).
+    public var boundMFU: Double?
+    /// For comparison: C / (G x peak x MFU) with the plan's C = 6ND.
+    public var sixNDTrainingSeconds: Double
+    public var sixNDTrainingDays: Double
     public var gpuMemoryBytes: Double
-    public var memory: TrainingMemory
-    /// The shape the activation estimate uses.
-    public var shape: TransformerShape
-    public var microBatch: Int
-    /// ceil(16 N / GPU memory): static memory only.
-    public var minGPUsStatic: Int
-    /// Static sharded plus one micro-step of activations, no recompute (nil: never fits).
-    public var minGPUs: Int?
-    /// Static sharded plus activations with full checkpointing (nil: never fits).
-    public var minGPUsCheckpointed: Int?
-    /// Bytes per GPU on this fleet, from the emitted spec's graph (README, "Training on
-    /// many GPUs"): its peak with FSDP (ZeRO-3) over the GPUs, Adam, pure half (the format
-    /// above) and no recompute, one micro-batch per GPU, as `analyze` reports it; nil when
-    /// the spec's sizes pass 64-bit counts (`--emit-spec` refuses it too).
+    /// Bytes per GPU on this fleet: the graph's peak, no recompute, as `analyze` reports it.
     public var bytesPerGPU: Double?
-    /// The same closed form as `minGPUs`: static / gpus + activations (no recompute).
+    /// The same with every block recomputed.
+    public var checkpointedBytesPerGPU: Double?
+    /// Whether `bytesPerGPU` fits one GPU's memory (null without the graph).
+    public var fits: Bool?
+    /// ceil(16 N / GPU memory): the static state alone (a bound, not a fit).
+    public var minGPUsStatic: Int
+    /// Fewest GPUs whose graph peak fits, no recompute / every block recomputed (null:
+    /// not even `FleetGraph.largestFleet` GPUs, or no graph).
+    public var minGPUs: Int?
+    public var minGPUsCheckpointed: Int?
+    /// The closed-form estimate, for comparison: static / G + activations (no recompute).
     public var estimatedBytesPerGPU: Double
-    /// Whether `bytesPerGPU` (without it, the estimate) fits one GPU's memory.
-    public var fits: Bool
+    public var memory: TrainingMemory
 
     enum CodingKeys: String, CodingKey {
         case gpu
@@ -133,20 +164,36 @@ struct FleetEstimate: Sendable, Hashable, Codable {
         case gpus, mfu, precision
         case peakFlopsPerGPU = "peak_flops_per_gpu"
         case sustainedFlops = "sustained_flops"
+        case microBatch = "micro_batch"
+        case shape
+        case tokensPerStep = "tokens_per_step"
+        case steps
+        case graphAvailable = "graph_available"
+        case stepFlopsPerGPU = "step_flops_per_gpu"
+        case trainingFlops = "training_flops"
         case trainingSeconds = "training_seconds"
         case trainingDays = "training_days"
         case gpuHours = "gpu_hours"
         case pricePerGPUHour = "price_per_gpu_hour"
         case cost
+        case boundStepSeconds = "bound_step_seconds"
+        case boundComputeSeconds = "bound_compute_seconds"
+        case boundExposedCommunicationSeconds = "bound_exposed_communication_seconds"
+        case boundCheckpoint = "bound_checkpoint"
+        case boundTrainingSeconds = "bound_training_seconds"
+        case boundTrainingDays = "bound_training_days"
+        case boundMFU = "bound_mfu"
+        case sixNDTrainingSeconds = "six_nd_training_seconds"
+        case sixNDTrainingDays = "six_nd_training_days"
         case gpuMemoryBytes = "gpu_memory_bytes"
-        case memory, shape
-        case microBatch = "micro_batch"
+        case bytesPerGPU = "bytes_per_gpu"
+        case checkpointedBytesPerGPU = "checkpointed_bytes_per_gpu"
+        case fits
         case minGPUsStatic = "min_gpus_static"
         case minGPUs = "min_gpus"
         case minGPUsCheckpointed = "min_gpus_checkpointed"
-        case bytesPerGPU = "bytes_per_gpu"
         case estimatedBytesPerGPU = "estimated_bytes_per_gpu"
-        case fits
+        case memory
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -158,24 +205,39 @@ struct FleetEstimate: Sendable, Hashable, Codable {
         try c.encode(precision, forKey: .precision)
         try c.encode(peakFlopsPerGPU, forKey: .peakFlopsPerGPU)
         try c.encode(sustainedFlops, forKey: .sustainedFlops)
+        try c.encode(microBatch, forKey: .microBatch)
+        try c.encode(shape, forKey: .shape)
+        try c.encode(tokensPerStep, forKey: .tokensPerStep)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(graphAvailable, forKey: .graphAvailable)
+        try c.encode(stepFlopsPerGPU, forKey: .stepFlopsPerGPU)
+        try c.encode(trainingFlops, forKey: .trainingFlops)
         try c.encode(trainingSeconds, forKey: .trainingSeconds)
         try c.encode(trainingDays, forKey: .trainingDays)
         try c.encode(gpuHours, forKey: .gpuHours)
         try c.encode(pricePerGPUHour, forKey: .pricePerGPUHour)
         try c.encode(cost, forKey: .cost)
+        try c.encode(boundStepSeconds, forKey: .boundStepSeconds)
+        try c.encode(boundComputeSeconds, forKey: .boundComputeSeconds)
+        try c.encode(boundExposedCommunicationSeconds, forKey: .boundExposedCommunicationSeconds)
+        try c.encode(boundCheckpoint, forKey: .boundCheckpoint)
+        try c.encode(boundTrainingSeconds, forKey: .boundTrainingSeconds)
+        try c.encode(boundTrainingDays, forKey: .boundTrainingDays)
+        try c.encode(boundMFU, forKey: .boundMFU)
+        try c.encode(sixNDTrainingSeconds, forKey: .sixNDTrainingSeconds)
+        try c.encode(sixNDTrainingDays, forKey: .sixNDTrainingDays)
         try c.encode(gpuMemoryBytes, forKey: .gpuMemoryBytes)
-        try c.encode(memory, forKey: .memory)
-        try c.encode(shape, forKey: .shape)
-        try c.encode(microBatch, forKey: .microBatch)
+        try c.encode(bytesPerGPU, forKey: .bytesPerGPU)
+        try c.encode(checkpointedBytesPerGPU, forKey: .checkpointedBytesPerGPU)
+        try c.encode(fits, forKey: .fits)
         try c.encode(minGPUsStatic, forKey: .minGPUsStatic)
         try c.encode(minGPUs, forKey: .minGPUs)
         try c.encode(minGPUsCheckpointed, forKey: .minGPUsCheckpointed)
-        try c.encode(bytesPerGPU, forKey: .bytesPerGPU)
         try c.encode(estimatedBytesPerGPU, forKey: .estimatedBytesPerGPU)
-        try c.encode(fits, forKey: .fits)
+        try c.encode(memory, forKey: .memory)
     }
 
-    public init(request: FleetRequest, compute: Double, params: Double, shape: TransformerShape) throws {
+    public init(request: FleetRequest, compute: Double, params: Double, tokens: Double, shape: TransformerShape) throws {
         let profile = try GPUProfile.named(request.gpu, extra: request.hardware)
         guard request.gpus >= 1 else { throw NNFlopsError("--gpus must be at least 1 (got \(request.gpus))") }
         guard request.mfu.isFinite, request.mfu > 0, request.mfu <= 1 else {
@@ -188,42 +250,74 @@ struct FleetEstimate: Sendable, Hashable, Codable {
         guard request.microBatch >= 1 else { throw NNFlopsError("--micro-batch must be at least 1 (got \(request.microBatch))") }
         let format = profile.trainingHalfFormat
         guard let peak = profile.matrixPeak(format) else { throw NNFlopsError("\(profile.name) has no \(format.rawValue) peak") }
+        let g = Double(request.gpus)
         gpu = profile.id
         gpuName = profile.name
         gpus = request.gpus
         mfu = request.mfu
         precision = format.rawValue
         peakFlopsPerGPU = peak
-        sustainedFlops = Double(request.gpus) * peak * request.mfu
-        trainingSeconds = compute / sustainedFlops
-        trainingDays = trainingSeconds / 86_400
-        let hours = Double(request.gpus) * trainingSeconds / 3_600
-        gpuHours = hours
+        sustainedFlops = g * peak * request.mfu
+        microBatch = request.microBatch
+        self.shape = shape
         pricePerGPUHour = request.pricePerGPUHour
-        cost = request.pricePerGPUHour.map { $0 * hours }
+        tokensPerStep = g * Double(request.microBatch) * Double(shape.sequence)
+        steps = tokens / tokensPerStep
+        sixNDTrainingSeconds = compute / sustainedFlops
+        sixNDTrainingDays = sixNDTrainingSeconds / 86_400
         gpuMemoryBytes = profile.memoryBytes
         let memory = TrainingMemory(params: params, shape: shape, microBatch: request.microBatch)
         self.memory = memory
-        self.shape = shape
-        microBatch = request.microBatch
         minGPUsStatic = max(1, Int((memory.staticBytes / profile.memoryBytes).rounded(.up)))
-        minGPUs = TrainingMemory.minimumGPUs(staticBytes: memory.staticBytes, perGPU: memory.activationBytes, memory: profile.memoryBytes)
-        minGPUsCheckpointed = TrainingMemory.minimumGPUs(staticBytes: memory.staticBytes, perGPU: memory.checkpointedActivationBytes, memory: profile.memoryBytes)
-        estimatedBytesPerGPU = memory.staticBytes / Double(request.gpus) + memory.activationBytes
-        // The emitted spec itself, one micro-batch on each of the GPUs, its state sharded by
-        // FSDP: the memory model of every other command.
-        let name = TransformerShape.modelName
-        var configuration = RunConfiguration(optimizer: .adam, precision: format == .bf16 ? .bf16 : .fp16)
-        configuration.parallel = ParallelLayout(gpus: request.gpus, zero: request.gpus > 1 ? .parameters : .none)
+        estimatedBytesPerGPU = memory.staticBytes / g + memory.activationBytes
+
+        // The emitted spec itself on the fleet; sizes past 64-bit counts leave no graph,
+        // and the report says so instead of answering with the closed forms.
+        let fleet: FleetGraph
+        let plain: ParallelAnalysis, recomputed: ParallelAnalysis
+        let stepFlops: Count
         do {
-            let graph = try Elaborator.elaborate(source: shape.spec(modelName: name), file: name + ".spec",
-                                                 overrides: ["batch": .int(request.microBatch)])
-            let analysis = try ParallelAnalysis(graph: graph, options: CountOptions(), configuration: configuration)
-            bytesPerGPU = Double(analysis.peak.peakBytes)
+            fleet = try FleetGraph(shape: shape, microBatch: request.microBatch, precision: format == .bf16 ? .bf16 : .fp16)
+            plain = try fleet.analysis(gpus: request.gpus, recompute: false)
+            recomputed = try fleet.analysis(gpus: request.gpus, recompute: true)
+            let stage = plain.peak
+            stepFlops = TrainingStepFLOPs.flops(costs: stage.costs, memory: stage.memory, microBatches: plain.microBatches)
         } catch let error as NNFlopsError where error.message.contains("overflow") {
-            // Sizes beyond 64-bit counts: the spec cannot be built; the estimate stands alone.
-            bytesPerGPU = nil
+            graphAvailable = false
+            return
         }
-        fits = (bytesPerGPU ?? estimatedBytesPerGPU) <= profile.memoryBytes
+        guard !stepFlops.overflowed else {
+            graphAvailable = false
+            return
+        }
+        graphAvailable = true
+        let capacity = profile.memoryBytes
+        bytesPerGPU = Double(plain.peak.peakBytes)
+        checkpointedBytesPerGPU = Double(recomputed.peak.peakBytes)
+        let fits = Double(plain.peak.peakBytes) <= capacity
+        self.fits = fits
+        minGPUs = try fleet.fewestGPUs(capacity: capacity, recompute: false)
+        minGPUsCheckpointed = try fleet.fewestGPUs(capacity: capacity, recompute: true)
+
+        // The time: the graph's steps at the MFU, and the layout's roofline bound (of the
+        // run that fits: no recompute, else every block recomputed), as `roofline --tokens
+        // D --gpus G --fsdp` totals a run (README, "Training-run totals").
+        let perGPU = Double(stepFlops.value)
+        stepFlopsPerGPU = perGPU
+        let boundRun = fits || Double(recomputed.peak.peakBytes) > capacity ? plain : recomputed
+        let time = try ParallelStepTime(analysis: boundRun, roof: try Roof(gpu: profile))
+        trainingFlops = steps * g * perGPU
+        let seconds = steps * perGPU / (peak * request.mfu)
+        trainingSeconds = seconds
+        trainingDays = seconds / 86_400
+        gpuHours = g * seconds / 3_600
+        cost = request.pricePerGPUHour.map { $0 * g * seconds / 3_600 }
+        boundStepSeconds = time.stepTime
+        boundComputeSeconds = time.computeTime
+        boundExposedCommunicationSeconds = time.exposedCommunicationTime
+        boundCheckpoint = boundRun.configuration.checkpoint.description
+        boundTrainingSeconds = steps * time.stepTime
+        boundTrainingDays = steps * time.stepTime / 86_400
+        boundMFU = perGPU / (peak * time.stepTime)
     }
 }

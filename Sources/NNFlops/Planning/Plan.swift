@@ -315,7 +315,7 @@ public struct Plan: Sendable, Hashable, Codable {
             shape = try TransformerShape.realising(params: target.params, vocab: request.vocab, sequence: request.sequence)
         }
         if let fleetRequest = request.fleet, let shape {
-            fleet = try FleetEstimate(request: fleetRequest, compute: target.computeFlops, params: target.params, shape: shape)
+            fleet = try FleetEstimate(request: fleetRequest, compute: target.computeFlops, params: target.params, tokens: target.tokens, shape: shape)
         }
         if request.emitSpec, let shape {
             let name = TransformerShape.modelName

@@ -74,36 +74,52 @@ extension Plan {
 
         if let fleet {
             let gib = { (bytes: Double) in String(cFormat: "%.1f GiB", bytes / 1_073_741_824) }
+            let days = { (seconds: Double) in "\(String(cFormat: "%.2f", seconds / 86_400)) days (\(sci(seconds)) s)" }
+            let s = fleet.shape
+            let many = fleet.gpus == 1 ? "1 GPU" : "\(fleet.gpus) GPUs"
             out.append("")
             out.append("Fleet: \(fleet.gpus) x \(fleet.gpuName) (\(fleet.gpu)), MFU \(String(cFormat: "%.2f", fleet.mfu)), "
                        + "\(fleet.precision) dense tensor peak \(String(cFormat: "%.1f", fleet.peakFlopsPerGPU / 1e12)) TFLOP/s per GPU")
             out.append("  run              \(q(target.params)) parameters, \(q(target.tokens)) tokens, \(sci(target.computeFlops)) FLOPs"
                        + (target.method.map { " (\($0.title))" } ?? ""))
-            out.append("  training time    \(String(cFormat: "%.2f", fleet.trainingDays)) days (\(sci(fleet.trainingSeconds)) s)"
-                       + " = C / (GPUs x peak x MFU)")
-            out.append("  GPU-hours        \(q(fleet.gpuHours))")
-            if let cost = fleet.cost, let price = fleet.pricePerGPUHour {
-                out.append("  cost             $\(q(cost)) at $\(String(cFormat: "%.2f", price)) per GPU-hour")
+            out.append("  graph            the emitted spec (\(s.layers) layers x d_model \(s.dModel)), \(fleet.microBatch) x \(s.sequence) tokens per GPU per step, "
+                       + "\(fleet.gpus == 1 ? "on one GPU" : "FSDP over \(many)"), Adam, \(fleet.precision)")
+            out.append("  steps            \(q(fleet.steps)) of \(q(fleet.tokensPerStep)) tokens (D / (GPUs x micro-batch x seq); the last one partial)")
+            if fleet.graphAvailable, let perGPU = fleet.stepFlopsPerGPU, let total = fleet.trainingFlops, let seconds = fleet.trainingSeconds,
+               let hours = fleet.gpuHours {
+                out.append("  step FLOPs       \(sci(perGPU)) per GPU (forward + backward + its share of the Adam step); "
+                           + "run \(sci(total)) FLOPs, \(String(cFormat: "%+.1f", (total / target.computeFlops - 1) * 100))% on 6ND")
+                out.append("  training time    \(days(seconds)) at MFU \(String(cFormat: "%.2f", fleet.mfu)) = steps x step FLOPs per GPU / (peak x MFU)")
+                if let bound = fleet.boundTrainingSeconds, let step = fleet.boundStepSeconds, let compute = fleet.boundComputeSeconds,
+                   let exposed = fleet.boundExposedCommunicationSeconds, let ceiling = fleet.boundMFU {
+                    let recompute = fleet.boundCheckpoint == FleetGraph.everyBlock.description ? ", every block recomputed" : ""
+                    out.append("  bound            \(days(bound)): step >= \(String(cFormat: "%.3g", step)) s (compute \(String(cFormat: "%.3g", compute)) s "
+                               + "+ exposed communication \(String(cFormat: "%.3g", exposed)) s\(recompute)), as `roofline --gpus \(fleet.gpus)\(fleet.gpus > 1 ? " --fsdp" : "")` bounds it")
+                    out.append("  MFU ceiling      \(String(cFormat: "%.3f", ceiling)) at the bound"
+                               + (fleet.mfu > ceiling ? ": MFU \(String(cFormat: "%.2f", fleet.mfu)) is unreachable on this fleet, the bound's time stands" : ""))
+                }
+                out.append("  GPU-hours        \(q(hours))")
+                if let cost = fleet.cost, let price = fleet.pricePerGPUHour {
+                    out.append("  cost             $\(q(cost)) at $\(String(cFormat: "%.2f", price)) per GPU-hour")
+                }
+            } else {
+                out.append("  training time    unavailable: the spec's sizes pass 64-bit counts, so its graph cannot be built")
+            }
+            out.append("  6ND comparison   \(days(fleet.sixNDTrainingSeconds)) = C / (GPUs x peak x MFU)")
+            out.append("Training memory per GPU (GPU memory \(gib(fleet.gpuMemoryBytes)), \(String(cFormat: "%.0f", fleet.gpuMemoryBytes / 1e9)) GB):")
+            if fleet.graphAvailable, let bytes = fleet.bytesPerGPU, let checkpointed = fleet.checkpointedBytesPerGPU, let fits = fleet.fits {
+                out.append("  on this fleet    \(gib(bytes)), the graph's peak on \(many), no recompute: \(fits ? "fits" : "does NOT fit"); "
+                           + "\(gib(checkpointed)) with every block recomputed (--checkpoint each=h.*)")
+                let never = "never (not on \(FleetGraph.largestFleet.groupedDigits))"
+                out.append("  fewest GPUs      \(fleet.minGPUs.map(String.init) ?? never) with no recompute, "
+                           + "\(fleet.minGPUsCheckpointed.map(String.init) ?? never) with every block recomputed (the graph's peak, FSDP over them); "
+                           + "\(fleet.minGPUsStatic) for the static state alone")
+            } else {
+                out.append("  on this fleet    unavailable (no graph); fewest GPUs for the static state alone: \(fleet.minGPUsStatic)")
             }
             let m = fleet.memory
-            let s = fleet.shape
-            out.append("Training memory (Adam, mixed precision; shape \(s.layers) layers x d_model \(s.dModel), "
-                       + "\(fleet.microBatch) x \(s.sequence) tokens per GPU):")
-            out.append("  static           \(gib(m.staticBytes))  (16 bytes/param: half weights 2 + half grads 2 + fp32 master 4 + Adam 4 + 4)")
-            out.append("  activations      \(gib(m.activationBytes)) per GPU, no recompute (34 s b h per layer + 4 s b V fp32 logits)")
-            out.append("                   \(gib(m.checkpointedActivationBytes)) per GPU with full activation checkpointing")
-            out.append("  GPU memory       \(gib(fleet.gpuMemoryBytes)) (\(String(cFormat: "%.0f", fleet.gpuMemoryBytes / 1e9)) GB)")
-            let never = "never (activations alone exceed one GPU)"
-            out.append("  fewest GPUs      \(fleet.minGPUsStatic) for the static part alone; "
-                       + "\(fleet.minGPUs.map(String.init) ?? never) with activations; "
-                       + "\(fleet.minGPUsCheckpointed.map(String.init) ?? never) with checkpointing (ZeRO-3 / FSDP: static memory / GPUs)")
-            let verdict = fleet.fits ? "fits" : "does NOT fit"
-            if let bytes = fleet.bytesPerGPU {
-                out.append("  on this fleet    \(gib(bytes)) per GPU, the emitted spec's peak with FSDP over \(fleet.gpus) GPU\(fleet.gpus == 1 ? "" : "s"), "
-                           + "\(fleet.precision), no recompute: \(verdict) (the estimate above: \(gib(fleet.estimatedBytesPerGPU)))")
-            } else {
-                out.append("  on this fleet    \(gib(fleet.estimatedBytesPerGPU)) per GPU estimated (the spec's sizes pass 64-bit counts): \(verdict)")
-            }
+            out.append("  closed form      \(gib(fleet.estimatedBytesPerGPU)) = static \(gib(m.staticBytes)) (16 bytes/param) / \(fleet.gpus) "
+                       + "+ activations \(gib(m.activationBytes)) (34 s b h per layer + 4 s b V fp32 logits), for comparison")
         }
         if let spec {
             let s = spec.shape
