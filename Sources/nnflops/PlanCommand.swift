@@ -35,7 +35,7 @@ struct PlanCommand: ParsableCommand {
 
         Methods, side by side: tokens20 is D = 20N; hoffmann is Hoffmann et al. 2022 approach 3, constants as printed; epoch is the Epoch AI refit, Besiroglu et al. 2024; kaplan is Kaplan et al. 2020, N = 1.3e9 x (C/8.64e19)^0.73. The default is epoch: it reproduces Chinchilla's own allocation, 70B parameters and 1.4T tokens at 5.76e23 FLOPs, with 72B and 1.33T, and predicts a loss, while the rounded printed constants put that optimum at 32B and 3.0T. --method picks the run that the fleet and spec sections use.
 
-        Fleet time is C divided by GPUs x MFU x the GPU's dense bf16 tensor peak, fp16 on the V100. Memory: 16 bytes per parameter for Adam in mixed precision, sharded over the GPUs as ZeRO-3 and FSDP do, plus activations of 34 s b h bytes per layer with fused attention and 4 s b V for the fp32 logits. GPUs: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.
+        The fleet section comes from the emitted spec's graph, trained with FSDP over the GPUs, Adam and bf16 (fp16 on the V100), one micro-batch of --micro-batch sequences per GPU per step: steps = tokens / (GPUs x micro-batch x seq); time = steps x the graph's step FLOPs per GPU / (dense tensor peak x MFU); the bound is the step on the fleet's roofline, FSDP communication included, with the MFU it implies; the fewest GPUs whose graph peak fits, without and with every block recomputed. C / (GPUs x peak x MFU) with C = 6ND is shown for comparison. GPUs: \(GPUProfile.builtinIDs.joined(separator: ", ")), or the id of a --hardware file.
 
         Exit codes: 0 success, 2 a usage error.
         """)
@@ -69,11 +69,11 @@ struct PlanCommand: ParsableCommand {
             transform: ArgumentValue.nonNegativeCount)
     var pricePerGPUHour: Double?
 
-    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Sequences per GPU per micro-step, for the activation estimate; default 1.", valueName: "b"),
+    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Sequences per GPU per step in the fleet section; default 1.", valueName: "b"),
             transform: ArgumentValue.integer(in: Plan.microBatchRange))
     var microBatch: Int?
 
-    @Option(help: ArgumentHelp("Sequence length of the emitted spec and the activation estimate.", valueName: "s"), transform: ArgumentValue.integer(in: Plan.sequenceRange))
+    @Option(help: ArgumentHelp("Sequence length of the emitted spec and the fleet section.", valueName: "s"), transform: ArgumentValue.integer(in: Plan.sequenceRange))
     var seq: Int = TransformerShape.defaultSequence
 
     @Option(help: ArgumentHelp("Vocabulary size of the emitted spec.", valueName: "v"), transform: ArgumentValue.integer(in: Plan.vocabRange))

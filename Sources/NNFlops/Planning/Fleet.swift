@@ -11,7 +11,7 @@ public struct FleetRequest: Sendable, Hashable {
     public var gpus: Int
     public var mfu: Double
     public var pricePerGPUHour: Double?
-    /// Sequences per GPU per micro-step, for the activation estimate.
+    /// Sequences per GPU per step (one micro-batch each).
     public var microBatch: Int
     /// User profiles (`--hardware`) that `gpu` may name besides the built-ins.
     public var hardware: [GPUProfile]
