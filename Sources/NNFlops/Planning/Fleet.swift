@@ -296,8 +296,9 @@ struct FleetEstimate: Sendable, Hashable, Codable {
         checkpointedBytesPerGPU = Double(recomputed.peak.peakBytes)
         let fits = Double(plain.peak.peakBytes) <= capacity
         self.fits = fits
-        minGPUs = try fleet.fewestGPUs(capacity: capacity, recompute: false)
-        minGPUsCheckpointed = try fleet.fewestGPUs(capacity: capacity, recompute: true)
+        let oneGPU = try fleet.staticBytesOnOneGPU(known: plain)
+        minGPUs = try fleet.fewestGPUs(capacity: capacity, recompute: false, staticBytes: oneGPU, known: plain)
+        minGPUsCheckpointed = try fleet.fewestGPUs(capacity: capacity, recompute: true, staticBytes: oneGPU, known: recomputed)
 
         // The time: the graph's steps at the MFU, and the layout's roofline bound (of the
         // run that fits: no recompute, else every block recomputed), as `roofline --tokens

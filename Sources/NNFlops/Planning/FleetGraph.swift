@@ -10,15 +10,18 @@ struct FleetGraph {
     /// The largest fleet the fewest-GPU search tries: 2^20 GPUs. A model that does not fit
     /// one GPU of that many never fits: what is left per GPU is its activations.
     static let largestFleet = 1 << 20
-    /// Every transformer block recomputed in backward: the emitted spec's blocks are h.0,
-    /// h.1, ... (Hugging Face's `gradient_checkpointing_enable()`, Megatron's full recompute).
-    static let everyBlock = CheckpointPolicy.each(NamePattern("h.*")!)
+    /// The emitted spec's transformer blocks, h.0, h.1, ...: each recomputed in backward on
+    /// its own is full activation checkpointing (Hugging Face's
+    /// `gradient_checkpointing_enable()`, Megatron's full recompute).
+    static let blocks = "h.*"
 
     let graph: Graph
     let options = CountOptions()
     let precision: PrecisionPolicy
     let rank: TensorParallelGraph
     let rankCosts: CostAnalysis
+    /// `--checkpoint each=h.*`.
+    let everyBlock: CheckpointPolicy
 
     /// - Throws: the elaborator's or the analyses' located error; one whose message says
     ///   "overflow" when the spec's sizes pass 64-bit counts.
@@ -27,6 +30,8 @@ struct FleetGraph {
         graph = try Elaborator.elaborate(source: shape.spec(modelName: name), file: name + ".spec",
                                          overrides: ["batch": .int(microBatch)])
         self.precision = precision
+        guard let blocks = NamePattern(Self.blocks) else { throw NNFlopsError("'\(Self.blocks)' is not a name pattern") }
+        everyBlock = .each(blocks)
         let base = RunConfiguration(optimizer: .adam, precision: precision)
         rank = try TensorParallelGraph(graph: graph, degree: 1, sequenceParallel: false)
         rankCosts = try CostAnalysis(graph: rank.graph, options: options.run(base))
@@ -35,7 +40,7 @@ struct FleetGraph {
     /// The run on `gpus` GPUs, as `analyze SPEC --gpus G --fsdp --optimizer adam
     /// --precision bf16 --batch G x b [--checkpoint each=h.*]` configures it.
     func configuration(gpus: Int, recompute: Bool) -> RunConfiguration {
-        var configuration = RunConfiguration(optimizer: .adam, precision: precision, checkpoint: recompute ? Self.everyBlock : .none)
+        var configuration = RunConfiguration(optimizer: .adam, precision: precision, checkpoint: recompute ? everyBlock : .none)
         configuration.parallel = ParallelLayout(gpus: gpus, zero: gpus > 1 ? .parameters : .none)
         return configuration
     }
@@ -45,25 +50,42 @@ struct FleetGraph {
                              configuration: configuration(gpus: gpus, recompute: recompute))
     }
 
+    /// One GPU's static memory (its whole state: no G below static / capacity can fit).
+    func staticBytesOnOneGPU(known: ParallelAnalysis? = nil) throws -> Int {
+        let one = try known.flatMap { $0.layout.gpus == 1 ? $0 : nil } ?? analysis(gpus: 1, recompute: false)
+        return one.peak.memory.staticBytes
+    }
+
     /// The smallest G whose peak per GPU is at most `capacity` bytes; nil when not even
     /// `largestFleet` GPUs fit. The peak falls as G grows (the sharded state is 1/G of the
     /// whole, rounded up per rank; the activations and the gathered unit stay), so the
-    /// answer is searched: G = 1 first; no G below ceil(static(1) / capacity) can fit, since
-    /// the state a GPU keeps is at least 1/G of one GPU's static memory; from there the
-    /// fleet doubles until it fits, then bisects between the last G that does not and the
-    /// first that does. Each probe is one `ParallelAnalysis`.
-    func fewestGPUs(capacity: Double, recompute: Bool) throws -> Int? {
-        func fits(_ gpus: Int) throws -> Bool { Double(try analysis(gpus: gpus, recompute: recompute).peak.peakBytes) <= capacity }
-        let one = try analysis(gpus: 1, recompute: recompute)
-        if Double(one.peak.peakBytes) <= capacity { return 1 }
-        guard try fits(Self.largestFleet) else { return nil }
-        let lowest = Double(one.peak.memory.staticBytes) / capacity
-        // G = lowest - 1 or fewer keeps more than `capacity` of state: none of them fits.
-        var bad = max(1, min(Self.largestFleet - 1, Int(lowest.rounded(.up)) - 1))
-        var good = min(Self.largestFleet, max(2, bad + 1))
-        while try !fits(good) {
+    /// answer is searched. No G below ceil(S / capacity), S the static memory of one GPU
+    /// (`staticBytes`), can fit: the state a GPU keeps is at least S / G. From that G the
+    /// fleet doubles until it fits (up to a G known to fit: `known`, an analysis already
+    /// made, when it fits, else `largestFleet`), then bisects between the last G that does
+    /// not fit and the first that does. Each probe is one `ParallelAnalysis`.
+    func fewestGPUs(capacity: Double, recompute: Bool, staticBytes: Int, known: ParallelAnalysis? = nil) throws -> Int? {
+        func fits(_ gpus: Int) throws -> Bool {
+            let a = try known.flatMap { $0.layout.gpus == gpus ? $0 : nil } ?? analysis(gpus: gpus, recompute: recompute)
+            return Double(a.peak.peakBytes) <= capacity
+        }
+        let lowest = max(1, min(Self.largestFleet, Int((Double(staticBytes) / capacity).rounded(.up))))
+        // Every G below `lowest` keeps more than `capacity` of state.
+        if lowest == 1, try fits(1) { return 1 }
+        var bad = max(1, lowest - 1)
+        let limit: Int
+        if let known, try fits(known.layout.gpus) {
+            guard known.layout.gpus > bad else { return known.layout.gpus }
+            limit = known.layout.gpus
+        } else {
+            if let known { bad = max(bad, min(known.layout.gpus, Self.largestFleet - 1)) }
+            guard try fits(Self.largestFleet) else { return nil }
+            limit = Self.largestFleet
+        }
+        var good = min(limit, bad + 1)
+        while try good < limit && !fits(good) {
             bad = good
-            good = min(Self.largestFleet, good * 2)
+            good = min(limit, good * 2)
         }
         while good - bad > 1 {
             let mid = bad + (good - bad) / 2

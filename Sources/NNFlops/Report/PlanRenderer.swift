@@ -92,10 +92,10 @@ extension Plan {
                 out.append("  training time    \(days(seconds)) at MFU \(String(cFormat: "%.2f", fleet.mfu)) = steps x step FLOPs per GPU / (peak x MFU)")
                 if let bound = fleet.boundTrainingSeconds, let step = fleet.boundStepSeconds, let compute = fleet.boundComputeSeconds,
                    let exposed = fleet.boundExposedCommunicationSeconds, let ceiling = fleet.boundMFU {
-                    let recompute = fleet.boundCheckpoint == FleetGraph.everyBlock.description ? ", every block recomputed" : ""
+                    let recompute = fleet.boundCheckpoint == "none" ? "" : ", every block recomputed"
                     out.append("  bound            \(days(bound)): step >= \(String(cFormat: "%.3g", step)) s (compute \(String(cFormat: "%.3g", compute)) s "
                                + "+ exposed communication \(String(cFormat: "%.3g", exposed)) s\(recompute)), as `roofline --gpus \(fleet.gpus)\(fleet.gpus > 1 ? " --fsdp" : "")` bounds it")
-                    out.append("  MFU ceiling      \(String(cFormat: "%.3f", ceiling)) at the bound"
+                    out.append("  MFU ceiling      \(String(cFormat: "%.3g", ceiling)) at the bound"
                                + (fleet.mfu > ceiling ? ": MFU \(String(cFormat: "%.2f", fleet.mfu)) is unreachable on this fleet, the bound's time stands" : ""))
                 }
                 out.append("  GPU-hours        \(q(hours))")
@@ -109,7 +109,7 @@ extension Plan {
             out.append("Training memory per GPU (GPU memory \(gib(fleet.gpuMemoryBytes)), \(String(cFormat: "%.0f", fleet.gpuMemoryBytes / 1e9)) GB):")
             if fleet.graphAvailable, let bytes = fleet.bytesPerGPU, let checkpointed = fleet.checkpointedBytesPerGPU, let fits = fleet.fits {
                 out.append("  on this fleet    \(gib(bytes)), the graph's peak on \(many), no recompute: \(fits ? "fits" : "does NOT fit"); "
-                           + "\(gib(checkpointed)) with every block recomputed (--checkpoint each=h.*)")
+                           + "\(gib(checkpointed)) with every block recomputed (--checkpoint each=\(FleetGraph.blocks))")
                 let never = "never (not on \(FleetGraph.largestFleet.groupedDigits))"
                 out.append("  fewest GPUs      \(fleet.minGPUs.map(String.init) ?? never) with no recompute, "
                            + "\(fleet.minGPUsCheckpointed.map(String.init) ?? never) with every block recomputed (the graph's peak, FSDP over them); "
