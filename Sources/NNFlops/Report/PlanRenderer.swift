@@ -84,7 +84,7 @@ extension Plan {
                        + (target.method.map { " (\($0.title))" } ?? ""))
             out.append("  graph            the emitted spec (\(s.layers) layers x d_model \(s.dModel)), \(fleet.microBatch) x \(s.sequence) tokens per GPU per step, "
                        + "\(fleet.gpus == 1 ? "on one GPU" : "FSDP over \(many)"), Adam, \(fleet.precision)")
-            out.append("  steps            \(q(fleet.steps)) of \(q(fleet.tokensPerStep)) tokens (D / (GPUs x micro-batch x seq); the last one partial)")
+            out.append("  steps            \(q(fleet.steps)) of \(q(fleet.tokensPerStep)) tokens = D / (GPUs x micro-batch x seq), a partial step pro rata")
             if fleet.graphAvailable, let perGPU = fleet.stepFlopsPerGPU, let total = fleet.trainingFlops, let seconds = fleet.trainingSeconds,
                let hours = fleet.gpuHours {
                 out.append("  step FLOPs       \(sci(perGPU)) per GPU (forward + backward + its share of the Adam step); "
