@@ -438,15 +438,16 @@ import Testing
     ///   42,554,880; ln_f 1,536: 62,641,920 parameters, 125,283,840 bytes in bf16.
     /// - all-reduces per forward pass: one after each row-parallel linear (2 per layer) and
     ///   one after the vocab-parallel embedding, 25, each of [1, seq, 768] bf16. Ring over
-    ///   2 GPUs: volume 2 (n - 1) / n x B = B, 2 (n - 1) = 2 steps of NCCL's NVLink latency
-    ///   3.4 us, at half NVLink 4's 900 GB/s: decode (B = 1,536) 25 x (1,536 / 450e9 + 6.8e-6)
-    ///   = 170.085 us per step, prefill (B = 786,432) 25 x (786,432 / 450e9 + 6.8e-6) = 213.69 us.
+    ///   2 GPUs: volume 2 (n - 1) / n x B = B, NCCL's base latency of a call 8.4 us and
+    ///   2 (n - 1) = 2 steps of its NVLink latency 3.4 us (tuning.cc, NCCL 2.28.9), at half
+    ///   NVLink 4's 900 GB/s: decode (B = 1,536) 25 x (1,536 / 450e9 + 8.4e-6 + 6.8e-6)
+    ///   = 380.085 us per step, prefill (B = 786,432) 25 x (786,432 / 450e9 + 15.2e-6) = 423.69 us.
     @Test func tensorParallelByHand() throws {
         let request = InferenceRequest(prompt: 512, generate: 128, batch: 1, precision: .bf16, gpu: try Self.gpu(), tensorParallel: 2)
         let tp = try InferenceAnalysis(model: try ModelRequest("gpt2"), request: request)
         #expect(tp.kvCacheBytes == 2 * 12 * 6 * 64 * 640 * 2)
         #expect(tp.weightsBytes == 125_283_840)
-        let decode = 25 * (1_536 / 450e9 + 6.8e-6), prefill = 25 * (786_432 / 450e9 + 6.8e-6)
+        let decode = 25 * (1_536 / 450e9 + 8.4e-6 + 6.8e-6), prefill = 25 * (786_432 / 450e9 + 8.4e-6 + 6.8e-6)
         #expect(abs(tp.firstStep.communicationTime - decode) <= 1e-12)
         #expect(abs(tp.lastStep.communicationTime - decode) <= 1e-12)
         #expect(abs(tp.prefill.communicationTime - prefill) <= 1e-12)

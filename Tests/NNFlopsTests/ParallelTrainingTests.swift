@@ -144,8 +144,9 @@ import Testing
     }
 
     /// NCCL ring volumes and times by hand on two tensor-parallel MLP layers, T = 4 and
-    /// D = 2 on one H100 node (NVLink 4: 900 GB/s both ways, 450e9 bytes/s each way, 3.4 us
-    /// a ring step), pure bf16, m = 2 micro-batches of [4, 128, 256].
+    /// D = 2 on one H100 node (NVLink 4: 900 GB/s both ways, 450e9 bytes/s each way; NCCL
+    /// 2.28.9's tuning.cc: 8.4 us a call, 3.4 us a ring step), pure bf16, m = 2 micro-batches
+    /// of [4, 128, 256].
     @Test func ringVolumesAndTimesByHand() throws {
         let source = """
         model comm
@@ -166,12 +167,12 @@ import Testing
         }
         let activation = 4 * 128 * 256 * 2                     // one [4, 128, 256] bf16 buffer: 262,144 bytes
         let ring = 2.0 * 3 / 4                                  // all-reduce over n = 4: 2 (n - 1) / n
-        let bandwidth = 450e9, step = 3.4e-6
+        let bandwidth = 450e9, call = 8.4e-6, step = 3.4e-6
         // Forward: g after each row-parallel fc2, 2 per micro-batch.
         let forward = try find(.allReduce, .tp, "activations")
         #expect(forward.count == 4 && forward.bufferBytes == 4 * activation)
         #expect(forward.bytesPerGPU == Int(ring * Double(4 * activation)))
-        #expect(abs(forward.time! - (ring * Double(4 * activation) / bandwidth + 4 * 6 * step)) < 1e-12)
+        #expect(abs(forward.time! - (ring * Double(4 * activation) / bandwidth + 4 * (call + 6 * step))) < 1e-12)
         // Backward: f before h.1's fc1 (h.0's input is data: no gradient to reduce).
         let backward = try find(.allReduce, .tp, "activation gradients")
         #expect(backward.count == 2 && backward.bytesPerGPU == Int(ring * Double(2 * activation)))
@@ -180,7 +181,7 @@ import Testing
         let dp = try find(.allReduce, .dp, "gradients")
         #expect(dp.count == 1 && dp.ranks == 2 && dp.nodes == 1)
         #expect(dp.bytesPerGPU == gradients)                   // 2 (n - 1) / n = 1 for n = 2
-        #expect(abs(dp.time! - (Double(gradients) / bandwidth + 2 * step)) < 1e-12)
+        #expect(abs(dp.time! - (Double(gradients) / bandwidth + call + 2 * step)) < 1e-12)
         #expect(time.stages[0].communication.bytesPerGPU == forward.bytesPerGPU + backward.bytesPerGPU + gradients)
         // The gradient all-reduce runs during the backward: only its last (and only) bucket is exposed.
         #expect(dp.exposedTime == dp.time)
@@ -204,8 +205,9 @@ import Testing
         let gradients = 1024 * 1024 * 2
         let scatter = try #require(collectives.first { $0.kind == .reduceScatter && $0.group == .dp })
         #expect(scatter.nodes == 2 && scatter.bytesPerGPU == gradients * 15 / 16)
-        // 15 ring steps, one of them between the nodes (9.6 us), the rest on NVLink (3.4 us).
-        #expect(abs(scatter.time! - (Double(gradients * 15 / 16) / 50e9 + 14 * 3.4e-6 + 9.6e-6)) < 1e-12)
+        // The call's base latency (8.4 us) and 15 ring steps, one of them between the nodes
+        // (14.0 us), the rest on NVLink (3.4 us).
+        #expect(abs(scatter.time! - (Double(gradients * 15 / 16) / 50e9 + 8.4e-6 + 14 * 3.4e-6 + 14.0e-6)) < 1e-12)
         let gather = try #require(collectives.first { $0.kind == .allGather && $0.group == .dp && $0.what == "parameters" })
         #expect(gather.bytesPerGPU == gradients * 15 / 16)
     }

@@ -7,11 +7,13 @@
 ///
 /// Volumes are NCCL's ring algorithm's, per GPU: an all-reduce of B bytes over n ranks sends
 /// 2 (n - 1) / n x B, a reduce-scatter or all-gather (n - 1) / n x B (B the whole buffer),
-/// a send B. Time per call = volume / bus bandwidth + latency x ring steps (2 (n - 1) for an
-/// all-reduce, n - 1 otherwise, 1 for a send), each step at NCCL's ring latency for its
-/// link (src/graph/tuning.cc, Ring/Simple hwLat: NVLink 3.4 us, PCIe 5.7 us, network 9.6 us;
-/// the steps that cross nodes at the network's). Ranks are placed as Megatron-LM places them,
-/// tensor-parallel ranks adjacent, then data-parallel, then pipeline: a group stays inside a
+/// a send B. Time per call = volume / bus bandwidth + NCCL's ring latency model
+/// (src/graph/tuning.cc, NCCL 2.28.9, the version PyTorch 2.11 ships; its default tuner
+/// constants for Ring/Simple): a base latency per collective call, 8.4 us, plus the ring
+/// steps (2 (n - 1) for an all-reduce, n - 1 otherwise, 1 for a send), each at its link's
+/// latency: NVLink 3.4 us, PCIe 5.7 us, 14.0 us for the steps that cross nodes. Ranks are
+/// placed as Megatron-LM places them, tensor-parallel ranks adjacent, then data-parallel,
+/// then pipeline: a group stays inside a
 /// node (on NVLink, or PCIe for PCIe cards, at half the datasheet's both-ways figure per
 /// direction) when its ranks fit in one, else it runs at the network's per-GPU bandwidth.
 /// These are lower bounds: NCCL reaches about 75-90% of a link's bandwidth.
@@ -82,9 +84,12 @@ public struct CommunicationAnalysis: Sendable {
         public var networkLatency: Double
         public var intraNodeLink: String
 
-        /// NCCL's Ring/Simple latency per step (src/graph/tuning.cc hwLat): NVLink 3.4 us,
-        /// PCIe 5.7 us, network 9.6 us.
-        public static let nvlinkLatency = 3.4e-6, pcieLatency = 5.7e-6, networkLatency = 9.6e-6
+        /// NCCL's Ring/Simple latency per step (src/graph/tuning.cc, NCCL 2.28.9,
+        /// hwLatencies): NVLink 3.4 us, PCIe 5.7 us, network 14.0 us (NCCL 2.7 had 9.6 us).
+        public static let nvlinkLatency = 3.4e-6, pcieLatency = 5.7e-6, networkLatency = 14.0e-6
+        /// NCCL's Ring/Simple base latency of each collective call (tuning.cc,
+        /// baseLatencies): 8.4 us. A send/recv has none (it is not a ring collective).
+        public static let callLatency = 8.4e-6
 
         public init(gpu: GPUProfile) {
             intraNode = gpu.intraNodeBandwidth / 2
@@ -296,7 +301,8 @@ public struct CommunicationAnalysis: Sendable {
             let perCall = Double(perCallTotal) / Double(count)
             if let interconnect {
                 let bandwidth = nodes > 1 ? interconnect.network : interconnect.intraNode
-                let latency = Double(steps - crossing) * interconnect.intraNodeLatency + Double(crossing) * interconnect.networkLatency
+                let base = kind == .sendRecv ? 0 : Interconnect.callLatency
+                let latency = base + Double(steps - crossing) * interconnect.intraNodeLatency + Double(crossing) * interconnect.networkLatency
                 time = Double(volume) / bandwidth + Double(count) * latency
                 largest = perCall * volumeFactor / bandwidth + latency
             }
