@@ -377,7 +377,7 @@ struct ParallelOptions: ParsableArguments {
                                     sequenceParallel: sequenceParallel, schedule: schedule ?? .oneForwardOneBackward,
                                     gpusPerNode: gpusPerNode ?? ParallelLayout.defaultGPUsPerNode)
         if let splitPoints {
-            layout.splitPoints = splitPoints.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            layout.splitPoints = splitPoints.split(separator: ",").map { $0.trimmingWhitespace() }
         }
         try layout.validate()
         if layout.zero != .none {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `nnflops fit` on many GPUs (README, "Training on many GPUs"): the largest micro-batch
 /// per GPU whose worst pipeline stage fits, for one layout; and, given only the GPU count,

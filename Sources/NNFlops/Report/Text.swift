@@ -33,7 +33,7 @@ extension StringProtocol {
     /// The text without leading and trailing spaces and tabs: what Foundation's
     /// `trimmingWhitespace()` removes (Unicode category Zs and U+0009),
     /// scalar by scalar.
-    func trimmingWhitespace() -> String {
+    public func trimmingWhitespace() -> String {
         func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
             scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
         }
