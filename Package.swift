@@ -21,6 +21,14 @@ let nativeKernels: [SwiftSetting] = {
 // CI (.ci/run) sets NNFLOPS_WARNINGS_AS_ERRORS=1: then a compiler warning in any of this
 // package's targets fails the build. Only ours: `-Xswiftc -warnings-as-errors` would apply
 // to swift-argument-parser too, whose next release must not break this build.
+// Release builds drop the run-time exclusivity checks (swift_beginAccess on every access
+// to a class's or a global's stored property): a sixth of the instructions of an analysis
+// (README, "Speed"). Debug builds and the tests keep them, so an overlapping access is
+// still caught there.
+let releaseSpeed: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let warningsAsErrors: [SwiftSetting] = Context.environment["NNFLOPS_WARNINGS_AS_ERRORS"] == "1"
     ? [.unsafeFlags(["-warnings-as-errors"])] : []
 
@@ -34,10 +42,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // The analytic library: no package dependencies (design.md §2).
+        // The analytic library: no package dependencies (README, "Architecture").
         .target(
             name: "NNFlops",
-            swiftSettings: nativeKernels + warningsAsErrors,
+            swiftSettings: nativeKernels + releaseSpeed + warningsAsErrors,
             plugins: ["EmbedZoo"]
         ),
         // The CLI: argument parsing and exit codes only.
@@ -47,7 +55,7 @@ let package = Package(
                 "NNFlops",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: warningsAsErrors
+            swiftSettings: releaseSpeed + warningsAsErrors
         ),
         // Build-time tool that turns specs/*.spec into Swift source, so the zoo is
         // embedded in the binary while specs/ stays the single source.
