@@ -772,7 +772,8 @@ public struct Elaborator {
             throw self.error(error.message, at: at(error), notes: error.notes)
         }
         let name = try instanceName(explicit: reserved["name"], base: kind, operatorCall: true, at: location)
-        let fullName = (currentPath + [name]).joined(separator: ".")
+        let path = currentPath
+        let fullName = path.isEmpty ? name : (path + [name]).joined(separator: ".")
         let frozen = try frozenFlag(reserved["frozen"], at: location) || frozenDepth > 0
         // Parameters: new ones, or the tied operator's.
         var sources: [GraphBuilder.ParameterSource] = []

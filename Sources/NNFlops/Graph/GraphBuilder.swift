@@ -63,9 +63,9 @@ struct GraphBuilder {
     public static func bind(_ type: any Operator.Type, values: [Value], labels: [String?],
                             reservedLabels: [String] = []) throws(Failure) -> Binding {
         let kind = type.kind
-        let signature = type.signature
-        var bound: [String: Value] = [:]
-        var argumentIndex: [String: Int] = [:]
+        let signature = OperatorCatalog.signature(of: type)
+        var bound: [String: Value] = Dictionary(minimumCapacity: signature.count)
+        var argumentIndex: [String: Int] = Dictionary(minimumCapacity: values.count)
         var position = 0
         for (index, value) in values.enumerated() {
             if let label = index < labels.count ? labels[index] : nil {
@@ -221,7 +221,7 @@ struct GraphBuilder {
             graph.tensors.append(output)
             results.append(TensorRef(id: id, type: output))
         }
-        let call = OperatorCall(kind: kind, arguments: type(of: op).signature.map { ($0.name, arguments.values[$0.name] ?? .none) })
+        let call = OperatorCall(kind: kind, arguments: OperatorCatalog.signature(of: type(of: op)).map { ($0.name, arguments.values[$0.name] ?? .none) })
         graph.nodes.append(Node(name: name, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: results.map(\.id),
                                 parameterIDs: parameterIDs, location: location, call: call, arguments: arguments))
         return results
@@ -245,13 +245,10 @@ struct GraphBuilder {
     /// parameters are leaves, so no node lies under one, and a bare tensor's name (the node's
     /// own) must not be a block.
     func checkNamespace(_ name: String, parameters specs: [ParameterSpec], sources: [ParameterSource]) throws(Failure) {
-        var prefix = name[...]
-        while true {
-            if let id = parameterIndex[String(prefix)] {
+        for prefix in [name] + Self.dottedPrefixes(of: name) {
+            if let id = parameterIndex[prefix] {
                 throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[id].name)'; operators, blocks and parameters share one namespace")
             }
-            guard let dot = prefix.lastIndex(of: ".") else { break }
-            prefix = prefix[..<dot]
         }
         for (index, spec) in specs.enumerated() where sources.isEmpty || sources[index] == .new {
             let qualified = spec.qualifiedName(under: name)
@@ -267,12 +264,23 @@ struct GraphBuilder {
 
     /// Adds `delta` to the count of every block (dotted prefix) above node name `name`.
     private mutating func countBlocks(of name: String, by delta: Int) {
-        var prefix = name[...]
-        while let dot = prefix.lastIndex(of: ".") {
-            prefix = prefix[..<dot]
-            let count = (blockNames[String(prefix)] ?? 0) + delta
-            blockNames[String(prefix)] = count > 0 ? count : nil
+        for prefix in Self.dottedPrefixes(of: name) {
+            let count = (blockNames[prefix] ?? 0) + delta
+            blockNames[prefix] = count > 0 ? count : nil
         }
+    }
+
+    /// `a.b.c`'s proper dotted prefixes, longest first (`a.b`, `a`), found by byte ('.' is
+    /// ASCII, so a UTF-8 search finds exactly the Character search's dots, without its
+    /// grapheme breaking).
+    static func dottedPrefixes(of name: String) -> [String] {
+        var prefixes: [String] = []
+        var utf8 = name.utf8[...]
+        while let dot = utf8.lastIndex(of: UInt8(ascii: ".")) {
+            utf8 = utf8[..<dot]
+            if let prefix = String(utf8) { prefixes.append(prefix) }
+        }
+        return prefixes
     }
 
     /// Renames a node (front ends that settle names after building, such as importers);
@@ -311,17 +319,19 @@ struct GraphBuilder {
 
     /// Every tensor must have positive dimensions, at most `Limits.tensorRank` of them, and
     /// at most `Limits.tensorBytes` bytes.
-    public static func validate(_ type: TensorType, what: String) throws(Failure) {
+    /// `what` is only built for the message (every node's outputs and parameters are
+    /// checked: formatting it eagerly was a tenth of the elaboration's instructions).
+    public static func validate(_ type: TensorType, what: @autoclosure () -> String) throws(Failure) {
         let limits = Limits.standard
         if type.rank > limits.tensorRank {
-            throw Failure("\(what) has \(Units.grouped(type.rank)) dimensions, more than \(limits.tensorRank) (the tensor-rank limit)")
+            throw Failure("\(what()) has \(Units.grouped(type.rank)) dimensions, more than \(limits.tensorRank) (the tensor-rank limit)")
         }
         if let bad = type.shape.firstIndex(where: { $0 <= 0 }) {
-            throw Failure("\(what) has shape \(type), with dimension \(bad) = \(type.shape[bad]); dimensions must be positive")
+            throw Failure("\(what()) has shape \(type), with dimension \(bad) = \(type.shape[bad]); dimensions must be positive")
         }
         // Leave headroom: FLOP counts multiply element counts by small factors.
         if type.bytes.overflowed || type.bytes.value > limits.tensorBytes {
-            throw Failure("\(what) has shape \(type): its size overflows 64-bit counts (the tensor-size limit is 2^56 bytes, 64 PiB)")
+            throw Failure("\(what()) has shape \(type): its size overflows 64-bit counts (the tensor-size limit is 2^56 bytes, 64 PiB)")
         }
     }
 }

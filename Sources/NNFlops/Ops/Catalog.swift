@@ -89,5 +89,16 @@ enum OperatorCatalog {
     static let byName: [String: any Operator.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.kind, $0) })
 
     public static func lookup(_ name: String) -> (any Operator.Type)? { byName[name] }
+
+    /// Each operator's signature, built once: most operators compute theirs (a protocol
+    /// extension's `static var` cannot be stored), which cost more than the rest of
+    /// binding an argument list.
+    static let signatures: [ObjectIdentifier: [ArgumentSpec]] =
+        Dictionary(uniqueKeysWithValues: all.map { (ObjectIdentifier($0), $0.signature) })
+
+    /// `type.signature`, from the table when `type` is in the catalog.
+    static func signature(of type: any Operator.Type) -> [ArgumentSpec] {
+        signatures[ObjectIdentifier(type)] ?? type.signature
+    }
     public static var names: [String] { all.map { $0.kind } }
 }
