@@ -293,11 +293,40 @@ extension AnalysisReport {
         layers = Self.aggregate(rows, depth: depth ?? Int.max)
     }
 
+    /// The row a layer joins at `depth`: its name's first `depth` dot-separated components
+    /// (empty components dropped, as `split` drops them). Names without empty components,
+    /// all of the zoo's, take their prefix by byte without splitting.
+    static func groupName(_ name: String, depth: Int) -> String {
+        let keep = max(1, depth)
+        let utf8 = name.utf8
+        let dot = UInt8(ascii: ".")
+        guard utf8.first != dot, utf8.last != dot else { return splitGroupName(name, keep) }
+        var components = 1
+        var previous: UInt8 = 0
+        for index in utf8.indices {
+            let byte = utf8[index]
+            if byte == dot {
+                if previous == dot { return splitGroupName(name, keep) }
+                if components == keep {
+                    // Past this dot, any empty component is dropped anyway.
+                    return String(name[..<index])
+                }
+                components += 1
+            }
+            previous = byte
+        }
+        return name
+    }
+
+    private static func splitGroupName(_ name: String, _ keep: Int) -> String {
+        name.split(separator: ".").prefix(keep).joined(separator: ".")
+    }
+
     static func aggregate(_ rows: [Layer], depth: Int) -> [Layer] {
         var merged: [Layer] = []
         var index: [String: Int] = [:]
         for row in rows {
-            let key = row.name.split(separator: ".").prefix(max(1, depth)).joined(separator: ".")
+            let key = groupName(row.name, depth: depth)
             guard let at = index[key] else {
                 index[key] = merged.count
                 var first = row

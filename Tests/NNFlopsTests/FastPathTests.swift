@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import NNFlops
+
+/// The byte-level fast paths taken for speed (README, "Speed") against the plain
+/// definitions they replace, on random and edge-case inputs: each must give exactly what
+/// the definition gives.
+@Suite struct FastPathTests {
+    /// Random names over an alphabet rich in dots (empty components, leading and trailing
+    /// dots) and a non-ASCII letter, whose grapheme handling the byte search skips.
+    static func randomNames(count: Int) -> [String] {
+        var generator = SeededGenerator(seed: 15)
+        let alphabet: [Character] = ["a", "b", ".", ".", "1", "é", "_"]
+        return (0..<count).map { _ in
+            let length = Int(generator.next() % 9)
+            return String((0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+        } + ["", ".", "..", "a.", ".a", "a..b", "layer1.0.conv1", "encoder.layer.11.attention.self.query"]
+    }
+
+    @Test func groupNameIsTheFirstComponentsOfTheSplitName() {
+        for name in Self.randomNames(count: 3_000) {
+            for depth in 0...4 {
+                let expected = name.split(separator: ".").prefix(max(1, depth)).joined(separator: ".")
+                #expect(AnalysisReport.groupName(name, depth: depth) == expected, "'\(name)' at depth \(depth)")
+            }
+        }
+    }
+
+    @Test func dottedPrefixesAreEveryPrefixBeforeADot() {
+        for name in Self.randomNames(count: 3_000) {
+            var expected: [String] = []
+            var prefix = name[...]
+            while let dot = prefix.lastIndex(of: ".") {
+                prefix = prefix[..<dot]
+                expected.append(String(prefix))
+            }
+            #expect(GraphBuilder.dottedPrefixes(of: name) == expected, "'\(name)'")
+        }
+    }
+
+    struct Integers: Encodable {
+        var int: [Int] = [0, 1, -1, 9, 10, -10, 99, 100, 1_234_567_890, Int.max, Int.min]
+        var int8: [Int8] = [Int8.min, -1, 0, Int8.max]
+        var int64: Int64 = .min
+        var uint64: [UInt64] = [0, 9, 10, UInt64.max]
+        var uint8: UInt8 = 255
+        var single: Int = -9_223_372_036_854_775_807
+    }
+
+    @Test func integersAreWrittenAsJSONEncoderWritesThem() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let theirs = String(decoding: try encoder.encode(Integers()), as: UTF8.self)
+        #expect(try JSONOutput.encode(Integers()) == theirs)
+    }
+
+    /// Every `import Foundation` in the sources is the fallback of a
+    /// `#if canImport(FoundationEssentials)`: one unconditional import links Foundation and
+    /// its ICU data into the binary (50 MB more, and every dynamic cast scans its
+    /// conformance records at start-up).
+    @Test func sourcesImportFoundationOnlyWhereFoundationEssentialsIsMissing() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources")
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" && !$0.path.contains("ZooEmbedder") } ?? []
+        #expect(files.count > 100)
+        for file in files {
+            let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            for (number, line) in lines.enumerated() where line.trimmingCharacters(in: .whitespaces).hasSuffix("import Foundation") {
+                let guarded = number >= 3 && lines[number - 1].trimmingCharacters(in: .whitespaces) == "#else"
+                    && lines[number - 3].trimmingCharacters(in: .whitespaces) == "#if canImport(FoundationEssentials)"
+                #expect(guarded, "\(file.lastPathComponent):\(number + 1) imports Foundation without the FoundationEssentials guard")
+            }
+        }
+    }
+}
+
+/// The plain-text table against the String-based rendering it replaced (kept here as the
+/// definition), on random tables with non-ASCII, combining, prepended, CR LF and blank cells.
+@Suite struct TextTableFastPathTests {
+    static func reference(_ table: TextTable) -> String {
+        var widths = table.headers.map(\.count)
+        for row in table.rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for (i, cell) in cells.enumerated() {
+                if i == cells.count - 1 && table.alignments[i] == .left { parts.append(cell); continue }
+                let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
+                parts.append(table.alignments[i] == .left ? cell + pad : pad + cell)
+            }
+            var text = parts.joined(separator: "  ")
+            while text.hasSuffix(" ") { text.removeLast() }
+            return text
+        }
+        var out = [line(table.headers), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        out += table.rows.map(line)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    @Test func renderMatchesTheStringDefinition() {
+        var generator = SeededGenerator(seed: 42)
+        let pieces = ["a", "layer1.0", "12,345", " ", "", "é", "e\u{301}", "\u{0600} ", "\r\n", "日本", "🧠", "x ", "  "]
+        for _ in 0..<400 {
+            let columns = 1 + Int(generator.next() % 4)
+            let alignments: [TextTable.Alignment] = (0..<columns).map { _ in generator.next() % 2 == 0 ? .left : .right }
+            func cell() -> String { (0..<Int(generator.next() % 3)).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined() }
+            var table = TextTable(headers: (0..<columns).map { _ in cell() }, alignments: alignments)
+            for _ in 0..<Int(generator.next() % 5) { table.add((0..<columns).map { _ in cell() }) }
+            #expect(table.render() == Self.reference(table), "\(table.headers) \(table.rows)")
+        }
+    }
+}
