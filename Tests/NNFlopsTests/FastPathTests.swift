@@ -54,6 +54,28 @@ import Testing
         #expect(try JSONOutput.encode(Integers()) == theirs)
     }
 
+    /// Member order by the keys' first 16 bytes, then the whole keys: keys that share long
+    /// prefixes, are prefixes of each other, hold U+0000, quotes or backslashes (escaped, so
+    /// not compared in the output buffer), or non-ASCII; in objects of 3 (insertion sort)
+    /// and 200 members (the library's sort).
+    @Test func keysAreOrderedAsJSONEncoderOrdersThem() throws {
+        var generator = SeededGenerator(seed: 16)
+        let pieces = ["backward_flops_", "backward_", "a", "b", "\u{0}", "\"", "\\", "é", "\n", "z", "0123456789abcdef"]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        for size in [3, 200] {
+            for _ in 0..<20 {
+                var object: [String: Int] = [:]
+                while object.count < size {
+                    let key = (0..<(1 + Int(generator.next() % 4))).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined()
+                    object[key] = object.count
+                }
+                let theirs = String(decoding: try encoder.encode(["object": object]), as: UTF8.self)
+                #expect(try JSONOutput.encode(["object": object]) == theirs)
+            }
+        }
+    }
+
     /// Every `import Foundation` in the sources is the fallback of a
     /// `#if canImport(FoundationEssentials)`: one unconditional import links Foundation and
     /// its ICU data into the binary (50 MB more, and every dynamic cast scans its

@@ -189,6 +189,14 @@ public struct AnalysisReport: Encodable, Sendable {
         public var forwardMacs: Int
         public var backwardFlops: Int
 
+        /// One more operator of this kind.
+        mutating func add(_ cost: OperatorCost) {
+            count += 1
+            forwardFlops += cost.forward.flops.value
+            forwardMacs += cost.forward.macs.value
+            backwardFlops += cost.backward.flops.value
+        }
+
         enum CodingKeys: String, CodingKey {
             case count
             case forwardFlops = "forward_flops"
@@ -227,12 +235,7 @@ extension AnalysisReport {
                         operators: analysis.layers.count)
         var byOp: [String: OpTotals] = [:]
         for layer in analysis.layers {
-            var entry = byOp[layer.kind] ?? OpTotals(count: 0, forwardFlops: 0, forwardMacs: 0, backwardFlops: 0)
-            entry.count += 1
-            entry.forwardFlops += layer.cost.forward.flops.value
-            entry.forwardMacs += layer.cost.forward.macs.value
-            entry.backwardFlops += layer.cost.backward.flops.value
-            byOp[layer.kind] = entry
+            byOp[layer.kind, default: OpTotals(count: 0, forwardFlops: 0, forwardMacs: 0, backwardFlops: 0)].add(layer.cost)
         }
         self.byOp = byOp
         warnings = analysis.warnings.isEmpty ? nil : analysis.warnings
@@ -242,8 +245,10 @@ extension AnalysisReport {
             for id in node.parameterIDs where owner[id] == nil { owner[id] = index }
         }
         var rows = analysis.layers.map { layer in
-            let node = graph.nodes[layer.node]
-            let tiedTo = node.parameterIDs.compactMap { owner[$0] }.first { $0 != layer.node }.map { graph.nodes[$0].name }
+            // The node's parameter list alone: copying the whole Node (its operator, call
+            // and arguments) per row cost more than the row itself.
+            let parameterIDs = graph.nodes[layer.node].parameterIDs
+            let tiedTo = parameterIDs.lazy.compactMap { owner[$0] }.first { $0 != layer.node }.map { graph.nodes[$0].name }
             return Layer(name: layer.name, op: layer.kind, detail: layer.detail, outputShape: layer.outputShapes.first ?? [],
                          params: layer.parameters, forwardFlops: layer.cost.forward.flops.value, forwardMacs: layer.cost.forward.macs.value,
                          backwardFlops: layer.cost.backward.flops.value, backwardMacs: layer.cost.backward.macs.value,

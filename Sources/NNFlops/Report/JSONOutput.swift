@@ -41,14 +41,24 @@ final class StreamingJSONEncoder: Encoder {
         var member: Int?
     }
 
-    /// One member of an open object: its key and where its `"key" : value` bytes are.
+    /// One member of an open object: where its `"key" : value` bytes are, and its key.
+    /// A key written without escapes (every report's) is its own bytes in `bytes`, right
+    /// after the opening quote at `start`; one with escapes is kept whole in
+    /// `escapedKeys`. `head` holds the key's first 16 bytes, big-endian and zero-padded:
+    /// most comparisons are two integer comparisons, and the member holds no reference,
+    /// so sorting moves plain words.
     struct Member {
-        var key: String
         var start: Int
-        var end: Int
+        var keyLength: Int
+        var end = 0
+        var head: (UInt64, UInt64)
+        /// Index in `escapedKeys`, or -1 when the key needed no escape.
+        var escapedKey: Int
     }
 
     var frames: [Frame] = []
+    /// The keys that needed escaping, for the members that hold them.
+    var escapedKeys: [String] = []
     var members: [Member] = []
     /// Frames open when the value now being encoded began: a container it asks for is
     /// its own when `frames.count` is larger (a second request returns the same one).
@@ -127,7 +137,7 @@ final class StreamingJSONEncoder: Encoder {
         if frame.isObject {
             let count = members.count - frame.firstMember
             if count > 0 {
-                members[frame.firstMember...].sort { Self.precedes($0.key, $1.key) }
+                sortMembers(from: frame.firstMember)
                 scratch.removeAll(keepingCapacity: true)
                 scratch.append(contentsOf: bytes[frame.contentStart...])
                 bytes.removeSubrange(frame.contentStart...)
@@ -159,6 +169,46 @@ final class StreamingJSONEncoder: Encoder {
         }
     }
 
+    /// Puts the members from `first` on in key order: a report's object (a dozen members
+    /// or so, often in order) by insertion sort, a large dictionary by the library's sort.
+    func sortMembers(from first: Int) {
+        guard members.count - first > 1 else { return }
+        guard members.count - first <= 32 else {
+            members[first...].sort { precedes($0, $1) }
+            return
+        }
+        for i in (first + 1)..<members.count {
+            let member = members[i]
+            var j = i
+            while j > first, precedes(member, members[j - 1]) {
+                members[j] = members[j - 1]
+                j -= 1
+            }
+            if j != i { members[j] = member }
+        }
+    }
+
+    /// Key order: the UTF-8 bytes, compared lexicographically (JSONEncoder's `sortedKeys`).
+    func precedes(_ a: Member, _ b: Member) -> Bool {
+        if a.head.0 != b.head.0 { return a.head.0 < b.head.0 }
+        if a.head.1 != b.head.1 { return a.head.1 < b.head.1 }
+        // The first 16 bytes agree (or a key is shorter, or holds U+0000): the whole keys.
+        if a.escapedKey < 0 && b.escapedKey < 0 {
+            return bytes.withUnsafeBufferPointer { buffer in
+                let x = UnsafeBufferPointer(rebasing: buffer[(a.start + 1)..<(a.start + 1 + a.keyLength)])
+                let y = UnsafeBufferPointer(rebasing: buffer[(b.start + 1)..<(b.start + 1 + b.keyLength)])
+                return x.lexicographicallyPrecedes(y)
+            }
+        }
+        return Self.precedes(key(of: a), key(of: b))
+    }
+
+    /// A member's key as written by the report (unescaped).
+    func key(of member: Member) -> String {
+        member.escapedKey >= 0 ? escapedKeys[member.escapedKey]
+            : String(decoding: bytes[(member.start + 1)..<(member.start + 1 + member.keyLength)], as: UTF8.self)
+    }
+
     /// Key order: the UTF-8 bytes, compared lexicographically (JSONEncoder's `sortedKeys`).
     static func precedes(_ a: String, _ b: String) -> Bool {
         var a = a, b = b
@@ -183,8 +233,31 @@ final class StreamingJSONEncoder: Encoder {
     /// Starts a member of object frame `index`: records it and writes `"key" : `.
     func beginMember(_ key: String, in index: Int) {
         settle(index)
-        members.append(Member(key: key, start: bytes.count, end: 0))
-        writeString(key)
+        let start = bytes.count
+        var key = key
+        let plain = key.withUTF8 { utf8 -> Bool in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return true
+        }
+        var keyLength = 0
+        var escapedKey = -1
+        if plain {
+            keyLength = bytes.count - start - 2
+        } else {
+            escapedKeys.append(key)
+            escapedKey = escapedKeys.count - 1
+            writeString(key)
+        }
+        var high: UInt64 = 0, low: UInt64 = 0
+        key.withUTF8 { utf8 in
+            for (i, byte) in utf8.prefix(16).enumerated() {
+                if i < 8 { high |= UInt64(byte) << (56 - 8 * UInt64(i)) } else { low |= UInt64(byte) << (56 - 8 * UInt64(i - 8)) }
+            }
+        }
+        members.append(Member(start: start, keyLength: keyLength, head: (high, low), escapedKey: escapedKey))
         bytes.append(UInt8(ascii: " "))
         bytes.append(UInt8(ascii: ":"))
         bytes.append(UInt8(ascii: " "))
