@@ -179,7 +179,8 @@ struct GraphBuilder {
         guard sources.isEmpty || sources.count == specs.count else {
             throw Failure("internal: \(specs.count) parameters of \(kind) but \(sources.count) sources")
         }
-        if let first = nodeNames[name] {
+        let calledBefore = nodeNames[name]
+        if let first = calledBefore {
             try Self.checkCalledAgain(graph.nodes[first], by: op, sources: sources)
         } else {
             try checkNamespace(name, parameters: specs, sources: sources)
@@ -198,7 +199,7 @@ struct GraphBuilder {
         for output in op.outputs {
             try Self.validate(output, what: "the output of \(kind)")
         }
-        if nodeNames[name] == nil {
+        if calledBefore == nil {
             nodeNames[name] = graph.nodes.count
             countBlocks(of: name, by: 1)
         }
@@ -245,11 +246,13 @@ struct GraphBuilder {
     /// parameters are leaves, so no node lies under one, and a bare tensor's name (the node's
     /// own) must not be a block.
     func checkNamespace(_ name: String, parameters specs: [ParameterSpec], sources: [ParameterSource]) throws(Failure) {
-        for prefix in [name] + Self.dottedPrefixes(of: name) {
+        func underParameter(_ prefix: String) throws(Failure) {
             if let id = parameterIndex[prefix] {
                 throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[id].name)'; operators, blocks and parameters share one namespace")
             }
         }
+        try underParameter(name)
+        for prefix in Self.dottedPrefixes(of: name) { try underParameter(prefix) }
         for (index, spec) in specs.enumerated() where sources.isEmpty || sources[index] == .new {
             let qualified = spec.qualifiedName(under: name)
             if parameterIndex[qualified] != nil { throw Failure("two parameters are named '\(qualified)'") }
@@ -274,6 +277,7 @@ struct GraphBuilder {
     /// ASCII, so a UTF-8 search finds exactly the Character search's dots, without its
     /// grapheme breaking).
     static func dottedPrefixes(of name: String) -> [String] {
+        guard name.utf8.contains(UInt8(ascii: ".")) else { return [] }
         var prefixes: [String] = []
         var utf8 = name.utf8[...]
         while let dot = utf8.lastIndex(of: UInt8(ascii: ".")) {

@@ -235,7 +235,12 @@ final class StreamingJSONEncoder: Encoder {
         settle(index)
         let start = bytes.count
         var key = key
+        var high: UInt64 = 0, low: UInt64 = 0
         let plain = key.withUTF8 { utf8 -> Bool in
+            for i in 0..<min(utf8.count, 16) {
+                let byte = UInt64(utf8[i])
+                if i < 8 { high |= byte << (56 - 8 * UInt64(i)) } else { low |= byte << (120 - 8 * UInt64(i)) }
+            }
             guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
             bytes.append(UInt8(ascii: "\""))
             bytes.append(contentsOf: utf8)
@@ -250,12 +255,6 @@ final class StreamingJSONEncoder: Encoder {
             escapedKeys.append(key)
             escapedKey = escapedKeys.count - 1
             writeString(key)
-        }
-        var high: UInt64 = 0, low: UInt64 = 0
-        key.withUTF8 { utf8 in
-            for (i, byte) in utf8.prefix(16).enumerated() {
-                if i < 8 { high |= UInt64(byte) << (56 - 8 * UInt64(i)) } else { low |= UInt64(byte) << (56 - 8 * UInt64(i - 8)) }
-            }
         }
         members.append(Member(start: start, keyLength: keyLength, head: (high, low), escapedKey: escapedKey))
         bytes.append(UInt8(ascii: " "))
