@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-output=$(swift-format lint --configuration .swift-format -r Sources Tests Package.swift 2>&1)
+output=$(swift-format lint --configuration .swift-format -r Sources Tests Fuzz Package.swift 2>&1)
 status=$?
 findings=$(printf '%s\n' "$output" | grep -E '\[(NeverForceUnwrap|NeverUseForceTry|LineLength)\]')
 if [ -n "$findings" ]; then
