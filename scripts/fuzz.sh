@@ -23,6 +23,9 @@
 # Environment: FUZZ_JOBS (parallel jobs, default 1: one process), FUZZ_OPT (swiftc
 # optimisation, default -O).
 set -euo pipefail
+# The whole script is one group, read before it runs: bash reads a script as it goes, so
+# editing it during an hour-long run would otherwise change what the run does next.
+{
 cd "$(dirname "$0")/.."
 
 targets=(spec onnx hf hardware cli)
@@ -30,7 +33,10 @@ target=${1:?usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options...] (TARGET
 seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]}
 shift 2
 if [ "$target" = all ]; then
-  for t in "${targets[@]}"; do bash "$0" "$t" "$seconds" "$@"; done
+  # Every target runs even after one finds something; then exit 1 if any did.
+  failed=()
+  for t in "${targets[@]}"; do bash "$0" "$t" "$seconds" "$@" || failed+=("$t"); done
+  [ ${#failed[@]} -eq 0 ] || { echo "== fuzz: findings (or a failed build) in: ${failed[*]}" >&2; exit 1; }
   exit 0
 fi
 case " ${targets[*]} " in *" $target "*) ;; *) echo "unknown target '$target'; targets: ${targets[*]}" >&2; exit 2 ;; esac
@@ -131,6 +137,7 @@ export ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0${ASAN_OPTIONS
 jobs=()
 [ "${FUZZ_JOBS:-1}" -gt 1 ] && jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS")
 echo "== fuzz: $target for ${seconds}s"
+touch "$build/run/$target.started"
 set +e
 # The run directory is empty: the cli target runs commands that may read files named by
 # relative paths, and libFuzzer writes its reproducers where -artifact_prefix says.
@@ -140,6 +147,15 @@ set +e
    "$OLDPWD/$corpus" "$OLDPWD/Fuzz/corpus/$target")
 status=$?
 set -e
+if [ "$status" -ne 0 ]; then
+  # The reproducers, printed so that a finding in a CI log can be replayed without the
+  # machine it ran on: `base64 -d > FILE`, then the command printed.
+  find "$findings" -type f -newer "$build/run/$target.started" | while read -r reproducer; do
+    echo "== fuzz: $target finding $reproducer ($(wc -c < "$reproducer") bytes), base64:"
+    head -c 65536 "$reproducer" | base64
+    echo "== fuzz: replay it with: ASAN_OPTIONS=$ASAN_OPTIONS $build/$target $reproducer"
+  done
+fi
 if [ "${FUZZ_MERGE:-0}" = 1 ]; then
   echo "== fuzz: minimising Fuzz/corpus/$target"
   merged=$build/merged/$target
@@ -149,3 +165,4 @@ if [ "${FUZZ_MERGE:-0}" = 1 ]; then
   rm -rf "Fuzz/corpus/$target" && mv "$merged" "Fuzz/corpus/$target"
 fi
 exit $status
+}
