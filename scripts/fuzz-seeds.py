@@ -4,12 +4,14 @@ Fuzz/corpus/TARGET/, one file each, named after where it comes from:
 
   spec      the zoo (specs/*.spec), the README's spec examples, the spec reproducers of
             the fuzz runs so far (issue tracker: traps, stack overflows, hangs, memory
-            blow-ups) and Fuzz/reproducers/spec/*
+            blow-ups)
   onnx      the hand-made ONNX fixtures and the small torchvision exports
   hf        every Hugging Face config fixture
   hardware  the README's hardware file, the test suite's and hostile figures
   cli       every command line of the README and of CLIExperienceTests, and the flag
             reproducers (one word per line)
+  and, for each, what the libFuzzer runs found: Fuzz/reproducers/TARGET/* (each one a
+  regression test in Tests/NNFlopsTests/FuzzRegressionTests.swift)
 
 Then `FUZZ_MERGE=1 bash scripts/fuzz.sh TARGET 0 -runs=0` keeps only the seeds that add
 coverage (libFuzzer -merge=1, file names become content hashes). Usage, from the
@@ -58,8 +60,6 @@ spec_reproducers = {
 }
 for name, text in spec_reproducers.items():
     write("spec", f"reproducer-{name}.spec", text)
-for path in sorted(glob.glob("Fuzz/reproducers/spec/*")):
-    write("spec", "found-" + os.path.basename(path), open(path, "rb").read())
 
 # onnx
 for path in sorted(glob.glob("Tests/Fixtures/onnx/hand/*.onnx")):
@@ -134,5 +134,8 @@ for n, command in enumerate(sorted(commands)):
     if any("<" in w or "SPEC" in w for w in words):
         continue
     write("cli", f"{n:03d}-" + "-".join(words)[:60], "\n".join(words) + "\n")
+# what the fuzzers found (each also a regression test: FuzzRegressionTests)
+for path in sorted(glob.glob("Fuzz/reproducers/*/*")):
+    write(os.path.basename(os.path.dirname(path)), "found-" + os.path.basename(path), open(path, "rb").read())
 for target in ("spec", "onnx", "hf", "hardware", "cli"):
     print(target, len(os.listdir(os.path.join("Fuzz", "corpus", target))), "seeds")

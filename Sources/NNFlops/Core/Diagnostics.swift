@@ -49,14 +49,13 @@ public struct NNFlopsError: Error, Sendable, CustomStringConvertible, Equatable 
 /// or nil when nothing is close enough to be a plausible typo.
 public func closestMatch(to word: String, in candidates: some Sequence<String>) -> String? {
     let target = Array(word.lowercased())
+    let allowed = max(1, min(3, target.count / 3))
     var best: (String, Int)?
     for candidate in candidates {
-        let distance = editDistance(target, Array(candidate.lowercased()))
-        if best.map({ distance < $0.1 }) ?? true { best = (candidate, distance) }
+        let distance = editDistance(target, Array(candidate.lowercased()), atMost: allowed)
+        if distance <= allowed, best.map({ distance < $0.1 }) ?? true { best = (candidate, distance) }
     }
-    guard let (name, distance) = best else { return nil }
-    let allowed = max(1, min(3, target.count / 3))
-    return distance <= allowed ? name : nil
+    return best?.0
 }
 
 /// Every plausible meaning of a partial or misspelled name, for "did you mean": the
@@ -87,23 +86,34 @@ func didYouMean(_ suggestions: [String]) -> String? {
     return "did you mean " + (quoted.isEmpty ? "" : quoted.joined(separator: ", ") + " or ") + "'\(last)'?"
 }
 
-func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previousPrevious = [Int](repeating: 0, count: b.count + 1)
-    var previous = Array(0...b.count)
-    var current = [Int](repeating: 0, count: b.count + 1)
+/// The edit distance between `a` and `b` (optimal string alignment: insertions, deletions,
+/// substitutions and transpositions of adjacent characters) when it is at most `limit`,
+/// else `limit + 1`. Only the band of cells within `limit` of the diagonal is computed
+/// (Ukkonen, "Algorithms for approximate string matching", 1985): a cell outside it is
+/// already more than `limit` away, so the work is linear in the words' length instead of
+/// their product (a 14 KB key in a hardware file took seconds to be told "unknown").
+func editDistance(_ a: [Character], _ b: [Character], atMost limit: Int) -> Int {
+    let over = limit + 1
+    guard abs(a.count - b.count) <= limit else { return over }
+    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+    var previousPrevious = [Int](repeating: over, count: b.count + 1)
+    var previous = (0...b.count).map { min($0, over) }
+    var current = [Int](repeating: over, count: b.count + 1)
     for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
+        let low = max(1, i - limit), high = min(b.count, i + limit)
+        // The cells either side of the band are read by this row and the next: more than `limit`.
+        current[low - 1] = low == 1 ? min(i, over) : over
+        if high < b.count { current[high + 1] = over }
+        for j in low...high {
             let cost = a[i - 1] == b[j - 1] ? 0 : 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            var distance = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
             if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                current[j] = min(current[j], previousPrevious[j - 2] + 1)
+                distance = min(distance, previousPrevious[j - 2] + 1)
             }
+            current[j] = min(distance, over)
         }
-        previousPrevious = previous
-        previous = current
+        swap(&previousPrevious, &previous)
+        swap(&previous, &current)
     }
     return previous[b.count]
 }

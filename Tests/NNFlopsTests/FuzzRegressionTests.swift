@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import NNFlops
+
+/// What the libFuzzer targets found (README, "Fuzzing"), each kept as a reproducer in
+/// Fuzz/reproducers/TARGET/ (and as a seed in Fuzz/corpus/TARGET/): every reproducer ends in
+/// a result or a located error, and each finding has its own test of the rule that fixed it.
+/// No timing: the inputs are sized so that the code before the fix would not finish.
+@Suite struct FuzzRegressionTests {
+    static let reproducers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fuzz/reproducers")
+
+    static func files(_ target: String) throws -> [URL] {
+        let directory = reproducers.appendingPathComponent(target)
+        guard FileManager.default.fileExists(atPath: directory.path) else { return [] }
+        return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    /// Runs `body`; anything but a result or an NNFlopsError is recorded.
+    static func endsInAResultOrALocatedError(_ name: String, _ body: () throws -> Void) {
+        do {
+            try body()
+        } catch is NNFlopsError {
+        } catch {
+            Issue.record("\(name): not an NNFlopsError: \(error)")
+        }
+    }
+
+    @Test func everyHardwareReproducerIsReadOrRefused() throws {
+        let files = try Self.files("hardware")
+        #expect(!files.isEmpty)
+        for file in files {
+            let data = try Data(contentsOf: file)
+            Self.endsInAResultOrALocatedError(file.lastPathComponent) {
+                let profile = try GPUProfile.parse(hardwareJSON: data, file: file.lastPathComponent)
+                _ = try RooflineRenderer.gpus([profile], format: .json)
+            }
+        }
+    }
+
+    // MARK: hardware: a 14 KB unknown key (a run over 5 s, in "did you mean")
+
+    @Test func aLongUnknownKeyIsRefusedWithTheAllowedKeys() throws {
+        // The reproducer: the README's RTX 4090 file, with the mutated 14 KB key
+        // `bandwidth_gbtasheet datasheet ... datashee_s` in place of `bandwidth_gb_s`.
+        let data = try Data(contentsOf: Self.reproducers.appendingPathComponent("hardware/long-unknown-key.json"))
+        #expect(data.count == 14_072)
+        do {
+            _ = try GPUProfile.parse(hardwareJSON: data, file: "gpu.json")
+            Issue.record("a file without bandwidth_gb_s was read")
+        } catch let error as NNFlopsError {
+            #expect(error.message.hasPrefix("gpu.json: unknown key 'bandwidth_gbtasheet datasheet"))
+            #expect(!error.notes.contains { $0.hasPrefix("did you mean") })  // 14 KB is no typo of any key
+            #expect(error.notes.contains { $0.hasPrefix("note: allowed keys: ") && $0.contains("bandwidth_gb_s") })
+        }
+        // A megabyte key, and a typo still suggested.
+        let long = "{\"id\": \"x\", \"" + String(repeating: "k", count: 1_000_000) + "\": 1}"
+        #expect(throws: NNFlopsError.self) { try GPUProfile.parse(hardwareJSON: Data(long.utf8), file: "gpu.json") }
+        do {
+            _ = try GPUProfile.parse(hardwareJSON: Data("{\"id\": \"x\", \"bandwith_gb_s\": 1}".utf8), file: "gpu.json")
+            Issue.record("a misspelled key was read")
+        } catch let error as NNFlopsError {
+            #expect(error.notes.contains("did you mean 'bandwidth_gb_s'?"), "got: \(error)")
+        }
+    }
+
+    @Test func closestMatchIsLinearInTheWordsLength() {
+        // Two 200,000-character words one substitution apart, and one transposition apart:
+        // the full table would be 4e10 cells; the band of width 7 is 1.4e6.
+        let word = String(repeating: "abcdefghij", count: 20_000)
+        var substituted = Array(word)
+        substituted[100_000] = "z"
+        #expect(closestMatch(to: word, in: ["short", String(substituted)]) == String(substituted))
+        var transposed = Array(word)
+        transposed.swapAt(150_000, 150_001)
+        #expect(closestMatch(to: word, in: [String(transposed)]) == String(transposed))
+        // Four edits are past the allowed three: no suggestion.
+        var far = Array(word)
+        for at in [10, 50_000, 90_000, 190_000] { far[at] = "z" }
+        #expect(closestMatch(to: word, in: [String(far)]) == nil)
+    }
+
+    @Test func theBandedDistanceAgreesWithTheFullTable() {
+        // The full optimal-string-alignment table (Damerau-Levenshtein, adjacent
+        // transpositions), written out, against the banded one on random short words of a
+        // small alphabet (so that matches, swaps and near misses are common).
+        func full(_ a: [Character], _ b: [Character]) -> Int {
+            var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+            for i in 0...a.count { d[i][0] = i }
+            for j in 0...b.count { d[0][j] = j }
+            for i in stride(from: 1, through: a.count, by: 1) {
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+                }
+            }
+            return d[a.count][b.count]
+        }
+        var rng = SeededGenerator(seed: 15)
+        let alphabet: [Character] = ["a", "b", "c"]
+        for _ in 0..<3_000 {
+            let a = (0..<Int.random(in: 0...9, using: &rng)).map { _ in alphabet[Int.random(in: 0..<3, using: &rng)] }
+            let b = (0..<Int.random(in: 0...9, using: &rng)).map { _ in alphabet[Int.random(in: 0..<3, using: &rng)] }
+            let exact = full(a, b)
+            for limit in 1...3 {
+                #expect(editDistance(a, b, atMost: limit) == min(exact, limit + 1), "\(String(a)) / \(String(b)), limit \(limit)")
+            }
+        }
+        // By hand: kitten -> sitting is 3 (two substitutions, one insertion); ca -> ac is 1.
+        #expect(editDistance(Array("kitten"), Array("sitting"), atMost: 3) == 3)
+        #expect(editDistance(Array("kitten"), Array("sitting"), atMost: 2) == 3)
+        #expect(editDistance(Array("ca"), Array("ac"), atMost: 1) == 1)
+    }
+}
