@@ -9,7 +9,7 @@ public func fuzzHuggingFace(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     do {
         let model = try HuggingFaceModel(json: bytes, file: "config.json")
-        try FuzzDownstream.analyse(try model.graph())
+        try FuzzDownstream.analyse(try model.graph(), input: UnsafeBufferPointer(start: data, count: size))
     } catch is NNFlopsError {
     } catch {
         fatalError("not an NNFlopsError: \(error)")

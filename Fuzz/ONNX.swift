@@ -9,7 +9,7 @@ public func fuzzONNX(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     do {
         let model = try ONNXModel(data: bytes, file: "fuzz.onnx")
-        try FuzzDownstream.analyse(try model.graph())
+        try FuzzDownstream.analyse(try model.graph(), input: UnsafeBufferPointer(start: data, count: size))
     } catch is NNFlopsError {
     } catch {
         fatalError("not an NNFlopsError: \(error)")

@@ -1,6 +1,7 @@
 // libFuzzer target `spec`: the spec language front end and everything downstream of it.
-// Bytes -> UTF-8 text -> lexer, parser, elaborator -> cost, memory (two run
-// configurations), roofline, budgets -> every renderer. Any outcome but a result or an
+// Bytes -> UTF-8 text -> lexer, parser, elaborator -> cost, memory (three run
+// configurations), roofline, budgets -> every renderer (past the cost analysis, a graph of
+// over 256 operators on one input in 8: FuzzDownstream). Any outcome but a result or an
 // NNFlopsError is a finding: a trap or sanitizer report crashes, another error type
 // calls fatalError. Build and run: scripts/fuzz.sh spec SECONDS (README, "Fuzzing").
 @testable import NNFlops
@@ -10,7 +11,7 @@ public func fuzzSpec(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, let source = String(validating: UnsafeBufferPointer(start: data, count: size), as: UTF8.self) else { return 0 }
     do {
         let graph = try Elaborator.elaborate(source: source, file: "fuzz.spec")
-        try FuzzDownstream.analyse(graph)
+        try FuzzDownstream.analyse(graph, input: UnsafeBufferPointer(start: data, count: size))
     } catch is NNFlopsError {
         // A located error: what bad input must produce.
     } catch {
