@@ -39,6 +39,30 @@ import Testing
         }
     }
 
+    @Test func everyONNXReproducerImportsOrIsRefused() throws {
+        let files = try Self.files("onnx")
+        #expect(!files.isEmpty)
+        for file in files {
+            Self.endsInAResultOrALocatedError(file.lastPathComponent) {
+                _ = try CostAnalysis(graph: try ONNXModel(contentsOf: file.path).graph())
+            }
+        }
+    }
+
+    // MARK: onnx: a Mul with one input, folded as a constant (an index out of range: a trap)
+
+    @Test func aBinaryOperatorWithOneInputIsRefused() throws {
+        // The reproducer: the hand-made elementwise_broadcast fixture, mutated so that
+        // `Mul(two) -> m` has lost its second input; `two` is a Constant, so the importer
+        // folds it and read the missing second operand.
+        do {
+            _ = try ONNXModel(contentsOf: Self.reproducers.appendingPathComponent("onnx/mul-with-one-constant-input.onnx").path).graph()
+            Issue.record("a Mul with one input was imported")
+        } catch let error as NNFlopsError {
+            #expect(error.message.contains("Mul takes 2 inputs, got 1"), "got: \(error)")
+        }
+    }
+
     // MARK: hardware: a 14 KB unknown key (a run over 5 s, in "did you mean")
 
     @Test func aLongUnknownKeyIsRefusedWithTheAllowedKeys() throws {

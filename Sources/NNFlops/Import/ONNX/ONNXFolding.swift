@@ -524,6 +524,15 @@ extension ONNXGraphImporter {
 
     func arithmetic(_ op: String, _ inputs: [StaticTensor]) throws -> StaticTensor {
         guard let first = inputs.first else { throw failure("no inputs") }
+        // The ONNX operator set's arity: Min, Max, Sum and Mean are variadic, the rest of the
+        // binary ones take two inputs and the others one (a Div with one input is malformed).
+        let binary: Set<String> = ["Add", "Sub", "Mul", "Div", "Mod", "Pow", "Equal", "Less", "Greater", "LessOrEqual",
+                                   "GreaterOrEqual", "And", "Or", "Xor"]
+        let variadic: Set<String> = ["Min", "Max", "Sum", "Mean"]
+        let arity = binary.contains(op) ? 2 : 1
+        guard variadic.contains(op) || inputs.count == arity else {
+            throw failure("\(op) takes \(arity) input\(arity == 1 ? "" : "s"), got \(inputs.count)")
+        }
         let comparison: Set<String> = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor"]
         let element: ONNXElementType = comparison.contains(op) ? .bool : first.element
         let isInteger = !element.isFloatingPoint
