@@ -10,8 +10,8 @@ struct GraphBuilderTests {
     func binding() throws {
         let x = TensorRef(id: 0, type: TensorType([2, 3, 8, 8]))
         let binding = try GraphBuilder.bind(Conv2d.self, values: [.tensor(x), .int(4), .int(3), .int(1)], labels: [nil, nil, "kernel", "padding"])
-        #expect(binding.arguments.values["stride"].map(\.description) == "1")
-        #expect(binding.argumentIndex["padding"] == 3)
+        #expect(binding.arguments["stride"].map(\.description) == "1")
+        #expect(binding.argumentIndex(of: "padding") == 3)
         #expect(binding.arguments.tensorInputs.map(\.id) == [0])
         do {
             _ = try GraphBuilder.bind(Conv2d.self, values: [.tensor(x), .int(4), .int(3), .int(1)], labels: [nil, nil, nil, "strid"])

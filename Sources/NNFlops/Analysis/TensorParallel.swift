@@ -171,7 +171,7 @@ extension BoundArguments {
     /// by `replace(position, ref)`, and `overrides` applied.
     func replacingTensors(signature: [ArgumentSpec], overrides: [String: Value] = [:],
                           _ replace: (Int, TensorRef) -> TensorRef) -> BoundArguments {
-        var values = self.values
+        var values = dictionary
         var position = 0
         for spec in signature {
             switch (spec.kind, values[spec.name]) {

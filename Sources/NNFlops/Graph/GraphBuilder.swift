@@ -52,7 +52,15 @@ struct GraphBuilder {
     /// in the caller's list (for locating errors).
     public struct Binding: Sendable {
         public var arguments: BoundArguments
-        public var argumentIndex: [String: Int]
+        /// For each signature argument, the index of its value in the caller's list; nil
+        /// for a default.
+        public var argumentIndices: [Int?]
+
+        /// The index in the caller's list of the value bound to `name`; nil for a default.
+        public func argumentIndex(of name: String) -> Int? {
+            for (index, spec) in arguments.signature.enumerated() where spec.name == name { return argumentIndices[index] }
+            return nil
+        }
     }
 
     // MARK: - Binding
@@ -64,35 +72,34 @@ struct GraphBuilder {
                             reservedLabels: [String] = []) throws(Failure) -> Binding {
         let kind = type.kind
         let signature = OperatorCatalog.signature(of: type)
-        var bound: [String: Value] = Dictionary(minimumCapacity: signature.count)
-        var argumentIndex: [String: Int] = Dictionary(minimumCapacity: values.count)
+        var slots = [Value?](repeating: nil, count: signature.count)
+        var argumentIndices = [Int?](repeating: nil, count: signature.count)
         var position = 0
         for (index, value) in values.enumerated() {
+            let slot: Int
             if let label = index < labels.count ? labels[index] : nil {
                 if reservedLabels.contains(label) { continue }
-                guard signature.contains(where: { $0.name == label }) else {
+                guard let labelled = signature.firstIndex(where: { $0.name == label }) else {
                     let hint = closestMatch(to: label, in: signature.map(\.name) + reservedLabels)
                     throw Failure("\(kind) has no argument '\(label)'", argument: index,
                                   notes: (hint.map { ["did you mean '\($0)'?"] } ?? [])
                                       + ["\(kind) takes: " + signature.map(\.name).joined(separator: ", ")])
                 }
-                guard bound[label] == nil else { throw Failure("argument '\(label)' given twice", argument: index) }
-                bound[label] = value
-                argumentIndex[label] = index
+                slot = labelled
             } else {
                 guard position < signature.count else {
                     throw Failure("\(kind) takes at most \(signature.count) arguments (\(signature.map(\.name).joined(separator: ", ")))", argument: index)
                 }
-                let name = signature[position].name
-                guard bound[name] == nil else { throw Failure("argument '\(name)' given twice", argument: index) }
-                bound[name] = value
-                argumentIndex[name] = index
+                slot = position
                 position += 1
             }
+            guard slots[slot] == nil else { throw Failure("argument '\(signature[slot].name)' given twice", argument: index) }
+            slots[slot] = value
+            argumentIndices[slot] = index
         }
-        for spec in signature {
-            if let value = bound[spec.name] {
-                try checkKind(value, spec, operator: kind, argument: argumentIndex[spec.name])
+        for (slot, spec) in signature.enumerated() {
+            if let value = slots[slot] {
+                try checkKind(value, spec, operator: kind, argument: argumentIndices[slot])
                 continue
             }
             switch spec.presence {
@@ -100,10 +107,10 @@ struct GraphBuilder {
                 throw Failure("\(kind) needs argument '\(spec.name)'",
                               notes: ["\(kind) takes: " + signature.map { s in s.defaultValue.map { "\(s.name)=\($0)" } ?? s.name }.joined(separator: ", ")])
             case .defaulted(let value):
-                bound[spec.name] = value
+                slots[slot] = value
             }
         }
-        return Binding(arguments: BoundArguments(values: bound, signature: signature), argumentIndex: argumentIndex)
+        return Binding(arguments: BoundArguments(slots: slots, signature: signature), argumentIndices: argumentIndices)
     }
 
     /// Binds named values (an importer's call): `bind` with every value labelled.
@@ -149,7 +156,7 @@ struct GraphBuilder {
         do {
             return try type.init(binding.arguments)
         } catch let failure as OperatorError {
-            throw Failure("\(type.kind): \(failure.message)", argument: failure.argument.flatMap { binding.argumentIndex[$0] })
+            throw Failure("\(type.kind): \(failure.message)", argument: failure.argument.flatMap { binding.argumentIndex(of: $0) })
         } catch {
             throw Failure("\(type.kind): \(error)")
         }
@@ -196,7 +203,9 @@ struct GraphBuilder {
                 }
             }
         }
-        for output in op.outputs {
+        // An operator's outputs are computed by its getter: read them once.
+        let outputs = op.outputs
+        for output in outputs {
             try Self.validate(output, what: "the output of \(kind)")
         }
         if calledBefore == nil {
@@ -217,12 +226,15 @@ struct GraphBuilder {
             }
         }
         var results: [TensorRef] = []
-        for output in op.outputs {
+        results.reserveCapacity(outputs.count)
+        for output in outputs {
             let id = graph.tensors.count
             graph.tensors.append(output)
             results.append(TensorRef(id: id, type: output))
         }
-        let call = OperatorCall(kind: kind, arguments: OperatorCatalog.signature(of: type(of: op)).map { ($0.name, arguments.values[$0.name] ?? .none) })
+        let call = OperatorCall(kind: kind, arguments: OperatorCatalog.signature(of: type(of: op)).enumerated().map { index, spec in
+            (spec.name, arguments.value(of: spec.name, likelyAt: index) ?? .none)
+        })
         graph.nodes.append(Node(name: name, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: results.map(\.id),
                                 parameterIDs: parameterIDs, location: location, call: call, arguments: arguments))
         return results

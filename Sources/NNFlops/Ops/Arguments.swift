@@ -47,15 +47,44 @@ struct ArgumentSpec: Sendable {
 
 /// Arguments matched to a signature and type-checked, handed to an operator's initialiser.
 /// Accessors throw `OperatorError` naming the argument, so messages stay located.
+///
+/// The values are stored by position, beside the signature's names: an operator's
+/// signature has a dozen arguments at most, so finding one by comparing names is cheaper
+/// than hashing it, and binding builds no dictionary (a dictionary per call was a quarter
+/// of the elaboration's instructions: README, "Speed").
 struct BoundArguments: Sendable {
-    public var values: [String: Value]
+    /// The signature the values are bound to (the catalog's shared array: no copy).
+    public let signature: [ArgumentSpec]
+    /// Names given outside the signature (by `init(values:signature:)`), after it.
+    private var extraNames: [String] = []
+    /// The value of each argument, signature order then `extraNames`; nil where none
+    /// was bound.
+    public private(set) var slots: [Value?]
     /// Tensor arguments in the order they become node inputs.
     public private(set) var tensorInputs: [TensorRef] = []
 
+    /// Values by position: `slots[i]` is the value of `signature[i]`.
+    init(slots: [Value?], signature: [ArgumentSpec]) {
+        self.signature = signature
+        self.slots = slots
+        collectTensorInputs()
+    }
+
+    /// Values by name (built by hand, not by `GraphBuilder.bind`).
     public init(values: [String: Value], signature: [ArgumentSpec]) {
-        self.values = values
-        for spec in signature {
-            switch (spec.kind, values[spec.name]) {
+        self.signature = signature
+        slots = signature.map { values[$0.name] }
+        // Names outside the signature are kept too, after it, in a fixed order.
+        for name in values.keys.sorted() where !signature.contains(where: { $0.name == name }) {
+            extraNames.append(name)
+            slots.append(values[name])
+        }
+        collectTensorInputs()
+    }
+
+    private mutating func collectTensorInputs() {
+        for (index, spec) in signature.enumerated() {
+            switch (spec.kind, slots[index]) {
             case (.tensor, .tensor(let ref)?), (.tensorOrNumber, .tensor(let ref)?):
                 tensorInputs.append(ref)
             case (.tensorList, .list(let items)?):
@@ -66,13 +95,37 @@ struct BoundArguments: Sendable {
         }
     }
 
+    /// The argument names, in the order of `slots`.
+    public var names: [String] { signature.map(\.name) + extraNames }
+
+    /// The value bound to `name`; nil when none is.
+    public subscript(name: String) -> Value? {
+        for index in signature.indices where signature[index].name == name { return slots[index] }
+        for index in extraNames.indices where extraNames[index] == name { return slots[signature.count + index] }
+        return nil
+    }
+
+    /// `self[name]`, looking first at position `index` (where the signature a call is
+    /// recorded against has it).
+    public func value(of name: String, likelyAt index: Int) -> Value? {
+        if index < signature.count, signature[index].name == name { return slots[index] }
+        return self[name]
+    }
+
+    /// Every bound value by name.
+    public var dictionary: [String: Value] {
+        var values: [String: Value] = Dictionary(minimumCapacity: slots.count)
+        for (name, value) in zip(names, slots) { values[name] = value }
+        return values
+    }
+
     public func tensor(_ name: String) throws -> TensorType {
-        guard case .tensor(let ref)? = values[name] else { throw OperatorError("'\(name)' must be a tensor", argument: name) }
+        guard case .tensor(let ref)? = self[name] else { throw OperatorError("'\(name)' must be a tensor", argument: name) }
         return ref.type
     }
 
     public func optionalTensor(_ name: String) throws -> TensorType? {
-        switch values[name] {
+        switch self[name] {
         case .tensor(let ref)?: return ref.type
         case .none?, nil: return nil
         default: throw OperatorError("'\(name)' must be a tensor", argument: name)
@@ -80,7 +133,7 @@ struct BoundArguments: Sendable {
     }
 
     public func tensors(_ name: String) throws -> [TensorType] {
-        guard case .list(let items)? = values[name] else { throw OperatorError("'\(name)' must be a list of tensors", argument: name) }
+        guard case .list(let items)? = self[name] else { throw OperatorError("'\(name)' must be a list of tensors", argument: name) }
         return try items.map {
             guard case .tensor(let ref) = $0 else { throw OperatorError("'\(name)' must be a list of tensors", argument: name) }
             return ref.type
@@ -88,16 +141,16 @@ struct BoundArguments: Sendable {
     }
 
     public func int(_ name: String) throws -> Int {
-        switch values[name] {
+        switch self[name] {
         case .int(let v)?: return v
         case .float(let v)? where v.rounded() == v && abs(v) < 9e15: return Int(v)
-        default: throw OperatorError("'\(name)' must be an integer, got \(values[name]?.description ?? "nothing")", argument: name)
+        default: throw OperatorError("'\(name)' must be an integer, got \(self[name]?.description ?? "nothing")", argument: name)
         }
     }
 
     public func optionalInt(_ name: String) throws -> Int? {
-        if case .none? = values[name] { return nil }
-        if values[name] == nil { return nil }
+        if case .none? = self[name] { return nil }
+        if self[name] == nil { return nil }
         return try int(name)
     }
 
@@ -109,7 +162,7 @@ struct BoundArguments: Sendable {
     }
 
     public func float(_ name: String) throws -> Double {
-        switch values[name] {
+        switch self[name] {
         case .float(let v)?: return v
         case .int(let v)?: return Double(v)
         default: throw OperatorError("'\(name)' must be a number", argument: name)
@@ -117,12 +170,12 @@ struct BoundArguments: Sendable {
     }
 
     public func bool(_ name: String) throws -> Bool {
-        guard case .bool(let v)? = values[name] else { throw OperatorError("'\(name)' must be true or false", argument: name) }
+        guard case .bool(let v)? = self[name] else { throw OperatorError("'\(name)' must be true or false", argument: name) }
         return v
     }
 
     public func string(_ name: String) throws -> String {
-        guard case .string(let v)? = values[name] else { throw OperatorError("'\(name)' must be a string", argument: name) }
+        guard case .string(let v)? = self[name] else { throw OperatorError("'\(name)' must be a string", argument: name) }
         return v
     }
 
@@ -137,7 +190,7 @@ struct BoundArguments: Sendable {
 
     /// `count` ints from an int (repeated) or a list of exactly `count` ints.
     public func ints(_ name: String, count: Int) throws -> [Int] {
-        switch values[name] {
+        switch self[name] {
         case .int(let v)?: return Array(repeating: v, count: count)
         case .list(let items)?:
             let ints = items.compactMap { if case .int(let v) = $0 { v } else { nil } }
@@ -150,7 +203,7 @@ struct BoundArguments: Sendable {
     }
 
     public func intList(_ name: String) throws -> [Int] {
-        switch values[name] {
+        switch self[name] {
         case .int(let v)?: return [v]
         case .list(let items)?:
             return try items.map {

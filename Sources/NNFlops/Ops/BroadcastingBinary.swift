@@ -87,7 +87,7 @@ struct BinaryOperands: Sendable {
     init(_ arguments: BoundArguments, otherName: String = "other") throws {
         left = try arguments.tensor("input")
         // `other` is a tensor or a plain number (optionalTensor would reject the number).
-        if case .tensor? = arguments.values[otherName] {
+        if case .tensor? = arguments[otherName] {
             let right = try arguments.tensor(otherName)
             guard let shape = broadcastShapes(left.shape, right.shape) else {
                 throw OperatorError("cannot broadcast \(left) with \(right)", argument: otherName)

@@ -19,8 +19,8 @@ func imageInput(_ arguments: BoundArguments, kind: String, floatingPoint: Bool =
 
 /// `stride = none` means "the kernel size", as in torch's pooling modules.
 func poolStride(_ arguments: BoundArguments, kernel: [Int]) throws -> [Int] {
-    if case .none? = arguments.values["stride"] { return kernel }
-    if arguments.values["stride"] == nil { return kernel }
+    if case .none? = arguments["stride"] { return kernel }
+    if arguments["stride"] == nil { return kernel }
     return try arguments.ints("stride", count: 2)
 }
 

@@ -25,7 +25,7 @@ struct Clamp: ElementwiseActivation {
         self.input = input
         self.inplace = inplace
         func bound(_ name: String) throws -> Double? {
-            if case .none? = arguments.values[name] { return nil }
+            if case .none? = arguments[name] { return nil }
             return try arguments.float(name)
         }
         lower = try bound("min")

@@ -13,8 +13,8 @@ extension BoundArguments {
 
     /// True when the argument was given as (or defaults to) `none`.
     func isNone(_ name: String) -> Bool {
-        if case .none? = values[name] { return true }
-        return values[name] == nil
+        if case .none? = self[name] { return true }
+        return self[name] == nil
     }
 
     /// A float that may be `none`.

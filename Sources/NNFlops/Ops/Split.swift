@@ -22,7 +22,7 @@ struct Split: Operator {
         input = try arguments.tensor("input")
         axis = try arguments.axis("dim", of: input)
         let length = input.shape[axis]
-        if case .int(let size)? = arguments.values["size"] {
+        if case .int(let size)? = arguments["size"] {
             guard size >= 1 else { throw OperatorError("'size' must be at least 1, got \(size)", argument: "size") }
             guard length / size < Self.maxPieces else {
                 throw OperatorError("size \(size) cuts dimension \(axis) of \(input) into more than \(Self.maxPieces) pieces", argument: "size")
