@@ -64,6 +64,16 @@ final class StreamingJSONEncoder: Encoder {
     /// its own when `frames.count` is larger (a second request returns the same one).
     var valueBase = 0
     var scratch: [UInt8] = []
+    /// The key order of the last object sorted whose keys all differed in their first 16
+    /// bytes: its members' heads, in the order written, and the order they were put in.
+    /// The next object with the same heads (the next row of a table) takes that order
+    /// without sorting; a row's sort was half of its encoding.
+    var lastHeads: [(UInt64, UInt64)] = []
+    var lastOrder: [Int] = []
+    var unsortedMembers: [Member] = []
+    /// Set by `precedes` when two heads were equal and the whole keys were compared: the
+    /// order then depends on more than the heads, and is not reused.
+    var comparedWholeKeys = false
 
     init() {
         bytes.reserveCapacity(1 << 16)
@@ -172,11 +182,21 @@ final class StreamingJSONEncoder: Encoder {
     /// Puts the members from `first` on in key order: a report's object (a dozen members
     /// or so, often in order) by insertion sort, a large dictionary by the library's sort.
     func sortMembers(from first: Int) {
-        guard members.count - first > 1 else { return }
-        guard members.count - first <= 32 else {
+        let count = members.count - first
+        guard count > 1 else { return }
+        guard count <= 32 else {
             members[first...].sort { precedes($0, $1) }
             return
         }
+        if count == lastOrder.count, (0..<count).allSatisfy({ members[first + $0].head == lastHeads[$0] }) {
+            unsortedMembers.removeAll(keepingCapacity: true)
+            unsortedMembers.append(contentsOf: members[first...])
+            for (position, index) in lastOrder.enumerated() { members[first + position] = unsortedMembers[index] }
+            return
+        }
+        unsortedMembers.removeAll(keepingCapacity: true)
+        unsortedMembers.append(contentsOf: members[first...])
+        comparedWholeKeys = false
         for i in (first + 1)..<members.count {
             let member = members[i]
             var j = i
@@ -186,6 +206,19 @@ final class StreamingJSONEncoder: Encoder {
             }
             if j != i { members[j] = member }
         }
+        lastOrder.removeAll(keepingCapacity: true)
+        lastHeads.removeAll(keepingCapacity: true)
+        guard !comparedWholeKeys else { return }
+        // Members are written in order, so a member's position before the sort is the
+        // rank of its start.
+        for member in members[first...] {
+            guard let index = unsortedMembers.firstIndex(where: { $0.start == member.start }) else {
+                lastOrder.removeAll()
+                return
+            }
+            lastOrder.append(index)
+        }
+        lastHeads.append(contentsOf: unsortedMembers.lazy.map(\.head))
     }
 
     /// Key order: the UTF-8 bytes, compared lexicographically (JSONEncoder's `sortedKeys`).
@@ -193,6 +226,7 @@ final class StreamingJSONEncoder: Encoder {
         if a.head.0 != b.head.0 { return a.head.0 < b.head.0 }
         if a.head.1 != b.head.1 { return a.head.1 < b.head.1 }
         // The first 16 bytes agree (or a key is shorter, or holds U+0000): the whole keys.
+        comparedWholeKeys = true
         if a.escapedKey < 0 && b.escapedKey < 0 {
             return bytes.withUnsafeBufferPointer { buffer in
                 let x = UnsafeBufferPointer(rebasing: buffer[(a.start + 1)..<(a.start + 1 + a.keyLength)])
@@ -237,10 +271,13 @@ final class StreamingJSONEncoder: Encoder {
         var key = key
         var high: UInt64 = 0, low: UInt64 = 0
         let plain = key.withUTF8 { utf8 -> Bool in
-            for i in 0..<min(utf8.count, 16) {
-                let byte = UInt64(utf8[i])
-                if i < 8 { high |= byte << (56 - 8 * UInt64(i)) } else { low |= byte << (120 - 8 * UInt64(i)) }
+            // The first 16 bytes, zero-padded, read as two big-endian words.
+            var padded: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &padded) { words in
+                words.copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[..<min(utf8.count, 16)])))
             }
+            high = UInt64(bigEndian: padded.0)
+            low = UInt64(bigEndian: padded.1)
             guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
             bytes.append(UInt8(ascii: "\""))
             bytes.append(contentsOf: utf8)
