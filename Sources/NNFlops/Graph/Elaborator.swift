@@ -656,15 +656,16 @@ public struct Elaborator {
             name = s
         case .int(let i)?: name = String(i)
         case nil, .none?:
-            var candidate = base
-            var counter = scopes[scopes.count - 1].nextSuffix[base] ?? 0
-            if counter > 0 { candidate = "\(base)_\(counter)" }
-            while scopes[scopes.count - 1].usedNames.contains(candidate) {
+            // The first free `base`, `base_1`, `base_2`, ...: taken as it is found.
+            let scope = scopes.count - 1
+            var counter = scopes[scope].nextSuffix[base] ?? 0
+            var candidate = counter > 0 ? base + "_" + String(counter) : base
+            while !scopes[scope].usedNames.insert(candidate).inserted {
                 counter += 1
-                candidate = "\(base)_\(counter)"
+                candidate = base + "_" + String(counter)
             }
-            scopes[scopes.count - 1].nextSuffix[base] = counter + 1
-            name = candidate
+            scopes[scope].nextSuffix[base] = counter + 1
+            return candidate
         case let other?:
             throw error("name must be a string or an integer, got \(other.typeName)", at: location)
         }

@@ -329,32 +329,33 @@ extension AnalysisReport {
 
     static func aggregate(_ rows: [Layer], depth: Int) -> [Layer] {
         var merged: [Layer] = []
-        var index: [String: Int] = [:]
+        merged.reserveCapacity(rows.count)
+        var index: [String: Int] = Dictionary(minimumCapacity: rows.count)
         for row in rows {
             let key = groupName(row.name, depth: depth)
             guard let at = index[key] else {
                 index[key] = merged.count
-                var first = row
-                first.name = key
-                if key != row.name { first.detail = "" }
-                merged.append(first)
+                merged.append(row)
+                if key != row.name {
+                    merged[merged.count - 1].name = key
+                    merged[merged.count - 1].detail = ""
+                }
                 continue
             }
-            var group = merged[at]
-            if group.op != row.op { group.op = "block" }
-            if key != row.name || group.detail != row.detail { group.detail = "" }
-            group.outputShape = row.outputShape
-            group.params += row.params
-            group.forwardFlops += row.forwardFlops
-            group.forwardMacs += row.forwardMacs
-            group.backwardFlops += row.backwardFlops
-            group.backwardMacs += row.backwardMacs
-            group.inputGradFlops += row.inputGradFlops
-            group.weightGradFlops += row.weightGradFlops
-            group.operators += row.operators
-            if group.tiedTo == nil { group.tiedTo = row.tiedTo }
-            if let saved = row.savedBytes { group.savedBytes = (group.savedBytes ?? 0) + saved }
-            merged[at] = group
+            // In place: copying the row out and back retained and released its strings.
+            if merged[at].op != row.op { merged[at].op = "block" }
+            if key != row.name || merged[at].detail != row.detail { merged[at].detail = "" }
+            merged[at].outputShape = row.outputShape
+            merged[at].params += row.params
+            merged[at].forwardFlops += row.forwardFlops
+            merged[at].forwardMacs += row.forwardMacs
+            merged[at].backwardFlops += row.backwardFlops
+            merged[at].backwardMacs += row.backwardMacs
+            merged[at].inputGradFlops += row.inputGradFlops
+            merged[at].weightGradFlops += row.weightGradFlops
+            merged[at].operators += row.operators
+            if merged[at].tiedTo == nil { merged[at].tiedTo = row.tiedTo }
+            if let saved = row.savedBytes { merged[at].savedBytes = (merged[at].savedBytes ?? 0) + saved }
         }
         return merged
     }
