@@ -49,13 +49,18 @@ struct AnalyzeCommand: ParsableCommand {
                 : try ParallelAnalysis(graph: graph, options: counting.countOptions, configuration: configuration)
             report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth, memory: memory, foldBN: runOptions.foldBN,
                                     parallel: parallel)
+            ProcessLifetime.keepUntilExit(graph, analysis, memory, parallel as Any)
         } else {
             let graph = try request.graph()
-            report = AnalysisReport(graph: graph, analysis: try CostAnalysis(graph: graph, options: options), options: options, depth: depth)
+            let analysis = try CostAnalysis(graph: graph, options: options)
+            report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth)
+            ProcessLifetime.keepUntilExit(graph, analysis)
         }
         // JSON carries the warnings in its document; the other formats print them on stderr.
         if format != .json { warn(report.warnings ?? []) }
-        emit(try AnalysisRenderer.render(report, format: format, emphasis: useColour))
+        let output = try AnalysisRenderer.render(report, format: format, emphasis: useColour)
+        ProcessLifetime.keepUntilExit(report, output)
+        emit(output)
     }
 }
 

@@ -46,6 +46,7 @@ struct NNFlopsCommand: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot(try CommandLineWords.prepare(Array(CommandLine.arguments.dropFirst())))
+            ProcessLifetime.isEnabled = true
             try command.run()
         } catch let error as NNFlopsError {
             writeStandardError(error.description + "\n")
@@ -119,6 +120,22 @@ func writeStandardError(_ text: String) {
 /// exit(3), for code inside a type with an `exit` method of its own.
 func exitProcess(_ code: Int32) -> Never {
     exit(code)
+}
+
+/// What a command has built (the graph, its analyses, the report) lives until the process
+/// ends: the operating system takes the memory back at once at exit, whereas releasing a
+/// 10,000-operator graph object by object after the output was written took about a
+/// tenth of the run's instructions (README, "Speed"). Only the program's own entry
+/// point turns this on: a caller that runs commands again and again in one process (the
+/// fuzz target, tests) gets its memory back as usual.
+enum ProcessLifetime {
+    nonisolated(unsafe) static var isEnabled = false
+    nonisolated(unsafe) private static var kept: [Any] = []
+
+    /// Keeps `values` alive until the process exits, when enabled.
+    static func keepUntilExit(_ values: Any...) {
+        if isEnabled { kept.append(values) }
+    }
 }
 
 /// write(2), for code inside a type with a `write` method of its own.
