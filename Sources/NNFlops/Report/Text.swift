@@ -137,3 +137,56 @@ extension StringProtocol {
         return result
     }
 }
+
+extension String {
+    /// The line broken at spaces into lines of at most `width` characters, for an
+    /// 80-column terminal: the first line keeps its own indentation, the others start with
+    /// `continuation` (the column the text began in). A word longer than the room is kept
+    /// whole on its own line: a line breaks only at a space.
+    func wrapped(width: Int = 80, continuation: String) -> [String] {
+        var lines: [String] = []
+        var rest = Substring(self)
+        var prefix = ""
+        // The leading spaces and the label (`  bound            `) are never broken.
+        let body = rest.firstIndex { $0 != " " } ?? rest.endIndex
+        var unbreakable = rest.distance(from: rest.startIndex, to: body)
+        while prefix.count + rest.count > width {
+            let room = max(width - prefix.count, 1)
+            let limit = rest.index(rest.startIndex, offsetBy: room, limitedBy: rest.endIndex) ?? rest.endIndex
+            let searchFrom = rest.index(rest.startIndex, offsetBy: min(unbreakable, rest.count))
+            // The last space within the room, else the first after it.
+            let breakAt = limit > searchFrom ? rest[searchFrom...limit].lastIndex(of: " ") : nil
+            guard let at = breakAt ?? rest[searchFrom...].firstIndex(of: " ") else { break }
+            var line = prefix + rest[..<at]
+            while line.last == " " { line.removeLast() }
+            lines.append(line)
+            rest = rest[at...].drop { $0 == " " }
+            prefix = continuation
+            unbreakable = 0
+        }
+        lines.append(prefix + rest)
+        return lines
+    }
+
+    /// Where a wrapped line's continuation starts: under the text after a label column
+    /// (`  step FLOPs       text`: the first run of two or more spaces after the
+    /// indentation, within the first 40 columns), else two columns in from the line's own
+    /// indentation.
+    var hangingIndent: String {
+        let characters = Array(self)
+        var i = 0
+        while i < characters.count, characters[i] == " " { i += 1 }
+        let indent = i
+        var column = indent + 2
+        while i + 1 < min(characters.count, 40) {
+            if characters[i] == " ", characters[i + 1] == " " {
+                var j = i
+                while j < characters.count, characters[j] == " " { j += 1 }
+                if j < characters.count { column = j }
+                break
+            }
+            i += 1
+        }
+        return String(repeating: " ", count: column)
+    }
+}
