@@ -58,7 +58,7 @@ final class StreamingJSONEncoder: Encoder {
 
     var frames: [Frame] = []
     /// The keys that needed escaping, for the members that hold them.
-    var escapedKeys: [String] = []
+    var escapedKeys: [[UInt8]] = []
     var members: [Member] = []
     /// Frames open when the value now being encoded began: a container it asks for is
     /// its own when `frames.count` is larger (a second request returns the same one).
@@ -227,31 +227,15 @@ final class StreamingJSONEncoder: Encoder {
         if a.head.1 != b.head.1 { return a.head.1 < b.head.1 }
         // The first 16 bytes agree (or a key is shorter, or holds U+0000): the whole keys.
         comparedWholeKeys = true
-        if a.escapedKey < 0 && b.escapedKey < 0 {
-            return bytes.withUnsafeBufferPointer { buffer in
-                let x = UnsafeBufferPointer(rebasing: buffer[(a.start + 1)..<(a.start + 1 + a.keyLength)])
-                let y = UnsafeBufferPointer(rebasing: buffer[(b.start + 1)..<(b.start + 1 + b.keyLength)])
-                return x.lexicographicallyPrecedes(y)
-            }
-        }
-        return Self.precedes(key(of: a), key(of: b))
+        return withKey(of: a) { x in withKey(of: b) { y in x.lexicographicallyPrecedes(y) } }
     }
 
-    /// A member's key as written by the report (unescaped).
-    func key(of member: Member) -> String {
-        member.escapedKey >= 0 ? escapedKeys[member.escapedKey]
-            : String(decoding: bytes[(member.start + 1)..<(member.start + 1 + member.keyLength)], as: UTF8.self)
-    }
-
-    /// Key order: the UTF-8 bytes, compared lexicographically (JSONEncoder's `sortedKeys`).
-    static func precedes(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let common = min(x.count, y.count)
-                for i in 0..<common where x[i] != y[i] { return x[i] < y[i] }
-                return x.count < y.count
-            }
+    /// Calls `body` with a member's key as written by the report (unescaped), in UTF-8:
+    /// its own bytes in `bytes`, or the copy kept in `escapedKeys`.
+    func withKey<R>(of member: Member, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if member.escapedKey >= 0 { return escapedKeys[member.escapedKey].withUnsafeBufferPointer(body) }
+        return bytes.withUnsafeBufferPointer { buffer in
+            body(UnsafeBufferPointer(rebasing: buffer[(member.start + 1)..<(member.start + 1 + member.keyLength)]))
         }
     }
 
@@ -289,7 +273,7 @@ final class StreamingJSONEncoder: Encoder {
         if plain {
             keyLength = bytes.count - start - 2
         } else {
-            escapedKeys.append(key)
+            escapedKeys.append(Array(key.utf8))
             escapedKey = escapedKeys.count - 1
             writeString(key)
         }
