@@ -336,12 +336,12 @@ public struct TensorParallelGraph: Sendable {
                 && zip(node.inputs, provided).allSatisfy { builder.graph.tensors[$1] == model.tensors[$0] }
             if unchanged {
                 op = node.op
-                arguments = node.arguments?.replacingTensors(signature: type(of: node.op).signature) { position, ref in
+                arguments = node.arguments?.replacingTensors(signature: OperatorCatalog.signature(of: type(of: node.op))) { position, ref in
                     TensorRef(id: provided[position], type: builder.graph.tensors[provided[position]])
                 }
             } else {
                 guard let original = node.arguments else { throw fail("internal: no arguments to rebuild it from", node) }
-                let signature = type(of: node.op).signature
+                let signature = OperatorCatalog.signature(of: type(of: node.op))
                 let rankArguments = original.replacingTensors(signature: signature, overrides: rule.arguments) { position, ref in
                     // The gathered input is read whole by the operator inside the wrapper.
                     if position == 0, gathered != nil { return TensorRef(id: provided[0], type: model.tensors[node.inputs[0]]) }

@@ -335,8 +335,8 @@ struct GraphBuilder {
 
     /// Every tensor must have positive dimensions, at most `Limits.tensorRank` of them, and
     /// at most `Limits.tensorBytes` bytes.
-    /// `what` is only built for the message (every node's outputs and parameters are
-    /// checked: formatting it eagerly was a tenth of the elaboration's instructions).
+    /// `what` is only built for the message: every node's outputs and parameters are
+    /// checked, and formatting it each time is an interpolated String per tensor.
     public static func validate(_ type: TensorType, what: @autoclosure () -> String) throws(Failure) {
         let limits = Limits.standard
         if type.rank > limits.tensorRank {

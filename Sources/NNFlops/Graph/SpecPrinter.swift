@@ -334,7 +334,7 @@ private struct Printer {
         guard let call = node.call, let type = OperatorCatalog.lookup(call.kind) else {
             throw unwritable(node, "was rewritten after it was built, so its call is not known")
         }
-        let signature = type.signature
+        let signature = OperatorCatalog.signature(of: type)
         var arguments: [String] = []
         for (argumentIndex, entry) in call.arguments.enumerated() {
             let spec = signature.first { $0.name == entry.name }
