@@ -107,6 +107,9 @@ import Testing
             Issue.record("a file without bandwidth_gb_s was read")
         } catch let error as NNFlopsError {
             #expect(error.message.hasPrefix("gpu.json: unknown key 'bandwidth_gbtasheet datasheet"))
+            // Quoted by its first 40 characters and its length, not whole.
+            #expect(error.message.hasSuffix("… (13718 characters)'"), "got: \(error.message)")
+            #expect(error.message.count < 120)
             #expect(!error.notes.contains { $0.hasPrefix("did you mean") })  // 14 KB is no typo of any key
             #expect(error.notes.contains { $0.hasPrefix("note: allowed keys: ") && $0.contains("bandwidth_gb_s") })
         }

@@ -45,6 +45,15 @@ public struct NNFlopsError: Error, Sendable, CustomStringConvertible, Equatable 
     }
 }
 
+/// A name from the user's input as a message quotes it: whole up to `limit` characters,
+/// else its start, an ellipsis and its length, so that a mutated 14 KB key does not make
+/// a 14 KB error line.
+public func abbreviatedForMessage(_ name: String, limit: Int = 60) -> String {
+    let count = name.count
+    guard count > limit else { return name }
+    return String(name.prefix(limit - 20)) + "… (\(count) characters)"
+}
+
 /// Suggests the closest candidate to a misspelled name (Damerau–Levenshtein distance),
 /// or nil when nothing is close enough to be a plausible typo.
 public func closestMatch(to word: String, in candidates: some Sequence<String>) -> String? {

@@ -181,7 +181,7 @@ extension GPUProfile {
             var notes: [String] = []
             if let guess = closestMatch(to: key, in: allowed) { notes.append("did you mean '\(prefix)\(guess)'?") }
             notes.append("note: allowed keys\(prefix.isEmpty ? "" : " in '\(prefix.dropLast())'"): " + allowed.joined(separator: ", "))
-            throw fail("unknown key '\(prefix)\(key)'", notes)
+            throw fail("unknown key '\(prefix)\(abbreviatedForMessage(key))'", notes)
         }
     }
 
