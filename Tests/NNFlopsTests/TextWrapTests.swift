@@ -29,6 +29,17 @@ import Testing
         #expect("a \(long) b".wrapped(continuation: "  ") == ["a", "  " + long, "  b"])
     }
 
+    @Test func aContinuationWiderThanTheLineStillEnds() {
+        // Not a case `plan` makes (its continuations are at most 40 columns): the room is
+        // then one character, and each word goes on its own line.
+        // 30 words of 2: the first line takes 27 (3 x 27 - 1 = 80 columns).
+        let wide = String(repeating: " ", count: 100)
+        let line = Array(repeating: "ab", count: 30).joined(separator: " ")
+        #expect(line.wrapped(width: 80, continuation: wide)
+                == [Array(repeating: "ab", count: 27).joined(separator: " "), wide + "ab", wide + "ab", wide + "ab"])
+        #expect("".wrapped(continuation: "  ") == [""])
+    }
+
     /// On random lines: no line over 80 columns unless it is one word, nothing lost or
     /// reordered, and every line after the first starts with the continuation.
     @Test func wrappingKeepsTheWordsAndTheWidth() {

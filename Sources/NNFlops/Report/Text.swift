@@ -154,8 +154,10 @@ extension String {
             let room = max(width - prefix.count, 1)
             let limit = rest.index(rest.startIndex, offsetBy: room, limitedBy: rest.endIndex) ?? rest.endIndex
             let searchFrom = rest.index(rest.startIndex, offsetBy: min(unbreakable, rest.count))
-            // The last space within the room, else the first after it.
-            let breakAt = limit > searchFrom ? rest[searchFrom...limit].lastIndex(of: " ") : nil
+            // The last space within the room (one just past it is a break too), else the
+            // first after it.
+            let end = limit < rest.endIndex ? rest.index(after: limit) : rest.endIndex
+            let breakAt = searchFrom < end ? rest[searchFrom..<end].lastIndex(of: " ") : nil
             guard let at = breakAt ?? rest[searchFrom...].firstIndex(of: " ") else { break }
             var line = prefix + rest[..<at]
             while line.last == " " { line.removeLast() }
