@@ -123,9 +123,10 @@ func exitProcess(_ code: Int32) -> Never {
 }
 
 /// What a command has built (the graph, its analyses, the report) lives until the process
-/// ends: the operating system takes the memory back at once at exit, whereas releasing a
-/// 10,000-operator graph object by object after the output was written took about a
-/// tenth of the run's instructions (README, "Speed"). Only the program's own entry
+/// ends: the operating system takes the memory back at once at exit, whereas releasing
+/// them object by object is work the output does not need (freeing a 10,000-operator
+/// graph alone took 29M of the run's 677M instructions: README, "Speed"). Only the
+/// program's own entry
 /// point turns this on: a caller that runs commands again and again in one process (the
 /// fuzz target, tests) gets its memory back as usual.
 enum ProcessLifetime {

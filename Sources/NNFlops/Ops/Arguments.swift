@@ -50,8 +50,9 @@ struct ArgumentSpec: Sendable {
 ///
 /// The values are stored by position, beside the signature's names: an operator's
 /// signature has a dozen arguments at most, so finding one by comparing names is cheaper
-/// than hashing it, and binding builds no dictionary (a dictionary per call was a quarter
-/// of the elaboration's instructions: README, "Speed").
+/// than hashing it, and binding builds no dictionary (with two String-keyed dictionaries
+/// a call, binding took about 6,200 instructions an operator; by position 3,200: README,
+/// "Speed").
 struct BoundArguments: Sendable {
     /// The signature the values are bound to (the catalog's shared array: no copy).
     public let signature: [ArgumentSpec]
