@@ -107,6 +107,40 @@ import Testing
         }
     }
 
+    /// An object whose members are written in a given order (reports write theirs in
+    /// declaration order, which is not key order).
+    struct Ordered: Encodable {
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        var members: [(String, Int)]
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            for (key, value) in members { try container.encode(value, forKey: Key(stringValue: key)) }
+        }
+    }
+
+    /// The order reused from the last object sorted (`StreamingJSONEncoder.lastOrder`):
+    /// taken by the next object only when its keys' heads are the same sequence and all
+    /// differed. Rows in the same order; then the same keys written in another order; then
+    /// keys that agree in their first 16 bytes (the heads cannot tell them apart, so the
+    /// order must not be reused: written in one order, then the other).
+    @Test func reusedKeyOrderIsByteIdentical() throws {
+        let row = [("name", 1), ("op", 2), ("forward_flops", 3), ("backward_flops", 4), ("detail", 5)]
+        try Self.expectSame((0..<4).map { _ in Ordered(members: row) }, "rows in one order")
+        try Self.expectSame([Ordered(members: row), Ordered(members: row.reversed()), Ordered(members: row)], "rows in two orders")
+        let long = [("abcdefghijklmnopB", 1), ("abcdefghijklmnopA", 2), ("abcdefghijklmnop", 3), ("z", 4)]
+        let other = [("abcdefghijklmnopA", 5), ("abcdefghijklmnopB", 6), ("abcdefghijklmnop", 7), ("z", 8)]
+        try Self.expectSame([Ordered(members: long), Ordered(members: other), Ordered(members: long), Ordered(members: long)],
+                            "keys alike in their first 16 bytes")
+        // A short key and its zero-padded head: "a" and "a\u{0}" share both words.
+        try Self.expectSame([Ordered(members: [("a\u{0}", 1), ("a", 2)]), Ordered(members: [("a", 3), ("a\u{0}", 4)])],
+                            "a key and the same key with U+0000")
+    }
+
     @Test func nestedContainersAreByteIdentical() throws {
         try Self.expectSame(Nesting(), "nested containers")
         try Self.expectSame([Nesting(), Nesting()], "nested containers in an array")
