@@ -10,7 +10,8 @@
 public func fuzzSpec(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, let source = String(validating: UnsafeBufferPointer(start: data, count: size), as: UTF8.self) else { return 0 }
     do {
-        let graph = try Elaborator.elaborate(source: source, file: "fuzz.spec")
+        // Under `Limits.fuzzing`: every limit's check, with less work before it.
+        let graph = try Elaborator.elaborate(source: source, file: "fuzz.spec", limits: .fuzzing)
         try FuzzDownstream.analyse(graph, input: UnsafeBufferPointer(start: data, count: size))
     } catch is NNFlopsError {
         // A located error: what bad input must produce.

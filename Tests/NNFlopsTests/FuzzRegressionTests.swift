@@ -54,8 +54,9 @@ import Testing
         #expect(!files.isEmpty)
         for file in files {
             let source = try String(contentsOf: file, encoding: .utf8)
+            // As the spec target runs them: under `Limits.fuzzing`.
             Self.endsInAResultOrALocatedError(file.lastPathComponent) {
-                _ = try CostAnalysis(graph: try Elaborator.elaborate(source: source, file: file.lastPathComponent))
+                _ = try CostAnalysis(graph: try Elaborator.elaborate(source: source, file: file.lastPathComponent, limits: .fuzzing))
             }
         }
     }
@@ -79,6 +80,53 @@ import Testing
         #expect(graph.nodes.filter { $0.kind == "add" }.count == 705)
         let costs = try CostAnalysis(graph: graph)
         #expect(costs.layers.count == 6_363)
+    }
+
+    // MARK: spec: a MobileNet looping 600,000 times (35 s under AddressSanitizer to a limit)
+
+    @Test func aLoopOfInvertedResidualsIsStoppedByTheFuzzingLimits() throws {
+        // The reproducer: mobilenet_v2 mutated to loop `range(setting[0])` with
+        // setting[0] = 600000 in its second group, and `xM =` where `x =` was, so x never
+        // grows. Every inverted residual makes 4 block calls and 8 operators; the
+        // block-call limit stops it. With the standard limits that took 4.5 s in a release
+        // build (100,000 calls, about 200,000 operators) and 35 s under AddressSanitizer;
+        // the fuzz target now elaborates under `Limits.fuzzing`. There `range(600000)` is
+        // refused before the loop starts (50,000 list items); at 40,000 repeats the range
+        // is allowed and the operator check stops the loop at the 10,001st operator (about
+        // 2 operators a block call: it comes before the 5,001st call), at the conv2d of
+        // conv_bn_relu6 that would make it.
+        let file = Self.reproducers.appendingPathComponent("spec/timeout-mobilenet-600000-repeats.spec")
+        let source = try String(contentsOf: file, encoding: .utf8)
+        for (repeats, message, at) in [
+            ("600000", "range(): list too large: 600,000 items, more than the limit of 50,000", [49, 18]),
+            ("40000", "the model has more than 10,000 operators (the operator limit)", [23, 9]),
+        ] {
+            do {
+                _ = try Elaborator.elaborate(source: source.replacingAll("[600000, 24, 2, 2]", with: "[\(repeats), 24, 2, 2]"),
+                                             file: "m.spec", limits: .fuzzing)
+                Issue.record("a loop of \(repeats) inverted residuals elaborated")
+            } catch let error as NNFlopsError {
+                #expect(error.message == message)
+                #expect(error.location.map { [$0.line, $0.column] } == at)
+            }
+        }
+        // The fuzzing limits bound less work than the standard ones, and only the work.
+        let standard = Limits.standard, fuzzing = Limits.fuzzing
+        #expect(fuzzing.blockCalls < standard.blockCalls && fuzzing.operators < standard.operators
+                && fuzzing.loopIterations < standard.loopIterations && fuzzing.steps < standard.steps)
+        #expect(fuzzing.nesting == standard.nesting && fuzzing.callDepth == standard.callDepth
+                && fuzzing.tensorBytes == standard.tensorBytes && fuzzing.tensorRank == standard.tensorRank)
+    }
+
+    /// The fuzzing limits leave every real model inside them: each zoo model, a seed of
+    /// the spec target, elaborates under them to the same graph as under the standard ones.
+    @Test func everyZooModelElaboratesUnderTheFuzzingLimits() throws {
+        for (name, _) in Zoo.models {
+            let (source, file) = try SpecLoader.load(name)
+            let fuzzing = try Elaborator.elaborate(source: source, file: file, limits: .fuzzing)
+            let standard = try Elaborator.elaborate(source: source, file: file)
+            #expect(fuzzing.nodes.map(\.name) == standard.nodes.map(\.name), "\(name)")
+        }
     }
 
     // MARK: onnx: a Mul with one input, folded as a constant (an index out of range: a trap)
