@@ -146,3 +146,22 @@ import Testing
         try Self.expectSame([Nesting(), Nesting()], "nested containers in an array")
     }
 }
+
+extension JSONOutputTests {
+    /// A layer row is written straight into the buffer (JSONRow) and through a keyed
+    /// container for JSONEncoder: the two must agree wherever a row stands, whatever it
+    /// holds. Rows with and without the optional members, an empty shape (a loss's) and a
+    /// name that needs escaping; alone, in an array, and two levels down.
+    @Test func layerRowsAreByteIdentical() throws {
+        typealias Layer = AnalysisReport.Layer
+        let full = Layer(name: "h.0.attn \"q\"\n", op: "linear", detail: "768 -> 2304", outputShape: [8, 1024, 2304], params: 1_771_776,
+                         forwardFlops: 29_023_535_104, forwardMacs: 14_511_767_552, backwardFlops: 58_047_070_208, backwardMacs: 29_023_535_104,
+                         inputGradFlops: 29_023_535_104, weightGradFlops: 29_023_535_104, operators: 1, savedBytes: 25_165_824, tiedTo: "wte")
+        let bare = Layer(name: "loss", op: "cross_entropy", detail: "", outputShape: [], params: 0, forwardFlops: 0, forwardMacs: 0,
+                         backwardFlops: -1, backwardMacs: 0, inputGradFlops: 0, weightGradFlops: 0, operators: 3)
+        try Self.expectSame(full, "a full row")
+        try Self.expectSame(bare, "a bare row")
+        try Self.expectSame([bare, full, bare], "rows in an array")
+        try Self.expectSame(["outer": ["rows": [full, bare]], "a": ["rows": []]], "rows two levels down")
+    }
+}

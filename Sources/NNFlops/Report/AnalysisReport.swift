@@ -148,7 +148,7 @@ public struct AnalysisReport: Encodable, Sendable {
         }
     }
 
-    public struct Layer: Codable, Sendable {
+    public struct Layer: Codable, Sendable, JSONRow {
         public var name: String
         /// Operator kind, or `block` when `--depth` merged several kinds.
         public var op: String
@@ -181,6 +181,29 @@ public struct AnalysisReport: Encodable, Sendable {
             case inputGradFlops = "input_grad_flops"
             case weightGradFlops = "weight_grad_flops"
         }
+
+        typealias RowKey = CodingKeys
+
+        /// The members in their keys' order (JSONRow): the layer table is most of a
+        /// report's bytes.
+        func visitMembers<Visitor: JSONRowVisitor>(_ visitor: inout Visitor) throws where Visitor.Key == CodingKeys {
+            try visitor.visit(backwardFlops, .backwardFlops)
+            try visitor.visit(backwardMacs, .backwardMacs)
+            try visitor.visit(detail, .detail)
+            try visitor.visit(forwardFlops, .forwardFlops)
+            try visitor.visit(forwardMacs, .forwardMacs)
+            try visitor.visit(inputGradFlops, .inputGradFlops)
+            try visitor.visit(name, .name)
+            try visitor.visit(op, .op)
+            try visitor.visit(operators, .operators)
+            try visitor.visit(outputShape, .outputShape)
+            try visitor.visit(params, .params)
+            try visitor.visit(savedBytes, .savedBytes)
+            try visitor.visit(tiedTo, .tiedTo)
+            try visitor.visit(weightGradFlops, .weightGradFlops)
+        }
+
+        public func encode(to encoder: any Encoder) throws { try encodeRow(to: encoder) }
     }
 
     public struct OpTotals: Codable, Sendable {

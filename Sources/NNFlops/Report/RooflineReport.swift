@@ -45,7 +45,7 @@ public struct RooflineReport: Sendable, Encodable {
         }
     }
 
-    public struct Layer: Sendable, Encodable {
+    public struct Layer: Sendable, Encodable, JSONRow {
         public var name: String
         public var op: String
         public var phase: Phase
@@ -68,6 +68,26 @@ public struct RooflineReport: Sendable, Encodable {
             case timeS = "time_s"
             case timeShare = "time_share"
         }
+        typealias RowKey = CodingKeys
+
+        /// The members in their keys' order (JSONRow): a row per layer and phase.
+        func visitMembers<Visitor: JSONRowVisitor>(_ visitor: inout Visitor) throws where Visitor.Key == CodingKeys {
+            try visitor.visit(attainableFlopsPerS, .attainableFlopsPerS)
+            try visitor.visit(bound.rawValue, .bound)
+            try visitor.visit(bytes, .bytes)
+            try visitor.visit(dtype, .dtype)
+            try visitor.visit(flops, .flops)
+            try visitor.visit(intensity, .intensity)
+            try visitor.visit(matrixFlops, .matrixFlops)
+            try visitor.visit(name, .name)
+            try visitor.visit(op, .op)
+            try visitor.visit(phase.rawValue, .phase)
+            try visitor.visit(ridgeFlopsPerByte, .ridgeFlopsPerByte)
+            try visitor.visit(timeS, .timeS)
+            try visitor.visit(timeShare, .timeShare)
+        }
+
+        public func encode(to encoder: any Encoder) throws { try encodeRow(to: encoder) }
     }
 
     public struct Totals: Sendable, Encodable {
