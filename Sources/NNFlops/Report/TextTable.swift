@@ -27,30 +27,50 @@ struct TextTable {
     static func isPrintableASCII(_ byte: UInt8) -> Bool { byte >= 0x20 && byte < 0x7F }
 
     public func render() -> String {
-        func width(_ cell: String) -> Int {
-            cell.utf8.allSatisfy(Self.isPrintableASCII) ? cell.utf8.count : cell.count
+        // Each cell measured once: its width and whether it is printable ASCII.
+        func measure(_ cell: String) -> (width: Int, ascii: Bool) {
+            var cell = cell
+            let ascii = cell.withUTF8 { $0.allSatisfy(Self.isPrintableASCII) }
+            return (ascii ? cell.utf8.count : cell.count, ascii)
         }
-        let headerWidths = headers.map(width)
-        let rowWidths = rows.map { $0.map(width) }
-        var widths = headerWidths
-        for row in rowWidths {
-            for (i, cellWidth) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cellWidth) }
+        let headerCells = headers.map(measure)
+        var rowCells: [(width: Int, ascii: Bool)] = []
+        rowCells.reserveCapacity(rows.count * headers.count)
+        var widths = headerCells.map(\.width)
+        for row in rows {
+            for (i, cell) in row.enumerated() {
+                let measured = measure(cell)
+                rowCells.append(measured)
+                if i < widths.count { widths[i] = max(widths[i], measured.width) }
+            }
         }
         var out: [UInt8] = []
         out.reserveCapacity((widths.reduce(0, +) + 2 * widths.count + 1) * (rows.count + 2))
         let space = UInt8(ascii: " ")
-        func line(_ cells: [String], _ cellWidths: [Int]) {
+        // Bytes through their buffers: `append(contentsOf: cell.utf8)` walks the view and
+        // `repeatElement` pads element by element (250 instructions a cell between them).
+        let spaces = [UInt8](repeating: space, count: max(1, widths.max() ?? 0))
+        func pad(_ count: Int) {
+            guard count > 0 else { return }
+            spaces.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<count])) }
+        }
+        func write(_ cell: String) {
+            var cell = cell
+            cell.withUTF8 { out.append(contentsOf: $0) }
+        }
+        func line(_ cells: [String], _ measured: ArraySlice<(width: Int, ascii: Bool)>) {
             let start = out.count
             var ascii = true
             for (i, cell) in cells.enumerated() {
                 if i > 0 { out.append(space); out.append(space) }
-                if !cell.utf8.allSatisfy(Self.isPrintableASCII) { ascii = false }
+                let (cellWidth, cellASCII) = measured[measured.startIndex + i]
+                if !cellASCII { ascii = false }
                 // The last column, left-aligned, needs no padding (it would be trimmed).
-                if i == cells.count - 1 && alignments[i] == .left { out.append(contentsOf: cell.utf8); continue }
-                let pad = max(0, widths[i] - cellWidths[i])
-                if alignments[i] == .right { out.append(contentsOf: repeatElement(space, count: pad)) }
-                out.append(contentsOf: cell.utf8)
-                if alignments[i] == .left { out.append(contentsOf: repeatElement(space, count: pad)) }
+                if i == cells.count - 1 && alignments[i] == .left { write(cell); continue }
+                let padding = max(0, widths[i] - cellWidth)
+                if alignments[i] == .right { pad(padding) }
+                write(cell)
+                if alignments[i] == .left { pad(padding) }
             }
             if ascii {
                 while out.count > start, out[out.count - 1] == space { out.removeLast() }
@@ -62,13 +82,17 @@ struct TextTable {
             }
             out.append(UInt8(ascii: "\n"))
         }
-        line(headers, headerWidths)
+        line(headers, headerCells[...])
         for (i, columnWidth) in widths.enumerated() {
             if i > 0 { out.append(space); out.append(space) }
             out.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: columnWidth))
         }
         out.append(UInt8(ascii: "\n"))
-        for (row, cellWidths) in zip(rows, rowWidths) { line(row, cellWidths) }
+        var offset = 0
+        for row in rows {
+            line(row, rowCells[offset..<(offset + row.count)])
+            offset += row.count
+        }
         return String(decoding: out, as: UTF8.self)
     }
 
