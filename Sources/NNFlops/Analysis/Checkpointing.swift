@@ -225,8 +225,8 @@ public enum CheckpointUnits: Sendable, Hashable, CustomStringConvertible {
     static func runs(of graph: Graph, key: (String) -> Substring?) -> [Range<Int>] {
         var units: [Range<Int>] = []
         var current: (key: Substring, start: Int)? = nil
-        for (i, node) in graph.nodes.enumerated() {
-            let k = key(node.name)
+        for i in graph.nodes.indices {
+            let k = key(graph.nodes[i].name)
             if let c = current, k != c.key {
                 units.append(c.start..<i)
                 current = nil

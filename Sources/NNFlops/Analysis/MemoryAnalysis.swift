@@ -202,8 +202,10 @@ struct MemoryPlan {
         producers = graph.producers()
         var labels = [String](repeating: "", count: graph.tensors.count)
         for input in graph.inputs { labels[input.tensor] = input.name }
-        for node in graph.nodes {
-            for (j, t) in node.outputs.enumerated() { labels[t] = node.outputs.count > 1 ? "\(node.name) output \(j)" : node.name }
+        // Fields read in place, not the whole Node copied (CostAnalysis.nodesReachingOutputs).
+        for index in graph.nodes.indices {
+            let outputs = graph.nodes[index].outputs, name = graph.nodes[index].name
+            for (j, t) in outputs.enumerated() { labels[t] = outputs.count > 1 ? "\(name) output \(j)" : name }
         }
         tensorLabels = labels
         let policy = configuration.precision
@@ -235,8 +237,8 @@ struct MemoryPlan {
             }
         }
         var buffers = Count.zero
-        for node in graph.nodes {
-            for buffer in node.op.buffers {
+        for index in graph.nodes.indices {
+            for buffer in graph.nodes[index].op.buffers {
                 buffers += buffer.elements * types.buffer(buffer.dtype).bytes
                 staticTensors.append(buffer.elements * types.buffer(buffer.dtype).bytes)
             }

@@ -49,11 +49,12 @@ struct RuntimeTypes: Sendable, Equatable {
         var primitiveTypes: [[DType]] = []
         inputCasts.reserveCapacity(graph.nodes.count)
         parameterCasts.reserveCapacity(graph.nodes.count)
-        for node in graph.nodes {
-            var casts = [DType?](repeating: nil, count: node.inputs.count)
-            var paramCasts = [DType?](repeating: nil, count: node.parameterIDs.count)
-            let op = node.op
-            let floatInputs = node.inputs.filter { types[$0].isFloatingPoint }
+        // The fields it reads, not the whole Node (CostAnalysis.nodesReachingOutputs says why).
+        for index in graph.nodes.indices {
+            let inputs = graph.nodes[index].inputs, outputs = graph.nodes[index].outputs, op = graph.nodes[index].op
+            var casts = [DType?](repeating: nil, count: inputs.count)
+            var paramCasts = [DType?](repeating: nil, count: graph.nodes[index].parameterIDs.count)
+            let floatInputs = inputs.filter { types[$0].isFloatingPoint }
             // The widest floating input (fp32 when there is none, or when any is fp32).
             let widest: DType = floatInputs.first.map { first in
                 floatInputs.contains(where: { types[$0] == .float32 }) ? .float32 : types[first]
@@ -74,7 +75,7 @@ struct RuntimeTypes: Sendable, Equatable {
             primitiveTypes.append(running)
             // An explicit cast's outputs have its type under every policy.
             if let fixed = op.explicitOutputType {
-                for t in node.outputs { types[t] = fixed }
+                for t in outputs { types[t] = fixed }
                 computeTypes.append(fixed)
                 inputCasts.append(casts)
                 parameterCasts.append(paramCasts)
@@ -98,14 +99,14 @@ struct RuntimeTypes: Sendable, Equatable {
             }
             computeTypes.append(compute)
             if running.isEmpty && op.autocast != .promote {
-                for (i, t) in node.inputs.enumerated() where types[t].isFloatingPoint && types[t] != compute { casts[i] = compute }
+                for (i, t) in inputs.enumerated() where types[t].isFloatingPoint && types[t] != compute { casts[i] = compute }
                 if op.autocast == .lowerPrecision {
                     for (k, spec) in op.parameters.enumerated() where spec.dtype == .float32 && k < paramCasts.count { paramCasts[k] = half }
                 }
             }
-            for (j, t) in node.outputs.enumerated() where graph.tensors[t].dtype.isFloatingPoint {
+            for (j, t) in outputs.enumerated() where graph.tensors[t].dtype.isFloatingPoint {
                 switch op.alias(ofOutput: j) {
-                case .view(let i)?, .inPlace(let i)?: types[t] = i < node.inputs.count ? types[node.inputs[i]] : compute
+                case .view(let i)?, .inPlace(let i)?: types[t] = i < inputs.count ? types[inputs[i]] : compute
                 case .parameter?: types[t] = .float32
                 case nil: types[t] = compute
                 }

@@ -249,7 +249,7 @@ extension AnalysisReport {
             if name == "batch", case .int(let b) = value { batch = b }
         }
         config = Config(batch: batch, attentionFlops: options.attention.rawValue, depth: depth, params: params)
-        config.hasAttention = graph.nodes.contains { $0.op.countsUnderAttentionConvention }
+        config.hasAttention = graph.nodes.indices.contains { graph.nodes[$0].op.countsUnderAttentionConvention }  // no Node copies
         totals = Totals(params: analysis.parameters, trainableParams: analysis.trainableParameters,
                         forwardFlops: analysis.forward.flops.value, forwardMacs: analysis.forward.macs.value,
                         backwardFlops: analysis.backward.flops.value, backwardMacs: analysis.backward.macs.value,
@@ -264,8 +264,8 @@ extension AnalysisReport {
         warnings = analysis.warnings.isEmpty ? nil : analysis.warnings
         // The first node to use each parameter owns it; a later user is tied to that node.
         var owner = [Int?](repeating: nil, count: graph.parameters.count)
-        for (index, node) in graph.nodes.enumerated() {
-            for id in node.parameterIDs where owner[id] == nil { owner[id] = index }
+        for index in graph.nodes.indices {
+            for id in graph.nodes[index].parameterIDs where owner[id] == nil { owner[id] = index }
         }
         var rows = analysis.layers.map { layer in
             // The node's parameter list alone: copying the whole Node (its operator, call
