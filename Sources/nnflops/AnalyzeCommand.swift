@@ -44,7 +44,7 @@ struct AnalyzeCommand: ParsableCommand {
         if runOptions.isActive || memory {
             let (graph, configuration) = try runOptions.run(request)
             let analysis = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
-            let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration.onOneGPU)
+            let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration.onOneGPU, estimatingAllocator: true)
             let parallel = configuration.parallel.isSingleGPU ? nil
                 : try ParallelAnalysis(graph: graph, options: counting.countOptions, configuration: configuration)
             report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth, memory: memory, foldBN: runOptions.foldBN,

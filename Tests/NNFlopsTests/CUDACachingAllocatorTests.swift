@@ -167,6 +167,34 @@ struct CUDACachingAllocatorTests {
     }
 }
 
+extension CUDACachingAllocatorTests {
+    /// `analyze` estimates the allocator on the memory analysis's own two replays
+    /// (`estimatingAllocator`), the second of which also captures the peak's tensors; the
+    /// estimate must be the one two replays of its own give, and the analysis's figures
+    /// those it gives without the allocator riding along. Every zoo model at the default
+    /// run, and checkpointing, mixed precision, micro-batches and inference on three.
+    @Test func theAnalysisReplaysGiveTheSameAllocatorEstimate() throws {
+        var runs: [(String, RunConfiguration)] = Zoo.models.map { ($0.name, RunConfiguration()) }
+        for model in ["resnet18", "gpt2", "mlp"] {
+            runs += [(model, RunConfiguration(optimizer: .adamw, precision: .ampBF16, checkpoint: .sqrt)),
+                     (model, RunConfiguration(optimizer: .sgd, accumulationSteps: 3)),
+                     (model, RunConfiguration(precision: .ampFP16, inference: true))]
+        }
+        for (model, configuration) in runs {
+            let graph = try ModelRequest(model, batch: 2).graph()
+            let costs = try CostAnalysis(graph: graph)
+            let alone = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration)
+            let riding = try MemoryAnalysis(graph: graph, costs: costs, configuration: configuration, estimatingAllocator: true)
+            #expect(riding.allocatorEstimate != nil && alone.allocatorEstimate == nil, "\(model)")
+            #expect(riding.cudaAllocator == alone.cudaAllocator, "\(model) \(configuration.checkpointDescription)")
+            #expect(riding.peakBytes == alone.peakBytes && riding.peakLayer == alone.peakLayer, "\(model)")
+            #expect(riding.savedActivationsBytes == alone.savedActivationsBytes, "\(model)")
+            #expect(riding.peakLive.map(\.name) == alone.peakLive.map(\.name) && riding.peakLive.map(\.bytes) == alone.peakLive.map(\.bytes), "\(model)")
+            #expect(riding.layers.map(\.savedBytes) == alone.layers.map(\.savedBytes), "\(model)")
+        }
+    }
+}
+
 extension CUDACachingAllocator {
     /// `malloc` for a request the test knows is served (a failed test, not a crash, if not).
     mutating func request(_ bytes: Int) throws -> Int {

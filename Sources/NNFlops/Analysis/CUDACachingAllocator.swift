@@ -197,23 +197,50 @@ public struct CUDAAllocatorEstimate: Sendable, Equatable {
     /// segment of its own, fully allocated: reserved and allocated each grow by exactly
     /// this much.
     public var hopperCuBLASWorkspaceBytes: Int { cuBLASWorkspaces * Self.cuBLASWorkspaceSize(hopper: true) }
+}
 
+extension CUDAAllocatorEstimate {
+    /// Two steps of two replays of their own.
     init(plan: MemoryPlan, cuBLASWorkspaces: Int) {
-        var allocator = CUDACachingAllocator()
+        var steps = AllocatorSteps(plan: plan)
+        for _ in 0..<2 {
+            var replay = MemoryReplay(plan: plan, capture: nil)
+            steps.run(&replay)
+        }
+        self = steps.estimate(cuBLASWorkspaces: cuBLASWorkspaces)
+    }
+}
+
+/// The two training steps of `CUDAAllocatorEstimate`, one replay each: the replays may be
+/// the memory analysis's own (`MemoryAnalysis.init(...estimatingAllocator:)`), which the
+/// allocator rides along on instead of two more.
+struct AllocatorSteps {
+    var allocator = CUDACachingAllocator()
+    let staticAllocatedBytes: Int
+    var stepsRun = 0
+
+    /// The static tensors allocated first, one block each.
+    init(plan: MemoryPlan) {
         for bytes in plan.staticTensorBytes { _ = allocator.malloc(bytes) }
         staticAllocatedBytes = allocator.allocatedBytes
-        for step in 0..<2 {
-            if step == 1 { allocator.resetPeak() }
-            var replay = MemoryReplay(plan: plan, capture: nil)
-            replay.allocator = allocator
-            replay.run()
-            for storage in replay.storages where storage.live {
-                for block in storage.blocks { replay.allocator?.free(block) }
-            }
-            allocator = replay.allocator ?? allocator
+    }
+
+    /// Runs `replay` as the next step with the allocator attached; then frees what the
+    /// step left allocated (`zero_grad(set_to_none=True)`). The second step's peak is the
+    /// one reported.
+    mutating func run(_ replay: inout MemoryReplay) {
+        if stepsRun == 1 { allocator.resetPeak() }
+        stepsRun += 1
+        replay.allocator = allocator
+        replay.run()
+        for storage in replay.storages where storage.live {
+            for block in storage.blocks { replay.allocator?.free(block) }
         }
-        reservedBytes = allocator.reservedBytes
-        allocatedPeakBytes = allocator.peakAllocatedBytes
-        self.cuBLASWorkspaces = cuBLASWorkspaces
+        allocator = replay.allocator ?? allocator
+    }
+
+    func estimate(cuBLASWorkspaces: Int) -> CUDAAllocatorEstimate {
+        CUDAAllocatorEstimate(reservedBytes: allocator.reservedBytes, allocatedPeakBytes: allocator.peakAllocatedBytes,
+                              staticAllocatedBytes: staticAllocatedBytes, cuBLASWorkspaces: cuBLASWorkspaces)
     }
 }

@@ -88,9 +88,13 @@ public struct MemoryAnalysis: Sendable {
     public var steps: [Step]
     /// PyTorch's CUDA caching allocator over the same run: what it reserves, its rounded
     /// allocated peak and the cuBLAS workspaces (README, "The CUDA caching allocator").
-    /// Computed on each use (two more replays), so that searches over the peak (`fit`)
-    /// do not pay for it.
-    public var cudaAllocator: CUDAAllocatorEstimate { CUDAAllocatorEstimate(plan: plan, cuBLASWorkspaces: cuBLASWorkspaces) }
+    /// Estimated with the analysis's own two replays when asked for at init
+    /// (`estimatingAllocator`, as `analyze` does); otherwise computed on each use, two more
+    /// replays, so that searches over the peak (`fit`) do not pay for it.
+    public var cudaAllocator: CUDAAllocatorEstimate {
+        allocatorEstimate ?? CUDAAllocatorEstimate(plan: plan, cuBLASWorkspaces: cuBLASWorkspaces)
+    }
+    let allocatorEstimate: CUDAAllocatorEstimate?
     /// cuBLAS handles, each with its workspace: one per thread that runs matrix work in
     /// cuBLAS (forward's, and autograd's device thread in backward).
     let cuBLASWorkspaces: Int
@@ -103,13 +107,17 @@ public struct MemoryAnalysis: Sendable {
     /// Static memory: always live.
     public var staticBytes: Int { paramsBytes + masterParamsBytes + optimizerStateBytes + buffersBytes + inputsBytes }
 
-    public init(graph: Graph, costs: CostAnalysis, configuration: RunConfiguration) throws {
+    /// `estimatingAllocator`: also estimate `cudaAllocator` now, on the same two replays
+    /// (each step's allocations are the same whether or not a replay captures the peak's
+    /// tensors): a third cheaper than estimating it afterwards.
+    public init(graph: Graph, costs: CostAnalysis, configuration: RunConfiguration, estimatingAllocator: Bool = false) throws {
         guard configuration.accumulationSteps >= 1 else { throw NNFlopsError("the number of micro-batches must be at least 1") }
         let plan = try MemoryPlan(graph: graph, costs: costs, configuration: configuration)
+        var allocatorSteps = estimatingAllocator ? AllocatorSteps(plan: plan) : nil
         var first = MemoryReplay(plan: plan, capture: nil)
-        first.run()
+        if allocatorSteps != nil { allocatorSteps?.run(&first) } else { first.run() }
         var second = MemoryReplay(plan: plan, capture: first.peakMoment)
-        second.run()
+        if allocatorSteps != nil { allocatorSteps?.run(&second) } else { second.run() }
 
         self.configuration = configuration
         paramsBytes = plan.paramsBytes
@@ -143,6 +151,7 @@ public struct MemoryAnalysis: Sendable {
         let forwardThread = cuBLAS.contains { $0.forward.macs > .zero }
         let backwardThread = !configuration.inference && cuBLAS.contains { $0.backward.macs > .zero }
         cuBLASWorkspaces = (forwardThread ? 1 : 0) + (backwardThread ? 1 : 0)
+        allocatorEstimate = allocatorSteps?.estimate(cuBLASWorkspaces: cuBLASWorkspaces)
         self.plan = plan
         if recompute.overflowed || optimizerFLOPs.overflowed {
             throw NNFlopsError("the model's FLOP count overflows 64 bits; the shapes are too large")
