@@ -90,6 +90,9 @@ public struct CostAnalysis: Sendable {
     public var parameterReceivesGradient: [Bool]
     /// The dead ends: one per dead operator whose outputs no operator reads.
     public var warnings: [AnalysisWarning]
+    /// The runtime types under `precision` the nodes were priced with: a memory analysis at
+    /// the same precision reads them instead of running the precision pass again.
+    let runtimeTypes: RuntimeTypes
 
     /// Each node's context for a run: the priced one when training; with nothing needing
     /// a gradient in inference, in eval mode (same attention convention). A run at another
@@ -215,6 +218,7 @@ public struct CostAnalysis: Sendable {
         mode = options.mode
         cachedPositions = options.cachedPositions
         reachesOutput = live
+        runtimeTypes = types
         parameterReceivesGradient = receivesGradient
         warnings = Self.deadEnds(graph, live: live)
     }

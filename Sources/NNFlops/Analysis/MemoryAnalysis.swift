@@ -222,7 +222,10 @@ struct MemoryPlan {
         needsGradient = costs.tensorNeedsGradient(for: configuration)
         contexts = costs.contexts(for: configuration, graph: graph)
         receivesGradient = costs.parameterReceivesGradient
-        let types = RuntimeTypes(graph: graph, policy: policy)
+        // The cost analysis's own when it priced the nodes at this precision (it is of the
+        // same graph, as `contexts` is).
+        let types = costs.precision == policy && costs.runtimeTypes.tensors.count == graph.tensors.count
+            ? costs.runtimeTypes : RuntimeTypes(graph: graph, policy: policy)
         self.types = types
         checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
 
@@ -380,7 +383,11 @@ struct MemoryReplay {
     mutating func allocate(_ bytes: Int, _ label: String, pieces: [Int]? = nil) -> Int {
         var storage = Storage(bytes: bytes, label: label)
         if allocator != nil {
-            for piece in pieces ?? [bytes] { if let block = allocator?.malloc(piece) { storage.blocks.append(block) } }
+            if let pieces {
+                for piece in pieces { if let block = allocator?.malloc(piece) { storage.blocks.append(block) } }
+            } else if let block = allocator?.malloc(bytes) {
+                storage.blocks.append(block)
+            }
         }
         storages.append(storage)
         current += bytes
@@ -504,8 +511,8 @@ struct MemoryReplay {
         let g = plan.graph
         var copiesThisPass: [Int] = []
         for n in nodes {
-            let node = g.nodes[n]
-            let op = node.op
+            // The fields it reads, not the whole Node (CostAnalysis.nodesReachingOutputs).
+            let inputs = g.nodes[n].inputs, outputs = g.nodes[n].outputs, op = g.nodes[n].op
             gatherUnit(startingAt: n, forward: true)
             let inSegment = plan.checkpoint.segment(of: n)
             let keeps = saving && plan.recordsForBackward(n) && (recomputing || inSegment == nil)
@@ -530,17 +537,17 @@ struct MemoryReplay {
             }
 
             // Autocast copies of inputs and (cached for the pass) of parameters.
-            var consumed: [Int?] = node.inputs.map { tensorStorage[$0] }
+            var consumed: [Int?] = inputs.map { tensorStorage[$0] }
             var fresh: [Int] = []
-            for (i, t) in node.inputs.enumerated() {
+            for (i, t) in inputs.enumerated() {
                 if let type = plan.types.inputCasts[n][i] {
-                    let s = allocate(g.tensors[t].elements.value * type.bytes, "\(label(t)) (\(type.rawValue) copy for \(node.name))")
+                    let s = allocate(g.tensors[t].elements.value * type.bytes, "\(label(t)) (\(type.rawValue) copy for \(g.nodes[n].name))")
                     consumed[i] = s
                     fresh.append(s)
                 }
             }
-            var parameterUsed: [Int?] = [Int?](repeating: nil, count: node.parameterIDs.count)
-            for (k, pid) in node.parameterIDs.enumerated() {
+            var parameterUsed: [Int?] = [Int?](repeating: nil, count: g.nodes[n].parameterIDs.count)
+            for (k, pid) in g.nodes[n].parameterIDs.enumerated() {
                 guard let type = plan.types.parameterCasts[n][k] else { continue }
                 if parameterCopy[pid] == nil {
                     let parameter = g.parameters[pid]
@@ -556,14 +563,14 @@ struct MemoryReplay {
             if !recomputing {
                 for item in op.heldTensors(plan.contexts[n]) {
                     let dtype = plan.types.saved(item.type, node: n, in: g)
-                    let s = allocate(Count.product(item.shape).value * dtype.bytes, "\(node.name) \(item.name)")
+                    let s = allocate(Count.product(item.shape).value * dtype.bytes, "\(g.nodes[n].name) \(item.name)")
                     retain(s)
                     held[n].append(s)
                 }
             }
 
             // Outputs.
-            for (j, t) in node.outputs.enumerated() {
+            for (j, t) in outputs.enumerated() {
                 switch op.alias(ofOutput: j, plan.contexts[n]) {
                 case .view(let i)?, .inPlace(let i)?:
                     tensorStorage[t] = i < consumed.count ? consumed[i] : nil
@@ -587,21 +594,21 @@ struct MemoryReplay {
                     var storage: Int?
                     switch item {
                     case .input(let i): storage = i < consumed.count ? consumed[i] : nil
-                    case .output(let j): storage = j < node.outputs.count ? tensorStorage[node.outputs[j]] : nil
+                    case .output(let j): storage = j < outputs.count ? tensorStorage[outputs[j]] : nil
                     case .parameter(let k): storage = k < parameterUsed.count ? parameterUsed[k] : nil
                     case .extra(let name, let shape, let type):
                         let dtype = plan.types.saved(type, node: n, in: g)
-                        let s = allocate(Count.product(shape).value * dtype.bytes, "\(node.name) \(name)")
+                        let s = allocate(Count.product(shape).value * dtype.bytes, "\(g.nodes[n].name) \(name)")
                         storage = s
                         fresh.append(s)
                     case .inputAs(let i, let type):
-                        guard i < node.inputs.count else { break }
+                        guard i < inputs.count else { break }
                         let dtype = plan.types.saved(type, node: n, in: g)
-                        let t = node.inputs[i]
+                        let t = inputs[i]
                         if plan.types.tensors[t] == dtype {
                             storage = consumed[i]
                         } else {
-                            let s = allocate(g.tensors[t].elements.value * dtype.bytes, "\(label(t)) (\(dtype.rawValue) copy in \(node.name))")
+                            let s = allocate(g.tensors[t].elements.value * dtype.bytes, "\(label(t)) (\(dtype.rawValue) copy in \(g.nodes[n].name))")
                             storage = s
                             fresh.append(s)
                         }
@@ -613,7 +620,7 @@ struct MemoryReplay {
                             let items = op.heldTensors(plan.contexts[n])
                             guard i < items.count else { break }
                             let dtype = plan.types.saved(items[i].type, node: n, in: g)
-                            let s = allocate(Count.product(items[i].shape).value * dtype.bytes, "\(node.name) \(items[i].name)")
+                            let s = allocate(Count.product(items[i].shape).value * dtype.bytes, "\(g.nodes[n].name) \(items[i].name)")
                             storage = s
                             fresh.append(s)
                         }
@@ -624,7 +631,7 @@ struct MemoryReplay {
             // Workspace live only while the node runs.
             for item in op.forwardWorkspace(plan.contexts[n]) {
                 let dtype = plan.types.saved(item.type, node: n, in: g)
-                fresh.append(allocate(Count.product(item.shape).value * dtype.bytes, "\(node.name) \(item.name)"))
+                fresh.append(allocate(Count.product(item.shape).value * dtype.bytes, "\(g.nodes[n].name) \(item.name)"))
             }
             for s in kept {
                 retain(s)
@@ -641,7 +648,7 @@ struct MemoryReplay {
             moment(recomputing ? .recompute : .forward, n)
 
             // Reads done.
-            for t in node.inputs { release(tensorStorage[t]) }
+            for t in inputs { release(tensorStorage[t]) }
             for s in fresh { freeIfUnused(s) }
             releaseUnit(endingAt: n, forward: true)
         }
@@ -703,15 +710,15 @@ struct MemoryReplay {
         gatherUnit(startingAt: n, forward: false)
         defer { releaseUnit(endingAt: n, forward: false) }
         let g = plan.graph
-        let node = g.nodes[n]
-        let hasOutputGrad = node.outputs.contains { gradStorage[$0] != nil }
+        let inputs = g.nodes[n].inputs, outputs = g.nodes[n].outputs, op = g.nodes[n].op  // not the whole Node
+        let hasOutputGrad = outputs.contains { gradStorage[$0] != nil }
         if plan.recordsForBackward(n) && hasOutputGrad {
             var transient: [Int] = []
-            for (i, t) in node.inputs.enumerated() where plan.needsGradient[t] {
+            for (i, t) in inputs.enumerated() where plan.needsGradient[t] {
                 // A view's input gradient is a view of the output's gradient.
                 var viewed: Int?
-                for (j, out) in node.outputs.enumerated() {
-                    if case .view(let v)? = node.op.alias(ofOutput: j, plan.contexts[n]), v == i,
+                for (j, out) in outputs.enumerated() {
+                    if case .view(let v)? = op.alias(ofOutput: j, plan.contexts[n]), v == i,
                        g.tensors[out].elements == g.tensors[t].elements, let gs = gradStorage[out] { viewed = gs }
                 }
                 if let viewed {
@@ -729,7 +736,7 @@ struct MemoryReplay {
                     transient.append(allocate(plan.bytes(of: t), "grad of \(label(t)) (contribution)"))
                 }
             }
-            for (k, pid) in node.parameterIDs.enumerated() where plan.contexts[n].trainable(parameter: k) {
+            for (k, pid) in g.nodes[n].parameterIDs.enumerated() where plan.contexts[n].trainable(parameter: k) {
                 let parameter = g.parameters[pid]
                 if let type = plan.types.parameterCasts[n][k] {
                     transient.append(allocate(parameter.elements.value * type.bytes, "grad \(parameter.name) (\(type.rawValue))"))
@@ -747,16 +754,16 @@ struct MemoryReplay {
                     transient.append(allocate(bytes, "grad \(parameter.name) (contribution)"))
                 }
             }
-            for item in node.op.backwardWorkspace(plan.contexts[n]) {
+            for item in op.backwardWorkspace(plan.contexts[n]) {
                 let dtype = plan.types.saved(item.type, node: n, in: g)
-                transient.append(allocate(Count.product(item.shape).value * dtype.bytes, "\(node.name) \(item.name)"))
+                transient.append(allocate(Count.product(item.shape).value * dtype.bytes, "\(g.nodes[n].name) \(item.name)"))
             }
             moment(.backward, n)
             for s in transient { freeIfUnused(s) }
         }
         for s in saved[n] { release(s) }
         saved[n] = []
-        for out in node.outputs {
+        for out in outputs {
             if let s = gradStorage[out] {
                 release(s)
                 gradStorage[out] = nil

@@ -141,12 +141,12 @@ struct RuntimeTypes: Sendable, Equatable {
     /// The runtime type of a tensor an operator keeps for backward that is not one of its
     /// inputs or outputs (node `index` of `graph`).
     func saved(_ type: SavedElementType, node index: Int, in graph: Graph) -> DType {
-        let node = graph.nodes[index]
-        let outputType = node.outputs.first.map { tensors[$0] } ?? .float32
+        let inputs = graph.nodes[index].inputs  // not the whole Node (CostAnalysis.nodesReachingOutputs)
+        let outputType = graph.nodes[index].outputs.first.map { tensors[$0] } ?? .float32
         let output = outputType.isFloatingPoint ? outputType : .float32
         switch type {
         case .fixed(let t): return t
-        case .input(let i): return i < node.inputs.count ? tensors[node.inputs[i]] : output
+        case .input(let i): return i < inputs.count ? tensors[inputs[i]] : output
         case .primitive(let k):
             let running = primitiveTypes[index]
             return k < running.count ? running[k] : (running.last ?? output)
