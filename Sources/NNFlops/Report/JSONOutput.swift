@@ -74,6 +74,10 @@ final class StreamingJSONEncoder: Encoder {
     /// Set by `precedes` when two heads were equal and the whole keys were compared: the
     /// order then depends on more than the heads, and is not reused.
     var comparedWholeKeys = false
+    /// The key lines of the last `JSONRow` type written at this depth (StreamingRowWriter).
+    var rowKeyLinesType: ObjectIdentifier?
+    var rowKeyLinesDepth = -1
+    var rowKeyLines: [[UInt8]] = []
 
     init() {
         bytes.reserveCapacity(1 << 16)

@@ -21,17 +21,20 @@ protocol JSONRowVisitor {
     mutating func visit(_ value: String, _ key: Key) throws
     mutating func visit(_ value: [Int], _ key: Key) throws
     mutating func visit(_ value: Double, _ key: Key) throws
+    /// An absent optional member: written as nothing.
+    mutating func skip(_ key: Key)
 }
 
 extension JSONRowVisitor {
+    mutating func skip(_ key: Key) {}
     mutating func visit(_ value: Int?, _ key: Key) throws {
-        if let value { try visit(value, key) }
+        if let value { try visit(value, key) } else { skip(key) }
     }
     mutating func visit(_ value: String?, _ key: Key) throws {
-        if let value { try visit(value, key) }
+        if let value { try visit(value, key) } else { skip(key) }
     }
     mutating func visit(_ value: Double?, _ key: Key) throws {
-        if let value { try visit(value, key) }
+        if let value { try visit(value, key) } else { skip(key) }
     }
 }
 
@@ -55,7 +58,10 @@ extension JSONRow {
 struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
     let encoder: StreamingJSONEncoder
     let depth: Int
+    /// Members written, and members visited (written or skipped): a member's position
+    /// in `visitMembers`, the same in every row of the type.
     var count = 0
+    var position = 0
     #if DEBUG
     var previousKey: [UInt8] = []
     #endif
@@ -64,31 +70,50 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
         self.encoder = encoder
         depth = encoder.frames.count
         encoder.bytes.append(UInt8(ascii: "{"))
+        // A table's rows come one after another: the key lines the last row built serve
+        // the next (one copy a member instead of a key, its indentation and punctuation:
+        // 430 instructions a member).
+        let type = ObjectIdentifier(Key.self)
+        if encoder.rowKeyLinesType != type || encoder.rowKeyLinesDepth != depth {
+            encoder.rowKeyLinesType = type
+            encoder.rowKeyLinesDepth = depth
+            encoder.rowKeyLines.removeAll(keepingCapacity: true)
+        }
     }
 
-    mutating func begin(_ key: Key) {
-        var name = key.stringValue
+    /// `\n`, the indentation and `"key" : ` of the member at `position`, built by the
+    /// first row that reaches it.
+    mutating func keyLine(_ key: Key) {
         #if DEBUG
         // The order and the plainness of the keys are the row's promise (JSONRow); the
         // tests' encodings of every report run this check.
-        let utf8 = Array(name.utf8)
-        assert(count == 0 || previousKey.lexicographicallyPrecedes(utf8), "JSONRow: '\(name)' out of key order")
-        assert(!utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }, "JSONRow: '\(name)' needs escaping")
+        let utf8 = Array(key.stringValue.utf8)
+        assert(position == 0 || previousKey.lexicographicallyPrecedes(utf8), "JSONRow: '\(key.stringValue)' out of key order")
+        assert(!utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }, "JSONRow: '\(key.stringValue)' needs escaping")
         previousKey = utf8
         #endif
+        if position == encoder.rowKeyLines.count {
+            var line: [UInt8] = [UInt8(ascii: "\n")]
+            line.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * (depth + 1)))
+            line.append(UInt8(ascii: "\""))
+            line.append(contentsOf: key.stringValue.utf8)
+            line.append(contentsOf: "\" : ".utf8)
+            encoder.rowKeyLines.append(line)
+        }
+        #if DEBUG
+        assert(encoder.rowKeyLines[position].dropFirst(2 * depth + 4).starts(with: key.stringValue.utf8), "JSONRow: members in another order than the last row's")
+        #endif
+        position += 1
+    }
+
+    mutating func begin(_ key: Key) {
         if count > 0 { encoder.bytes.append(UInt8(ascii: ",")) }
         count += 1
-        encoder.bytes.append(UInt8(ascii: "\n"))
-        encoder.indent(depth + 1)
-        encoder.bytes.append(UInt8(ascii: "\""))
-        // Through a buffer pointer: `append(contentsOf: name.utf8)` walks the view byte
-        // by byte (560 instructions a key, with the rest of this function).
-        name.withUTF8 { encoder.bytes.append(contentsOf: $0) }
-        encoder.bytes.append(UInt8(ascii: "\""))
-        encoder.bytes.append(UInt8(ascii: " "))
-        encoder.bytes.append(UInt8(ascii: ":"))
-        encoder.bytes.append(UInt8(ascii: " "))
+        keyLine(key)
+        encoder.bytes.append(contentsOf: encoder.rowKeyLines[position - 1])
     }
+
+    mutating func skip(_ key: Key) { keyLine(key) }
 
     mutating func visit(_ value: Int, _ key: Key) throws {
         begin(key)
