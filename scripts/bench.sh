@@ -58,6 +58,7 @@ instruction_counts() {
   printf '%-40s %13s %6s\n' "nnflops resnet50 --format json" "$(instructions "$portable" resnet50 --format json)" "<= 10M"
   printf '%-40s %13s %6s\n' "10,000-op relu chain --format json" "$(instructions "$portable" "$chain" --format json)" "<= 50M"
   printf '%-40s %13s %6s\n' "10,000-op relu chain (table)" "$(instructions "$portable" "$chain")" ""
+  printf '%-40s %13s %6s\n' "10,000-op chain --memory --format json" "$(instructions "$portable" "$chain" --memory --format json)" ""
 }
 
 if [ "${BENCH_ONLY:-}" = instructions ]; then
