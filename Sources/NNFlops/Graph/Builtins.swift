@@ -12,6 +12,9 @@ enum Builtins {
 
     static let names = ["channels", "shape", "dim", "rank", "numel", "len", "range", "min", "max", "abs",
                         "int", "float", "round", "ceil", "floor", "sqrt", "divisible", "str"]
+    /// `names` for membership: every call asks (one hash, not 18 comparisons); the list
+    /// keeps its order for suggestions.
+    static let nameSet = Set(names)
 
     /// The elaboration steps a call of `name` on `args` stands for (README, "Limits"): the
     /// list items `min` and `max` visit and `range` makes, counted before the work.

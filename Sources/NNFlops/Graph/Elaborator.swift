@@ -107,7 +107,7 @@ public struct Elaborator {
         for statement in program {
             if case .block(let name, let parameters, let body, let location) = statement {
                 if blocks[name] != nil { throw error("block '\(name)' is defined twice", at: location) }
-                if OperatorCatalog.lookup(name) != nil || Builtins.names.contains(name) {
+                if OperatorCatalog.lookup(name) != nil || Builtins.nameSet.contains(name) {
                     throw error("block '\(name)' has the name of a built-in operator or function", at: location)
                 }
                 var seen: Set<String> = []
@@ -600,7 +600,7 @@ public struct Elaborator {
     static let reservedKeywords = ["name", "tie", "frozen"]
 
     mutating func call(_ callee: String, _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {
-        if Builtins.names.contains(callee) {
+        if Builtins.nameSet.contains(callee) {
             var values: [Value] = []
             var keywords: [String: Value] = [:]
             var all: [(value: Value, label: String?, location: SourceLocation)] = []
@@ -630,7 +630,7 @@ public struct Elaborator {
         if let block = blocks[callee] {
             return try callBlock(callee, block, arguments, at: location)
         }
-        if OperatorCatalog.lookup(callee) != nil {
+        if let type = OperatorCatalog.lookup(callee) {
             var values: [Value] = []
             var labels: [String?] = []
             var locations: [SourceLocation] = []
@@ -639,7 +639,7 @@ public struct Elaborator {
                 labels.append(argument.label)
                 locations.append(argument.location)
             }
-            return try callOperator(callee, arguments: values, labels: labels, locations: locations, at: location)
+            return try callOperator(callee, type: type, arguments: values, labels: labels, locations: locations, at: location)
         }
         let candidates = OperatorCatalog.names + Array(blocks.keys) + Builtins.names
         var notes: [String] = []
@@ -657,14 +657,21 @@ public struct Elaborator {
         case .int(let i)?: name = String(i)
         case nil, .none?:
             // The first free `base`, `base_1`, `base_2`, ...: taken as it is found.
+            // The counter is found once and updated through its index (one hash of `base`
+            // instead of two).
             let scope = scopes.count - 1
-            var counter = scopes[scope].nextSuffix[base] ?? 0
+            let slot = scopes[scope].nextSuffix.index(forKey: base)
+            var counter = slot.map { scopes[scope].nextSuffix.values[$0] } ?? 0
             var candidate = counter > 0 ? base + "_" + String(counter) : base
             while !scopes[scope].usedNames.insert(candidate).inserted {
                 counter += 1
                 candidate = base + "_" + String(counter)
             }
-            scopes[scope].nextSuffix[base] = counter + 1
+            if let slot {
+                scopes[scope].nextSuffix.values[slot] = counter + 1
+            } else {
+                scopes[scope].nextSuffix[base] = counter + 1
+            }
             return candidate
         case let other?:
             throw error("name must be a string or an integer, got \(other.typeName)", at: location)
@@ -753,9 +760,11 @@ public struct Elaborator {
         }
     }
 
-    mutating func callOperator(_ kind: String, arguments values: [Value], labels: [String?], locations: [SourceLocation]? = nil,
-                               at location: SourceLocation) throws -> Value {
-        guard let type = OperatorCatalog.lookup(kind) else { throw error("unknown operator '\(kind)'", at: location) }
+    /// `type`: the operator's type when the caller has looked it up already (a String
+    /// lookup saved per call).
+    mutating func callOperator(_ kind: String, type known: (any Operator.Type)? = nil, arguments values: [Value], labels: [String?],
+                               locations: [SourceLocation]? = nil, at location: SourceLocation) throws -> Value {
+        guard let type = known ?? OperatorCatalog.lookup(kind) else { throw error("unknown operator '\(kind)'", at: location) }
         var reserved: [String: Value] = [:]
         for (index, value) in values.enumerated() {
             if let label = labels[index], Self.reservedKeywords.contains(label) { reserved[label] = value }
