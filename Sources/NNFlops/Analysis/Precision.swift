@@ -52,8 +52,8 @@ struct RuntimeTypes: Sendable, Equatable {
         // The fields it reads, not the whole Node (CostAnalysis.nodesReachingOutputs says why).
         for index in graph.nodes.indices {
             let inputs = graph.nodes[index].inputs, outputs = graph.nodes[index].outputs, op = graph.nodes[index].op
-            var casts = [DType?](repeating: nil, count: inputs.count)
-            var paramCasts = [DType?](repeating: nil, count: graph.nodes[index].parameterIDs.count)
+            var casts = [DType?](filling: nil, count: inputs.count)
+            var paramCasts = [DType?](filling: nil, count: graph.nodes[index].parameterIDs.count)
             let floatInputs = inputs.filter { types[$0].isFloatingPoint }
             // The widest floating input (fp32 when there is none, or when any is fp32).
             let widest: DType = floatInputs.first.map { first in
