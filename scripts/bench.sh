@@ -29,9 +29,11 @@ best_ms() {
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# Instructions executed by one command under callgrind (its "Collected" total).
+# Instructions executed by one command under callgrind (its "Collected" total). Swift
+# seeds its hashing per process, so a dictionary's probes, and the count, vary by a few
+# percent from run to run; SWIFT_DETERMINISTIC_HASHING=1 fixes the seed.
 instructions() {
-  valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" "$@" > /dev/null 2> "$dir/callgrind.err" \
+  SWIFT_DETERMINISTIC_HASHING=1 valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" "$@" > /dev/null 2> "$dir/callgrind.err" \
     || { cat "$dir/callgrind.err" >&2; echo "failed under callgrind: $*" >&2; exit 1; }
   sed -n 's/^==[0-9]*== Collected : //p' "$dir/callgrind.err"
 }
