@@ -71,6 +71,7 @@ struct CheckCommand: ParsableCommand {
             run += "; " + configuration.parallel.summary + ", memory per GPU (\(parallel.peak.name))"
         }
         let report = BudgetReport(model: graph.model, run: run, metrics: metrics, limits: limits)
+        ProcessLifetime.keepUntilExit(graph, costs, memory)
         emit(try report.render(format))
         if !report.ok { throw ExitCode(1) }
     }

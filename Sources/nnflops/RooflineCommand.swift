@@ -111,6 +111,8 @@ struct RooflineCommand: ParsableCommand {
             chart = time.stages[time.critical].roofline
         }
         if let svg { try OutputFile(path: svg, role: "the roofline chart").write(SVGRoofline.render(chart, report: report)) }
-        emit(try RooflineRenderer.render(report, format: format, top: top))
+        let output = try RooflineRenderer.render(report, format: format, top: top)
+        ProcessLifetime.keepUntilExit(graph, costs, chart, report, output)
+        emit(output)
     }
 }
