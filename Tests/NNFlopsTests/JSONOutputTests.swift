@@ -165,3 +165,15 @@ extension JSONOutputTests {
         try Self.expectSame(["outer": ["rows": [full, bare]], "a": ["rows": []]], "rows two levels down")
     }
 }
+
+extension JSONOutputTests {
+    /// README, "nnflops roofline": a layer that moves no bytes has `"intensity": null`,
+    /// the key present (it was left out, as the synthesized `encodeIfPresent` does).
+    @Test func aRooflineRowWithoutBytesHasANullIntensity() throws {
+        let row = RooflineReport.Layer(name: "flat", op: "reshape", phase: .forward, dtype: "fp32", flops: 0, matrixFlops: 0, bytes: 0,
+                                       intensity: nil, ridgeFlopsPerByte: 295.2, bound: .memory, attainableFlopsPerS: 0,
+                                       timeS: 0, timeShare: 0)
+        try Self.expectSame([row], "a roofline row without bytes")
+        #expect(try JSONOutput.encode(row).contains("\"intensity\" : null"))
+    }
+}

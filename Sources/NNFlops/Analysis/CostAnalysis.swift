@@ -76,8 +76,9 @@ public struct CostAnalysis: Sendable {
     public var tensorNeedsGradient: [Bool]
     /// The attention convention every node was priced under.
     public var attention: AttentionConvention
-    /// The precision policy and cache setting the nodes were priced under.
-    public var precision: PrecisionPolicy
+    /// The precision policy and cache setting the nodes were priced under (set only here:
+    /// `runtimeTypes` are of this policy).
+    public internal(set) var precision: PrecisionPolicy
     public var useCache: Bool
     /// The mode and KV cache state the nodes were priced under.
     public var mode: RunMode

@@ -23,6 +23,8 @@ protocol JSONRowVisitor {
     mutating func visit(_ value: Double, _ key: Key) throws
     /// An absent optional member: written as nothing.
     mutating func skip(_ key: Key)
+    /// A member whose value is JSON `null`.
+    mutating func visitNull(_ key: Key) throws
 }
 
 extension JSONRowVisitor {
@@ -115,6 +117,11 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
 
     mutating func skip(_ key: Key) { keyLine(key) }
 
+    mutating func visitNull(_ key: Key) throws {
+        begin(key)
+        encoder.bytes.append(contentsOf: "null".utf8)
+    }
+
     mutating func visit(_ value: Int, _ key: Key) throws {
         begin(key)
         encoder.writeSigned(Int64(value))
@@ -163,4 +170,5 @@ struct KeyedRowWriter<Key: CodingKey>: JSONRowVisitor {
     mutating func visit(_ value: String, _ key: Key) throws { try container.encode(value, forKey: key) }
     mutating func visit(_ value: [Int], _ key: Key) throws { try container.encode(value, forKey: key) }
     mutating func visit(_ value: Double, _ key: Key) throws { try container.encode(value, forKey: key) }
+    mutating func visitNull(_ key: Key) throws { try container.encodeNil(forKey: key) }
 }

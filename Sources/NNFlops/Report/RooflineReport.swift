@@ -77,7 +77,8 @@ public struct RooflineReport: Sendable, Encodable {
             try visitor.visit(bytes, .bytes)
             try visitor.visit(dtype, .dtype)
             try visitor.visit(flops, .flops)
-            try visitor.visit(intensity, .intensity)
+            // README, "nnflops roofline": `null` when no bytes move (the key is always there).
+            if let intensity { try visitor.visit(intensity, .intensity) } else { try visitor.visitNull(.intensity) }
             try visitor.visit(matrixFlops, .matrixFlops)
             try visitor.visit(name, .name)
             try visitor.visit(op, .op)
