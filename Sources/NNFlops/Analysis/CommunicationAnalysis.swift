@@ -220,7 +220,7 @@ public struct CommunicationAnalysis: Sendable {
     /// --tp`): the collectives its operators declare, on one node, all exposed.
     init(tensorParallelForward graph: Graph, costs: CostAnalysis, configuration: RunConfiguration, degree: Int,
          interconnect: Interconnect) {
-        let types = RuntimeTypes(graph: graph, policy: configuration.precision)
+        let types = costs.runtimeTypes(under: configuration.precision, graph: graph)
         let contexts = costs.contexts(for: configuration, graph: graph)
         let layout = ParallelLayout(gpus: degree, tensor: degree)
         var builder = Accumulator(layout: layout, gpusPerNode: max(degree, ParallelLayout.defaultGPUsPerNode), interconnect: interconnect)

@@ -95,6 +95,13 @@ public struct CostAnalysis: Sendable {
     /// the same precision reads them instead of running the precision pass again.
     let runtimeTypes: RuntimeTypes
 
+    /// The runtime types of `graph` (the analysed graph) under `policy`: the analysis's own
+    /// when it priced the nodes at that policy, else a precision pass of their own (a
+    /// memory, roofline or communication analysis at the priced precision runs none).
+    func runtimeTypes(under policy: PrecisionPolicy, graph: Graph) -> RuntimeTypes {
+        precision == policy && runtimeTypes.tensors.count == graph.tensors.count ? runtimeTypes : RuntimeTypes(graph: graph, policy: policy)
+    }
+
     /// Each node's context for a run: the priced one when training; with nothing needing
     /// a gradient in inference, in eval mode (same attention convention). A run at another
     /// precision or cache setting than the one priced gets its own runtime types; a run

@@ -222,10 +222,7 @@ struct MemoryPlan {
         needsGradient = costs.tensorNeedsGradient(for: configuration)
         contexts = costs.contexts(for: configuration, graph: graph)
         receivesGradient = costs.parameterReceivesGradient
-        // The cost analysis's own when it priced the nodes at this precision (it is of the
-        // same graph, as `contexts` is).
-        let types = costs.precision == policy && costs.runtimeTypes.tensors.count == graph.tensors.count
-            ? costs.runtimeTypes : RuntimeTypes(graph: graph, policy: policy)
+        let types = costs.runtimeTypes(under: policy, graph: graph)
         self.types = types
         checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
 

@@ -255,7 +255,7 @@ public struct RooflineAnalysis: Sendable {
     /// Each node is priced with the context the cost analysis built for it (its attention
     /// convention included), at the precision policy's runtime types.
     public init(graph: Graph, costs: CostAnalysis, roof: Roof, configuration: RunConfiguration = RunConfiguration()) throws {
-        let types = RuntimeTypes(graph: graph, policy: configuration.precision)
+        let types = costs.runtimeTypes(under: configuration.precision, graph: graph)
         let checkpoint = try CheckpointPlan(graph: graph, costs: costs, configuration: configuration)
         let contexts = costs.contexts(for: configuration, graph: graph)
         let layerCosts = costs.costs(for: contexts, graph: graph)
