@@ -114,10 +114,13 @@ public struct MemoryAnalysis: Sendable {
         guard configuration.accumulationSteps >= 1 else { throw NNFlopsError("the number of micro-batches must be at least 1") }
         let plan = try MemoryPlan(graph: graph, costs: costs, configuration: configuration)
         var allocatorSteps = estimatingAllocator ? AllocatorSteps(plan: plan) : nil
+        func run(_ replay: inout MemoryReplay) {
+            if allocatorSteps != nil { allocatorSteps?.run(&replay) } else { replay.run() }
+        }
         var first = MemoryReplay(plan: plan, capture: nil)
-        if allocatorSteps != nil { allocatorSteps?.run(&first) } else { first.run() }
+        run(&first)
         var second = MemoryReplay(plan: plan, capture: first.peakMoment)
-        if allocatorSteps != nil { allocatorSteps?.run(&second) } else { second.run() }
+        run(&second)
 
         self.configuration = configuration
         paramsBytes = plan.paramsBytes
@@ -543,7 +546,7 @@ struct MemoryReplay {
                     fresh.append(s)
                 }
             }
-            var parameterUsed: [Int?] = [Int?](repeating: nil, count: g.nodes[n].parameterIDs.count)
+            var parameterUsed = [Int?](filling: nil, count: g.nodes[n].parameterIDs.count)
             for (k, pid) in g.nodes[n].parameterIDs.enumerated() {
                 guard let type = plan.types.parameterCasts[n][k] else { continue }
                 if parameterCopy[pid] == nil {
