@@ -540,7 +540,7 @@ struct MemoryReplay {
             var consumed: [Int?] = inputs.map { tensorStorage[$0] }
             var fresh: [Int] = []
             for (i, t) in inputs.enumerated() {
-                if let type = plan.types.inputCasts[n][i] {
+                if let type = plan.types.inputCast(node: n, input: i) {
                     let s = allocate(g.tensors[t].elements.value * type.bytes, "\(label(t)) (\(type.rawValue) copy for \(g.nodes[n].name))")
                     consumed[i] = s
                     fresh.append(s)
@@ -548,7 +548,7 @@ struct MemoryReplay {
             }
             var parameterUsed = [Int?](filling: nil, count: g.nodes[n].parameterIDs.count)
             for (k, pid) in g.nodes[n].parameterIDs.enumerated() {
-                guard let type = plan.types.parameterCasts[n][k] else { continue }
+                guard let type = plan.types.parameterCast(node: n, local: k) else { continue }
                 if parameterCopy[pid] == nil {
                     let parameter = g.parameters[pid]
                     let s = allocate(parameter.elements.value * type.bytes, "\(parameter.name) (\(type.rawValue) copy)")
@@ -725,7 +725,7 @@ struct MemoryReplay {
                     if gradStorage[t] == nil { gradStorage[t] = viewed; retain(viewed) }
                     continue
                 }
-                if let type = plan.types.inputCasts[n][i] {
+                if let type = plan.types.inputCast(node: n, input: i) {
                     transient.append(allocate(g.tensors[t].elements.value * type.bytes, "grad of \(label(t)) (\(type.rawValue))"))
                 }
                 if gradStorage[t] == nil {
@@ -738,7 +738,7 @@ struct MemoryReplay {
             }
             for (k, pid) in g.nodes[n].parameterIDs.enumerated() where plan.contexts[n].trainable(parameter: k) {
                 let parameter = g.parameters[pid]
-                if let type = plan.types.parameterCasts[n][k] {
+                if let type = plan.types.parameterCast(node: n, local: k) {
                     transient.append(allocate(parameter.elements.value * type.bytes, "grad \(parameter.name) (\(type.rawValue))"))
                 }
                 let bytes = parameter.elements.value * plan.parameterType.bytes

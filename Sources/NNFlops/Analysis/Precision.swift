@@ -25,16 +25,23 @@ struct RuntimeTypes: Sendable, Equatable {
     let policy: PrecisionPolicy
     /// Runtime type of every tensor, by tensor id.
     let tensors: [DType]
-    /// Per node, per input: the type autocast casts it to (nil: read as is).
-    let inputCasts: [[DType?]]
-    /// Per node, per parameter: the type of autocast's cached copy (nil: used as stored).
-    let parameterCasts: [[DType?]]
     /// Type of the stored parameters and of their gradients: half under pure half, else fp32.
     let parameterType: DType
     /// Per node: the floating-point type it computes in (`CostContext.computeType`).
     let computeTypes: [DType]
-    /// Per node: a composite's running type after each of its ops (empty for one op).
-    let primitiveTypes: [[DType]]
+    // The per-node, per-input (per-parameter, per-primitive) facts, every node's after the
+    // one before's in one array, with where each node's start (node n's are
+    // `start[n] ..< start[n + 1]`): one array each instead of one per node, which cost a
+    // 10,000-operator chain a fifth of its cost analysis in allocations (README, "Speed").
+    /// The type autocast casts each input to (nil: read as is).
+    private let inputCasts: [DType?]
+    private let inputCastStart: [Int]
+    /// The type of autocast's cached copy of each parameter (nil: used as stored).
+    private let parameterCasts: [DType?]
+    private let parameterCastStart: [Int]
+    /// A composite's running type after each of its ops (none for one op).
+    private let primitiveTypes: [DType]
+    private let primitiveTypeStart: [Int]
 
     init(graph: Graph, policy: PrecisionPolicy) {
         self.policy = policy
@@ -43,26 +50,40 @@ struct RuntimeTypes: Sendable, Equatable {
         if policy.isPureHalf, let half {
             for i in types.indices where types[i] == .float32 { types[i] = half }
         }
-        var inputCasts: [[DType?]] = []
-        var parameterCasts: [[DType?]] = []
+        let nodeCount = graph.nodes.count
+        var inputCasts: [DType?] = [], inputCastStart: [Int] = [0]
+        var parameterCasts: [DType?] = [], parameterCastStart: [Int] = [0]
+        var primitiveTypes: [DType] = [], primitiveTypeStart: [Int] = [0]
         var computeTypes: [DType] = []
-        var primitiveTypes: [[DType]] = []
-        inputCasts.reserveCapacity(graph.nodes.count)
-        parameterCasts.reserveCapacity(graph.nodes.count)
+        inputCasts.reserveCapacity(nodeCount + nodeCount / 2)
+        inputCastStart.reserveCapacity(nodeCount + 1)
+        parameterCastStart.reserveCapacity(nodeCount + 1)
+        primitiveTypeStart.reserveCapacity(nodeCount + 1)
+        computeTypes.reserveCapacity(nodeCount)
         // The fields it reads, not the whole Node (CostAnalysis.nodesReachingOutputs says why).
         for index in graph.nodes.indices {
             let inputs = graph.nodes[index].inputs, outputs = graph.nodes[index].outputs, op = graph.nodes[index].op
-            var casts = [DType?](filling: nil, count: inputs.count)
-            var paramCasts = [DType?](filling: nil, count: graph.nodes[index].parameterIDs.count)
-            let floatInputs = inputs.filter { types[$0].isFloatingPoint }
+            // This node's casts: appended as nil, set in place, closed after the node.
+            let casts = inputCasts.count, paramCasts = parameterCasts.count
+            let parameterCount = graph.nodes[index].parameterIDs.count
+            inputCasts.append(contentsOf: repeatElement(nil, count: inputs.count))
+            parameterCasts.append(contentsOf: repeatElement(nil, count: parameterCount))
+            defer {
+                inputCastStart.append(inputCasts.count)
+                parameterCastStart.append(parameterCasts.count)
+                primitiveTypeStart.append(primitiveTypes.count)
+            }
             // The widest floating input (fp32 when there is none, or when any is fp32).
-            let widest: DType = floatInputs.first.map { first in
-                floatInputs.contains(where: { types[$0] == .float32 }) ? .float32 : types[first]
-            } ?? (policy.isPureHalf ? (half ?? .float32) : .float32)
+            var firstFloat: DType?, anyFloat32 = false
+            for t in inputs where types[t].isFloatingPoint {
+                if firstFloat == nil { firstFloat = types[t] }
+                if types[t] == .float32 { anyFloat32 = true }
+            }
+            let widest: DType = firstFloat.map { anyFloat32 ? .float32 : $0 } ?? (policy.isPureHalf ? (half ?? .float32) : .float32)
             // A composite: autocast per op, no casts of the composite's inputs.
-            var running: [DType] = []
             var current = widest
-            for primitive in op.autocastPrimitives {
+            let primitives = op.autocastPrimitives
+            for primitive in primitives {
                 if policy.isAutocast, let half {
                     switch primitive {
                     case .lowerPrecision: current = half
@@ -70,25 +91,21 @@ struct RuntimeTypes: Sendable, Equatable {
                     case .promote: break
                     }
                 }
-                running.append(current)
+                primitiveTypes.append(current)
             }
-            primitiveTypes.append(running)
+            let lastPrimitive: DType? = primitives.isEmpty ? nil : current
             // An explicit cast's outputs have its type under every policy.
             if let fixed = op.explicitOutputType {
                 for t in outputs { types[t] = fixed }
                 computeTypes.append(fixed)
-                inputCasts.append(casts)
-                parameterCasts.append(paramCasts)
                 continue
             }
             guard policy.isAutocast, let half else {
-                computeTypes.append(running.last ?? widest)
-                inputCasts.append(casts)
-                parameterCasts.append(paramCasts)
+                computeTypes.append(lastPrimitive ?? widest)
                 continue
             }
             let compute: DType
-            if let last = running.last {
+            if let last = lastPrimitive {
                 compute = last
             } else {
                 switch op.autocast {
@@ -98,10 +115,10 @@ struct RuntimeTypes: Sendable, Equatable {
                 }
             }
             computeTypes.append(compute)
-            if running.isEmpty && op.autocast != .promote {
-                for (i, t) in inputs.enumerated() where types[t].isFloatingPoint && types[t] != compute { casts[i] = compute }
+            if primitives.isEmpty && op.autocast != .promote {
+                for (i, t) in inputs.enumerated() where types[t].isFloatingPoint && types[t] != compute { inputCasts[casts + i] = compute }
                 if op.autocast == .lowerPrecision {
-                    for (k, spec) in op.parameters.enumerated() where spec.dtype == .float32 && k < paramCasts.count { paramCasts[k] = half }
+                    for (k, spec) in op.parameters.enumerated() where spec.dtype == .float32 && k < parameterCount { parameterCasts[paramCasts + k] = half }
                 }
             }
             for (j, t) in outputs.enumerated() where graph.tensors[t].dtype.isFloatingPoint {
@@ -111,15 +128,34 @@ struct RuntimeTypes: Sendable, Equatable {
                 case nil: types[t] = compute
                 }
             }
-            inputCasts.append(casts)
-            parameterCasts.append(paramCasts)
         }
         tensors = types
         self.inputCasts = inputCasts
+        self.inputCastStart = inputCastStart
         self.parameterCasts = parameterCasts
-        self.computeTypes = computeTypes
+        self.parameterCastStart = parameterCastStart
         self.primitiveTypes = primitiveTypes
+        self.primitiveTypeStart = primitiveTypeStart
+        self.computeTypes = computeTypes
         parameterType = policy.isPureHalf ? (half ?? .float32) : .float32
+    }
+
+    /// Node `node`'s input casts, one per input (nil: read as is).
+    func inputCasts(node: Int) -> ArraySlice<DType?> { inputCasts[inputCastStart[node] ..< inputCastStart[node + 1]] }
+
+    /// Node `node`'s parameter casts, one per parameter (nil: used as stored).
+    func parameterCasts(node: Int) -> ArraySlice<DType?> { parameterCasts[parameterCastStart[node] ..< parameterCastStart[node + 1]] }
+
+    /// The type autocast casts input `input` of node `node` to; nil: read as is.
+    func inputCast(node: Int, input: Int) -> DType? {
+        let at = inputCastStart[node] + input
+        return at < inputCastStart[node + 1] ? inputCasts[at] : nil
+    }
+
+    /// The type of autocast's cached copy of parameter `local` of node `node`; nil: used as stored.
+    func parameterCast(node: Int, local: Int) -> DType? {
+        let at = parameterCastStart[node] + local
+        return at < parameterCastStart[node + 1] ? parameterCasts[at] : nil
     }
 
     /// Node `node`'s context facts under this policy: each input's runtime type (before
@@ -129,8 +165,7 @@ struct RuntimeTypes: Sendable, Equatable {
     /// The type in which node `node` reads its parameter `local`: autocast's half copy for
     /// lower-precision ops, else the stored type.
     func parameterRead(node: Int, local: Int) -> DType {
-        let casts = parameterCasts[node]
-        return (local < casts.count ? casts[local] : nil) ?? parameterType
+        parameterCast(node: node, local: local) ?? parameterType
     }
 
     /// The stored type of a buffer declared as `declared` (pure half converts fp32 buffers).
@@ -148,8 +183,8 @@ struct RuntimeTypes: Sendable, Equatable {
         case .fixed(let t): return t
         case .input(let i): return i < inputs.count ? tensors[inputs[i]] : output
         case .primitive(let k):
-            let running = primitiveTypes[index]
-            return k < running.count ? running[k] : (running.last ?? output)
+            let running = primitiveTypes[primitiveTypeStart[index] ..< primitiveTypeStart[index + 1]]
+            return k < running.count ? running[running.startIndex + k] : (running.last ?? output)
         case .compute: return computeTypes[index]
         case .output: return output
         case .autocast(let c):
