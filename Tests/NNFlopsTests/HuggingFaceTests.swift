@@ -252,6 +252,22 @@ struct HuggingFaceTests {
         #expect(throws: NNFlopsError.self) { try model.graph(overrides: ["num_key_value_heads": .int(3)]) }
     }
 
+    /// The hf fuzz target elaborates under `Limits.fuzzing` (Fuzz/HuggingFace.swift): a
+    /// config that elaborates under the standard limits elaborates the same there, and a
+    /// mutated layer count is stopped at the fuzzing limits' 10,000th operator, not at the
+    /// standard million.
+    @Test("HuggingFaceModel.graph(limits:): the fuzzing limits stop a config with thousands of layers")
+    func fuzzingLimitsStopManyLayers() throws {
+        let text = String(decoding: try Self.bytes("tiny-llama.json"), as: UTF8.self)
+        let model = try HuggingFaceModel(json: Array(text.utf8), file: "tiny-llama.json")
+        #expect(try model.graph(limits: .fuzzing).nodes.count == (try model.graph()).nodes.count)
+        let deep = text.replacingOccurrences(of: "\"num_hidden_layers\": 2", with: "\"num_hidden_layers\": 5000")
+        #expect(deep != text)
+        let deepModel = try HuggingFaceModel(json: Array(deep.utf8), file: "deep-llama.json")
+        let error = #expect(throws: NNFlopsError.self) { try deepModel.graph(limits: .fuzzing) }
+        #expect(error?.message.contains("more than 10,000 operators (the operator limit)") == true, "\(String(describing: error))")
+    }
+
     @Test("Llama-2-7b's spec: its config's values as params, defaults noted")
     func llamaSpecText() throws {
         let text = try HuggingFaceImporter.spec(fromJSON: Self.bytes("Llama-2-7b-hf.json"), file: "Llama-2-7b-hf.json")

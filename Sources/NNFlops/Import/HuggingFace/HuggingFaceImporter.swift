@@ -121,10 +121,12 @@ struct HuggingFaceModel: Sendable {
     /// The model's Graph with `overrides` (`--set`, `--batch`); an override of a key the
     /// config gives is checked by the rules the file is.
     /// `overrideFlags`: how the user set an override other than by `--set` (`Elaborator`).
-    public func graph(overrides: [String: Value] = [:], overrideFlags: [String: String] = [:]) throws -> Graph {
+    /// `limits`: what the elaboration may do (README, "Limits"); the hf fuzz target's are
+    /// `Limits.fuzzing`, as the spec target's.
+    public func graph(overrides: [String: Value] = [:], overrideFlags: [String: String] = [:], limits: Limits = .standard) throws -> Graph {
         if !overrides.isEmpty { _ = try HuggingFaceImporter.importSpec(root, bytes, file: file, overrides: overrides) }
         return try Elaborator.elaborate(program: program, lines: lines, file: HuggingFaceImporter.specFileName(for: file), overrides: overrides,
-                                        overrideFlags: overrideFlags)
+                                        overrideFlags: overrideFlags, limits: limits)
     }
 }
 
