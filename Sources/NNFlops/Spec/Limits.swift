@@ -47,11 +47,12 @@ public struct Limits: Sendable, Equatable {
     /// The limits every command uses.
     public static let standard = Limits()
 
-    /// The limits the spec fuzz target elaborates under (Fuzz/Spec.swift; README,
-    /// "Fuzzing"): the same checks with a twentieth of the work before the bounds on
-    /// block calls, operators, loops and steps. A mutated MobileNet looping 600,000 times
-    /// took 4.5 s in a release build to reach the 100,000th block call, and 35 s under
-    /// AddressSanitizer, past libFuzzer's timeout: work the limits allow, not a hang.
+    /// The limits the spec and hf fuzz targets elaborate under (Fuzz/Spec.swift,
+    /// Fuzz/HuggingFace.swift; README, "Fuzzing"): the same checks with a twentieth of
+    /// the work before the bounds on block calls, operators, loops and steps. A mutated
+    /// MobileNet looping 600,000 times took 4.5 s in a release build to reach the
+    /// 100,000th block call, and 35 s under AddressSanitizer, past libFuzzer's timeout:
+    /// work the limits allow, not a hang.
     public static let fuzzing: Limits = {
         var limits = Limits()
         limits.blockCalls = 5_000
