@@ -143,6 +143,104 @@ import Testing
         }
     }
 
+    // MARK: onnx: a Split of a scalar (a trap)
+
+    /// A model written byte by byte (ONNXProtobufTests' writer): input `x` of `shape` (a
+    /// scalar when empty: a shape without dimensions), int64 initializers, one node of
+    /// `op` over `inputs` with integer and integer-list attributes, its first output the
+    /// graph's.
+    static func oneNodeModel(_ op: String, x shape: [Int64], inputs: [String], outputs: [String], opset: Int64,
+                             initializers: [(name: String, dims: [Int64], values: [Int64])] = [],
+                             ints: [(String, Int64)] = [], intLists: [(String, [Int64])] = []) -> [UInt8] {
+        var w = ProtobufWriter()
+        w.int(1, 8)
+        w.message(8) { $0.string(1, ""); $0.int(2, opset) }
+        w.message(7) { graph in
+            graph.message(1) { node in
+                for input in inputs { node.string(1, input) }
+                for output in outputs { node.string(2, output) }
+                node.string(3, "n")
+                node.string(4, op)
+                for (name, value) in ints { node.message(5) { $0.string(1, name); $0.int(3, value); $0.int(20, 2) } }
+                for (name, values) in intLists {
+                    node.message(5) { a in a.string(1, name); for v in values { a.int(8, v) }; a.int(20, 7) }
+                }
+            }
+            graph.string(2, "g")
+            for initializer in initializers {
+                graph.message(5) { t in
+                    for d in initializer.dims { t.int(1, d) }
+                    t.int(2, 7)  // INT64
+                    for v in initializer.values { t.int(7, v) }
+                    t.string(8, initializer.name)
+                }
+            }
+            graph.message(11) { input in
+                input.string(1, "x")
+                input.message(2) { type in
+                    type.message(1) { tensor in
+                        tensor.int(1, 1)
+                        tensor.message(2) { dims in for d in shape { dims.message(1) { $0.int(1, d) } } }
+                    }
+                }
+            }
+            graph.message(12) { $0.string(1, outputs[0]) }
+        }
+        return w.bytes
+    }
+
+    /// The reproducer: a hand-made Split fixture whose input's shape mutation left it a
+    /// scalar. `normalizedAxis` takes axis 0 of a rank-0 tensor (torch wraps a 0-d
+    /// tensor's dim for softmax and the reductions), and Split then read the size of a
+    /// dimension the scalar does not have. Every op whose axis names a dimension whose
+    /// size is read (Split, Concat, Gather, Slice, Pad; on activations and on folded
+    /// constants) now refuses a scalar (`dimensionAxis`). Before, seven of the nine cases
+    /// below trapped the same way (each run alone against the old importer); Concat of
+    /// activations was refused by the catalog's concat, Gather of a constant by its own
+    /// check, both located, now by the same rule.
+    @Test func anAxisOfAScalarIsRefused() throws {
+        let reproducer = try ONNXModel(contentsOf: Self.reproducers.appendingPathComponent("onnx/split-of-a-scalar.onnx").path)
+        #expect(throws: NNFlopsError.self) { try reproducer.graph() }
+        let scalar: [Int64] = []
+        let c = (name: "c", dims: scalar, values: [Int64(5)])
+        let cases: [(String, [UInt8])] = [
+            ("Split", Self.oneNodeModel("Split", x: scalar, inputs: ["x"], outputs: ["a", "b"], opset: 11,
+                                        ints: [("axis", 0)], intLists: [("split", [1, 1])])),
+            ("Concat", Self.oneNodeModel("Concat", x: scalar, inputs: ["x", "x"], outputs: ["y"], opset: 13, ints: [("axis", 0)])),
+            ("Gather", Self.oneNodeModel("Gather", x: scalar, inputs: ["x", "i"], outputs: ["y"], opset: 13,
+                                         initializers: [(name: "i", dims: [], values: [0])], ints: [("axis", 0)])),
+            ("Slice", Self.oneNodeModel("Slice", x: scalar, inputs: ["x", "s", "e", "a"], outputs: ["y"], opset: 13,
+                                        initializers: [(name: "s", dims: [1], values: [0]), (name: "e", dims: [1], values: [1]),
+                                                       (name: "a", dims: [1], values: [0])])),
+            ("Pad", Self.oneNodeModel("Pad", x: scalar, inputs: ["x", "p", "", "a"], outputs: ["y"], opset: 18,
+                                      initializers: [(name: "p", dims: [2], values: [1, 1]), (name: "a", dims: [1], values: [0])])),
+            // The same on constants, which the importer folds.
+            ("Split of a constant", Self.oneNodeModel("Split", x: [2], inputs: ["c"], outputs: ["a", "b"], opset: 11,
+                                                      initializers: [c], ints: [("axis", 0)], intLists: [("split", [1, 1])])),
+            ("Concat of constants", Self.oneNodeModel("Concat", x: [2], inputs: ["c", "c"], outputs: ["y"], opset: 13,
+                                                      initializers: [c], ints: [("axis", 0)])),
+            ("Gather of a constant", Self.oneNodeModel("Gather", x: [2], inputs: ["c", "i"], outputs: ["y"], opset: 13,
+                                                       initializers: [c, (name: "i", dims: [], values: [0])], ints: [("axis", 0)])),
+            ("Slice of a constant", Self.oneNodeModel("Slice", x: [2], inputs: ["c", "s", "e", "a"], outputs: ["y"], opset: 13,
+                                                      initializers: [c, (name: "s", dims: [1], values: [0]), (name: "e", dims: [1], values: [1]),
+                                                                     (name: "a", dims: [1], values: [0])])),
+        ]
+        for (name, bytes) in cases {
+            do {
+                _ = try ONNXImporter.graph(data: bytes, file: "scalar.onnx")
+                Issue.record("\(name) of a scalar was imported")
+            } catch let error as NNFlopsError {
+                #expect(error.message.contains("of a scalar"), "\(name): \(error.message)")
+            }
+        }
+        // The same ops on a tensor with a dimension import (the models above are well formed).
+        let vector = Self.oneNodeModel("Split", x: [2], inputs: ["x"], outputs: ["a", "b"], opset: 11, ints: [("axis", 0)], intLists: [("split", [1, 1])])
+        #expect(try ONNXImporter.graph(data: vector, file: "vector.onnx").nodes.map(\.kind) == ["split"])
+        let pad = Self.oneNodeModel("Pad", x: [3], inputs: ["x", "p", "", "a"], outputs: ["y"], opset: 18,
+                                    initializers: [(name: "p", dims: [2], values: [1, 1]), (name: "a", dims: [1], values: [0])])
+        #expect(try ONNXImporter.graph(data: pad, file: "pad.onnx").tensors.last?.shape == [5])
+    }
+
     // MARK: hardware: a 14 KB unknown key (a run over 5 s, in "did you mean")
 
     @Test func aLongUnknownKeyIsRefusedWithTheAllowedKeys() throws {

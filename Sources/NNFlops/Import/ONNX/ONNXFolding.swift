@@ -237,6 +237,16 @@ extension ONNXGraphImporter {
         return a
     }
 
+    /// An axis that names one of the tensor's dimensions, whose size is then read: Split,
+    /// Concat, Gather, Slice and Pad's axes, each in [-rank, rank - 1] (onnx/defs), so a
+    /// scalar has none. `normalizedAxis` also takes 0 of a scalar (softmax and the
+    /// reductions, as torch wraps a dim of a 0-d tensor); reading that dimension's size
+    /// trapped (a fuzzed Split of a scalar).
+    func dimensionAxis(_ axis: Int, rank: Int) throws -> Int {
+        guard rank > 0 else { throw failure("axis \(axis) of a scalar: \(node.opType) needs a tensor with a dimension") }
+        return try normalizedAxis(axis, rank: rank)
+    }
+
     // MARK: - Data movement on constants
 
     func transposed(_ data: StaticTensor) throws -> StaticTensor {
@@ -272,8 +282,7 @@ extension ONNXGraphImporter {
     }
 
     func gather(_ data: StaticTensor, _ indexTensor: StaticTensor, axis requested: Int) throws -> StaticTensor {
-        let axis = try normalizedAxis(requested, rank: data.rank)
-        guard data.rank > 0 else { throw failure("Gather on a scalar") }
+        let axis = try dimensionAxis(requested, rank: data.rank)
         let size = data.shape[axis]
         let shape = try checkedShape(Array(data.shape[..<axis]) + indexTensor.shape + Array(data.shape[(axis + 1)...]))
         var result = StaticTensor(shape: shape, element: data.element, uniform: data.uniform)
@@ -299,7 +308,7 @@ extension ONNXGraphImporter {
 
     func concat(_ parts: [StaticTensor], axis requested: Int) throws -> StaticTensor {
         guard let first = parts.first else { throw failure("Concat of nothing") }
-        let axis = try normalizedAxis(requested, rank: first.rank)
+        let axis = try dimensionAxis(requested, rank: first.rank)
         var shape = first.shape
         shape[axis] = 0
         for part in parts {
@@ -369,7 +378,7 @@ extension ONNXGraphImporter {
         }
         var result: [(axis: Int, start: Int, step: Int, count: Int)] = []
         for i in starts.indices {
-            let axis = try normalizedAxis(axes[i], rank: shape.count)
+            let axis = try dimensionAxis(axes[i], rank: shape.count)
             guard !result.contains(where: { $0.axis == axis }) else { throw failure("axis \(axis) is sliced twice") }
             let size = shape[axis]
             // Steps beyond the size take one element; bounding them keeps -step finite.
@@ -411,7 +420,7 @@ extension ONNXGraphImporter {
     }
 
     func split(_ data: StaticTensor) throws -> [StaticTensor] {
-        let axis = try normalizedAxis(try int("axis", default: 0), rank: data.rank)
+        let axis = try dimensionAxis(try int("axis", default: 0), rank: data.rank)
         var offset = 0
         return try splitSizes(length: data.shape[axis]).map { size in
             var shape = data.shape

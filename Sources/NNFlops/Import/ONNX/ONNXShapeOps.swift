@@ -38,7 +38,7 @@ extension ONNXGraphImporter {
     mutating func importConcat() throws {
         let parts = try node.inputs.indices.filter { !node.inputs[$0].isEmpty }.map { try tensorInput($0) }
         guard let first = parts.first else { throw failure("Concat of nothing") }
-        let axis = try normalizedAxis(try int("axis", default: 1), rank: first.type.rank)
+        let axis = try dimensionAxis(try int("axis", default: 1), rank: first.type.rank)
         if parts.count == 1 {
             try define(.tensor(first))
             return
@@ -48,7 +48,7 @@ extension ONNXGraphImporter {
 
     mutating func importSplit() throws {
         let x = try tensorInput(0)
-        let axis = try normalizedAxis(try int("axis", default: 0), rank: x.type.rank)
+        let axis = try dimensionAxis(try int("axis", default: 0), rank: x.type.rank)
         let sizes = try splitSizes(length: x.type.shape[axis])
         if sizes.count == 1 {
             try define(.tensor(x))
@@ -89,7 +89,7 @@ extension ONNXGraphImporter {
         guard case .constant(let index) = indices else {
             throw failure("Gather of an activation by run-time indices; nnflops maps constant indices (select, slice) and embeddings")
         }
-        let axis = try normalizedAxis(try int("axis", default: 0), rank: x.type.rank)
+        let axis = try dimensionAxis(try int("axis", default: 0), rank: x.type.rank)
         let size = x.type.shape[axis]
         guard let ids = index.ints else { throw failure("Gather indices whose values nnflops does not know") }
         let normalized = try ids.map { id -> Int in
@@ -187,7 +187,7 @@ extension ONNXGraphImporter {
         guard let pads else { throw failure("Pad has no pads") }
         var axes = Array(0..<rank)
         if opset >= 18, let given = try staticInts(3, "the axes") {
-            axes = try given.map { try normalizedAxis($0, rank: rank) }
+            axes = try given.map { try dimensionAxis($0, rank: rank) }
         }
         guard pads.count == 2 * axes.count, Set(axes).count == axes.count else {
             throw failure("pads \(pads) must give a begin and an end for each of \(axes.count) axes")
