@@ -26,6 +26,38 @@ import Testing
         }
     }
 
+    /// A name keeps its own row at full depth exactly when `groupName` leaves it as it is.
+    @Test func emptyComponentsAreWhatFullDepthGroupingChanges() {
+        for name in Self.randomNames(count: 3_000) {
+            #expect(AnalysisReport.hasEmptyComponent(name) == (AnalysisReport.groupName(name, depth: .max) != name), "'\(name)'")
+        }
+    }
+
+    /// Without `--depth`, a graph whose builder saw no module called again takes its rows as
+    /// they are: the same report as grouping every row by name, on the zoo and on specs with
+    /// a module called again and with names that grouping rewrites.
+    @Test func rowsWithoutDepthAreTheRowsGroupedByName() throws {
+        let specs = try Zoo.models.map { name, _ in (name, try SpecLoader.load(name)) } + [
+            ("called again", ("model t\ninput x: [2, 8]\ny = relu(x, name=\"act\")\nz = relu(y, name=\"act\")\n", "t.spec")),
+            ("empty components", ("model t\ninput x: [2, 8]\ny = relu(x, name=\"a..b\")\nz = relu(y, name=\"a.b\")\nw = relu(z, name=\"c.\")\n", "t.spec")),
+        ]
+        var unique = 0
+        for (what, (source, file)) in specs {
+            var graph = try Elaborator.elaborate(source: source, file: file)
+            let costs = try CostAnalysis(graph: graph)
+            let taken = try JSONOutput.encode(AnalysisReport(graph: graph, analysis: costs, options: CountOptions()))
+            if graph.nodeNamesAreUnique { unique += 1 }
+            graph.nodeNamesAreUnique = false
+            let grouped = try JSONOutput.encode(AnalysisReport(graph: graph, analysis: costs, options: CountOptions()))
+            #expect(taken == grouped, "\(what)")
+        }
+        // Both paths ran: most zoo models call no module twice; resnet50 calls its relu three times.
+        #expect(unique > 5)
+        #expect(try !TestModel.zoo("resnet50").nodeNamesAreUnique)
+        #expect(try !TestModel.graph("model t\ninput x: [2, 8]\ny = relu(x, name=\"act\")\nz = relu(y, name=\"act\")\n").nodeNamesAreUnique)
+        #expect(try TestModel.graph("model t\ninput x: [2, 8]\ny = relu(x)\nz = relu(y)\n").nodeNamesAreUnique)
+    }
+
     @Test func dottedPrefixesAreEveryPrefixBeforeADot() {
         for name in Self.randomNames(count: 3_000) {
             var expected: [String] = []

@@ -25,7 +25,10 @@ struct GraphBuilder {
     /// with the number of distinct node names under each.
     private var blockNames: [String: Int] = [:]
 
-    public init(model: String) { graph = Graph(model: model) }
+    public init(model: String) {
+        graph = Graph(model: model)
+        graph.nodeNamesAreUnique = true
+    }
 
     /// Why a node could not be added. `argument` is the index, in the values handed to
     /// `bind`, of the argument at fault (so a front end can point at it), when one is.
@@ -211,6 +214,8 @@ struct GraphBuilder {
         if calledBefore == nil {
             nodeNames[name] = graph.nodes.count
             countBlocks(of: name, by: 1)
+        } else {
+            graph.nodeNamesAreUnique = false
         }
         var parameterIDs: [Int] = []
         for (index, spec) in specs.enumerated() {

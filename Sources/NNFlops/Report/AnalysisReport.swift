@@ -318,7 +318,10 @@ extension AnalysisReport {
             self.parallel = report
             totals.communication = report.busiestStage?.communication
         }
-        layers = Self.aggregate(rows, depth: depth ?? Int.max)
+        // Without --depth, rows merge only where a module was called again, or where
+        // names differ only in empty components (which `groupName` drops).
+        let merges = depth != nil || !graph.nodeNamesAreUnique || rows.contains { Self.hasEmptyComponent($0.name) }
+        layers = merges ? Self.aggregate(rows, depth: depth ?? Int.max) : rows
     }
 
     /// The row a layer joins at `depth`: its name's first `depth` dot-separated components
@@ -344,6 +347,22 @@ extension AnalysisReport {
             previous = byte
         }
         return name
+    }
+
+    /// A leading or trailing dot, or two in a row (found by byte, without copying).
+    static func hasEmptyComponent(_ name: String) -> Bool {
+        let dot = UInt8(ascii: ".")
+        func scan(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let first = utf8.first, let last = utf8.last else { return false }
+            if first == dot || last == dot { return true }
+            var previous: UInt8 = 0
+            for byte in utf8 {
+                if byte == dot && previous == dot { return true }
+                previous = byte
+            }
+            return false
+        }
+        return name.utf8.withContiguousStorageIfAvailable(scan) ?? Array(name.utf8).withUnsafeBufferPointer(scan)
     }
 
     private static func splitGroupName(_ name: String, _ keep: Int) -> String {

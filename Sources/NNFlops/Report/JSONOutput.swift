@@ -15,14 +15,14 @@ public enum JSONOutput {
     public static func encode<T: Encodable>(_ value: T) throws -> String {
         let encoder = StreamingJSONEncoder()
         try encoder.encodeValue(value)
-        return String(decoding: encoder.bytes, as: UTF8.self)
+        return encoder.bytes.string
     }
 }
 
 /// The encoder behind `JSONOutput`. One instance writes one document; the containers it
 /// hands out write through it.
 final class StreamingJSONEncoder: Encoder {
-    var bytes: [UInt8] = []
+    var bytes = ByteBuffer()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -63,7 +63,7 @@ final class StreamingJSONEncoder: Encoder {
     /// Frames open when the value now being encoded began: a container it asks for is
     /// its own when `frames.count` is larger (a second request returns the same one).
     var valueBase = 0
-    var scratch: [UInt8] = []
+    var scratch = ByteBuffer(capacity: 1 << 12)
     /// The key order of the last object sorted whose keys all differed in their first 16
     /// bytes: its members' heads, in the order written, and the order they were put in.
     /// The next object with the same heads (the next row of a table) takes that order
@@ -77,11 +77,11 @@ final class StreamingJSONEncoder: Encoder {
     /// The key lines of the last `JSONRow` type written at this depth (StreamingRowWriter).
     var rowKeyLinesType: ObjectIdentifier?
     var rowKeyLinesDepth = -1
-    var rowKeyLines: [[UInt8]] = []
+    /// Their bytes, one after another, and where each ends.
+    var rowKeyLines = ByteBuffer(capacity: 1 << 10)
+    var rowKeyLineEnds: [Int] = []
 
-    init() {
-        bytes.reserveCapacity(1 << 16)
-    }
+    init() {}
 
     // MARK: values
 
@@ -152,9 +152,9 @@ final class StreamingJSONEncoder: Encoder {
             let count = members.count - frame.firstMember
             if count > 0 {
                 sortMembers(from: frame.firstMember)
-                scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: bytes[frame.contentStart...])
-                bytes.removeSubrange(frame.contentStart...)
+                scratch.removeAll()
+                scratch.append(frame.contentStart..<bytes.count, of: bytes)
+                bytes.truncate(to: frame.contentStart)
                 var first = true
                 for member in members[frame.firstMember...] {
                     if first {
@@ -166,7 +166,7 @@ final class StreamingJSONEncoder: Encoder {
                     }
                     indent(frame.depth + 1)
                     let offset = frame.contentStart
-                    bytes.append(contentsOf: scratch[(member.start - offset)..<(member.end - offset)])
+                    bytes.append((member.start - offset)..<(member.end - offset), of: scratch)
                 }
                 members.removeSubrange(frame.firstMember...)
             } else {
@@ -238,23 +238,13 @@ final class StreamingJSONEncoder: Encoder {
     /// its own bytes in `bytes`, or the copy kept in `escapedKeys`.
     func withKey<R>(of member: Member, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         if member.escapedKey >= 0 { return escapedKeys[member.escapedKey].withUnsafeBufferPointer(body) }
-        return bytes.withUnsafeBufferPointer { buffer in
-            body(UnsafeBufferPointer(rebasing: buffer[(member.start + 1)..<(member.start + 1 + member.keyLength)]))
-        }
+        return bytes.withBytes(in: (member.start + 1)..<(member.start + 1 + member.keyLength), body)
     }
 
-    /// Two spaces a level, in one copy (a pair of appends a level cost 94 instructions
-    /// a line at a row's depth).
+    /// Two spaces a level, in one fill.
     func indent(_ depth: Int) {
-        let count = 2 * depth
-        guard count <= Self.spaces.count else {
-            bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count))
-            return
-        }
-        Self.spaces.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<count])) }
+        bytes.append(repeating: UInt8(ascii: " "), count: 2 * depth)
     }
-
-    static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 64)
 
     // MARK: members and elements
 
@@ -274,7 +264,7 @@ final class StreamingJSONEncoder: Encoder {
             low = UInt64(bigEndian: padded.1)
             guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
             bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: utf8)
+            bytes.append(utf8)
             bytes.append(UInt8(ascii: "\""))
             return true
         }
@@ -316,7 +306,7 @@ final class StreamingJSONEncoder: Encoder {
             for i in 0..<utf8.count {
                 let byte = utf8[i]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark..<i]))
+                bytes.append(UnsafeBufferPointer(rebasing: utf8[mark..<i]))
                 mark = i + 1
                 bytes.append(UInt8(ascii: "\\"))
                 switch byte {
@@ -328,10 +318,10 @@ final class StreamingJSONEncoder: Encoder {
                 case 0x09: bytes.append(UInt8(ascii: "t"))
                 default:
                     let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                    bytes.append([UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
                 }
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark...]))
+            bytes.append(UnsafeBufferPointer(rebasing: utf8[mark...]))
         }
         bytes.append(UInt8(ascii: "\""))
     }
@@ -345,7 +335,7 @@ final class StreamingJSONEncoder: Encoder {
         } else if let unsigned = UInt64(exactly: value) {
             writeUnsigned(unsigned, negative: false)
         } else {
-            bytes.append(contentsOf: String(value).utf8)  // wider than 64 bits: none in the reports
+            bytes.append(utf8: String(value))  // wider than 64 bits: none in the reports
         }
     }
 
@@ -359,16 +349,20 @@ final class StreamingJSONEncoder: Encoder {
             bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude))
             return
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: the 20 digits of UInt64.max
+        // Written in place, last digit first: UInt64.max has 20 digits.
+        var digits = 0
         var remaining = magnitude
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var position = buffer.count
-            while remaining != 0 {
-                position -= 1
-                buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining % 10)
+        while remaining != 0 {
+            digits += 1
+            remaining /= 10
+        }
+        bytes.write(atMost: 20) { room in
+            var remaining = magnitude
+            for position in stride(from: digits - 1, through: 0, by: -1) {
+                room[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining % 10)
                 remaining /= 10
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[position...]))
+            return digits
         }
     }
 
@@ -383,7 +377,7 @@ final class StreamingJSONEncoder: Encoder {
         }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
-        bytes.append(contentsOf: text.utf8)
+        bytes.append(utf8: text)
     }
 
     // MARK: containers
@@ -395,12 +389,12 @@ final class StreamingJSONEncoder: Encoder {
 
         func encodeNil(forKey key: Key) throws {
             encoder.beginMember(key.stringValue, in: frame)
-            encoder.bytes.append(contentsOf: "null".utf8)
+            encoder.bytes.append("null" as StaticString)
             encoder.endMember()
         }
         func encode(_ value: Bool, forKey key: Key) throws {
             encoder.beginMember(key.stringValue, in: frame)
-            encoder.bytes.append(contentsOf: (value ? "true" : "false").utf8)
+            encoder.bytes.append(value ? "true" as StaticString : "false")
             encoder.endMember()
         }
         func encode(_ value: String, forKey key: Key) throws {
@@ -463,11 +457,11 @@ final class StreamingJSONEncoder: Encoder {
 
         func encodeNil() throws {
             encoder.beginElement(in: frame)
-            encoder.bytes.append(contentsOf: "null".utf8)
+            encoder.bytes.append("null" as StaticString)
         }
         func encode(_ value: Bool) throws {
             encoder.beginElement(in: frame)
-            encoder.bytes.append(contentsOf: (value ? "true" : "false").utf8)
+            encoder.bytes.append(value ? "true" as StaticString : "false")
         }
         func encode(_ value: String) throws {
             encoder.beginElement(in: frame)
@@ -518,8 +512,8 @@ final class StreamingJSONEncoder: Encoder {
         let encoder: StreamingJSONEncoder
         var codingPath: [any CodingKey] { [] }
 
-        func encodeNil() throws { encoder.bytes.append(contentsOf: "null".utf8) }
-        func encode(_ value: Bool) throws { encoder.bytes.append(contentsOf: (value ? "true" : "false").utf8) }
+        func encodeNil() throws { encoder.bytes.append("null" as StaticString) }
+        func encode(_ value: Bool) throws { encoder.bytes.append(value ? "true" as StaticString : "false") }
         func encode(_ value: String) throws { encoder.writeString(value) }
         func encode(_ value: Double) throws { try encoder.writeFloat(value, nil) }
         func encode(_ value: Float) throws { try encoder.writeFloat(value, nil) }

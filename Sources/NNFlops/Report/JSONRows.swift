@@ -79,7 +79,8 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
         if encoder.rowKeyLinesType != type || encoder.rowKeyLinesDepth != depth {
             encoder.rowKeyLinesType = type
             encoder.rowKeyLinesDepth = depth
-            encoder.rowKeyLines.removeAll(keepingCapacity: true)
+            encoder.rowKeyLines.removeAll()
+            encoder.rowKeyLineEnds.removeAll(keepingCapacity: true)
         }
     }
 
@@ -94,32 +95,38 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
         assert(!utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }, "JSONRow: '\(key.stringValue)' needs escaping")
         previousKey = utf8
         #endif
-        if position == encoder.rowKeyLines.count {
-            var line: [UInt8] = [UInt8(ascii: "\n")]
-            line.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * (depth + 1)))
-            line.append(UInt8(ascii: "\""))
-            line.append(contentsOf: key.stringValue.utf8)
-            line.append(contentsOf: "\" : ".utf8)
-            encoder.rowKeyLines.append(line)
+        if position == encoder.rowKeyLineEnds.count {
+            encoder.rowKeyLines.append(UInt8(ascii: "\n"))
+            encoder.rowKeyLines.append(repeating: UInt8(ascii: " "), count: 2 * (depth + 1))
+            encoder.rowKeyLines.append(UInt8(ascii: "\""))
+            encoder.rowKeyLines.append(utf8: key.stringValue)
+            encoder.rowKeyLines.append("\" : " as StaticString)
+            encoder.rowKeyLineEnds.append(encoder.rowKeyLines.count)
         }
         #if DEBUG
-        assert(encoder.rowKeyLines[position].dropFirst(2 * depth + 4).starts(with: key.stringValue.utf8), "JSONRow: members in another order than the last row's")
+        assert(encoder.rowKeyLines.withBytes(in: keyLineRange(position)) { $0.dropFirst(2 * depth + 4).starts(with: key.stringValue.utf8) },
+               "JSONRow: members in another order than the last row's")
         #endif
         position += 1
+    }
+
+    /// Where key line `index` lies in `rowKeyLines`.
+    func keyLineRange(_ index: Int) -> Range<Int> {
+        (index == 0 ? 0 : encoder.rowKeyLineEnds[index - 1])..<encoder.rowKeyLineEnds[index]
     }
 
     mutating func begin(_ key: Key) {
         if count > 0 { encoder.bytes.append(UInt8(ascii: ",")) }
         count += 1
         keyLine(key)
-        encoder.bytes.append(contentsOf: encoder.rowKeyLines[position - 1])
+        encoder.bytes.append(keyLineRange(position - 1), of: encoder.rowKeyLines)
     }
 
     mutating func skip(_ key: Key) { keyLine(key) }
 
     mutating func visitNull(_ key: Key) throws {
         begin(key)
-        encoder.bytes.append(contentsOf: "null".utf8)
+        encoder.bytes.append("null" as StaticString)
     }
 
     mutating func visit(_ value: Int, _ key: Key) throws {
