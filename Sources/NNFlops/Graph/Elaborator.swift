@@ -45,6 +45,13 @@ public struct Elaborator {
     var frozenDepth = 0
     var freezePatterns: [(pattern: String, location: SourceLocation)] = []
     var sawModel = false
+    /// Operator and block names are fixed before any statement runs (`run`), so a name
+    /// found to be neither stays so: the last name assigned, and the last callee found
+    /// to be a catalog operator (neither a builtin nor a block) with its type. A loop
+    /// (`repeat n: x = relu(x)`) then checks its name and looks its operator up once,
+    /// not five String lookups an iteration.
+    var lastAssignableName: String?
+    var lastOperatorCallee: (name: String, type: any Operator.Type)?
 
     struct Scope {
         var path: [String]
@@ -320,8 +327,11 @@ public struct Elaborator {
     }
 
     mutating func assign(_ name: String, _ value: Value, at location: SourceLocation) throws {
-        if OperatorCatalog.lookup(name) != nil || blocks[name] != nil {
-            throw error("'\(name)' is an operator or block name and cannot be assigned", at: location)
+        if name != lastAssignableName {
+            if OperatorCatalog.lookup(name) != nil || blocks[name] != nil {
+                throw error("'\(name)' is an operator or block name and cannot be assigned", at: location)
+            }
+            lastAssignableName = name
         }
         if scopes.count == 1 {
             if paramNames.contains(name) {
@@ -600,6 +610,9 @@ public struct Elaborator {
     static let reservedKeywords = ["name", "tie", "frozen"]
 
     mutating func call(_ callee: String, _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {
+        if let last = lastOperatorCallee, last.name == callee {
+            return try callCatalogOperator(callee, type: last.type, arguments, at: location)
+        }
         if Builtins.nameSet.contains(callee) {
             var values: [Value] = []
             var keywords: [String: Value] = [:]
@@ -611,12 +624,12 @@ public struct Elaborator {
             }
             // `sqrt` and `abs` of a number are functions, of a tensor operators.
             if OperatorCatalog.lookup(callee) != nil, case .tensor? = values.first {
-                return try callOperator(callee, arguments: all.map(\.value), labels: all.map(\.label), locations: all.map(\.location), at: location)
+                return try callOperator(callee, arguments: all.map(\.value), labels: all.map(\.label), argumentLocation: { all[$0].location }, at: location)
             }
             // float(tensor) is the cast operator (x.float()); float(number) stays a builtin.
             if let target = Builtins.tensorCasts[callee], case .tensor? = values.first {
                 return try callOperator("cast", arguments: all.map(\.value) + [.string(target)], labels: all.map(\.label) + ["dtype"],
-                                        locations: all.map(\.location) + [location], at: location)
+                                        argumentLocation: { $0 < all.count ? all[$0].location : location }, at: location)
             }
             do {
                 // A range too large for a list is refused by the call itself, as such.
@@ -631,20 +644,27 @@ public struct Elaborator {
             return try callBlock(callee, block, arguments, at: location)
         }
         if let type = OperatorCatalog.lookup(callee) {
-            var values: [Value] = []
-            var labels: [String?] = []
-            var locations: [SourceLocation] = []
-            for argument in arguments {
-                values.append(try evaluate(argument.value))
-                labels.append(argument.label)
-                locations.append(argument.location)
-            }
-            return try callOperator(callee, type: type, arguments: values, labels: labels, locations: locations, at: location)
+            lastOperatorCallee = (callee, type)
+            return try callCatalogOperator(callee, type: type, arguments, at: location)
         }
         let candidates = OperatorCatalog.names + Array(blocks.keys) + Builtins.names
         var notes: [String] = []
         if let suggestion = closestMatch(to: callee, in: candidates) { notes.append("did you mean '\(suggestion)'?") }
         throw error("unknown operator or block '\(callee)'", at: location, notes: notes)
+    }
+
+    /// A call of catalog operator `type`: its arguments evaluated in order.
+    mutating func callCatalogOperator(_ callee: String, type: any Operator.Type, _ arguments: [CallArgument],
+                                      at location: SourceLocation) throws -> Value {
+        var values: [Value] = []
+        var labels: [String?] = []
+        values.reserveCapacity(arguments.count)
+        labels.reserveCapacity(arguments.count)
+        for argument in arguments {
+            values.append(try evaluate(argument.value))
+            labels.append(argument.label)
+        }
+        return try callOperator(callee, type: type, arguments: values, labels: labels, argumentLocation: { arguments[$0].location }, at: location)
     }
 
     /// Resolves the instance name of a call in the current scope.
@@ -761,9 +781,10 @@ public struct Elaborator {
     }
 
     /// `type`: the operator's type when the caller has looked it up already (a String
-    /// lookup saved per call).
+    /// lookup saved per call). `argumentLocation`: where argument `i` is written, for
+    /// errors (found only on failure).
     mutating func callOperator(_ kind: String, type known: (any Operator.Type)? = nil, arguments values: [Value], labels: [String?],
-                               locations: [SourceLocation]? = nil, at location: SourceLocation) throws -> Value {
+                               argumentLocation: (Int) -> SourceLocation? = { _ in nil }, at location: SourceLocation) throws -> Value {
         guard let type = known ?? OperatorCatalog.lookup(kind) else { throw error("unknown operator '\(kind)'", at: location) }
         var reserved: [String: Value] = [:]
         for (index, value) in values.enumerated() {
@@ -771,7 +792,7 @@ public struct Elaborator {
         }
         // Errors point at the argument at fault when there is one.
         func at(_ failure: GraphBuilder.Failure) -> SourceLocation {
-            failure.argument.flatMap { index in locations.map { $0[index] } } ?? location
+            failure.argument.flatMap(argumentLocation) ?? location
         }
         let op: any Operator
         let binding: GraphBuilder.Binding
@@ -810,8 +831,7 @@ public struct Elaborator {
         let results = try located(at: location) { (builder: inout GraphBuilder) throws(GraphBuilder.Failure) in
             try builder.addNode(op, arguments: binding.arguments, name: fullName, frozen: frozen, parameters: sources, location: location)
         }
-        let values = results.map(Value.tensor)
-        return values.count == 1 ? values[0] : .list(values)
+        return results.count == 1 ? .tensor(results[0]) : .list(results.map(Value.tensor))
     }
 
     /// Runs a builder step, turning its failure into an error located at `location`.

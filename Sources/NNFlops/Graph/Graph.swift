@@ -54,25 +54,34 @@ public struct Node: Sendable {
     public var outputs: [Int]
     public var parameterIDs: [Int]
     public var location: SourceLocation
-    /// How the node was made: its operator and the values bound to its arguments, which
-    /// `SpecPrinter` writes back as a call. nil once a rewrite replaced the operator
-    /// (`foldingNormalizations`), when the call no longer describes it.
-    var call: OperatorCall?
     /// The arguments `op` was built from (its tensor arguments name this graph's tensors):
     /// tensor parallelism rebuilds the operator from them at one rank's sizes
-    /// (Analysis/TensorParallel.swift). nil, like `call`, once a rewrite replaced the operator.
+    /// (Analysis/TensorParallel.swift). nil once a rewrite replaced the operator
+    /// (`foldingNormalizations`), when they no longer describe it.
     var arguments: BoundArguments?
 
     init(name: String, op: any Operator, inputs: [Int], outputs: [Int], parameterIDs: [Int], location: SourceLocation,
-                call: OperatorCall? = nil, arguments: BoundArguments? = nil) {
+                arguments: BoundArguments? = nil) {
         self.name = name
         self.op = op
         self.inputs = inputs
         self.outputs = outputs
         self.parameterIDs = parameterIDs
         self.location = location
-        self.call = call
         self.arguments = arguments
+    }
+
+    /// How the node was made: its operator kind and the value bound to each argument of
+    /// the operator's signature, which `SpecPrinter` writes back as a call; nil with
+    /// `arguments`. Read from `arguments` when asked for: building it for every node
+    /// (an array of names and values) cost 700 instructions a node that only the printer
+    /// reads.
+    var call: OperatorCall? {
+        guard let arguments else { return nil }
+        let signature = OperatorCatalog.signature(of: type(of: op))
+        return OperatorCall(kind: kind, arguments: signature.enumerated().map { index, spec in
+            (spec.name, arguments.value(of: spec.name, likelyAt: index) ?? .none)
+        })
     }
 
     public var kind: String { type(of: op).kind }

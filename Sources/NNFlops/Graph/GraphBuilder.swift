@@ -176,9 +176,9 @@ struct GraphBuilder {
 
     /// Appends `op` as a node named `name` reading `arguments`' tensors. `parameters`
     /// gives the source of each of `op.parameters` (all new when empty); new ones are
-    /// named `<name>.<local name>` and frozen when `frozen`. The node records its call
-    /// (`Node.call`: the operator kind and `arguments`' values), so every front end's
-    /// graph can be written back as a spec. Returns the output tensors.
+    /// named `<name>.<local name>` and frozen when `frozen`. The node keeps `arguments`,
+    /// from which its call is read (`Node.call`), so every front end's graph can be
+    /// written back as a spec. Returns the output tensors.
     public mutating func addNode(_ op: any Operator, arguments: BoundArguments, name: String, frozen: Bool = false,
                                  parameters sources: [ParameterSource] = [], location: SourceLocation) throws(Failure) -> [TensorRef] {
         let kind = type(of: op).kind
@@ -189,30 +189,37 @@ struct GraphBuilder {
         guard sources.isEmpty || sources.count == specs.count else {
             throw Failure("internal: \(specs.count) parameters of \(kind) but \(sources.count) sources")
         }
-        let calledBefore = nodeNames[name]
-        if let first = calledBefore {
-            try Self.checkCalledAgain(graph.nodes[first], by: op, sources: sources)
-        } else {
-            try checkNamespace(name, parameters: specs, sources: sources)
-        }
-        // Check everything before changing the graph, so a failure leaves it as it was.
-        for (index, spec) in specs.enumerated() {
-            try Self.validate(TensorType(spec.shape), what: "parameter '\(spec.name)' of \(kind)")
-            if case .tied(let id)? = sources.isEmpty ? nil : sources[index] {
-                guard graph.parameters.indices.contains(id) else { throw Failure("internal: no parameter \(id) to tie to") }
-                let existing = graph.parameters[id]
-                guard existing.elements == spec.elements else {
-                    throw Failure("\(kind) needs \(spec.name) of shape \(TensorType(spec.shape)) but the tied parameter '\(existing.name)' has shape \(TensorType(existing.shape))")
+        // The name's first node, found and (for a new name) claimed in one hash; a node
+        // refused below gives its claim back, so a failure leaves the builder as it was.
+        let calledBefore = claimName(name, for: graph.nodes.count)
+        let outputs: [TensorType]
+        do throws(Failure) {
+            if let first = calledBefore {
+                try Self.checkCalledAgain(graph.nodes[first], by: op, sources: sources)
+            } else {
+                try checkNamespace(name, parameters: specs, sources: sources)
+            }
+            // Check everything before changing the graph, so a failure leaves it as it was.
+            for (index, spec) in specs.enumerated() {
+                try Self.validate(TensorType(spec.shape), what: "parameter '\(spec.name)' of \(kind)")
+                if case .tied(let id)? = sources.isEmpty ? nil : sources[index] {
+                    guard graph.parameters.indices.contains(id) else { throw Failure("internal: no parameter \(id) to tie to") }
+                    let existing = graph.parameters[id]
+                    guard existing.elements == spec.elements else {
+                        throw Failure("\(kind) needs \(spec.name) of shape \(TensorType(spec.shape)) but the tied parameter '\(existing.name)' has shape \(TensorType(existing.shape))")
+                    }
                 }
             }
-        }
-        // An operator's outputs are computed by its getter: read them once.
-        let outputs = op.outputs
-        for output in outputs {
-            try Self.validate(output, what: "the output of \(kind)")
+            // An operator's outputs are computed by its getter: read them once.
+            outputs = op.outputs
+            for output in outputs {
+                try Self.validate(output, what: "the output of \(kind)")
+            }
+        } catch {
+            if calledBefore == nil { nodeNames[name] = nil }
+            throw error
         }
         if calledBefore == nil {
-            nodeNames[name] = graph.nodes.count
             countBlocks(of: name, by: 1)
         } else {
             graph.nodeNamesAreUnique = false
@@ -237,12 +244,16 @@ struct GraphBuilder {
             graph.tensors.append(output)
             results.append(TensorRef(id: id, type: output))
         }
-        let call = OperatorCall(kind: kind, arguments: OperatorCatalog.signature(of: type(of: op)).enumerated().map { index, spec in
-            (spec.name, arguments.value(of: spec.name, likelyAt: index) ?? .none)
-        })
         graph.nodes.append(Node(name: name, op: op, inputs: arguments.tensorInputs.map(\.id), outputs: results.map(\.id),
-                                parameterIDs: parameterIDs, location: location, call: call, arguments: arguments))
+                                parameterIDs: parameterIDs, location: location, arguments: arguments))
         return results
+    }
+
+    /// The first node named `name`, or nil for a new name, which is then claimed for
+    /// node `node` (one hash for the lookup and the insertion).
+    private mutating func claimName(_ name: String, for node: Int) -> Int? {
+        func first(_ slot: inout Int) -> Int? { slot == node ? nil : slot }
+        return first(&nodeNames[name, default: node])
     }
 
     /// A node named like an earlier one is that module called again: the same kind,

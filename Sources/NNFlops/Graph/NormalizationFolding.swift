@@ -24,7 +24,6 @@ extension Graph {
             var producer = folded.nodes[p]
             let before = producer.op.parameters.count
             producer.op = absorbed
-            producer.call = nil
             producer.arguments = nil
             for spec in absorbed.parameters.dropFirst(before) {
                 newParameters.append(Parameter(name: spec.qualifiedName(under: producer.name), shape: spec.shape, frozen: false, uses: 1))
