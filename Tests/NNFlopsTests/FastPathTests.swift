@@ -58,6 +58,14 @@ import Testing
         #expect(try TestModel.graph("model t\ninput x: [2, 8]\ny = relu(x)\nz = relu(y)\n").nodeNamesAreUnique)
     }
 
+    @Test func automaticNamesAreTheBaseAndTheCounter() {
+        for base in Self.randomNames(count: 300) {
+            for counter in [0, 1, 9, 10, 99, 100, 12_345, Int.max, -1, Int.min] {
+                #expect(Elaborator.suffixed(base, counter) == base + "_" + String(counter), "'\(base)' \(counter)")
+            }
+        }
+    }
+
     @Test func dottedPrefixesAreEveryPrefixBeforeADot() {
         for name in Self.randomNames(count: 3_000) {
             var expected: [String] = []

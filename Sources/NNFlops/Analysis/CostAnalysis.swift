@@ -152,6 +152,9 @@ public struct CostAnalysis: Sendable {
 
         // Eval mode: nothing needs a gradient, nothing trains (forward only).
         let training = options.mode == .training
+        // The closures below read these, not `graph`: a closure capturing `graph` copied
+        // the whole struct (retaining each of its arrays) once a node.
+        let tensors = graph.tensors, graphParameters = graph.parameters
         for index in graph.nodes.indices {
             // The fields it reads, not the whole Node (nodesReachingOutputs says why).
             let inputs = graph.nodes[index].inputs, outputs = graph.nodes[index].outputs
@@ -159,8 +162,9 @@ public struct CostAnalysis: Sendable {
             // An operator under torch.no_grad records nothing, whatever its inputs need; a dead
             // node gets no gradient: nothing of it needs one, nothing of it trains. Nor does
             // anything in eval mode.
-            let inputNeeds = inputs.map { training && live[index] && needsGradient[$0] && !op.detachesOutputs }
-            let trainableFlags = parameterIDs.map { training && live[index] && !graph.parameters[$0].frozen }
+            let trains = training && live[index], detaches = op.detachesOutputs
+            let inputNeeds = inputs.map { trains && needsGradient[$0] && !detaches }
+            let trainableFlags = parameterIDs.map { trains && !graphParameters[$0].frozen }
             let context = CostContext(inputNeedsGradient: inputNeeds, parameterTrainable: trainableFlags, attention: options.attention,
                                       precision: options.precision, inputTypes: types.inputTypes(graph, node: index),
                                       computeType: types.computeTypes[index], useCache: options.useCache,
@@ -194,7 +198,7 @@ public struct CostAnalysis: Sendable {
             parameters += owned
             trainable += ownedTrainable
             layers.append(LayerCost(node: index, name: graph.nodes[index].name, kind: type(of: op).kind, detail: op.detail,
-                                    outputShapes: outputs.map { graph.tensors[$0].shape },
+                                    outputShapes: outputs.map { tensors[$0].shape },
                                     parameters: owned.value, trainableParameters: ownedTrainable.value, cost: cost,
                                     context: context))
         }

@@ -682,10 +682,10 @@ public struct Elaborator {
             let scope = scopes.count - 1
             let slot = scopes[scope].nextSuffix.index(forKey: base)
             var counter = slot.map { scopes[scope].nextSuffix.values[$0] } ?? 0
-            var candidate = counter > 0 ? base + "_" + String(counter) : base
+            var candidate = counter > 0 ? Self.suffixed(base, counter) : base
             while !scopes[scope].usedNames.insert(candidate).inserted {
                 counter += 1
-                candidate = base + "_" + String(counter)
+                candidate = Self.suffixed(base, counter)
             }
             if let slot {
                 scopes[scope].nextSuffix.values[slot] = counter + 1
@@ -707,6 +707,31 @@ public struct Elaborator {
     }
 
     var currentPath: [String] { innermost.path }
+
+    /// `base_counter`, built in place: `base + "_" + String(counter)` made three Strings
+    /// and dispatched `description`, 600 instructions an automatic name.
+    static func suffixed(_ base: String, _ counter: Int) -> String {
+        guard counter >= 0 else { return base + "_" + String(counter) }
+        var base = base
+        return base.withUTF8 { utf8 in
+            var digits = 0, rest = counter
+            repeat {
+                digits += 1
+                rest /= 10
+            } while rest > 0
+            let length = utf8.count + 1 + digits
+            return String(unsafeUninitializedCapacity: length) { buffer in
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[..<utf8.count]).initialize(fromContentsOf: utf8)
+                buffer[utf8.count] = UInt8(ascii: "_")
+                var rest = counter
+                for index in stride(from: length - 1, to: utf8.count, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
+                return length
+            }
+        }
+    }
 
     mutating func callBlock(_ name: String, _ block: (parameters: [BlockParameter], body: [Statement], location: SourceLocation),
                             _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {

@@ -5,7 +5,13 @@ public struct AnalysisReport: Encodable, Sendable {
     public var model: String
     public var config: Config
     public var totals: Totals
-    public var layers: [Layer]
+    public var layers: [Layer] {
+        get { layerTable.rows }
+        _modify { yield &layerTable.rows }
+        set { layerTable.rows = newValue }
+    }
+    /// The layers as the JSON writes them (key `layers`: JSONRowTable).
+    var layerTable: JSONRowTable<Layer>
     public var byOp: [String: OpTotals]
     /// With a parallel layout (README, "Training on many GPUs"): the layout and every stage.
     public var parallel: ParallelReport?
@@ -229,7 +235,8 @@ public struct AnalysisReport: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, config, totals, layers, parallel, warnings
+        case schema, model, config, totals, parallel, warnings
+        case layerTable = "layers"
         case byOp = "by_op"
     }
 }
@@ -321,7 +328,7 @@ extension AnalysisReport {
         // Without --depth, rows merge only where a module was called again, or where
         // names differ only in empty components (which `groupName` drops).
         let merges = depth != nil || !graph.nodeNamesAreUnique || rows.contains { Self.hasEmptyComponent($0.name) }
-        layers = merges ? Self.aggregate(rows, depth: depth ?? Int.max) : rows
+        layerTable = JSONRowTable(rows: merges ? Self.aggregate(rows, depth: depth ?? Int.max) : rows)
     }
 
     /// The row a layer joins at `depth`: its name's first `depth` dot-separated components

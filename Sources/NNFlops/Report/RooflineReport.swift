@@ -24,7 +24,13 @@ public struct RooflineReport: Sendable, Encodable {
     public var peakFlopsPerS: Double
     public var ridgeFlopsPerByte: Double
     /// Entries sorted by time, largest first.
-    public var layers: [Layer]
+    public var layers: [Layer] {
+        get { layerTable.rows }
+        _modify { yield &layerTable.rows }
+        set { layerTable.rows = newValue }
+    }
+    /// The layers as the JSON writes them (key `layers`: JSONRowTable).
+    var layerTable: JSONRowTable<Layer>
     public var totals: Totals
     public var trainingRun: TrainingRun?
     /// With a parallel layout: the layout and every stage (README, "Training on many GPUs").
@@ -129,7 +135,8 @@ public struct RooflineReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, layers, totals, parallel, warnings
+        case schema, model, gpu, precision, tf32, optimizer, checkpoint, batch, totals, parallel, warnings
+        case layerTable = "layers"
         case gpuProfile = "gpu_profile"
         case tf32Ops = "tf32_ops"
         case matrixFormat = "matrix_format"
@@ -157,14 +164,14 @@ public struct RooflineReport: Sendable, Encodable {
         let step = analysis.stepTime
         // One micro-batch's entries; the shares are of one micro-step + optimizer.
         let entryTotal = analysis.entries.map(\.time).reduce(0, +)
-        layers = analysis.entries.enumerated()
+        layerTable = JSONRowTable(rows: analysis.entries.enumerated()
             .sorted { a, b in a.element.time != b.element.time ? a.element.time > b.element.time : a.offset < b.offset }
             .map { _, e in
                 Layer(name: e.name, op: e.op, phase: e.phase, dtype: e.quantizedFormat?.rawValue ?? e.computeType.rawValue, flops: e.flops,
                       matrixFlops: e.matrixFlops, bytes: e.bytes, intensity: e.cost.intensity.isFinite ? e.cost.intensity : nil,
                       ridgeFlopsPerByte: e.cost.ridge, bound: e.cost.bound, attainableFlopsPerS: e.cost.attainable,
                       timeS: e.time, timeShare: entryTotal > 0 ? e.time / entryTotal : 0)
-            }
+            })
         let compute = analysis.entries.filter { $0.cost.bound == .compute }.map(\.time).reduce(0, +)
         totals = Totals(forwardTimeS: analysis.forwardTime, backwardTimeS: analysis.backwardTime,
                         recomputeTimeS: analysis.recomputeTime, optimizerTimeS: analysis.optimizerTime,
