@@ -30,6 +30,20 @@ import Testing
         #expect(lengths.tensors[lengths.nodes[0].outputs[0]].shape == [4, 9])
     }
 
+    /// The elaborator remembers the last name it let be assigned and the last callee it
+    /// found to be an operator (Elaborator.lastAssignableName, lastOperatorCallee): a
+    /// loop that alternates names still has each checked, and a block that shadows no
+    /// operator is still called as the block.
+    @Test func rememberedNamesAndCalleesAreStillChecked() throws {
+        let assigned = try #require(failure("input x: [2, 8]\nrepeat 3:\n  x = relu(x)\n  relu = x\noutput x\n"))
+        #expect(assigned.message.contains("'relu' is an operator or block name and cannot be assigned"))
+        #expect(assigned.location?.line == 4)
+        let block = try #require(failure("block f(t):\n  return relu(t)\ninput x: [2, 8]\ny = relu(x)\nf = y\noutput y\n"))
+        #expect(block.message.contains("'f' is an operator or block name"))
+        let called = try graph("block f(t):\n  return sigmoid(t)\ninput x: [2, 8]\ny = relu(x)\nz = f(y)\nw = relu(z)\noutput w\n")
+        #expect(called.nodes.map(\.kind) == ["relu", "sigmoid", "relu"])
+    }
+
     @Test func paramsInputsAndOverrides() throws {
         let source = """
         model demo
