@@ -47,10 +47,6 @@ struct ByteBuffer: ~Copyable {
         count += bytes.count
     }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        append(bytes.bindMemory(to: UInt8.self))
-    }
-
     mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { append($0) }
     }
@@ -94,11 +90,6 @@ struct ByteBuffer: ~Copyable {
     }
 
     mutating func removeAll() { count = 0 }
-
-    subscript(index: Int) -> UInt8 {
-        precondition(index >= 0 && index < count, "ByteBuffer: index \(index) outside 0..<\(count)")
-        return base[index]
-    }
 
     func withBytes<R>(in range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "ByteBuffer: range \(range) outside 0..<\(count)")
