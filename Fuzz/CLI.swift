@@ -5,7 +5,9 @@
 // -close_fd_mask=3, which keeps libFuzzer's own reports) when it is cheap and
 // touches no file: plan, gpus, and analyze, check, roofline and fit on the
 // built-in `mlp`, with no word naming a path and no output file (--svg, --emit-spec).
-// `validate` and other models are parsed only. Any error but an NNFlopsError, an exit
+// `validate` and other models are parsed only. A line the program reads without
+// ArgumentParser (PlainAnalysis) must be one ArgumentParser reads as the same command.
+// Any error but an NNFlopsError, an exit
 // code or an ArgumentParser error is a finding, as is a trap. Compiled with the CLI's
 // sources (its entry point renamed): scripts/fuzz.sh cli SECONDS (README, "Fuzzing").
 import ArgumentParser
@@ -39,10 +41,25 @@ public func fuzzCommandLine(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     let words = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\0" }).map(String.init)
     let line = words.last == "" ? Array(words.dropLast()) : words
     var command: any ParsableCommand
+    let prepared: [String]
     do {
-        command = try NNFlopsCommand.parseAsRoot(try CommandLineWords.prepare(line))
+        prepared = try CommandLineWords.prepare(line)
     } catch {
+        return 0  // A misspelled command: exit 2.
+    }
+    // The program reads a plain analysis line without ArgumentParser (PlainAnalysis): it
+    // must be a line ArgumentParser reads as the same command.
+    let plain = PlainAnalysis(words: prepared)
+    do {
+        command = try NNFlopsCommand.parseAsRoot(prepared)
+    } catch {
+        if let plain { fatalError("\(line): read as \(plain), but ArgumentParser rejects it: \(error)") }
         return 0  // A usage error (or --help, --version): what ArgumentParser reports, exit 2 or 0.
+    }
+    if let plain {
+        guard let analysis = command as? AnalyzeCommand, let parsed = PlainAnalysis(analysis), parsed == plain else {
+            fatalError("\(line): read as \(plain), but ArgumentParser reads \(command)")
+        }
     }
     guard runs(command, line) else { return 0 }
     do {

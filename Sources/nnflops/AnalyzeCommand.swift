@@ -21,6 +21,7 @@ struct AnalyzeCommand: ParsableCommand {
         """)
 
     static let formats = OutputFormat.allCases
+    static let defaultFormat = OutputFormat.table
 
     @OptionGroup var model: BatchedModelOptions
     @OptionGroup var counting: CountingOptions
@@ -35,27 +36,36 @@ struct AnalyzeCommand: ParsableCommand {
     var memory = false
 
     @Option(help: formatHelp(formats), transform: ArgumentValue.format(formats, command: "analyze"))
-    var format: OutputFormat = .table
+    var format = AnalyzeCommand.defaultFormat
 
     func run() throws {
         let request = try model.request()
         let options = counting.countOptions
-        let report: AnalysisReport
-        if runOptions.isActive || memory {
-            let (graph, configuration) = try runOptions.run(request)
-            let analysis = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
-            let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration.onOneGPU, estimatingAllocator: true)
-            let parallel = configuration.parallel.isSingleGPU ? nil
-                : try ParallelAnalysis(graph: graph, options: counting.countOptions, configuration: configuration)
-            report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth, memory: memory, foldBN: runOptions.foldBN,
-                                    parallel: parallel)
-            ProcessLifetime.keepUntilExit(graph, analysis, memory, parallel as Any)
-        } else {
-            let graph = try request.graph()
-            let analysis = try CostAnalysis(graph: graph, options: options)
-            report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth)
-            ProcessLifetime.keepUntilExit(graph, analysis)
+        guard runOptions.isActive || memory else {
+            return try Self.writeCounts(of: request, options: options, depth: depth, format: format)
         }
+        let (graph, configuration) = try runOptions.run(request)
+        let analysis = try CostAnalysis(graph: graph, options: counting.countOptions(for: configuration))
+        let memory = try MemoryAnalysis(graph: graph, costs: analysis, configuration: configuration.onOneGPU, estimatingAllocator: true)
+        let parallel = configuration.parallel.isSingleGPU ? nil
+            : try ParallelAnalysis(graph: graph, options: counting.countOptions, configuration: configuration)
+        let report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth, memory: memory, foldBN: runOptions.foldBN,
+                                    parallel: parallel)
+        ProcessLifetime.keepUntilExit(graph, analysis, memory, parallel as Any)
+        try Self.write(report, format: format)
+    }
+
+    /// The counts alone, no run configuration: `nnflops MODEL` (and `PlainAnalysis`, which
+    /// reads that line without ArgumentParser).
+    static func writeCounts(of request: ModelRequest, options: CountOptions, depth: Int?, format: OutputFormat) throws {
+        let graph = try request.graph()
+        let analysis = try CostAnalysis(graph: graph, options: options)
+        let report = AnalysisReport(graph: graph, analysis: analysis, options: options, depth: depth)
+        ProcessLifetime.keepUntilExit(graph, analysis)
+        try write(report, format: format)
+    }
+
+    static func write(_ report: AnalysisReport, format: OutputFormat) throws {
         // JSON carries the warnings in its document; the other formats print them on stderr.
         if format != .json { warn(report.warnings ?? []) }
         let output = try AnalysisRenderer.render(report, format: format, emphasis: useColour)

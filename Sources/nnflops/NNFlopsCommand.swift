@@ -45,7 +45,15 @@ struct NNFlopsCommand: ParsableCommand {
 
     static func main() {
         do {
-            var command = try parseAsRoot(try CommandLineWords.prepare(Array(CommandLine.arguments.dropFirst())))
+            let words = try CommandLineWords.prepare(Array(CommandLine.arguments.dropFirst()))
+            // `--version` and `nnflops MODEL [--format F]...` without ArgumentParser's
+            // reflection (PlainAnalysis); every other line through it.
+            if words == ["--version"] { return emit(version + "\n") }
+            if let plain = PlainAnalysis(words: words) {
+                ProcessLifetime.isEnabled = true
+                return try plain.run()
+            }
+            var command = try parseAsRoot(words)
             ProcessLifetime.isEnabled = true
             try command.run()
         } catch let error as NNFlopsError {

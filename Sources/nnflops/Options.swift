@@ -270,7 +270,7 @@ struct BatchedModelOptions: ParsableArguments {
 struct CountingOptions: ParsableArguments {
     @Option(name: .customLong("attention-flops"),
             help: ArgumentHelp("How attention is counted.", valueName: "convention"))
-    var attention: AttentionConvention = .dense
+    var attention = CountOptions().attention
 
     var countOptions: CountOptions { CountOptions(attention: attention) }
 

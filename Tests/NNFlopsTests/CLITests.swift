@@ -1,4 +1,5 @@
 import Foundation
+import NNFlops
 import Testing
 
 /// Runs the built `nnflops` binary the way a user does: exit codes, output, golden text.
@@ -95,6 +96,43 @@ import Testing
         let help = try run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("MAC"))
+    }
+
+    /// `nnflops MODEL [--format F] [--batch N] [--depth N] [--set NAME=VALUE]` and
+    /// `--version` are read without ArgumentParser (Sources/nnflops/PlainAnalysis.swift);
+    /// `nnflops analyze ...` always goes through it (a first word that names a command is
+    /// ArgumentParser's). Each pair must write the same bytes and exit the same way, on
+    /// every zoo model and on lines that fail in the library (a missing file, a bad spec,
+    /// a bad override) as on lines that work.
+    @Test func linesReadWithoutArgumentParserDoWhatItDoes() throws {
+        let badSpec = try temporarySpec("model broken\ninput x: [1, 4]\ny = lineer(x, 2)\n")
+        defer { try? FileManager.default.removeItem(at: badSpec) }
+        var lines: [[String]] = []
+        for (index, model) in Zoo.models.enumerated() {
+            let format = OutputFormat.allCases[index % OutputFormat.allCases.count].rawValue
+            lines.append([model.name])
+            lines.append([model.name, "--format", format])
+        }
+        lines += [
+            ["mlp", "--format=json", "--batch", "8", "--depth", "1"],
+            ["resnet50", "--depth", "2", "--batch=4", "--format", "csv"],
+            ["gpt2", "--set", "seq=128", "--set=layers=2", "--format", "markdown"],
+            ["mlp", "--set", "nosuch=3"],
+            ["mlp", "--set", "batch=0"],
+            [badSpec.path],
+            [badSpec.path, "--format", "json"],
+            ["no-such-model.spec"],
+        ]
+        for line in lines {
+            let plain = try run(line), parsed = try run(["analyze"] + line)
+            #expect(plain.stdout == parsed.stdout, "\(line)")
+            #expect(plain.stderr == parsed.stderr, "\(line)")
+            #expect(plain.status == parsed.status, "\(line)")
+        }
+        let version = try run(["--version"]), parsedVersion = try run(["analyze", "--version"])
+        #expect(version.status == 0 && parsedVersion.status == 0)
+        #expect(version.stdout == parsedVersion.stdout)
+        #expect(version.stdout.wholeMatch(of: /[0-9]+\.[0-9]+\.[0-9]+\n/) != nil)
     }
 
     @Test func badSpecExitsTwoWithLocatedError() throws {
