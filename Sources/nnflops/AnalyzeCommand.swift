@@ -1,9 +1,10 @@
 import ArgumentParser
 import NNFlops
 
-struct AnalyzeCommand: ParsableCommand {
+struct AnalyzeCommand: NamedCommand {
+    static let commandName = "analyze"
     static let configuration = CommandConfiguration(
-        commandName: "analyze",
+        commandName: commandName,
         abstract: "Per-layer FLOPs, MACs, parameters and totals: the default command.",
         discussion: """
           nnflops analyze resnet50 --depth 1
@@ -74,9 +75,10 @@ struct AnalyzeCommand: ParsableCommand {
     }
 }
 
-struct ZooCommand: ParsableCommand {
+struct ZooCommand: NamedCommand {
+    static let commandName = "zoo"
     static let configuration = CommandConfiguration(
-        commandName: "zoo",
+        commandName: commandName,
         abstract: "The built-in models: parameters and forward FLOPs at their default input.",
         discussion: """
           nnflops zoo

@@ -3,9 +3,10 @@ import NNFlops
 
 /// `nnflops check`: CI budgets (README, "`nnflops check`"). Exit 0 within every budget, 1
 /// when any is exceeded, 2 on a usage error or a bad spec.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: NamedCommand {
+    static let commandName = "check"
     static let configuration = CommandConfiguration(
-        commandName: "check",
+        commandName: commandName,
         abstract: "Exit 1 when the model exceeds a memory, parameter or FLOP budget.",
         discussion: """
           nnflops check model.spec --batch 64 --max-peak-memory 16GiB

@@ -3,9 +3,10 @@ import NNFlops
 
 /// `nnflops fit`: the largest batch whose peak training memory fits a GPU or a memory
 /// size, per precision policy and checkpointing policy (README, "`nnflops fit`").
-struct FitCommand: ParsableCommand {
+struct FitCommand: NamedCommand {
+    static let commandName = "fit"
     static let configuration = CommandConfiguration(
-        commandName: "fit",
+        commandName: commandName,
         abstract: "The largest batch that fits a GPU's memory, per precision and checkpoint policy.",
         usage: """
         nnflops fit <spec> --gpu <id> [<options>]

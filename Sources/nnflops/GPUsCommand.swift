@@ -1,9 +1,10 @@
 import ArgumentParser
 import NNFlops
 
-struct GPUsCommand: ParsableCommand {
+struct GPUsCommand: NamedCommand {
+    static let commandName = "gpus"
     static let configuration = CommandConfiguration(
-        commandName: "gpus",
+        commandName: commandName,
         abstract: "The GPU profiles: dense datasheet peaks, memory, bandwidth and sources.",
         discussion: """
           nnflops gpus

@@ -4,9 +4,10 @@ import NNFlops
 /// `nnflops import`: writes a model as a spec (README, "Reading ONNX files"). The
 /// library does the work (`ModelRequest.specSource`); this reads the flags and writes
 /// the text.
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: NamedCommand {
+    static let commandName = "import"
     static let configuration = CommandConfiguration(
-        commandName: "import",
+        commandName: commandName,
         abstract: "Write a model (an ONNX file, a config.json, a spec) as a spec.",
         usage: """
         nnflops import <model.onnx> [--batch <n>] [--set <k=v>] [-o <file>]

@@ -3,9 +3,10 @@ import NNFlops
 
 /// `nnflops infer`: LLM inference on one GPU (README, "Inference"): prefill, decode, the KV
 /// cache, memory and how many sequences or how long a context fit.
-struct InferCommand: ParsableCommand {
+struct InferCommand: NamedCommand {
+    static let commandName = "infer"
     static let configuration = CommandConfiguration(
-        commandName: "infer",
+        commandName: commandName,
         abstract: "LLM inference: prefill and decode lower bounds, the KV cache, memory and capacity on a GPU.",
         usage: "nnflops infer <spec> --prompt <P> --generate <G> [<options>]",
         discussion: """

@@ -39,7 +39,7 @@ struct NNFlopsCommand: ParsableCommand {
         Exit codes: 0 success, 1 a budget exceeded or a validation mismatch, 2 a usage error or a bad spec.
         """,
         version: version,
-        subcommands: [AnalyzeCommand.self, ZooCommand.self] + extraSubcommands,
+        subcommands: subcommands,
         defaultSubcommand: AnalyzeCommand.self
     )
 
@@ -77,9 +77,7 @@ struct NNFlopsCommand: ParsableCommand {
 /// option is that option's value (`--batch -1` gets "must be at least 1", not "missing
 /// value").
 enum CommandLineWords {
-    static var commandNames: [String] {
-        NNFlopsCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
-    }
+    static var commandNames: [String] { subcommands.map { $0.commandName } }
 
     static func prepare(_ words: [String]) throws -> [String] {
         let names = commandNames

@@ -12,9 +12,10 @@ import Darwin
 import NNFlops
 
 /// `nnflops plan`: compute-optimal model and data size (design.md §7, README, "Planning").
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: NamedCommand {
+    static let commandName = "plan"
     static let configuration = CommandConfiguration(
-        commandName: "plan",
+        commandName: commandName,
         abstract: "Chinchilla planning: compute-optimal parameters and tokens for a budget, training time, memory and a spec.",
         usage: """
         nnflops plan --compute <flops> [<options>]

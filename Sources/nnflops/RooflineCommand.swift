@@ -11,9 +11,10 @@ import Darwin
 #endif
 import NNFlops
 
-struct RooflineCommand: ParsableCommand {
+struct RooflineCommand: NamedCommand {
+    static let commandName = "roofline"
     static let configuration = CommandConfiguration(
-        commandName: "roofline",
+        commandName: commandName,
         abstract: "Where each operator sits on a GPU's roofline, and a lower bound on the step time.",
         usage: "nnflops roofline <spec> --gpu <id> [<options>]",
         discussion: """

@@ -15,9 +15,10 @@ import NNFlops
 /// optimizer step) and compares executed with analytic FLOPs per layer and phase, saved
 /// bytes per layer and the peak memory (fp32; README, "The reference executor").
 /// Exit 0 when everything agrees, 1 on any mismatch, 2 on bad input.
-struct ValidateCommand: ParsableCommand {
+struct ValidateCommand: NamedCommand {
+    static let commandName = "validate"
     static let configuration = CommandConfiguration(
-        commandName: "validate",
+        commandName: commandName,
         abstract: "Run the spec on the CPU reference executor and compare executed with analytic FLOPs, saved bytes and peak memory; exit 1 on a mismatch.",
         usage: "nnflops validate <spec> [<options>]",
         discussion: """

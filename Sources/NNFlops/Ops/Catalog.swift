@@ -90,15 +90,27 @@ enum OperatorCatalog {
 
     public static func lookup(_ name: String) -> (any Operator.Type)? { byName[name] }
 
-    /// Each operator's signature, built once: most operators compute theirs (a protocol
-    /// extension's `static var` cannot be stored), which cost more than the rest of
-    /// binding an argument list.
-    static let signatures: [ObjectIdentifier: [ArgumentSpec]] =
-        Dictionary(uniqueKeysWithValues: all.map { (ObjectIdentifier($0), $0.signature) })
+    /// Each operator's signature, built once, on its first use: most operators compute
+    /// theirs (a protocol extension's `static var` cannot be stored), which cost more than
+    /// the rest of binding an argument list. Filled as operators are used rather than for
+    /// the whole catalog at once (370k instructions, a fifth of them the first use of
+    /// `ObjectIdentifier` as a dictionary key; README, "Speed"), under a lock: elaborations
+    /// may run on several threads. Keyed by kind, which names one type in the catalog
+    /// (`byName`); a type outside it with a kind in use (a test's) gets its own
+    /// signature, uncached.
+    nonisolated(unsafe) private static var signatures: [String: (type: ObjectIdentifier, signature: [ArgumentSpec])] = [:]
+    private static let signaturesLock = Lock()
 
-    /// `type.signature`, from the table when `type` is in the catalog.
+    /// `type.signature`, built once per operator type.
     static func signature(of type: any Operator.Type) -> [ArgumentSpec] {
-        signatures[ObjectIdentifier(type)] ?? type.signature
+        let kind = type.kind, id = ObjectIdentifier(type)
+        signaturesLock.lock()
+        defer { signaturesLock.unlock() }
+        if let known = signatures[kind] { return known.type == id ? known.signature : type.signature }
+        let signature = type.signature
+        signatures[kind] = (id, signature)
+        return signature
     }
+
     public static var names: [String] { all.map { $0.kind } }
 }
