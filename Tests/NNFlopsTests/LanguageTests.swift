@@ -44,6 +44,24 @@ import Testing
         #expect(called.nodes.map(\.kind) == ["relu", "sigmoid", "relu"])
     }
 
+    /// `name =`, `tie =` and `frozen =` (ReservedArguments): never bound to an operator's
+    /// or a block's own arguments; of a repeated one, the last counts; `tie =` is refused
+    /// on a block call.
+    @Test func reservedArgumentsOfOperatorAndBlockCalls() throws {
+        let block = "block head(t, width):\n  return linear(t, width)\ninput x: [2, 8]\n"
+        let named = try graph(block + "y = head(x, 4, name = \"a\", frozen = true, name = \"b\")\nz = linear(y, 3, name = \"c\", frozen = false, name = \"d\")\noutput z\n")
+        #expect(named.nodes.map(\.name) == ["b.linear", "d"])
+        // The block's linear is frozen (8 x 4 + 4), the last linear is not (4 x 3 + 3).
+        #expect(named.parameters.map(\.name) == ["b.linear.weight", "b.linear.bias", "d.weight", "d.bias"])
+        #expect(named.parameters.map(\.frozen) == [true, true, false, false])
+        let tied = try graph("input x: [2, 8]\ny = linear(x, 8, name = \"a\")\nz = linear(y, 8, tie = \"a\", name = \"b\")\noutput z\n")
+        #expect(tied.parameters.count == 2)
+        #expect(tied.parameters.map(\.uses) == [2, 2])
+        let refused = try #require(failure(block + "y = head(x, 4, tie = \"a\")\noutput y\n"))
+        #expect(refused.message.contains("tie= applies to operators, not blocks"))
+        #expect(refused.location?.line == 4)
+    }
+
     @Test func paramsInputsAndOverrides() throws {
         let source = """
         model demo

@@ -607,7 +607,7 @@ public struct Elaborator {
     // MARK: - Calls
 
     /// Keyword arguments every call accepts, handled by the elaborator itself.
-    static let reservedKeywords = ["name", "tie", "frozen"]
+    static let reservedKeywords = ReservedArguments.labels
 
     mutating func call(_ callee: String, _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {
         if let last = lastOperatorCallee, last.name == callee {
@@ -749,15 +749,12 @@ public struct Elaborator {
         callDepth += 1
         defer { callDepth -= 1 }
         var bound: [String: Value] = [:]
-        var reserved: [String: Value] = [:]
+        var reserved = ReservedArguments()
         var position = 0
         for argument in arguments {
             let value = try evaluate(argument.value)
             if let label = argument.label {
-                if Self.reservedKeywords.contains(label) {
-                    reserved[label] = value
-                    continue
-                }
+                if reserved.take(label, value) { continue }
                 guard block.parameters.contains(where: { $0.name == label }) else {
                     let hint = closestMatch(to: label, in: block.parameters.map(\.name) + Self.reservedKeywords)
                     throw error("block '\(name)' has no parameter '\(label)'", at: argument.location,
@@ -773,8 +770,8 @@ public struct Elaborator {
                 position += 1
             }
         }
-        if reserved["tie"] != nil { throw error("tie= applies to operators, not blocks", at: location) }
-        let instance = try instanceName(explicit: reserved["name"], base: name, at: location)
+        if reserved.tie != nil { throw error("tie= applies to operators, not blocks", at: location) }
+        let instance = try instanceName(explicit: reserved.name, base: name, at: location)
         var scope = Scope(path: currentPath + [instance])
         // Defaults are evaluated in the caller's scope, as call arguments are.
         for parameter in block.parameters {
@@ -786,7 +783,7 @@ public struct Elaborator {
                 throw error("block '\(name)' needs argument '\(parameter.name)'", at: location)
             }
         }
-        let frozen = try frozenFlag(reserved["frozen"], at: location)
+        let frozen = try frozenFlag(reserved.frozen, at: location)
         if frozen { frozenDepth += 1 }
         scopes.append(scope)
         defer {
@@ -811,9 +808,9 @@ public struct Elaborator {
     mutating func callOperator(_ kind: String, type known: (any Operator.Type)? = nil, arguments values: [Value], labels: [String?],
                                argumentLocation: (Int) -> SourceLocation? = { _ in nil }, at location: SourceLocation) throws -> Value {
         guard let type = known ?? OperatorCatalog.lookup(kind) else { throw error("unknown operator '\(kind)'", at: location) }
-        var reserved: [String: Value] = [:]
+        var reserved = ReservedArguments()
         for (index, value) in values.enumerated() {
-            if let label = labels[index], Self.reservedKeywords.contains(label) { reserved[label] = value }
+            if let label = labels[index] { _ = reserved.take(label, value) }
         }
         // Errors point at the argument at fault when there is one.
         func at(_ failure: GraphBuilder.Failure) -> SourceLocation {
@@ -827,13 +824,13 @@ public struct Elaborator {
         } catch {
             throw self.error(error.message, at: at(error), notes: error.notes)
         }
-        let name = try instanceName(explicit: reserved["name"], base: kind, operatorCall: true, at: location)
+        let name = try instanceName(explicit: reserved.name, base: kind, operatorCall: true, at: location)
         let path = currentPath
         let fullName = path.isEmpty ? name : (path + [name]).joined(separator: ".")
-        let frozen = try frozenFlag(reserved["frozen"], at: location) || frozenDepth > 0
+        let frozen = try frozenFlag(reserved.frozen, at: location) || frozenDepth > 0
         // Parameters: new ones, or the tied operator's.
         var sources: [GraphBuilder.ParameterSource] = []
-        switch reserved["tie"] {
+        switch reserved.tie {
         case nil, .none?: break
         case .string(let tiedTo)?:
             for spec in op.parameters {
@@ -935,3 +932,24 @@ extension Value {
     var isTensor: Bool { if case .tensor = self { true } else { false } }
 }
 
+/// A call's reserved keyword arguments, `name =`, `tie =` and `frozen =` (README, "Calls,
+/// names, tied and frozen parameters"), told by comparing labels: kept in a dictionary
+/// they cost a hash per label and per read, four an operator call.
+struct ReservedArguments {
+    static let labels = ["name", "tie", "frozen"]
+    var name: Value?
+    var tie: Value?
+    var frozen: Value?
+
+    /// Keeps `value` when `label` is reserved (of repeated ones, the last); false when
+    /// it is not.
+    mutating func take(_ label: String, _ value: Value) -> Bool {
+        switch label {
+        case "name": name = value
+        case "tie": tie = value
+        case "frozen": frozen = value
+        default: return false
+        }
+        return true
+    }
+}

@@ -192,12 +192,14 @@ struct GraphBuilder {
         // The name's first node, found and (for a new name) claimed in one hash; a node
         // refused below gives its claim back, so a failure leaves the builder as it was.
         let calledBefore = claimName(name, for: graph.nodes.count)
+        // A new name's blocks, found once for the namespace check and the block counts.
+        let prefixes = calledBefore == nil ? Self.dottedPrefixes(of: name) : []
         let outputs: [TensorType]
         do throws(Failure) {
             if let first = calledBefore {
                 try Self.checkCalledAgain(graph.nodes[first], by: op, sources: sources)
             } else {
-                try checkNamespace(name, parameters: specs, sources: sources)
+                try checkNamespace(name, prefixes: prefixes, parameters: specs, sources: sources)
             }
             // Check everything before changing the graph, so a failure leaves it as it was.
             for (index, spec) in specs.enumerated() {
@@ -220,7 +222,7 @@ struct GraphBuilder {
             throw error
         }
         if calledBefore == nil {
-            countBlocks(of: name, by: 1)
+            countBlocks(prefixes, by: 1)
         } else {
             graph.nodeNamesAreUnique = false
         }
@@ -273,14 +275,15 @@ struct GraphBuilder {
     /// A new node name and the new parameters it brings must not name anything else:
     /// parameters are leaves, so no node lies under one, and a bare tensor's name (the node's
     /// own) must not be a block.
-    func checkNamespace(_ name: String, parameters specs: [ParameterSpec], sources: [ParameterSource]) throws(Failure) {
+    /// `prefixes`: the name's dotted prefixes (`dottedPrefixes(of: name)`).
+    func checkNamespace(_ name: String, prefixes: [String], parameters specs: [ParameterSpec], sources: [ParameterSource]) throws(Failure) {
         func underParameter(_ prefix: String) throws(Failure) {
             if let id = parameterIndex[prefix] {
                 throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[id].name)'; operators, blocks and parameters share one namespace")
             }
         }
         try underParameter(name)
-        for prefix in Self.dottedPrefixes(of: name) { try underParameter(prefix) }
+        for prefix in prefixes { try underParameter(prefix) }
         for (index, spec) in specs.enumerated() where sources.isEmpty || sources[index] == .new {
             let qualified = spec.qualifiedName(under: name)
             if parameterIndex[qualified] != nil { throw Failure("two parameters are named '\(qualified)'") }
@@ -293,11 +296,13 @@ struct GraphBuilder {
         }
     }
 
-    /// Adds `delta` to the count of every block (dotted prefix) above node name `name`.
-    private mutating func countBlocks(of name: String, by delta: Int) {
-        for prefix in Self.dottedPrefixes(of: name) {
-            let count = (blockNames[prefix] ?? 0) + delta
-            blockNames[prefix] = count > 0 ? count : nil
+    /// Adds `delta` to the count of each block in `prefixes` (a node name's dotted
+    /// prefixes), in place (one hash a block for a new node); a block whose count falls
+    /// to 0 is gone.
+    private mutating func countBlocks(_ prefixes: [String], by delta: Int) {
+        for prefix in prefixes {
+            blockNames[prefix, default: 0] += delta
+            if delta < 0, let count = blockNames[prefix], count <= 0 { blockNames[prefix] = nil }
         }
     }
 
@@ -331,8 +336,8 @@ struct GraphBuilder {
         }
         nodeNames[oldName] = nil
         nodeNames[newName] = index
-        countBlocks(of: oldName, by: -1)
-        countBlocks(of: newName, by: 1)
+        countBlocks(Self.dottedPrefixes(of: oldName), by: -1)
+        countBlocks(Self.dottedPrefixes(of: newName), by: 1)
         graph.nodes[index].name = newName
         for id in graph.nodes[index].parameterIDs {
             let full = graph.parameters[id].name
