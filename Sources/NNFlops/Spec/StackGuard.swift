@@ -64,9 +64,10 @@ struct StackGuard: Sendable {
             #else
             pthread_join(thread, nil)
             #endif
-            // The joined thread ran the job, which always sets its result.
-            guard let result = job.result else { return try body(.unchecked) }
-            return try result.get()
+            // The joined thread ran the job, which always sets its value or its failure.
+            if let failure = job.failure { throw failure }
+            guard let value = job.value else { return try body(.unchecked) }
+            return value
         }
     }
 
@@ -77,7 +78,11 @@ struct StackGuard: Sendable {
 
     final class Job<T>: AnyJob, @unchecked Sendable {
         let body: (StackGuard) throws -> T
-        var result: Result<T, any Error>?
+        // Two optionals, not a `Result<T, any Error>`: that type's metadata, built on
+        // first use, checks `any Error: Error` against every protocol conformance record
+        // in the binary (210k instructions at start-up; README, "Speed").
+        var value: T?
+        var failure: (any Error)?
 
         init(body: @escaping (StackGuard) throws -> T) { self.body = body }
 
@@ -85,7 +90,11 @@ struct StackGuard: Sendable {
             var marker: UInt8 = 0
             let top = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
             let floor = top - UInt(StackGuard.stackBytes) + UInt(StackGuard.reserveBytes)
-            result = Result { try body(StackGuard(floor: floor)) }
+            do {
+                value = try body(StackGuard(floor: floor))
+            } catch {
+                failure = error
+            }
         }
     }
 }
