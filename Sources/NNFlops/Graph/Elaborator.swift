@@ -34,7 +34,7 @@ public struct Elaborator {
     var paramNames: Set<String> = []
     /// Tensor ids already among the graph's outputs.
     var outputIDs: Set<Int> = []
-    var scopes: [Scope] = [Scope(path: [])]
+    var scopes: [Scope] = [Scope(prefix: "")]
     /// The scope statements run in. The stack is never empty: it starts with the top
     /// level, and a block pops only the scope it pushed.
     var innermost: Scope { scopes[scopes.count - 1] }
@@ -54,15 +54,19 @@ public struct Elaborator {
     var lastOperatorCallee: (name: String, type: any Operator.Type)?
 
     struct Scope {
-        var path: [String]
+        /// The dotted path of the block instance, with a trailing dot (`layer1.0.`; empty
+        /// at top level): an operator's full name is the prefix and its own name, one
+        /// concatenation (joining the path cost 2,000 instructions an operator).
+        var prefix: String
         var variables: [String: Value] = [:]
-        var usedNames: Set<String> = []
-        /// Names given explicitly to operators: one may be given again to call the same
-        /// module again (GraphBuilder checks that it is the same).
-        var operatorNames: Set<String> = []
+        /// The names used in this scope, each true when it was given explicitly to an
+        /// operator: such a name may be given again to call the same module again
+        /// (GraphBuilder checks that it is the same). One table, so a name is claimed
+        /// and checked in one hash.
+        var usedNames: [String: Bool] = [:]
         /// Next suffix to try for each automatic base name, so naming stays O(1) per call.
         var nextSuffix: [String: Int] = [:]
-        var isBlock: Bool { !path.isEmpty }
+        var isBlock: Bool { !prefix.isEmpty }
     }
 
     /// Control flow out of a block body.
@@ -683,7 +687,8 @@ public struct Elaborator {
             let slot = scopes[scope].nextSuffix.index(forKey: base)
             var counter = slot.map { scopes[scope].nextSuffix.values[$0] } ?? 0
             var candidate = counter > 0 ? Self.suffixed(base, counter) : base
-            while !scopes[scope].usedNames.insert(candidate).inserted {
+            while let taken = scopes[scope].usedNames.updateValue(false, forKey: candidate) {
+                scopes[scope].usedNames[candidate] = taken
                 counter += 1
                 candidate = Self.suffixed(base, counter)
             }
@@ -696,17 +701,18 @@ public struct Elaborator {
         case let other?:
             throw error("name must be a string or an integer, got \(other.typeName)", at: location)
         }
-        let isExplicit: Bool = { if case .string? = explicit { true } else if case .int? = explicit { true } else { false } }()
-        guard scopes[scopes.count - 1].usedNames.insert(name).inserted else {
-            // An operator's name given again: the same module called again.
-            if operatorCall && isExplicit && scopes[scopes.count - 1].operatorNames.contains(name) { return name }
+        // An explicit name here (an automatic one has returned): an operator's marks it.
+        let isOperatorName = operatorCall
+        if let taken = scopes[scopes.count - 1].usedNames.updateValue(isOperatorName, forKey: name) {
+            // An operator's name given again: the same module called again (the entry
+            // was true and stays so).
+            if isOperatorName && taken { return name }
+            scopes[scopes.count - 1].usedNames[name] = taken
             throw error("name '\(name)' is already used in this scope", at: location)
         }
-        if operatorCall && isExplicit { scopes[scopes.count - 1].operatorNames.insert(name) }
         return name
     }
 
-    var currentPath: [String] { innermost.path }
 
     /// `base_counter`, built in place: `base + "_" + String(counter)` made three Strings
     /// and dispatched `description`, 600 instructions an automatic name.
@@ -772,7 +778,7 @@ public struct Elaborator {
         }
         if reserved.tie != nil { throw error("tie= applies to operators, not blocks", at: location) }
         let instance = try instanceName(explicit: reserved.name, base: name, at: location)
-        var scope = Scope(path: currentPath + [instance])
+        var scope = Scope(prefix: innermost.prefix + instance + ".")
         // Defaults are evaluated in the caller's scope, as call arguments are.
         for parameter in block.parameters {
             if let value = bound[parameter.name] {
@@ -825,8 +831,8 @@ public struct Elaborator {
             throw self.error(error.message, at: at(error), notes: error.notes)
         }
         let name = try instanceName(explicit: reserved.name, base: kind, operatorCall: true, at: location)
-        let path = currentPath
-        let fullName = path.isEmpty ? name : (path + [name]).joined(separator: ".")
+        let prefix = innermost.prefix
+        let fullName = prefix.isEmpty ? name : prefix + name
         let frozen = try frozenFlag(reserved.frozen, at: location) || frozenDepth > 0
         // Parameters: new ones, or the tied operator's.
         var sources: [GraphBuilder.ParameterSource] = []
