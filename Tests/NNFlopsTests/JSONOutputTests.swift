@@ -48,6 +48,33 @@ import Testing
         try Self.expectSame(try Plan(PlanRequest(compute: 1e21)), "plan")
     }
 
+    /// The members no zoo report above has, each written by the report's own writer
+    /// (JSONRow) inside a nested object: a parallel layout (`parallel`, one stage's
+    /// `totals.memory`, `totals.communication`), warnings, and a spec without params
+    /// (`config.params` an empty object).
+    @Test func parallelReportsWarningsAndEmptyParamsAreByteIdentical() throws {
+        var configuration = RunConfiguration(optimizer: .adam, precision: .bf16)
+        configuration.parallel = ParallelLayout(gpus: 8, tensor: 2, pipeline: 2, schedule: .oneForwardOneBackward)
+        let (graph, run) = try ModelRequest("gpt2", overrides: ["batch": .int(8), "seq": .int(128)]).run(configuration, microBatch: 1)
+        let costs = try CostAnalysis(graph: graph)
+        let memory = try MemoryAnalysis(graph: graph, costs: costs, configuration: run.onOneGPU)
+        let parallel = try ParallelAnalysis(graph: graph, options: CountOptions(), configuration: run)
+        let report = AnalysisReport(graph: graph, analysis: costs, options: CountOptions(), memory: memory, parallel: parallel)
+        #expect(report.parallel != nil && report.totals.communication != nil && report.totals.memory?.stage != nil)
+        try Self.expectSame(report, "gpt2 tensor 2 x pipeline 2")
+
+        let dead = try Elaborator.elaborate(source: """
+            model dead
+            input x: [4, 8]
+            h = linear(x, 16, name = "fc1")
+            unused = linear(x, 5, name = "unused")
+            output linear(h, 2, name = "fc2")
+            """, file: "dead.spec")
+        let deadReport = AnalysisReport(graph: dead, analysis: try CostAnalysis(graph: dead), options: CountOptions())
+        #expect(deadReport.warnings?.count == 1 && deadReport.config.paramValues.isEmpty)
+        try Self.expectSame(deadReport, "dead code, no params")
+    }
+
     struct Sample: Codable {
         var text: String
         var numbers: [Double]

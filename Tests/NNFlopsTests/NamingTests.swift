@@ -87,4 +87,32 @@ import Testing
         #expect(builder.graph.parameters.map(\.name) == ["enc.fc.weight", "enc.fc.bias", "enc.gamma"])
         #expect(builder.parameterIndex["enc.gamma"] == 2)
     }
+
+    /// A refused node gives back every name it claimed on the way (its own, the blocks
+    /// before the one that failed, its parameters): each is free afterwards.
+    @Test func aRefusedNodeFreesItsNames() throws {
+        var builder = GraphBuilder(model: "m")
+        let x = try builder.addInput(name: "x", type: TensorType([2, 4]), location: Self.here)
+        func add(_ type: any Operator.Type, _ arguments: KeyValuePairs<String, Value>, _ name: String) throws(GraphBuilder.Failure) {
+            let binding = try GraphBuilder.bind(type, arguments)
+            _ = try builder.addNode(try GraphBuilder.makeOperator(type, binding), arguments: binding.arguments, name: name, location: Self.here)
+        }
+        let tensor: KeyValuePairs<String, Value> = ["shape": .list([.int(4)])]
+        let huge: KeyValuePairs<String, Value> = ["input": .tensor(x), "out": .int(1 << 55)]
+        // Its blocks `m.n` and `m` and its parameters claimed, then its weight, [2^55, 4]
+        // (2^59 bytes), refused by the tensor-size limit (2^56 bytes).
+        #expect(throws: GraphBuilder.Failure.self) { try add(Linear.self, huge, "m.n.fc") }
+        // `m` is no block now, or a learned tensor could not take its name.
+        try add(LearnedParameter.self, tensor, "m")
+        #expect(throws: GraphBuilder.Failure.self) { try add(Linear.self, huge, "r") }
+        // `r.weight` is no parameter now, or a tensor could not take its name.
+        try add(LearnedParameter.self, tensor, "r.weight")
+        try add(ReLU.self, ["input": .tensor(x)], "q.weight")
+        // `q` claimed, then its parameter `q.weight`, an operator's name: refused.
+        #expect(throws: GraphBuilder.Failure.self) { try add(Linear.self, ["input": .tensor(x), "out": .int(4)], "q") }
+        // `q` is free: a new module (a ReLU may be named like a block), not the refused one called again.
+        try add(ReLU.self, ["input": .tensor(x)], "q")
+        #expect(builder.graph.nodes.map(\.name) == ["m", "r.weight", "q.weight", "q"])
+        #expect(builder.parameterIndex == ["m": 0, "r.weight": 1])
+    }
 }

@@ -841,7 +841,7 @@ public struct Elaborator {
         case .string(let tiedTo)?:
             for spec in op.parameters {
                 let qualified = spec.qualifiedName(under: tiedTo)
-                guard let id = builder.parameterIndex[qualified] else {
+                guard let id = builder.parameterID(named: qualified) else {
                     let owners = Set(builder.parameterIndex.keys.map { String($0.split(separator: ".").dropLast().joined(separator: ".")) })
                     let hint = closestMatch(to: tiedTo, in: owners).map { ["did you mean '\($0)'?"] } ?? []
                     throw error("tie='\(tiedTo)': no earlier operator named '\(tiedTo)' with a parameter '\(spec.name)'", at: location, notes: hint)

@@ -17,13 +17,41 @@ struct GraphBuilder {
     public static let maxNodes = Limits.standard.operators
 
     public var graph: Graph
-    /// Parameters by full name (`layer1.0.conv1.weight`), to resolve ties by name.
-    public private(set) var parameterIndex: [String: Int] = [:]
-    /// The first node of each name (a module called several times has several).
-    private var nodeNames: [String: Int] = [:]
-    /// Every dotted prefix of a node name (`layer1.0` of `layer1.0.conv1`): the blocks,
-    /// with the number of distinct node names under each.
-    private var blockNames: [String: Int] = [:]
+    /// The one namespace: what each name names. One table, so that a new node's name, each
+    /// of its blocks and each of its parameters is one hash for both the checks and the
+    /// registration (three tables took ten hashes for a convolution in a block, a third of
+    /// its elaboration).
+    private var names: [String: NameEntry] = [:]
+
+    /// What one name is: the first node of that name (a module called several times has
+    /// several), a parameter's id, and, as a block (a dotted prefix of node names,
+    /// `layer1.0` of `layer1.0.conv1`), the number of distinct node names under it. An
+    /// entry naming nothing is removed.
+    struct NameEntry {
+        var node = -1
+        var parameter = -1
+        var blockCount = 0
+        var isEmpty: Bool { node < 0 && parameter < 0 && blockCount == 0 }
+    }
+
+    /// Parameters by full name (`layer1.0.conv1.weight`).
+    public var parameterIndex: [String: Int] {
+        var index: [String: Int] = [:]
+        for (name, entry) in names where entry.parameter >= 0 { index[name] = entry.parameter }
+        return index
+    }
+
+    /// The parameter named `name` (`layer1.0.conv1.weight`), to resolve ties by name.
+    public func parameterID(named name: String) -> Int? {
+        guard let id = names[name]?.parameter, id >= 0 else { return nil }
+        return id
+    }
+
+    /// The first node named `name`.
+    func nodeID(named name: String) -> Int? {
+        guard let id = names[name]?.node, id >= 0 else { return nil }
+        return id
+    }
 
     public init(model: String) {
         graph = Graph(model: model)
@@ -189,19 +217,23 @@ struct GraphBuilder {
         guard sources.isEmpty || sources.count == specs.count else {
             throw Failure("internal: \(specs.count) parameters of \(kind) but \(sources.count) sources")
         }
-        // The name's first node, found and (for a new name) claimed in one hash; a node
-        // refused below gives its claim back, so a failure leaves the builder as it was.
-        let calledBefore = claimName(name, for: graph.nodes.count)
-        // A new name's blocks, found once for the namespace check and the block counts.
-        let prefixes = calledBefore == nil ? Self.dottedPrefixes(of: name) : []
+        // The name's first node, found and (for a new name) claimed with its blocks and
+        // parameters, one hash each; a node refused below gives its claims back, so a
+        // failure leaves the builder as it was.
+        let newID = graph.nodes.count
+        let calledBefore = try claimName(name, for: newID)
+        var claims = Claims(name: calledBefore == nil ? name : nil)
         let outputs: [TensorType]
+        var parameterIDs: [Int] = []
         do throws(Failure) {
             if let first = calledBefore {
                 try Self.checkCalledAgain(graph.nodes[first], by: op, sources: sources)
             } else {
-                try checkNamespace(name, prefixes: prefixes, parameters: specs, sources: sources)
+                try claimBlocks(of: name, &claims)
+                try claimParameters(name, specs, sources, &claims)
             }
             // Check everything before changing the graph, so a failure leaves it as it was.
+            var nextParameter = graph.parameters.count
             for (index, spec) in specs.enumerated() {
                 try Self.validate(TensorType(spec.shape), what: "parameter '\(spec.name)' of \(kind)")
                 if case .tied(let id)? = sources.isEmpty ? nil : sources[index] {
@@ -210,6 +242,10 @@ struct GraphBuilder {
                     guard existing.elements == spec.elements else {
                         throw Failure("\(kind) needs \(spec.name) of shape \(TensorType(spec.shape)) but the tied parameter '\(existing.name)' has shape \(TensorType(existing.shape))")
                     }
+                    parameterIDs.append(id)
+                } else {
+                    parameterIDs.append(nextParameter)
+                    nextParameter += 1
                 }
             }
             // An operator's outputs are computed by its getter: read them once.
@@ -218,25 +254,17 @@ struct GraphBuilder {
                 try Self.validate(output, what: "the output of \(kind)")
             }
         } catch {
-            if calledBefore == nil { nodeNames[name] = nil }
+            release(claims, specs, sources)
             throw error
         }
-        if calledBefore == nil {
-            countBlocks(prefixes, by: 1)
-        } else {
-            graph.nodeNamesAreUnique = false
-        }
-        var parameterIDs: [Int] = []
+        if calledBefore != nil { graph.nodeNamesAreUnique = false }
         for (index, spec) in specs.enumerated() {
             switch sources.isEmpty ? .new : sources[index] {
             case .tied(let id):
                 graph.parameters[id].uses += 1
-                parameterIDs.append(id)
             case .new:
-                let qualified = spec.qualifiedName(under: name)
-                parameterIndex[qualified] = graph.parameters.count
-                parameterIDs.append(graph.parameters.count)
-                graph.parameters.append(Parameter(name: qualified, shape: spec.shape, frozen: frozen, uses: 1))
+                // Registered under its name by claimParameters.
+                graph.parameters.append(Parameter(name: spec.qualifiedName(under: name), shape: spec.shape, frozen: frozen, uses: 1))
             }
         }
         var results: [TensorRef] = []
@@ -251,11 +279,90 @@ struct GraphBuilder {
         return results
     }
 
+    /// What a node being added has claimed in the namespace, to give back if it is refused.
+    /// Counts, not names: the names are found again on the (rare) way back, so that the
+    /// claims cost no allocation.
+    struct Claims {
+        /// The node's own name, when new.
+        var name: String?
+        /// Its first `blocks` blocks (longest first) and first `parameters` new parameters.
+        var blocks = 0
+        var parameters = 0
+    }
+
     /// The first node named `name`, or nil for a new name, which is then claimed for
-    /// node `node` (one hash for the lookup and the insertion).
-    private mutating func claimName(_ name: String, for node: Int) -> Int? {
-        func first(_ slot: inout Int) -> Int? { slot == node ? nil : slot }
-        return first(&nodeNames[name, default: node])
+    /// node `node`: one hash for the lookup, the check and the insertion. A new name must
+    /// not be a parameter's, nor lie under one (checked for each block by claimBlocks).
+    private mutating func claimName(_ name: String, for node: Int) throws(Failure) -> Int? {
+        let (first, parameter): (Int, Int) = {
+            let entry = { (entry: inout NameEntry) -> (Int, Int) in
+                if entry.node < 0 && entry.parameter < 0 { entry.node = node }
+                return (entry.node, entry.parameter)
+            }
+            return entry(&names[name, default: NameEntry()])
+        }()
+        if first == node { return nil }
+        if first < 0 {
+            throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[parameter].name)'; operators, blocks and parameters share one namespace")
+        }
+        return first
+    }
+
+    /// Counts a new node name in each of its blocks (its dotted prefixes, longest first),
+    /// none of which may be a parameter.
+    private mutating func claimBlocks(of name: String, _ claims: inout Claims) throws(Failure) {
+        for block in Self.dottedPrefixes(of: name) {
+            let parameter: Int = {
+                let count = { (entry: inout NameEntry) -> Int in
+                    if entry.parameter < 0 { entry.blockCount += 1 }
+                    return entry.parameter
+                }
+                return count(&names[block, default: NameEntry()])
+            }()
+            if parameter >= 0 {
+                throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[parameter].name)'; operators, blocks and parameters share one namespace")
+            }
+            claims.blocks += 1
+        }
+    }
+
+    /// Registers the new parameters of node `name` under their full names, which must
+    /// name nothing else (parameters are leaves; a bare learned tensor's name is its node's
+    /// own, which must not be a block).
+    private mutating func claimParameters(_ name: String, _ specs: [ParameterSpec], _ sources: [ParameterSource],
+                                          _ claims: inout Claims) throws(Failure) {
+        var id = graph.parameters.count
+        for (index, spec) in specs.enumerated() where sources.isEmpty || sources[index] == .new {
+            let qualified = spec.qualifiedName(under: name)
+            let bare = qualified == name
+            let taken: NameEntry = {
+                let claim = { (entry: inout NameEntry) -> NameEntry in
+                    let was = entry
+                    // The node's own entry holds the node: only a bare tensor's name is it.
+                    if entry.parameter < 0 && entry.blockCount == 0 && (bare || entry.node < 0) { entry.parameter = id }
+                    return was
+                }
+                return claim(&names[qualified, default: NameEntry()])
+            }()
+            if taken.parameter >= 0 { throw Failure("two parameters are named '\(qualified)'") }
+            if !bare, taken.node >= 0 || taken.blockCount > 0 {
+                throw Failure("the parameter '\(qualified)' would have the name of an operator or block; operators, blocks and parameters share one namespace")
+            }
+            if bare, taken.blockCount > 0 {
+                throw Failure("the learned tensor '\(name)' would have the name of a block; operators, blocks and parameters share one namespace")
+            }
+            claims.parameters += 1
+            id += 1
+        }
+    }
+
+    /// Gives back what a refused node claimed.
+    private mutating func release(_ claims: Claims, _ specs: [ParameterSpec], _ sources: [ParameterSource]) {
+        guard let name = claims.name else { return }
+        let new = specs.indices.filter { sources.isEmpty || sources[$0] == .new }
+        for index in new.prefix(claims.parameters) { updateName(specs[index].qualifiedName(under: name)) { $0.parameter = -1 } }
+        for block in Self.dottedPrefixes(of: name).prefix(claims.blocks) { updateName(block) { $0.blockCount -= 1 } }
+        updateName(name) { $0.node = -1 }
     }
 
     /// A node named like an earlier one is that module called again: the same kind,
@@ -272,55 +379,24 @@ struct GraphBuilder {
         }
     }
 
-    /// A new node name and the new parameters it brings must not name anything else:
-    /// parameters are leaves, so no node lies under one, and a bare tensor's name (the node's
-    /// own) must not be a block.
-    /// `prefixes`: the name's dotted prefixes (`dottedPrefixes(of: name)`).
-    func checkNamespace(_ name: String, prefixes: [String], parameters specs: [ParameterSpec], sources: [ParameterSource]) throws(Failure) {
-        func underParameter(_ prefix: String) throws(Failure) {
-            if let id = parameterIndex[prefix] {
-                throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[id].name)'; operators, blocks and parameters share one namespace")
-            }
-        }
-        try underParameter(name)
-        for prefix in prefixes { try underParameter(prefix) }
-        for (index, spec) in specs.enumerated() where sources.isEmpty || sources[index] == .new {
-            let qualified = spec.qualifiedName(under: name)
-            if parameterIndex[qualified] != nil { throw Failure("two parameters are named '\(qualified)'") }
-            if qualified != name, nodeNames[qualified] != nil || blockNames[qualified] != nil {
-                throw Failure("the parameter '\(qualified)' would have the name of an operator or block; operators, blocks and parameters share one namespace")
-            }
-            if qualified == name, blockNames[name] != nil {
-                throw Failure("the learned tensor '\(name)' would have the name of a block; operators, blocks and parameters share one namespace")
-            }
-        }
-    }
-
-    /// Adds `delta` to the count of each block in `prefixes` (a node name's dotted
-    /// prefixes), in place (one hash a block for a new node); a block whose count falls
-    /// to 0 is gone.
-    private mutating func countBlocks(_ prefixes: [String], by delta: Int) {
-        for prefix in prefixes {
-            blockNames[prefix, default: 0] += delta
-            if delta < 0, let count = blockNames[prefix], count <= 0 { blockNames[prefix] = nil }
-        }
-    }
-
     /// `a.b.c`'s proper dotted prefixes, longest first (`a.b`, `a`), found by byte ('.' is
     /// ASCII, so a UTF-8 search finds exactly the Character search's dots, without its
-    /// grapheme breaking).
+    /// grapheme breaking, and every prefix before a dot is whole UTF-8).
     static func dottedPrefixes(of name: String) -> [String] {
-        // Through the contiguous bytes: the UTF8View's iterator cost 300 instructions on a
-        // short name without a dot, twice per operator.
-        let dot = UInt8(ascii: ".")
-        guard name.utf8.withContiguousStorageIfAvailable({ $0.contains(dot) }) ?? name.utf8.contains(dot) else { return [] }
-        var prefixes: [String] = []
-        var utf8 = name.utf8[...]
-        while let dot = utf8.lastIndex(of: UInt8(ascii: ".")) {
-            utf8 = utf8[..<dot]
-            if let prefix = String(utf8) { prefixes.append(prefix) }
+        // Through the contiguous bytes: searching the Substring.UTF8View and making a String
+        // of each slice cost 2,500 instructions a name (README, "Speed").
+        var name = name
+        return name.withUTF8 { utf8 in
+            var prefixes: [String] = []
+            var end = utf8.count
+            while end > 0 {
+                end -= 1
+                if utf8[end] == UInt8(ascii: ".") {
+                    prefixes.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[..<end]), as: UTF8.self))
+                }
+            }
+            return prefixes
         }
-        return prefixes
     }
 
     /// Renames a node (front ends that settle names after building, such as importers);
@@ -328,21 +404,21 @@ struct GraphBuilder {
     public mutating func renameNode(_ index: Int, to newName: String) throws(Failure) {
         let oldName = graph.nodes[index].name
         guard newName != oldName else { return }
-        guard nodeNames[newName] == nil, parameterIndex[newName] == nil else {
+        guard nodeID(named: newName) == nil, parameterID(named: newName) == nil else {
             throw Failure("two operators are named '\(newName)'")
         }
-        guard nodeNames[oldName] == index, !graph.nodes.indices.contains(where: { $0 != index && graph.nodes[$0].name == oldName }) else {
+        guard nodeID(named: oldName) == index, !graph.nodes.indices.contains(where: { $0 != index && graph.nodes[$0].name == oldName }) else {
             throw Failure("internal: '\(oldName)' is a module called several times and cannot be renamed")
         }
-        nodeNames[oldName] = nil
-        nodeNames[newName] = index
-        countBlocks(Self.dottedPrefixes(of: oldName), by: -1)
-        countBlocks(Self.dottedPrefixes(of: newName), by: 1)
+        updateName(oldName) { $0.node = -1 }
+        names[newName, default: NameEntry()].node = index
+        for block in Self.dottedPrefixes(of: oldName) { updateName(block) { $0.blockCount -= 1 } }
+        for block in Self.dottedPrefixes(of: newName) { names[block, default: NameEntry()].blockCount += 1 }
         graph.nodes[index].name = newName
         for id in graph.nodes[index].parameterIDs {
             let full = graph.parameters[id].name
             // Only a parameter this node created carries its name; a tied one keeps its owner's.
-            guard parameterIndex[full] == id else { continue }
+            guard parameterID(named: full) == id else { continue }
             let renamed: String
             if full == oldName {
                 renamed = newName                        // a bare learned tensor
@@ -351,10 +427,17 @@ struct GraphBuilder {
             } else {
                 continue
             }
-            parameterIndex[full] = nil
-            parameterIndex[renamed] = id
+            updateName(full) { $0.parameter = -1 }
+            names[renamed, default: NameEntry()].parameter = id
             graph.parameters[id].name = renamed
         }
+    }
+
+    /// Changes the entry of `name`, removing it when it then names nothing.
+    private mutating func updateName(_ name: String, _ change: (inout NameEntry) -> Void) {
+        guard var entry = names[name] else { return }
+        change(&entry)
+        names[name] = entry.isEmpty ? nil : entry
     }
 
     /// Every tensor must have positive dimensions, at most `Limits.tensorRank` of them, and

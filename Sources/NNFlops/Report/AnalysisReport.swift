@@ -1,6 +1,6 @@
 /// The report of `nnflops analyze`: schema `nnflops.report/1`. Key names are stable;
 /// additions are backwards compatible, removals or renames bump the schema version.
-public struct AnalysisReport: Encodable, Sendable {
+public struct AnalysisReport: Encodable, Sendable, JSONRow {
     public var schema = "nnflops.report/1"
     public var model: String
     public var config: Config
@@ -18,22 +18,43 @@ public struct AnalysisReport: Encodable, Sendable {
     /// The analysis's warnings (dead code: CostAnalysis.warnings); absent when none.
     public var warnings: [AnalysisWarning]?
 
-    public struct Config: Codable, Sendable {
+    public struct Config: Encodable, Sendable, JSONRow {
         public var batch: Int?
         public var attentionFlops: String
         /// Whether any operator is counted under the attention convention (the table states
         /// the convention only then; not in the JSON, which always has `attention_flops`).
         public var hasAttention = true
         public var depth: Int?
-        /// Final values of the spec's params.
-        public var params: [String: String]
+        /// Final values of the spec's params, in the spec's order. Kept as a list: the
+        /// first `[String: String]` of a run builds its storage's metadata by mangled
+        /// name (its specialisation is ArgumentParser's too), checking `String: Hashable`
+        /// against every conformance record, 270,000 instructions (README, "Speed").
+        public var paramValues: [(name: String, value: String)]
         /// The run configuration the memory figures are for (present with `totals.memory`).
         public var run: Run?
+
+        /// Final values of the spec's params, by name.
+        public var params: [String: String] {
+            Dictionary(paramValues.lazy.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+        }
 
         enum CodingKeys: String, CodingKey {
             case batch, depth, params, run
             case attentionFlops = "attention_flops"
         }
+
+        typealias RowKey = CodingKeys
+
+        func visitMembers<Visitor: JSONRowVisitor>(_ visitor: inout Visitor) throws where Visitor.Key == CodingKeys {
+            try visitor.visit(attentionFlops, .attentionFlops)
+            try visitor.visit(batch, .batch)
+            try visitor.visit(depth, .depth)
+            let params = paramValues.map { (key: $0.name, value: $0.value) }
+            try visitor.visit(object: params.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }, .params)
+            try visitor.visit(encodedIfPresent: run, .run)
+        }
+
+        public func encode(to encoder: any Encoder) throws { try encodeRow(to: encoder) }
     }
 
     /// How the model is run (README, "Training and inference memory").
@@ -118,7 +139,7 @@ public struct AnalysisReport: Encodable, Sendable {
         }
     }
 
-    public struct Totals: Encodable, Sendable {
+    public struct Totals: Encodable, Sendable, JSONRow {
         public var params: Int
         public var trainableParams: Int
         public var forwardFlops: Int
@@ -152,6 +173,28 @@ public struct AnalysisReport: Encodable, Sendable {
             case trainStepFlops = "train_step_flops"
             case trainStepMacs = "train_step_macs"
         }
+
+        typealias RowKey = CodingKeys
+
+        func visitMembers<Visitor: JSONRowVisitor>(_ visitor: inout Visitor) throws where Visitor.Key == CodingKeys {
+            try visitor.visit(backwardFlops, .backwardFlops)
+            try visitor.visit(backwardMacs, .backwardMacs)
+            try visitor.visit(encodedIfPresent: communication, .communication)
+            try visitor.visit(forwardFlops, .forwardFlops)
+            try visitor.visit(forwardMacs, .forwardMacs)
+            try visitor.visit(inputGradFlops, .inputGradFlops)
+            try visitor.visit(encodedIfPresent: memory, .memory)
+            try visitor.visit(operators, .operators)
+            try visitor.visit(optimizerStepFlops, .optimizerStepFlops)
+            try visitor.visit(params, .params)
+            try visitor.visit(recomputeFlops, .recomputeFlops)
+            try visitor.visit(trainStepFlops, .trainStepFlops)
+            try visitor.visit(trainStepMacs, .trainStepMacs)
+            try visitor.visit(trainableParams, .trainableParams)
+            try visitor.visit(weightGradFlops, .weightGradFlops)
+        }
+
+        public func encode(to encoder: any Encoder) throws { try encodeRow(to: encoder) }
     }
 
     public struct Layer: Codable, Sendable, JSONRow {
@@ -212,7 +255,7 @@ public struct AnalysisReport: Encodable, Sendable {
         public func encode(to encoder: any Encoder) throws { try encodeRow(to: encoder) }
     }
 
-    public struct OpTotals: Codable, Sendable {
+    public struct OpTotals: Codable, Sendable, JSONRow {
         public var count: Int
         public var forwardFlops: Int
         public var forwardMacs: Int
@@ -232,6 +275,17 @@ public struct AnalysisReport: Encodable, Sendable {
             case forwardMacs = "forward_macs"
             case backwardFlops = "backward_flops"
         }
+
+        typealias RowKey = CodingKeys
+
+        func visitMembers<Visitor: JSONRowVisitor>(_ visitor: inout Visitor) throws where Visitor.Key == CodingKeys {
+            try visitor.visit(backwardFlops, .backwardFlops)
+            try visitor.visit(count, .count)
+            try visitor.visit(forwardFlops, .forwardFlops)
+            try visitor.visit(forwardMacs, .forwardMacs)
+        }
+
+        public func encode(to encoder: any Encoder) throws { try encodeRow(to: encoder) }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -239,6 +293,23 @@ public struct AnalysisReport: Encodable, Sendable {
         case layerTable = "layers"
         case byOp = "by_op"
     }
+
+    typealias RowKey = CodingKeys
+
+    /// The report's members in their keys' order (JSONRow): through `Codable`, its objects'
+    /// keyed containers cost more than all their members' bytes.
+    func visitMembers<Visitor: JSONRowVisitor>(_ visitor: inout Visitor) throws where Visitor.Key == CodingKeys {
+        try visitor.visit(object: membersInKeyOrder(byOp), .byOp)
+        try visitor.visit(encoded: config, .config)
+        try visitor.visit(encoded: layerTable, .layerTable)
+        try visitor.visit(model, .model)
+        try visitor.visit(encodedIfPresent: parallel, .parallel)
+        try visitor.visit(schema, .schema)
+        try visitor.visit(encoded: totals, .totals)
+        try visitor.visit(encodedIfPresent: warnings, .warnings)
+    }
+
+    public func encode(to encoder: any Encoder) throws { try encodeRow(to: encoder) }
 }
 
 extension AnalysisReport {
@@ -249,13 +320,13 @@ extension AnalysisReport {
     public init(graph: Graph, analysis: CostAnalysis, options: CountOptions, depth: Int? = nil,
                 memory: MemoryAnalysis? = nil, foldBN: Bool = false, parallel: ParallelAnalysis? = nil) {
         model = graph.model
-        var params: [String: String] = [:]
+        var params: [(name: String, value: String)] = []
         var batch: Int?
         for (name, value) in graph.settings {
-            params[name] = value.description
+            params.append((name, value.description))
             if name == "batch", case .int(let b) = value { batch = b }
         }
-        config = Config(batch: batch, attentionFlops: options.attention.rawValue, depth: depth, params: params)
+        config = Config(batch: batch, attentionFlops: options.attention.rawValue, depth: depth, paramValues: params)
         config.hasAttention = graph.nodes.indices.contains { graph.nodes[$0].op.countsUnderAttentionConvention }  // no Node copies
         totals = Totals(params: analysis.parameters, trainableParams: analysis.trainableParameters,
                         forwardFlops: analysis.forward.flops.value, forwardMacs: analysis.forward.macs.value,

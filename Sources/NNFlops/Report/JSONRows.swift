@@ -30,6 +30,12 @@ protocol JSONRowVisitor {
     mutating func skip(_ key: Key)
     /// A member whose value is JSON `null`.
     mutating func visitNull(_ key: Key) throws
+    /// A member whose value is any other encodable value: an object or an array of its own.
+    mutating func visit<Value: Encodable>(encoded value: Value, _ key: Key) throws
+    /// A member whose value is an object of strings, `members` in their keys' UTF-8 order.
+    mutating func visit(object members: [(key: String, value: String)], _ key: Key) throws
+    /// A member whose value is an object of rows, `members` in their keys' UTF-8 order.
+    mutating func visit<Row: JSONRow>(object members: [(key: String, value: Row)], _ key: Key) throws
 }
 
 extension JSONRowVisitor {
@@ -43,6 +49,17 @@ extension JSONRowVisitor {
     mutating func visit(_ value: Double?, _ key: Key) throws {
         if let value { try visit(value, key) } else { skip(key) }
     }
+    /// An optional encoded member (a label of its own: `Optional` is `Encodable` too, and
+    /// would be written as `null`).
+    mutating func visit<Value: Encodable>(encodedIfPresent value: Value?, _ key: Key) throws {
+        if let value { try visit(encoded: value, key) } else { skip(key) }
+    }
+}
+
+/// A dictionary's members in the order of their keys' UTF-8 bytes (JSONEncoder's
+/// `sortedKeys`), for `JSONRowVisitor.visit(object:_:)`.
+func membersInKeyOrder<Value>(_ dictionary: [String: Value]) -> [(key: String, value: Value)] {
+    dictionary.map { (key: $0.key, value: $0.value) }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
 }
 
 extension JSONRow {
@@ -54,7 +71,8 @@ extension JSONRow {
     /// keyed container for any other encoder.
     func encodeRow(to encoder: any Encoder) throws {
         if let streaming = encoder as? StreamingJSONEncoder {
-            var writer = StreamingRowWriter<RowKey>(encoder: streaming)
+            // One object, not a table's row: no key lines to share with a next row.
+            var writer = StreamingRowWriter<RowKey>(encoder: streaming, sharesKeyLines: false)
             try visitMembers(&writer)
             writer.finish()
         } else {
@@ -69,6 +87,10 @@ extension JSONRow {
 struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
     let encoder: StreamingJSONEncoder
     let depth: Int
+    /// A table's row: its key lines are kept for the next row of the table. A single
+    /// object (the report, its totals) writes each key line itself, and may hold encoded
+    /// members, which write rows of their own.
+    let sharesKeyLines: Bool
     /// Members written, and members visited (written or skipped): a member's position
     /// in `visitMembers`, the same in every row of the type.
     var count = 0
@@ -77,10 +99,14 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
     var previousKey: [UInt8] = []
     #endif
 
-    init(encoder: StreamingJSONEncoder) {
+    /// `depth`: the object's nesting depth, by default the encoder's open containers.
+    init(encoder: StreamingJSONEncoder, depth: Int? = nil, sharesKeyLines: Bool = true) {
         self.encoder = encoder
-        depth = encoder.frames.count
+        self.depth = depth ?? encoder.frames.count
+        self.sharesKeyLines = sharesKeyLines
         encoder.bytes.append(UInt8(ascii: "{"))
+        guard sharesKeyLines else { return }
+        let depth = self.depth
         // A table's rows come one after another: the key lines the last row built serve
         // the next (one copy a member instead of a key, its indentation and punctuation:
         // 430 instructions a member).
@@ -96,14 +122,7 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
     /// `\n`, the indentation and `"key" : ` of the member at `position`, built by the
     /// first row that reaches it.
     mutating func keyLine(_ key: Key) {
-        #if DEBUG
-        // The order and the plainness of the keys are the row's promise (JSONRow); the
-        // tests' encodings of every report run this check.
-        let utf8 = Array(key.stringValue.utf8)
-        assert(position == 0 || previousKey.lexicographicallyPrecedes(utf8), "JSONRow: '\(key.stringValue)' out of key order")
-        assert(!utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }, "JSONRow: '\(key.stringValue)' needs escaping")
-        previousKey = utf8
-        #endif
+        checkOrder(key)
         if position == encoder.rowKeyLineEnds.count {
             encoder.rowKeyLines.append(UInt8(ascii: "\n"))
             encoder.rowKeyLines.append(repeating: UInt8(ascii: " "), count: 2 * (depth + 1))
@@ -119,6 +138,17 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
         position += 1
     }
 
+    /// The order and the plainness of the keys are the row's promise (JSONRow); the tests'
+    /// encodings of every report run this check.
+    mutating func checkOrder(_ key: Key) {
+        #if DEBUG
+        let utf8 = Array(key.stringValue.utf8)
+        assert(previousKey.isEmpty || previousKey.lexicographicallyPrecedes(utf8), "JSONRow: '\(key.stringValue)' out of key order")
+        assert(!utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }, "JSONRow: '\(key.stringValue)' needs escaping")
+        previousKey = utf8
+        #endif
+    }
+
     /// Where key line `index` lies in `rowKeyLines`.
     func keyLineRange(_ index: Int) -> Range<Int> {
         (index == 0 ? 0 : encoder.rowKeyLineEnds[index - 1])..<encoder.rowKeyLineEnds[index]
@@ -127,11 +157,73 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
     mutating func begin(_ key: Key) {
         if count > 0 { encoder.bytes.append(UInt8(ascii: ",")) }
         count += 1
+        guard sharesKeyLines else {
+            checkOrder(key)
+            encoder.bytes.append(UInt8(ascii: "\n"))
+            encoder.indent(depth + 1)
+            encoder.bytes.append(UInt8(ascii: "\""))
+            encoder.bytes.append(utf8: key.stringValue)
+            encoder.bytes.append("\" : " as StaticString)
+            return
+        }
         keyLine(key)
         encoder.bytes.append(keyLineRange(position - 1), of: encoder.rowKeyLines)
     }
 
-    mutating func skip(_ key: Key) { keyLine(key) }
+    mutating func skip(_ key: Key) {
+        if sharesKeyLines { keyLine(key) } else { checkOrder(key) }
+    }
+
+    mutating func visit<Value: Encodable>(encoded value: Value, _ key: Key) throws {
+        // The value's own rows would take the key lines this row shares (JSONRow).
+        assert(!sharesKeyLines, "JSONRow: a table's row with an encoded member")
+        begin(key)
+        // A frame for this object, which the writer does not otherwise open: the value's
+        // containers then nest one level deeper, and its own writers see their depth.
+        encoder.frames.append(.init(isObject: false, contentStart: encoder.bytes.count, depth: depth, firstMember: encoder.members.count))
+        try encoder.encodeValue(value)
+        encoder.frames.removeLast()
+    }
+
+    mutating func visit(object members: [(key: String, value: String)], _ key: Key) throws {
+        begin(key)
+        encoder.bytes.append(UInt8(ascii: "{"))
+        for (index, member) in members.enumerated() {
+            openMember(member.key, index)
+            encoder.writeString(member.value)
+        }
+        closeObject(empty: members.isEmpty)
+    }
+
+    mutating func visit<Row: JSONRow>(object members: [(key: String, value: Row)], _ key: Key) throws {
+        begin(key)
+        encoder.bytes.append(UInt8(ascii: "{"))
+        for (index, member) in members.enumerated() {
+            openMember(member.key, index)
+            var writer = StreamingRowWriter<Row.RowKey>(encoder: encoder, depth: depth + 2)
+            try member.value.visitMembers(&writer)
+            writer.finish()
+        }
+        closeObject(empty: members.isEmpty)
+    }
+
+    /// `"key" : ` of member `index` of an object that is this row's member.
+    private func openMember(_ key: String, _ index: Int) {
+        if index > 0 { encoder.bytes.append(UInt8(ascii: ",")) }
+        encoder.bytes.append(UInt8(ascii: "\n"))
+        encoder.indent(depth + 2)
+        encoder.writeString(key)
+        encoder.bytes.append(" : " as StaticString)
+    }
+
+    /// Closes an object that is this row's member; one without members is `{`, an empty
+    /// line, `}`.
+    private func closeObject(empty: Bool) {
+        if empty { encoder.bytes.append(UInt8(ascii: "\n")) }
+        encoder.bytes.append(UInt8(ascii: "\n"))
+        encoder.indent(depth + 1)
+        encoder.bytes.append(UInt8(ascii: "}"))
+    }
 
     mutating func visitNull(_ key: Key) throws {
         begin(key)
@@ -187,6 +279,13 @@ struct KeyedRowWriter<Key: CodingKey>: JSONRowVisitor {
     mutating func visit(_ value: [Int], _ key: Key) throws { try container.encode(value, forKey: key) }
     mutating func visit(_ value: Double, _ key: Key) throws { try container.encode(value, forKey: key) }
     mutating func visitNull(_ key: Key) throws { try container.encodeNil(forKey: key) }
+    mutating func visit<Value: Encodable>(encoded value: Value, _ key: Key) throws { try container.encode(value, forKey: key) }
+    mutating func visit(object members: [(key: String, value: String)], _ key: Key) throws {
+        try container.encode(Dictionary(members, uniquingKeysWith: { first, _ in first }), forKey: key)
+    }
+    mutating func visit<Row: JSONRow>(object members: [(key: String, value: Row)], _ key: Key) throws {
+        try container.encode(Dictionary(members, uniquingKeysWith: { first, _ in first }), forKey: key)
+    }
 }
 
 /// A report's table of rows, kept by the report in place of its `[Row]` (which it gives
