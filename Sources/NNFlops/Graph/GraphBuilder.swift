@@ -294,17 +294,12 @@ struct GraphBuilder {
     /// node `node`: one hash for the lookup, the check and the insertion. A new name must
     /// not be a parameter's, nor lie under one (checked for each block by claimBlocks).
     private mutating func claimName(_ name: String, for node: Int) throws(Failure) -> Int? {
-        let (first, parameter): (Int, Int) = {
-            let entry = { (entry: inout NameEntry) -> (Int, Int) in
-                if entry.node < 0 && entry.parameter < 0 { entry.node = node }
-                return (entry.node, entry.parameter)
-            }
-            return entry(&names[name, default: NameEntry()])
-        }()
-        if first == node { return nil }
-        if first < 0 {
-            throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[parameter].name)'; operators, blocks and parameters share one namespace")
+        let (first, parameter) = withEntry(name) { entry in
+            if entry.node < 0 && entry.parameter < 0 { entry.node = node }
+            return (entry.node, entry.parameter)
         }
+        if first == node { return nil }
+        if first < 0 { throw lyingUnderParameter(name, parameter) }
         return first
     }
 
@@ -312,18 +307,25 @@ struct GraphBuilder {
     /// none of which may be a parameter.
     private mutating func claimBlocks(of name: String, _ claims: inout Claims) throws(Failure) {
         for block in Self.dottedPrefixes(of: name) {
-            let parameter: Int = {
-                let count = { (entry: inout NameEntry) -> Int in
-                    if entry.parameter < 0 { entry.blockCount += 1 }
-                    return entry.parameter
-                }
-                return count(&names[block, default: NameEntry()])
-            }()
-            if parameter >= 0 {
-                throw Failure("'\(name)' would lie under the parameter '\(graph.parameters[parameter].name)'; operators, blocks and parameters share one namespace")
+            let parameter = withEntry(block) { entry in
+                if entry.parameter < 0 { entry.blockCount += 1 }
+                return entry.parameter
             }
+            if parameter >= 0 { throw lyingUnderParameter(name, parameter) }
             claims.blocks += 1
         }
+    }
+
+    /// A new node name that is a parameter's or lies under one (a tensor has no children).
+    private func lyingUnderParameter(_ name: String, _ parameter: Int) -> Failure {
+        Failure("'\(name)' would lie under the parameter '\(graph.parameters[parameter].name)'; operators, blocks and parameters share one namespace")
+    }
+
+    /// Runs `body` on the entry of `name`, a new empty one if there is none: one hash for
+    /// the lookup, the check and the change. `body` must leave a new entry naming
+    /// something, or the table keeps an empty one (updateName removes those).
+    private mutating func withEntry<R>(_ name: String, _ body: (inout NameEntry) -> R) -> R {
+        body(&names[name, default: NameEntry()])
     }
 
     /// Registers the new parameters of node `name` under their full names, which must
@@ -335,15 +337,12 @@ struct GraphBuilder {
         for (index, spec) in specs.enumerated() where sources.isEmpty || sources[index] == .new {
             let qualified = spec.qualifiedName(under: name)
             let bare = qualified == name
-            let taken: NameEntry = {
-                let claim = { (entry: inout NameEntry) -> NameEntry in
-                    let was = entry
-                    // The node's own entry holds the node: only a bare tensor's name is it.
-                    if entry.parameter < 0 && entry.blockCount == 0 && (bare || entry.node < 0) { entry.parameter = id }
-                    return was
-                }
-                return claim(&names[qualified, default: NameEntry()])
-            }()
+            let taken = withEntry(qualified) { entry in
+                let was = entry
+                // The node's own entry holds the node: only a bare tensor's name is it.
+                if entry.parameter < 0 && entry.blockCount == 0 && (bare || entry.node < 0) { entry.parameter = id }
+                return was
+            }
             if taken.parameter >= 0 { throw Failure("two parameters are named '\(qualified)'") }
             if !bare, taken.node >= 0 || taken.blockCount > 0 {
                 throw Failure("the parameter '\(qualified)' would have the name of an operator or block; operators, blocks and parameters share one namespace")
