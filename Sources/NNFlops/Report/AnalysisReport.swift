@@ -49,8 +49,7 @@ public struct AnalysisReport: Encodable, Sendable, JSONRow {
             try visitor.visit(attentionFlops, .attentionFlops)
             try visitor.visit(batch, .batch)
             try visitor.visit(depth, .depth)
-            let params = paramValues.map { (key: $0.name, value: $0.value) }
-            try visitor.visit(object: params.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }, .params)
+            try visitor.visit(object: membersInKeyOrder(paramValues.lazy.map { (key: $0.name, value: $0.value) }), .params)
             try visitor.visit(encodedIfPresent: run, .run)
         }
 

@@ -56,10 +56,23 @@ extension JSONRowVisitor {
     }
 }
 
-/// A dictionary's members in the order of their keys' UTF-8 bytes (JSONEncoder's
-/// `sortedKeys`), for `JSONRowVisitor.visit(object:_:)`.
-func membersInKeyOrder<Value>(_ dictionary: [String: Value]) -> [(key: String, value: Value)] {
-    dictionary.map { (key: $0.key, value: $0.value) }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+/// Members (a dictionary's, or a list of name and value) in the order of their keys' UTF-8
+/// bytes (JSONEncoder's `sortedKeys`), for `JSONRowVisitor.visit(object:_:)`.
+func membersInKeyOrder<Members: Sequence, Value>(_ members: Members) -> [(key: String, value: Value)]
+where Members.Element == (key: String, value: Value) {
+    members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+}
+
+extension ByteBuffer {
+    /// A member's line up to its value: `\n`, the indentation of nesting `depth` and
+    /// `"key" : `, for a key that needs no escape (JSONRow's).
+    mutating func appendKeyLine(_ key: String, depth: Int) {
+        append(UInt8(ascii: "\n"))
+        append(repeating: UInt8(ascii: " "), count: 2 * depth)
+        append(UInt8(ascii: "\""))
+        append(utf8: key)
+        append("\" : " as StaticString)
+    }
 }
 
 extension JSONRow {
@@ -124,11 +137,7 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
     mutating func keyLine(_ key: Key) {
         checkOrder(key)
         if position == encoder.rowKeyLineEnds.count {
-            encoder.rowKeyLines.append(UInt8(ascii: "\n"))
-            encoder.rowKeyLines.append(repeating: UInt8(ascii: " "), count: 2 * (depth + 1))
-            encoder.rowKeyLines.append(UInt8(ascii: "\""))
-            encoder.rowKeyLines.append(utf8: key.stringValue)
-            encoder.rowKeyLines.append("\" : " as StaticString)
+            encoder.rowKeyLines.appendKeyLine(key.stringValue, depth: depth + 1)
             encoder.rowKeyLineEnds.append(encoder.rowKeyLines.count)
         }
         #if DEBUG
@@ -159,11 +168,7 @@ struct StreamingRowWriter<Key: CodingKey>: JSONRowVisitor {
         count += 1
         guard sharesKeyLines else {
             checkOrder(key)
-            encoder.bytes.append(UInt8(ascii: "\n"))
-            encoder.indent(depth + 1)
-            encoder.bytes.append(UInt8(ascii: "\""))
-            encoder.bytes.append(utf8: key.stringValue)
-            encoder.bytes.append("\" : " as StaticString)
+            encoder.bytes.appendKeyLine(key.stringValue, depth: depth + 1)
             return
         }
         keyLine(key)
