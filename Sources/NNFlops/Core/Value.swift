@@ -64,7 +64,7 @@ public struct TensorType: Sendable, Hashable, CustomStringConvertible {
     public var bytes: Count { elements * dtype.bytes }
 
     public var description: String {
-        "[" + shape.map(String.init).joined(separator: ", ") + "]" + (dtype == .float32 ? "" : " \(dtype.rawValue)")
+        shapeText(shape) + (dtype == .float32 ? "" : " \(dtype.rawValue)")
     }
 
     /// Normalises a possibly negative axis index; nil when out of range.

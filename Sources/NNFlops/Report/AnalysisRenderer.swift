@@ -31,8 +31,6 @@ public enum AnalysisRenderer {
         try JSONOutput.encode(value) + "\n"
     }
 
-    static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
-
     /// Inference runs have no backward pass: their tables leave it out.
     static func isInference(_ report: AnalysisReport) -> Bool { report.config.run?.mode == .inference }
 
@@ -43,7 +41,7 @@ public enum AnalysisRenderer {
                               alignments: [.left, .left, .left, .right, .right, .right] + (withBackward ? [.right] : []) + (withMemory ? [.right] : []))
         for layer in report.layers {
             let op = layer.detail.isEmpty ? layer.op : "\(layer.op) \(layer.detail)"
-            var row = [layer.name, layer.operators > 1 ? "\(op) (\(layer.operators) ops)" : op, shape(layer.outputShape),
+            var row = [layer.name, layer.operators > 1 ? "\(op) (\(layer.operators) ops)" : op, shapeText(layer.outputShape),
                        layer.params == 0 ? layer.tiedTo.map { "tied to \($0)" } ?? "" : Units.count(layer.params), Units.flops(layer.forwardFlops),
                        layer.forwardMacs == 0 ? "" : Units.macs(layer.forwardMacs)]
             if withBackward { row.append(Units.flops(layer.backwardFlops)) }

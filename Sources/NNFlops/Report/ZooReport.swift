@@ -50,7 +50,7 @@ public struct ZooReport: Encodable, Sendable {
             var table = TextTable(headers: ["model", "params", "forward", "default input", "description"],
                                   alignments: [.left, .right, .right, .left, .left])
             for e in models {
-                table.add([e.name, Units.count(e.params), Units.flops(e.forwardFlops), AnalysisRenderer.shape(e.inputShape), e.description])
+                table.add([e.name, Units.count(e.params), Units.flops(e.forwardFlops), shapeText(e.inputShape), e.description])
             }
             return format == .table ? table.render() : table.renderMarkdown()
         }
