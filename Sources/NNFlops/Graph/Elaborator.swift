@@ -48,10 +48,10 @@ public struct Elaborator {
     /// Operator and block names are fixed before any statement runs (`run`), so a name
     /// found to be neither stays so: the last name assigned, and the last callee found
     /// to be a catalog operator (neither a builtin nor a block) with its type. A loop
-    /// (`repeat n: x = relu(x)`) then checks its name and looks its operator up once,
-    /// not five String lookups an iteration.
+    /// (`repeat n: x = relu(x)`) then checks its name and looks its operator and its
+    /// signature up once, not six String lookups an iteration.
     var lastAssignableName: String?
-    var lastOperatorCallee: (name: String, type: any Operator.Type)?
+    var lastOperatorCallee: (name: String, type: any Operator.Type, signature: [ArgumentSpec])?
 
     struct Scope {
         /// The dotted path of the block instance, with a trailing dot (`layer1.0.`; empty
@@ -615,7 +615,7 @@ public struct Elaborator {
 
     mutating func call(_ callee: String, _ arguments: [CallArgument], at location: SourceLocation) throws -> Value {
         if let last = lastOperatorCallee, last.name == callee {
-            return try callCatalogOperator(callee, type: last.type, arguments, at: location)
+            return try callCatalogOperator(callee, type: last.type, signature: last.signature, arguments, at: location)
         }
         if Builtins.nameSet.contains(callee) {
             var values: [Value] = []
@@ -648,8 +648,9 @@ public struct Elaborator {
             return try callBlock(callee, block, arguments, at: location)
         }
         if let type = OperatorCatalog.lookup(callee) {
-            lastOperatorCallee = (callee, type)
-            return try callCatalogOperator(callee, type: type, arguments, at: location)
+            let signature = OperatorCatalog.signature(of: type)
+            lastOperatorCallee = (callee, type, signature)
+            return try callCatalogOperator(callee, type: type, signature: signature, arguments, at: location)
         }
         let candidates = OperatorCatalog.names + Array(blocks.keys) + Builtins.names
         var notes: [String] = []
@@ -657,8 +658,9 @@ public struct Elaborator {
         throw error("unknown operator or block '\(callee)'", at: location, notes: notes)
     }
 
-    /// A call of catalog operator `type`: its arguments evaluated in order.
-    mutating func callCatalogOperator(_ callee: String, type: any Operator.Type, _ arguments: [CallArgument],
+    /// A call of catalog operator `type`, whose signature is `signature`: its arguments
+    /// evaluated in order.
+    mutating func callCatalogOperator(_ callee: String, type: any Operator.Type, signature: [ArgumentSpec], _ arguments: [CallArgument],
                                       at location: SourceLocation) throws -> Value {
         var values: [Value] = []
         var labels: [String?] = []
@@ -668,7 +670,8 @@ public struct Elaborator {
             values.append(try evaluate(argument.value))
             labels.append(argument.label)
         }
-        return try callOperator(callee, type: type, arguments: values, labels: labels, argumentLocation: { arguments[$0].location }, at: location)
+        return try callOperator(callee, type: type, signature: signature, arguments: values, labels: labels,
+                                argumentLocation: { arguments[$0].location }, at: location)
     }
 
     /// Resolves the instance name of a call in the current scope.
@@ -808,10 +811,11 @@ public struct Elaborator {
         }
     }
 
-    /// `type`: the operator's type when the caller has looked it up already (a String
-    /// lookup saved per call). `argumentLocation`: where argument `i` is written, for
-    /// errors (found only on failure).
-    mutating func callOperator(_ kind: String, type known: (any Operator.Type)? = nil, arguments values: [Value], labels: [String?],
+    /// `type`, `signature`: the operator's type and signature when the caller has looked
+    /// them up already (a String lookup saved per call for each). `argumentLocation`:
+    /// where argument `i` is written, for errors (found only on failure).
+    mutating func callOperator(_ kind: String, type known: (any Operator.Type)? = nil, signature: [ArgumentSpec]? = nil,
+                               arguments values: [Value], labels: [String?],
                                argumentLocation: (Int) -> SourceLocation? = { _ in nil }, at location: SourceLocation) throws -> Value {
         guard let type = known ?? OperatorCatalog.lookup(kind) else { throw error("unknown operator '\(kind)'", at: location) }
         var reserved = ReservedArguments()
@@ -825,7 +829,8 @@ public struct Elaborator {
         let op: any Operator
         let binding: GraphBuilder.Binding
         do {
-            binding = try GraphBuilder.bind(type, values: values, labels: labels, reservedLabels: Self.reservedKeywords)
+            binding = try GraphBuilder.bind(type, signature: signature ?? OperatorCatalog.signature(of: type), values: values, labels: labels,
+                                            reservedLabels: Self.reservedKeywords)
             op = try GraphBuilder.makeOperator(type, binding)
         } catch {
             throw self.error(error.message, at: at(error), notes: error.notes)

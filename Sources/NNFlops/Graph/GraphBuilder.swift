@@ -101,8 +101,14 @@ struct GraphBuilder {
     /// (the front end handles it: the elaborator's `name`, `tie`, `frozen`).
     public static func bind(_ type: any Operator.Type, values: [Value], labels: [String?],
                             reservedLabels: [String] = []) throws(Failure) -> Binding {
+        try bind(type, signature: OperatorCatalog.signature(of: type), values: values, labels: labels, reservedLabels: reservedLabels)
+    }
+
+    /// `bind` to `signature`, `OperatorCatalog.signature(of: type)`, which the caller has
+    /// already (the elaborator keeps its last operator's).
+    static func bind(_ type: any Operator.Type, signature: [ArgumentSpec], values: [Value], labels: [String?],
+                     reservedLabels: [String]) throws(Failure) -> Binding {
         let kind = type.kind
-        let signature = OperatorCatalog.signature(of: type)
         var slots = [Value?](filling: nil, count: signature.count)
         var argumentIndices = [Int?](filling: nil, count: signature.count)
         var position = 0

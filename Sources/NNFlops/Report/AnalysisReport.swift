@@ -333,9 +333,21 @@ extension AnalysisReport {
                         inputGradFlops: analysis.inputGradient.flops.value, weightGradFlops: analysis.weightGradient.flops.value,
                         trainStepFlops: analysis.trainStep.flops.value, trainStepMacs: analysis.trainStep.macs.value,
                         operators: analysis.layers.count)
+        // A run of layers of one kind (a chain of one operator) finds its entry once: a
+        // hash a layer, and a copy of each LayerCost, had cost 380 instructions a layer.
+        // Entries are still made in the order kinds first appear.
         var byOp: [String: OpTotals] = [:]
-        for layer in analysis.layers {
-            byOp[layer.kind, default: OpTotals(count: 0, forwardFlops: 0, forwardMacs: 0, backwardFlops: 0)].add(layer.cost)
+        var runKind: String?
+        var runEntry = byOp.startIndex
+        for index in analysis.layers.indices {
+            let kind = analysis.layers[index].kind
+            if kind != runKind {
+                byOp[kind, default: OpTotals(count: 0, forwardFlops: 0, forwardMacs: 0, backwardFlops: 0)].count += 0
+                guard let entry = byOp.index(forKey: kind) else { continue }  // never: just made
+                runEntry = entry
+                runKind = kind
+            }
+            byOp.values[runEntry].add(analysis.layers[index].cost)
         }
         self.byOp = byOp
         warnings = analysis.warnings.isEmpty ? nil : analysis.warnings

@@ -319,7 +319,16 @@ extension StreamingJSONEncoder {
     func writeRows<Row: JSONRow>(_ rows: [Row]) throws {
         if frames.count == valueBase { open(object: false) }
         let frame = valueBase
-        for row in rows {
+        let start = bytes.count
+        for (index, row) in rows.enumerated() {
+            // Room for the rest of the table, sized by its first row (up to 64 MiB, past
+            // which the buffer doubles as before): a 10,000-row table otherwise grew the
+            // buffer six times, copying what was written each time (4M instructions).
+            if index == 1 {
+                let rest = (rows.count - 1).multipliedReportingOverflow(by: bytes.count - start)
+                let limit = 64 << 20
+                bytes.reserve(rest.overflow ? limit : min(rest.partialValue + rest.partialValue / 8, limit))
+            }
             beginElement(in: frame)
             var writer = StreamingRowWriter<Row.RowKey>(encoder: self)
             try row.visitMembers(&writer)
