@@ -333,22 +333,22 @@ extension AnalysisReport {
                         inputGradFlops: analysis.inputGradient.flops.value, weightGradFlops: analysis.weightGradient.flops.value,
                         trainStepFlops: analysis.trainStep.flops.value, trainStepMacs: analysis.trainStep.macs.value,
                         operators: analysis.layers.count)
-        // A run of layers of one kind (a chain of one operator) finds its entry once: a
-        // hash a layer, and a copy of each LayerCost, had cost 380 instructions a layer.
-        // Entries are still made in the order kinds first appear.
+        // Consecutive layers of one kind (a chain of one operator) are summed into one
+        // running total, read from and written to the table once a run: a hash a layer,
+        // and a copy of each LayerCost, had cost 380 instructions a layer. The table's
+        // order does not matter: `by_op` is written in key order.
         var byOp: [String: OpTotals] = [:]
-        var runKind: String?
-        var runEntry = byOp.startIndex
+        var run: (kind: String, totals: OpTotals)?
         for index in analysis.layers.indices {
             let kind = analysis.layers[index].kind
-            if kind != runKind {
-                byOp[kind, default: OpTotals(count: 0, forwardFlops: 0, forwardMacs: 0, backwardFlops: 0)].count += 0
-                guard let entry = byOp.index(forKey: kind) else { continue }  // never: just made
-                runEntry = entry
-                runKind = kind
+            if let current = run, current.kind != kind {
+                byOp[current.kind] = current.totals
+                run = nil
             }
-            byOp.values[runEntry].add(analysis.layers[index].cost)
+            if run == nil { run = (kind, byOp[kind] ?? OpTotals(count: 0, forwardFlops: 0, forwardMacs: 0, backwardFlops: 0)) }
+            run?.totals.add(analysis.layers[index].cost)
         }
+        if let run { byOp[run.kind] = run.totals }
         self.byOp = byOp
         warnings = analysis.warnings.isEmpty ? nil : analysis.warnings
         // The first node to use each parameter owns it; a later user is tied to that node.
